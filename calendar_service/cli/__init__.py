@@ -1,0 +1,19 @@
+"""The `trade-calendar` command: thin wrappers over the package's core."""
+
+from __future__ import annotations
+
+import click
+
+from .data import events, schema, upcoming, validate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="trade-calendar")
+def main() -> None:
+    """Trade Calendar: trade-policy deadlines as feeds, an API and webhook reminders."""
+
+
+main.add_command(validate)
+main.add_command(schema)
+main.add_command(events)
+main.add_command(upcoming)

@@ -1,0 +1,156 @@
+"""Commands that read the event file alone: validate, schema, events, upcoming."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from ..clock import SystemClock
+from ..errors import StoreInvalid, StoreUnreadable
+from ..filters import parse_filter
+from ..jsonview import event_to_dict
+from ..schema import schema_json
+from ..store import Calendar, Event, load_calendar
+from ..validation import validate_bytes
+
+DEFAULT_DATA = "data/events.yaml"
+
+
+@click.command()
+@click.argument("path", default=DEFAULT_DATA, type=click.Path(dir_okay=False))
+@click.option("--quiet", "-q", is_flag=True, help="Print errors only, not warnings.")
+def validate(path: str, quiet: bool) -> None:
+    """Check an event file; exit 0 when valid (warnings allowed), 1 on errors, 2 when unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+        outcome = validate_bytes(raw, path, today=_today())
+    except (OSError, StoreUnreadable) as exc:
+        click.echo(f"{path}: error: cannot read: {getattr(exc, 'reason', None) or exc}", err=True)
+        raise SystemExit(2) from exc
+    shown = outcome.errors if quiet else outcome.problems
+    for problem in shown:
+        click.echo(problem.format(), err=problem.is_error)
+    errors = len(outcome.errors)
+    warnings = len(outcome.problems) - errors
+    if errors:
+        click.echo(f"{path}: {errors} error(s), {warnings} warning(s)", err=True)
+        raise SystemExit(1)
+    count = len(outcome.calendar) if outcome.calendar else 0
+    click.echo(f"{path}: valid, {count} events, {warnings} warning(s)")
+
+
+@click.command()
+def schema() -> None:
+    """Print the JSON Schema of the event file format."""
+    click.echo(schema_json(), nl=False)
+
+
+def _filter_options(func: Any) -> Any:
+    for option in reversed(
+        [
+            click.option("--data", "data_path", default=DEFAULT_DATA, show_default=True, help="Event file."),
+            click.option(
+                "--country", multiple=True, help="ISO country code (repeatable or comma-separated)."
+            ),
+            click.option("--kind", multiple=True, help="Event kind, e.g. tariff,truce."),
+            click.option("--tag", multiple=True, help="Tag."),
+            click.option("--importance", multiple=True, help="low, medium or high."),
+            click.option("--status", multiple=True, help="Event status."),
+            click.option(
+                "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+@click.command()
+@_filter_options
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="Only events ending on or after.")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Only events starting on or before.")
+def events(
+    data_path: str, fmt: str, start: dt.datetime | None, end: dt.datetime | None, **filters: Any
+) -> None:
+    """List the events the service publishes, computed from the file alone."""
+    calendar = _load(data_path)
+    chosen = _filtered(calendar, filters)
+    tz = calendar.tz
+    if start is not None:
+        since = start.replace(tzinfo=tz)
+        chosen = [e for e in chosen if (e.end_utc(tz) or e.start_utc(tz)) >= since]
+    if end is not None:
+        until = (end + dt.timedelta(days=1)).replace(tzinfo=tz)
+        chosen = [e for e in chosen if e.start_utc(tz) < until]
+    _emit(calendar, chosen, fmt)
+
+
+@click.command()
+@_filter_options
+@click.option(
+    "--days", default=30, show_default=True, type=click.IntRange(min=1), help="How far ahead to look."
+)
+def upcoming(data_path: str, fmt: str, days: int, **filters: Any) -> None:
+    """List deadlines in the next N days that still stand."""
+    calendar = _load(data_path)
+    now = SystemClock().now()
+    horizon = now + dt.timedelta(days=days)
+    chosen = [
+        e
+        for e in _filtered(calendar, filters)
+        if e.is_live and e.deadline_at is not None and now <= e.deadline_at <= horizon
+    ]
+    chosen.sort(key=lambda e: (e.deadline_at, e.id))
+    if fmt == "table" and not chosen:
+        click.echo(f"No deadlines in the next {days} days. Try --days 365, or `trade-calendar events`.")
+        return
+    _emit(calendar, chosen, fmt)
+
+
+def _today() -> dt.date:
+    return SystemClock().now().date()
+
+
+def _load(path: str) -> Calendar:
+    try:
+        result = load_calendar(path, today=_today())
+    except StoreUnreadable as exc:
+        raise click.ClickException(str(exc)) from exc
+    except StoreInvalid as exc:
+        raise click.ClickException(f"{exc}\nRun `trade-calendar validate {path}` for every message.") from exc
+    return result.calendar
+
+
+def _filtered(calendar: Calendar, options: dict[str, Sequence[str]]) -> list[Event]:
+    params = {name: list(values) for name, values in options.items() if values}
+    try:
+        chosen = parse_filter(params, calendar)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    return chosen.apply(calendar.events)
+
+
+def _emit(calendar: Calendar, chosen: list[Event], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps([event_to_dict(e, calendar) for e in chosen], indent=2, ensure_ascii=False))
+        return
+    for event in chosen:
+        click.echo(
+            f"{_when(event):<28} {event.status.value:<10} {event.kind.value:<14} {event.id}  {event.title}"
+        )
+    click.echo(f"{len(chosen)} event(s)")
+
+
+def _when(event: Event) -> str:
+    if isinstance(event.start, dt.datetime):
+        zone = getattr(event.start.tzinfo, "key", "")
+        return f"{event.start:%Y-%m-%d %H:%M} {zone}"
+    if event.end is not None and event.end != event.start + dt.timedelta(days=1):
+        assert not isinstance(event.end, dt.datetime)
+        return f"{event.start:%Y-%m-%d}..{event.end - dt.timedelta(days=1):%Y-%m-%d}"
+    return f"{event.start:%Y-%m-%d}"

@@ -1,0 +1,75 @@
+"""Errors the service raises, in one shallow tree.
+
+    TradeCalendarError
+    ├── StoreError                      the event file cannot be used
+    │   ├── StoreUnreadable (OSError)   missing, unreadable or not UTF-8: exit code 2
+    │   └── StoreInvalid (ValueError)   readable, but has validation errors: exit code 1
+    ├── FilterError (ValueError)        a filter parameter or value the calendar does not know
+    ├── EventNotFound (LookupError)     no event with that id
+    └── ConfigError (ValueError)        a TRADE_CALENDAR_* setting is missing or unsafe
+
+Each message is built from the offending value and says what to do about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .problems import Problem
+
+
+class TradeCalendarError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class StoreError(TradeCalendarError):
+    """The event file cannot be turned into a calendar."""
+
+
+class StoreUnreadable(StoreError, OSError):
+    """The event file could not be read at all."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: cannot read the event file: {reason}")
+
+
+class StoreInvalid(StoreError, ValueError):
+    """The event file was read but has errors; `problems` lists all of them."""
+
+    def __init__(self, path: str, problems: Sequence[Problem]) -> None:
+        self.path = path
+        self.problems = tuple(problems)
+        errors = [p for p in self.problems if p.severity == "error"]
+        lines = "\n".join(p.format() for p in errors[:20])
+        more = f"\n… and {len(errors) - 20} more" if len(errors) > 20 else ""
+        super().__init__(f"{path}: {len(errors)} error(s); fix them and reload:\n{lines}{more}")
+
+
+class FilterError(TradeCalendarError, ValueError):
+    """A filter the calendar does not understand."""
+
+    def __init__(self, parameter: str, value: str, hint: str) -> None:
+        self.parameter = parameter
+        self.value = value
+        self.hint = hint
+        super().__init__(f"{parameter}={value!r} is not a valid filter: {hint}")
+
+
+class EventNotFound(TradeCalendarError, LookupError):
+    """No event has the requested id."""
+
+    def __init__(self, event_id: str) -> None:
+        self.event_id = event_id
+        super().__init__(f"no event with id {event_id!r}; list ids with GET /api/v1/events")
+
+
+class ConfigError(TradeCalendarError, ValueError):
+    """A setting is missing, malformed or unsafe."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        self.name = name
+        super().__init__(f"{name}: {problem}")

@@ -1,0 +1,71 @@
+"""Events as JSON-ready dictionaries: the shape the CLI and the API share."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from .store import Calendar, Event
+
+
+def moment_to_dict(value: dt.date | dt.datetime | None, default_tz: dt.tzinfo) -> dict[str, Any] | None:
+    """A time as local ISO 8601 with offset, its IANA zone and UTC; dates say they are all-day."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return {
+            "local": value.isoformat(),
+            "zone": getattr(value.tzinfo, "key", str(value.tzinfo)),
+            "utc": value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+            "all_day": False,
+        }
+    begins = dt.datetime.combine(value, dt.time(0), tzinfo=default_tz)
+    return {
+        "date": value.isoformat(),
+        "local": begins.isoformat(),
+        "zone": getattr(default_tz, "key", str(default_tz)),
+        "utc": begins.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "all_day": True,
+    }
+
+
+def utc_text(value: dt.datetime) -> str:
+    """An aware datetime as ISO 8601 UTC with a Z."""
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def event_to_dict(event: Event, calendar: Calendar) -> dict[str, Any]:
+    """Everything a reader needs about one event; `end` of an all-day event is exclusive."""
+    tz = calendar.tz
+    return {
+        "id": event.id,
+        "title": event.title,
+        "kind": event.kind.value,
+        "status": event.status.value,
+        "countries": list(event.countries),
+        "importance": event.importance.value,
+        "tags": list(event.tags),
+        "action": event.action,
+        "related": list(event.related),
+        "authority": event.authority.value if event.authority else None,
+        "hs": list(event.hs),
+        "instrument": event.instrument,
+        "location": event.location,
+        "description": event.description,
+        "start": moment_to_dict(event.start, tz),
+        "end": moment_to_dict(event.end, tz),
+        "precision": event.precision.value,
+        "deadline": moment_to_dict(event.deadline_at.astimezone(_zone_of(event, tz)), tz)
+        if event.deadline_at
+        else None,
+        "superseded_by": event.superseded_by,
+        "sources": [source.model_dump(mode="json", exclude_none=True) for source in event.sources],
+        "history": [change.model_dump(mode="json", exclude_none=True) for change in event.history],
+        "verified": event.verified.isoformat() if event.verified else None,
+    }
+
+
+def _zone_of(event: Event, default_tz: dt.tzinfo) -> dt.tzinfo:
+    if isinstance(event.start, dt.datetime) and event.start.tzinfo is not None:
+        return event.start.tzinfo
+    return default_tz

@@ -1,0 +1,213 @@
+"""The file format of `data/events.yaml`, as pydantic models.
+
+These models are the one definition of the format: the validator checks a file against them and
+`trade-calendar schema` prints their JSON Schema for editors. They describe what a curator writes;
+`store.py` turns a valid document into resolved `Event` objects with real instants.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+TIME = r"^(?:[01]\d|2[0-3]):[0-5]\d$"
+# ISO 8601 durations in whole days/hours/minutes: what curators and subscribers write (P90D, PT1H).
+DURATION = r"^P(?:\d+W)?(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?)?$"
+HS_CODE = r"^\d{2}(?:\d{2}(?:\d{2}(?:\d{2,4})?)?)?$"
+
+
+class Kind(StrEnum):
+    """What sort of thing happens on the date."""
+
+    TALKS = "talks"
+    TRUCE = "truce"
+    TARIFF = "tariff"
+    DEADLINE = "deadline"
+    EXPORT_CONTROL = "export-control"
+    RULING = "ruling"
+    HEARING = "hearing"
+    SUMMIT = "summit"
+    CALL = "call"
+    ANNOUNCEMENT = "announcement"
+    AGREEMENT = "agreement"
+
+
+class Status(StrEnum):
+    """Where the event stands."""
+
+    SCHEDULED = "scheduled"
+    TENTATIVE = "tentative"
+    HELD = "held"
+    POSTPONED = "postponed"
+    CANCELLED = "cancelled"
+    SUPERSEDED = "superseded"
+
+
+class Importance(StrEnum):
+    """How much a typical trade desk cares."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Precision(StrEnum):
+    """How exactly the sources pin the date down."""
+
+    EXACT = "exact"  # a clock time is stated
+    DAY = "day"  # the day is stated, not the time
+    APPROXIMATE = "approximate"  # "mid-August", "early next month"
+    TBA = "tba"  # announced as coming, date to be announced
+
+
+class Anchor(StrEnum):
+    """Which moment of an event is meant: its start or its end."""
+
+    START = "start"
+    END = "end"
+
+
+class Authority(StrEnum):
+    """The legal authority an action rests on."""
+
+    IEEPA = "IEEPA"
+    SECTION_232 = "Section 232"
+    SECTION_301 = "Section 301"
+    SECTION_122 = "Section 122"
+    SECTION_201 = "Section 201"
+    EAR = "EAR"
+    AD_CVD = "AD/CVD"
+    CHINA_TARIFF_LAW = "PRC Tariff Law"
+    CHINA_EXPORT_CONTROL_LAW = "PRC Export Control Law"
+    TRADE_AGREEMENT = "Trade agreement"
+    OTHER = "Other"
+
+
+# Kinds whose deadline is the end unless the entry says otherwise: a truce matters when it runs out.
+DEADLINE_DEFAULTS: dict[Kind, Anchor] = {Kind.TRUCE: Anchor.END}
+
+
+def _duration(value: str) -> str:
+    # The pattern (kept simple for editors' JSON Schema engines) lets "P" and "PT" through.
+    if value.lstrip("-").rstrip("T") in {"P", ""} or value.endswith("T"):
+        raise ValueError(f"{value!r} is an empty duration — write e.g. P90D or PT1H")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Source(_Strict):
+    """A document that states the date."""
+
+    title: str = Field(min_length=1, description="Title of the article, notice or order")
+    publisher: str | None = Field(None, description="Who published it (agency, outlet)")
+    date: dt.date | None = Field(None, description="Publication date")
+    url: str | None = Field(None, description="Where it can be read; https preferred")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/?#]+\.[^\s/?#]+[^\s]*$", value):
+            raise ValueError(f"{value!r} is not an http(s) URL — write it as https://host/path")
+        return value
+
+
+class DerivedTime(_Strict):
+    """A date computed from another event: `offset` after (or, negative, before) its start or end."""
+
+    event: str = Field(pattern=SLUG, description="id of the event this date follows from")
+    anchor: Anchor = Field(Anchor.START, description="Which moment of that event: start or end")
+    offset: str = Field(
+        "P0D",
+        pattern=r"^-?" + DURATION[1:],
+        description="ISO 8601 duration added in the event's own time zone, e.g. P90D; '-P7D' is before",
+    )
+
+    _offset = field_validator("offset")(lambda cls, v: _duration(v))
+
+
+class Moment(_Strict):
+    """A recorded earlier version of an event's time, for change history."""
+
+    date: dt.date
+    time: str | None = Field(None, pattern=TIME)
+    tz: str | None = None
+    end_date: dt.date | None = None
+    end_time: str | None = Field(None, pattern=TIME)
+
+
+class Change(_Strict):
+    """One recorded change to an event: what it was, when it changed, and who said so."""
+
+    changed: dt.date = Field(description="When the change was announced")
+    kind: Literal["rescheduled", "cancelled", "superseded", "postponed", "corrected", "confirmed"]
+    was: Moment | None = Field(None, description="The time before the change (for rescheduled/postponed)")
+    was_status: Status | None = Field(None, description="The status before the change")
+    note: str | None = None
+    source: Source | None = None
+
+
+class Event(_Strict):
+    """One dated event as a curator writes it."""
+
+    id: str = Field(pattern=SLUG, max_length=120, description="Stable slug; becomes the iCalendar UID")
+    title: str = Field(min_length=1, max_length=200)
+    kind: Kind
+    status: Status = Status.SCHEDULED
+    countries: list[str] = Field(min_length=1, description="ISO 3166-1 alpha-2 codes, EU, or * for all")
+    importance: Importance = Importance.MEDIUM
+    tags: list[Annotated[str, Field(pattern=SLUG)]] = Field(default_factory=list)
+    action: str | None = Field(None, pattern=SLUG, description="Groups the dated events of one action")
+    related: list[Annotated[str, Field(pattern=SLUG)]] = Field(default_factory=list)
+    authority: Authority | None = None
+    hs: list[Annotated[str, Field(pattern=HS_CODE)]] = Field(
+        default_factory=list, description="HS chapters, headings or subheadings in scope (2–10 digits)"
+    )
+    instrument: str | None = Field(None, description='Legal instrument, e.g. "EO 14257" or "90 FR 15041"')
+    location: str | None = None
+    description: str | None = None
+
+    date: dt.date | None = Field(None, description="Local date of the start (omit when `after` is given)")
+    time: str | None = Field(None, pattern=TIME, description="Local clock time HH:MM; omit for all-day")
+    tz: str | None = Field(None, description="IANA time zone of `time`; defaults to the calendar's")
+    after: DerivedTime | None = Field(None, description="Compute `date` (and time) from another event")
+    end_date: dt.date | None = Field(None, description="Last day of a span (inclusive)")
+    end_time: str | None = Field(None, pattern=TIME)
+    end_tz: str | None = Field(None, description="IANA zone of `end_time`; defaults to `tz`")
+    duration: str | None = Field(None, pattern=DURATION, description="End given as a duration, e.g. P90D")
+    _duration = field_validator("duration")(lambda cls, v: None if v is None else _duration(v))
+
+    deadline: Anchor | Literal["none"] | None = Field(
+        None, description="Which moment is the deadline; default end for truces, start otherwise"
+    )
+    precision: Precision | None = Field(None, description="Default: exact with a time, day without")
+
+    superseded_by: str | None = Field(None, pattern=SLUG)
+    history: list[Change] = Field(default_factory=list)
+    verified: dt.date | None = Field(None, description="When a curator last checked this entry")
+    sources: list[Source] = Field(min_length=1)
+
+
+class CalendarMeta(_Strict):
+    """Metadata about the whole calendar."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    timezone: str = Field(description="Default IANA time zone for times given without `tz`")
+    reviewed: dt.date = Field(description="When the data as a whole was last reviewed")
+    contact: str = Field(min_length=1, description="Where to report a wrong date")
+    url: str | None = None
+
+
+class Document(_Strict):
+    """The whole `events.yaml` file."""
+
+    calendar: CalendarMeta
+    events: list[Event]

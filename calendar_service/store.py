@@ -1,0 +1,355 @@
+"""The calendar as the rest of the service sees it: resolved events with real instants.
+
+`load_calendar` reads and validates a file (see `validation.py`) and returns a `Calendar`; nothing here
+knows about the web, the database or the clock beyond the `today` it is given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import model, timing
+from .errors import EventNotFound, StoreInvalid, StoreUnreadable
+from .model import Anchor, Authority, Importance, Kind, Precision, Status
+from .problems import Problem
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event with its times resolved.
+
+    All-day events have `start`/`end` as dates, `end` exclusive (RFC 5545 DTEND). Timed events have
+    aware datetimes in their own zone; `end` is None for a moment ("takes effect at 00:01").
+    """
+
+    id: str
+    title: str
+    kind: Kind
+    status: Status
+    countries: tuple[str, ...]
+    importance: Importance
+    tags: tuple[str, ...]
+    action: str | None
+    related: tuple[str, ...]
+    authority: Authority | None
+    hs: tuple[str, ...]
+    instrument: str | None
+    location: str | None
+    description: str | None
+    start: dt.date | dt.datetime
+    end: dt.date | dt.datetime | None
+    tz: str | None
+    precision: Precision
+    deadline: Anchor | None
+    deadline_at: dt.datetime | None
+    superseded_by: str | None
+    history: tuple[model.Change, ...]
+    verified: dt.date | None
+    sources: tuple[model.Source, ...]
+    line: int = 0
+
+    @property
+    def all_day(self) -> bool:
+        """Whether the event is a date (or span of dates) rather than a clock time."""
+        return not isinstance(self.start, dt.datetime)
+
+    @property
+    def is_live(self) -> bool:
+        """Whether the event still stands (not cancelled or superseded)."""
+        return self.status not in (Status.CANCELLED, Status.SUPERSEDED)
+
+    def start_utc(self, default_tz: dt.tzinfo) -> dt.datetime:
+        """The start as a UTC instant; all-day dates begin at midnight in `default_tz`."""
+        return _instant(self.start, default_tz)
+
+    def end_utc(self, default_tz: dt.tzinfo) -> dt.datetime | None:
+        """The end as a UTC instant, or None for a moment."""
+        return None if self.end is None else _instant(self.end, default_tz)
+
+
+def _instant(value: dt.date | dt.datetime, default_tz: dt.tzinfo) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC)
+    return dt.datetime.combine(value, dt.time(0), tzinfo=default_tz).astimezone(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """A validated, resolved calendar: one version of the data."""
+
+    meta: model.CalendarMeta
+    events: tuple[Event, ...]
+    version: str
+    path: str = ""
+    _by_id: Mapping[str, Event] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {event.id: event for event in self.events})
+
+    @property
+    def tz(self) -> dt.tzinfo:
+        """The calendar's default zone, in which all-day dates begin."""
+        return timing.zone(self.meta.timezone)
+
+    def get(self, event_id: str) -> Event:
+        """The event with `event_id`; EventNotFound otherwise."""
+        try:
+            return self._by_id[event_id]
+        except KeyError:
+            raise EventNotFound(event_id) from None
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._by_id
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self.events)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """A calendar and the warnings found while loading it."""
+
+    calendar: Calendar
+    warnings: tuple[Problem, ...]
+
+
+def read_text(path: str | Path) -> bytes:
+    """Read the file's bytes; StoreUnreadable when that is impossible."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise StoreUnreadable(str(path), exc.strerror or str(exc)) from exc
+
+
+def load_calendar(path: str | Path, *, today: dt.date) -> LoadResult:
+    """Read, validate and resolve the event file at `path`; StoreInvalid lists every error."""
+    raw = read_text(path)
+    return parse_calendar(raw, str(path), today=today)
+
+
+def parse_calendar(raw: bytes, path: str, *, today: dt.date) -> LoadResult:
+    """Validate and resolve the bytes of an event file."""
+    from .validation import validate_bytes  # validation builds on this module's types
+
+    outcome = validate_bytes(raw, path, today=today)
+    errors = [p for p in outcome.problems if p.is_error]
+    if errors or outcome.calendar is None:
+        raise StoreInvalid(path, outcome.problems)
+    return LoadResult(outcome.calendar, tuple(outcome.problems))
+
+
+def content_version(raw: bytes) -> str:
+    """A short, stable version id for the bytes of a data file."""
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+# --- resolution -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """A problem found while resolving times: which event, which field, what is wrong."""
+
+    index: int
+    field: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Times:
+    start: dt.date | dt.datetime
+    end: dt.date | dt.datetime | None
+    tz: str | None
+
+
+def resolve_events(
+    events: Sequence[model.Event], default_tz: str, lines: Sequence[int] | None = None
+) -> tuple[list[Event], list[Issue]]:
+    """Compute every event's instants, following `after:` references; report what cannot be resolved."""
+    index_of = {event.id: i for i, event in enumerate(events)}
+    issues: list[Issue] = []
+    resolved: dict[int, _Times | None] = {}
+    visiting: set[int] = set()
+
+    def resolve(i: int, chain: tuple[str, ...]) -> _Times | None:
+        if i in resolved:
+            return resolved[i]
+        event = events[i]
+        if i in visiting:
+            cycle = " → ".join((*chain, event.id))
+            issues.append(
+                Issue(i, "after", f"derived times form a cycle: {cycle} — anchor one of them to a date")
+            )
+            resolved[i] = None
+            return None
+        visiting.add(i)
+        times = _resolve_one(i, event, default_tz, index_of, lambda j: resolve(j, (*chain, event.id)), issues)
+        visiting.discard(i)
+        if i not in resolved:  # a cycle through this event already recorded None
+            resolved[i] = times
+        return resolved[i]
+
+    for i in range(len(events)):
+        resolve(i, ())
+
+    out: list[Event] = []
+    for i, event in enumerate(events):
+        times = resolved.get(i)
+        if times is not None:
+            out.append(_build(event, times, default_tz, lines[i] if lines else 0))
+    return out, issues
+
+
+def _resolve_one(
+    i: int,
+    event: model.Event,
+    default_tz: str,
+    index_of: Mapping[str, int],
+    resolve_ref: Callable[[int], _Times | None],
+    issues: list[Issue],
+) -> _Times | None:
+    tz_name = event.tz or (default_tz if event.time else None)
+    try:
+        tz = timing.zone(tz_name) if tz_name else None
+    except ValueError as exc:
+        issues.append(Issue(i, "tz", str(exc)))
+        return None
+
+    start: dt.date | dt.datetime
+    if event.after is not None:
+        ref = index_of.get(event.after.event)
+        if ref is None:
+            issues.append(
+                Issue(i, "after", f"after.event {event.after.event!r} is not an event id in this file")
+            )
+            return None
+        anchor_times = resolve_ref(ref)
+        if anchor_times is None:
+            return None
+        base = anchor_times.start if event.after.anchor is Anchor.START else anchor_times.end
+        if base is None:
+            issues.append(
+                Issue(i, "after", f"{event.after.event!r} has no end to count from — use anchor: start")
+            )
+            return None
+        moved = timing.shift(base, timing.parse_duration(event.after.offset))
+        if event.time is not None and tz is not None:
+            day = moved.date() if isinstance(moved, dt.datetime) else moved
+            start = timing.local_instant(day, timing.parse_clock(event.time), tz)
+        else:
+            start = moved
+            if isinstance(moved, dt.datetime) and moved.tzinfo is not None:
+                tz_name = getattr(moved.tzinfo, "key", tz_name)
+    elif event.date is not None:
+        start = (
+            timing.local_instant(event.date, timing.parse_clock(event.time), tz)
+            if event.time is not None and tz is not None
+            else event.date
+        )
+    else:
+        issues.append(
+            Issue(i, "date", "missing `date` — give the date, or `after:` to derive it from another event")
+        )
+        return None
+
+    end = _resolve_end(i, event, start, tz, issues)
+    if end is _FAILED:
+        return None
+    assert not isinstance(end, _Failed)
+    if end is not None and _compare_key(end) < _compare_key(start):
+        issues.append(Issue(i, "end_date" if event.end_date else "duration", "the end is before the start"))
+        return None
+    return _Times(start, end, tz_name if isinstance(start, dt.datetime) else None)
+
+
+class _Failed:
+    pass
+
+
+_FAILED = _Failed()
+
+
+def _resolve_end(
+    i: int, event: model.Event, start: dt.date | dt.datetime, tz: dt.tzinfo | None, issues: list[Issue]
+) -> dt.date | dt.datetime | _Failed | None:
+    if event.duration is not None:
+        end = timing.shift(start, timing.parse_duration(event.duration))
+        return end
+    if event.end_date is None and event.end_time is None:
+        return start + dt.timedelta(days=1) if not isinstance(start, dt.datetime) else None
+    if isinstance(start, dt.datetime):
+        end_day = event.end_date or start.date()
+        try:
+            end_tz = timing.zone(event.end_tz) if event.end_tz else (start.tzinfo or dt.UTC)
+        except ValueError as exc:
+            issues.append(Issue(i, "end_tz", str(exc)))
+            return _FAILED
+        if event.end_time is None:
+            issues.append(Issue(i, "end_date", "a timed event's end needs `end_time` as well as `end_date`"))
+            return _FAILED
+        return timing.local_instant(end_day, timing.parse_clock(event.end_time), end_tz)
+    if event.end_time is not None:
+        issues.append(
+            Issue(i, "end_time", "`end_time` on an all-day event — add `time` to the start or drop it")
+        )
+        return _FAILED
+    assert event.end_date is not None
+    return event.end_date + dt.timedelta(days=1)  # inclusive last day → exclusive DTEND
+
+
+def _compare_key(value: dt.date | dt.datetime) -> tuple[dt.date, dt.datetime]:
+    if isinstance(value, dt.datetime):
+        return (value.astimezone(dt.UTC).date(), value.astimezone(dt.UTC))
+    return (value, dt.datetime.combine(value, dt.time(0), tzinfo=dt.UTC))
+
+
+def _build(event: model.Event, times: _Times, default_tz: str, line: int) -> Event:
+    timed = isinstance(times.start, dt.datetime)
+    deadline = _deadline_anchor(event)
+    precision = event.precision or (Precision.EXACT if timed else Precision.DAY)
+    deadline_at: dt.datetime | None = None
+    if deadline is not None:
+        moment = times.start if deadline is Anchor.START else (times.end or times.start)
+        deadline_at = _instant(moment, timing.zone(default_tz))
+    return Event(
+        id=event.id,
+        title=event.title,
+        kind=event.kind,
+        status=event.status,
+        countries=tuple(event.countries),
+        importance=event.importance,
+        tags=tuple(event.tags),
+        action=event.action,
+        related=tuple(event.related),
+        authority=event.authority,
+        hs=tuple(event.hs),
+        instrument=event.instrument,
+        location=event.location,
+        description=event.description,
+        start=times.start,
+        end=times.end,
+        tz=times.tz,
+        precision=precision,
+        deadline=deadline,
+        deadline_at=deadline_at,
+        superseded_by=event.superseded_by,
+        history=tuple(event.history),
+        verified=event.verified,
+        sources=tuple(event.sources),
+        line=line,
+    )
+
+
+def _deadline_anchor(event: model.Event) -> Anchor | None:
+    if event.deadline == "none":
+        return None
+    if isinstance(event.deadline, Anchor):
+        return event.deadline
+    return model.DEADLINE_DEFAULTS.get(event.kind, Anchor.START)

@@ -1,0 +1,101 @@
+"""Turn the times a curator writes into real instants.
+
+Calendar arithmetic follows RFC 5545 §3.3.6: weeks and days are nominal (added on the local wall clock,
+so "90 days after 00:01 EDT" is 00:01 local even when daylight saving time ended in between), hours and
+minutes are exact elapsed time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+_DURATION = re.compile(
+    r"^(?P<sign>[-+])?P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?)?$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """An ISO 8601 duration split into its nominal (days) and exact (seconds) parts."""
+
+    days: int
+    seconds: int
+    text: str
+
+    @property
+    def is_positive(self) -> bool:
+        """Whether the duration points forward in time."""
+        return self.days > 0 or self.seconds > 0
+
+    def as_timedelta(self) -> dt.timedelta:
+        """Treat days as 24 hours: right for lead times measured in real elapsed time."""
+        return dt.timedelta(days=self.days, seconds=self.seconds)
+
+
+def parse_duration(text: str) -> Duration:
+    """Parse `P90D`, `PT1H`, `-P7D`, `P1W`; raise ValueError naming the text otherwise."""
+    match = _DURATION.match(text.strip())
+    if not match or text.strip() in {"P", "-P", "+P", "PT"} or text.strip().endswith("T"):
+        raise ValueError(f"{text!r} is not an ISO 8601 duration such as P90D, P1D or PT1H")
+    sign = -1 if match["sign"] == "-" else 1
+    days = int(match["w"] or 0) * 7 + int(match["d"] or 0)
+    seconds = int(match["h"] or 0) * 3600 + int(match["m"] or 0) * 60
+    return Duration(sign * days, sign * seconds, text.strip())
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone `name`; ValueError (not a cryptic KeyError) when there is none by that name."""
+    if name not in _zone_names():
+        raise ValueError(f"unknown time zone {name!r} — use an IANA name such as America/New_York")
+    try:
+        return _cached_zone(name)
+    except ZoneInfoNotFoundError as exc:  # pragma: no cover - listed but not loadable
+        raise ValueError(f"unknown time zone {name!r}") from exc
+
+
+@cache
+def _cached_zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def parse_clock(text: str) -> dt.time:
+    """Parse `HH:MM`."""
+    hours, minutes = text.split(":")
+    return dt.time(int(hours), int(minutes))
+
+
+def local_instant(day: dt.date, clock: dt.time, tz: dt.tzinfo) -> dt.datetime:
+    """Attach `tz` to a wall-clock time; in a DST gap the time is read as if the clock had not moved."""
+    return dt.datetime.combine(day, clock, tzinfo=tz)
+
+
+def wall_clock_exists(moment: dt.datetime) -> bool:
+    """Whether a local time exists (is not skipped by a spring-forward gap)."""
+    utc = moment.astimezone(dt.UTC)
+    back = utc.astimezone(moment.tzinfo)
+    return back.replace(tzinfo=None) == moment.replace(tzinfo=None)
+
+
+def shift(moment: dt.date | dt.datetime, by: Duration) -> dt.date | dt.datetime:
+    """Add a duration: days on the local calendar, hours and minutes in elapsed time."""
+    if isinstance(moment, dt.datetime):
+        local = moment + dt.timedelta(days=by.days)  # aware + timedelta keeps the wall clock
+        if by.seconds:
+            tz = local.tzinfo
+            local = (local.astimezone(dt.UTC) + dt.timedelta(seconds=by.seconds)).astimezone(tz)
+        return local
+    return moment + dt.timedelta(days=by.days)
+
+
+def day_start(day: dt.date, tz: ZoneInfo) -> dt.datetime:
+    """Midnight at the start of `day` in `tz`: the instant an all-day date begins."""
+    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=tz)

@@ -1,0 +1,369 @@
+"""Check an event file and explain every mistake as `path:line:col: severity: message`.
+
+Structure comes from the models in `model.py` (the same ones the JSON Schema is generated from); the
+rules a schema cannot express (references, time zones, countries, order of times, staleness) live here.
+Each event is checked on its own so one broken entry never hides the problems of the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, TypeVar
+
+import pycountry
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from . import model, timing
+from .errors import StoreUnreadable
+from .model import Status
+from .problems import Problem, Severity
+from .store import Calendar, Event, content_version, resolve_events
+from .yamlsource import Locations, PathKey, parse_yaml
+
+_M = TypeVar("_M", bound=model._Strict)
+
+SPECIAL_COUNTRIES = {"EU": "European Union", "*": "all or most countries"}
+STALE_AFTER = dt.timedelta(days=90)
+SOON = dt.timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What validation found, and the calendar when there were no errors."""
+
+    problems: tuple[Problem, ...]
+    calendar: Calendar | None
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        """Only the problems that block publishing."""
+        return tuple(p for p in self.problems if p.is_error)
+
+
+@lru_cache(maxsize=1)
+def country_codes() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes plus the calendar's special codes."""
+    return frozenset(c.alpha_2 for c in pycountry.countries) | frozenset(SPECIAL_COUNTRIES)
+
+
+def validate_bytes(raw: bytes, path: str, *, today: dt.date) -> Outcome:
+    """Validate the bytes of an event file; `today` decides what is past and what is stale."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StoreUnreadable(path, f"not UTF-8 text (byte {exc.start}) — save the file as UTF-8") from exc
+    return _Validator(path, today).run(text, content_version(raw))
+
+
+class _Validator:
+    def __init__(self, path: str, today: dt.date) -> None:
+        self.path = path
+        self.today = today
+        self.problems: list[Problem] = []
+        self.locations = Locations()
+
+    # -- reporting -------------------------------------------------------------------------------
+
+    def report(
+        self, where: PathKey, message: str, severity: Severity = "error", *, key: bool = False
+    ) -> None:
+        line, col = self.locations.of(where, key=key)
+        self.problems.append(Problem(self.path, line, col, severity, message))
+
+    def warn(self, where: PathKey, message: str, *, key: bool = False) -> None:
+        self.report(where, message, "warning", key=key)
+
+    # -- the run ---------------------------------------------------------------------------------
+
+    def run(self, text: str, version: str) -> Outcome:
+        parsed = parse_yaml(text, self.path)
+        self.locations = parsed.locations
+        self.problems.extend(parsed.problems)
+        if any(p.is_error for p in parsed.problems) and parsed.data is None:
+            return self._outcome(None)
+        data = parsed.data
+        if not isinstance(data, dict):
+            self.report((), "the file must be a mapping with `calendar:` and `events:` at the top")
+            return self._outcome(None)
+        for key in data:
+            if key not in ("calendar", "events"):
+                self.report(
+                    (key,), f"unknown top-level key {key!r} — only `calendar:` and `events:`", key=True
+                )
+        meta = self._meta(data)
+        events = self._events(data)
+        # With broken metadata the events are still checked (in UTC) so every mistake shows at once.
+        resolved = self._semantics(meta.timezone if meta else "UTC", events)
+        calendar = None
+        if meta is not None and not any(p.is_error for p in self.problems):
+            ordered = sorted(resolved, key=lambda e: (e.start_utc(timing.zone(meta.timezone)), e.id))
+            calendar = Calendar(meta=meta, events=tuple(ordered), version=version, path=self.path)
+            self._warnings(meta, events, calendar)
+        return self._outcome(calendar)
+
+    def _outcome(self, calendar: Calendar | None) -> Outcome:
+        return Outcome(
+            tuple(sorted(set(self.problems), key=lambda p: (p.line, p.column, p.message))), calendar
+        )
+
+    # -- structure -------------------------------------------------------------------------------
+
+    def _meta(self, data: dict[str, Any]) -> model.CalendarMeta | None:
+        if "calendar" not in data:
+            self.report((), "missing `calendar:` — add the calendar's name, timezone, reviewed and contact")
+            return None
+        meta = self._model(model.CalendarMeta, data["calendar"], ("calendar",))
+        if meta is not None:
+            try:
+                timing.zone(meta.timezone)
+            except ValueError as exc:
+                self.report(("calendar", "timezone"), str(exc))
+                return None
+        return meta
+
+    def _events(self, data: dict[str, Any]) -> list[tuple[int, model.Event]]:
+        raw = data.get("events")
+        if raw is None:
+            self.report((), "missing `events:` — add a list of events (it may be empty: `events: []`)")
+            return []
+        if not isinstance(raw, list):
+            self.report(("events",), "`events:` must be a list; start each event with `- id: ...`")
+            return []
+        out = []
+        for index, item in enumerate(raw):
+            parsed = self._model(model.Event, item, ("events", index))
+            if parsed is not None:
+                out.append((index, parsed))
+        return out
+
+    def _model(self, cls: type[_M], value: Any, at: PathKey) -> _M | None:
+        try:
+            return cls.model_validate(value)
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False):
+                self._pydantic_error(error, at)
+            return None
+
+    def _pydantic_error(self, error: ErrorDetails, at: PathKey) -> None:
+        loc = tuple(part for part in error["loc"] if isinstance(part, int) or not _is_type_tag(part))
+        where = (*at, *loc)
+        name = str(loc[-1]) if loc else "value"
+        kind = error["type"]
+        value = error.get("input")
+        if kind == "missing":
+            self.report(where[:-1], f"missing required field {name!r} — add it")
+        elif kind == "extra_forbidden":
+            fields = _fields_at(where)
+            close = difflib.get_close_matches(name, fields, n=1)
+            hint = f" — did you mean {close[0]!r}?" if close else f" — known fields: {', '.join(fields)}"
+            self.report(where, f"unknown field {name!r}{hint}", key=True)
+        elif kind == "enum" or kind == "literal_error":
+            expected = error.get("ctx", {}).get("expected", "")
+            self.report(where, f"unknown {name} {value!r} — use one of {expected}")
+        elif kind.startswith("date") and isinstance(value, str):
+            self.report(
+                where, f"{name}: {value!r} is not a real date ({error['msg'].lower()}) — write YYYY-MM-DD"
+            )
+        elif kind == "string_pattern_mismatch":
+            self.report(where, f"{name}: {value!r} {_pattern_hint(name)}")
+        elif kind == "too_short" and isinstance(value, list):
+            self.report(where, f"{name}: needs at least one entry")
+        else:
+            self.report(where, f"{name}: {error['msg'].removeprefix('Value error, ')}")
+
+    # -- rules across fields and events ----------------------------------------------------------
+
+    def _semantics(self, default_tz: str, events: list[tuple[int, model.Event]]) -> list[Event]:
+        seen: dict[str, int] = {}
+        ids = {event.id for _, event in events}
+        for index, event in events:
+            at: PathKey = ("events", index)
+            if event.id in seen:
+                first_line = self.locations.of(("events", seen[event.id], "id"))[0]
+                self.report(
+                    (*at, "id"),
+                    f"duplicate id {event.id!r} (first at line {first_line}) — ids must be unique",
+                )
+            else:
+                seen[event.id] = index
+            self._fields(at, event, ids)
+        unique = [(index, event) for index, event in events if seen.get(event.id) == index]
+        resolvable = unique
+        lines = [self.locations.of(("events", index))[0] for index, _ in resolvable]
+        resolved, issues = resolve_events([event for _, event in resolvable], default_tz, lines)
+        for issue in issues:
+            index = resolvable[issue.index][0]
+            self.report(("events", index, issue.field), issue.message)
+        return resolved
+
+    def _fields(self, at: PathKey, event: model.Event, ids: set[str]) -> None:
+        codes = country_codes()
+        for i, code in enumerate(event.countries):
+            if code not in codes:
+                close = difflib.get_close_matches(code.upper(), sorted(codes), n=1)
+                hint = f"did you mean {close[0]!r}? " if close and code.upper() == close[0] else ""
+                self.report(
+                    (*at, "countries", i), f"unknown country {code!r} — {hint}use ISO 3166-1 alpha-2, EU or *"
+                )
+        for field in ("tz", "end_tz"):
+            name = getattr(event, field)
+            if name is not None:
+                try:
+                    timing.zone(name)
+                except ValueError as exc:
+                    self.report((*at, field), str(exc))
+        if event.tz is not None and event.time is None:
+            self.report((*at, "tz"), "a time zone on an all-day date — add `time:` or remove `tz:`")
+        if event.end_tz is not None and event.end_time is None:
+            self.report((*at, "end_tz"), "`end_tz` without `end_time` — add `end_time:` or remove `end_tz:`")
+        if event.date is not None and event.after is not None:
+            self.report((*at, "after"), "both `date` and `after` — keep one: a fixed date or a derived one")
+        if event.duration is not None and (event.end_date is not None or event.end_time is not None):
+            self.report((*at, "duration"), "both `duration` and an end date/time — keep one")
+        if event.duration is not None and not timing.parse_duration(event.duration).is_positive:
+            self.report((*at, "duration"), f"duration {event.duration!r} must be longer than zero")
+        if event.status is Status.SUPERSEDED and event.superseded_by is None:
+            self.report(
+                (*at, "status"),
+                "status superseded without `superseded_by:` — name the event that replaced it",
+            )
+        refs: list[tuple[PathKey, str]] = []
+        if event.superseded_by is not None:
+            refs.append(((*at, "superseded_by"), event.superseded_by))
+        if event.after is not None:
+            refs.append(((*at, "after", "event"), event.after.event))
+        refs.extend(((*at, "related", i), ref) for i, ref in enumerate(event.related))
+        for where, ref in refs:
+            if ref == event.id:
+                self.report(where, f"{ref!r} refers to the event itself — name another event")
+            elif ref not in ids:
+                close = difflib.get_close_matches(ref, sorted(ids), n=1)
+                hint = f" — did you mean {close[0]!r}?" if close else ""
+                self.report(where, f"no event with id {ref!r} in this file{hint}")
+        for i, change in enumerate(event.history):
+            if change.was is not None and change.was.tz is not None:
+                try:
+                    timing.zone(change.was.tz)
+                except ValueError as exc:
+                    self.report((*at, "history", i, "was", "tz"), str(exc))
+
+    # -- warnings --------------------------------------------------------------------------------
+
+    def _warnings(
+        self, meta: model.CalendarMeta, events: Sequence[tuple[int, model.Event]], cal: Calendar
+    ) -> None:
+        index_of = {event.id: index for index, event in events}
+        tz = cal.tz
+        today_start = dt.datetime.combine(self.today, dt.time(0), tzinfo=tz)
+        for event in cal.events:
+            at: PathKey = ("events", index_of[event.id])
+            end = event.end_utc(tz) or event.start_utc(tz)
+            if event.status in (Status.SCHEDULED, Status.TENTATIVE) and end < today_start:
+                self.warn(
+                    (*at, "status"),
+                    f"{event.id!r} is in the past but still {event.status.value} — set it to held, "
+                    "cancelled or postponed",
+                )
+            if event.status is Status.HELD and event.start_utc(tz) > today_start + dt.timedelta(days=1):
+                self.warn(
+                    (*at, "status"),
+                    f"{event.id!r} is marked held but has not happened yet — set it to scheduled",
+                )
+            if event.deadline_at is not None and event.is_live:
+                checked = event.verified or meta.reviewed
+                if (
+                    today_start <= event.deadline_at <= today_start + SOON
+                    and self.today - checked > STALE_AFTER
+                ):
+                    self.warn(
+                        (*at, "id"),
+                        f"deadline within 30 days but last verified {checked} — re-check the "
+                        "sources and set `verified:`",
+                    )
+            if event.superseded_by is not None and event.status is not Status.SUPERSEDED:
+                self.warn(
+                    (*at, "superseded_by"),
+                    "`superseded_by` on an event that is not superseded — set "
+                    "status: superseded or remove the link",
+                )
+            if event.superseded_by is not None and event.superseded_by in cal:
+                successor = cal.get(event.superseded_by)
+                if not successor.is_live:
+                    self.warn(
+                        (*at, "superseded_by"),
+                        f"successor {successor.id!r} is itself "
+                        f"{successor.status.value} — point at the event that stands now",
+                    )
+            if event.precision.value == "exact" and event.all_day:
+                self.warn(
+                    (*at, "precision"), "precision exact but no `time:` — add the time or say precision: day"
+                )
+            for i, source in enumerate(event.sources):
+                if source.url is not None and source.url.startswith("http://"):
+                    self.warn(
+                        (*at, "sources", i, "url"),
+                        "source URL is not https — use the https address if the site has one",
+                    )
+            for i, change in enumerate(event.history):
+                if change.kind in ("rescheduled", "postponed") and change.was is None:
+                    self.warn(
+                        (*at, "history", i),
+                        f"a {change.kind} change without `was:` — record the old date "
+                        "so subscribers see what moved",
+                    )
+        self._duplicate_titles(cal, index_of)
+
+    def _duplicate_titles(self, cal: Calendar, index_of: dict[str, int]) -> None:
+        seen: dict[tuple[str, str], str] = {}
+        for event in cal.events:
+            key = (event.title.casefold(), str(event.start))
+            if key in seen:
+                self.warn(
+                    ("events", index_of[event.id], "title"),
+                    f"same title and start as {seen[key]!r} — is this a duplicate entry?",
+                )
+            else:
+                seen[key] = event.id
+
+
+def _is_type_tag(part: str) -> bool:
+    # pydantic adds union member names ("literal['none']", "function-after[...]") to error locations.
+    return "[" in part or part in {"str", "int", "float", "bool"}
+
+
+def _fields_at(where: PathKey) -> list[str]:
+    parents: dict[str, type[model._Strict]] = {
+        "calendar": model.CalendarMeta,
+        "sources": model.Source,
+        "source": model.Source,
+        "after": model.DerivedTime,
+        "history": model.Change,
+        "was": model.Moment,
+    }
+    for part in reversed(where[:-1]):
+        if isinstance(part, str):
+            cls = parents.get(part, model.Event)
+            return sorted(cls.model_fields)
+    return sorted(model.Event.model_fields) if len(where) > 2 else ["calendar", "events"]
+
+
+def _pattern_hint(name: str) -> str:
+    hints = {
+        "id": "is not a slug — use lowercase letters, digits and hyphens, e.g. us-cn-geneva-talks-2025",
+        "time": "is not a time — write HH:MM on a 24-hour clock, e.g. 00:01",
+        "end_time": "is not a time — write HH:MM on a 24-hour clock, e.g. 00:01",
+        "duration": "is not an ISO 8601 duration — write e.g. P90D, P1W or PT2H",
+        "offset": "is not an ISO 8601 duration — write e.g. P90D or -P7D",
+        "hs": "is not an HS code — 2, 4, 6, 8 or 10 digits, e.g. 85 or 854231",
+    }
+    return hints.get(name, "is not a lowercase slug (letters, digits, hyphens)")
+
+
+def format_problems(problems: Iterable[Problem]) -> str:
+    """One line per problem, errors and warnings in file order."""
+    return "\n".join(p.format() for p in problems)

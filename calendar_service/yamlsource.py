@@ -1,0 +1,127 @@
+"""Read YAML into plain data while remembering where every key and value stood.
+
+PyYAML's loaders lose line numbers and silently keep the last of two equal keys, so this module composes
+the node tree (with the C parser when it is there) and builds the values itself. Every scalar stays the
+text the curator wrote, except plain `null`/`~`/empty: YAML 1.1 would turn `10:40` into the integer 640
+and the country `NO` into False, and the models parse dates and times from text anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .problems import Problem
+
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+PathKey = tuple[str | int, ...]
+_NULL_TAG = "tag:yaml.org,2002:null"
+_KNOWN_SCALAR_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp")
+)
+
+
+@dataclass
+class Locations:
+    """Line and column (1-based) of each value, and of each mapping key, by path."""
+
+    values: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+
+    def of(self, path: PathKey, *, key: bool = False) -> tuple[int, int]:
+        """Where `path` is, or its nearest enclosing value that exists in the file."""
+        if key and path in self.keys:
+            return self.keys[path]
+        for end in range(len(path), -1, -1):
+            found = self.values.get(path[:end])
+            if found is not None:
+                return found
+        return (1, 1)
+
+
+@dataclass
+class ParsedYaml:
+    """The document as plain data, where things are, and problems found while reading."""
+
+    data: Any
+    locations: Locations
+    problems: list[Problem]
+
+
+def parse_yaml(text: str, path: str) -> ParsedYaml:
+    """Parse `text`, reporting syntax errors, duplicate keys and unsupported tags as problems."""
+    locations = Locations()
+    problems: list[Problem] = []
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = exc.problem or str(exc)
+        context = f" ({exc.context})" if exc.context else ""
+        problems.append(
+            Problem(path, line, col, "error", f"YAML syntax: {what}{context} — check indentation and quoting")
+        )
+        return ParsedYaml(None, locations, problems)
+    except yaml.YAMLError as exc:
+        problems.append(Problem(path, 1, 1, "error", f"YAML syntax: {exc}"))
+        return ParsedYaml(None, locations, problems)
+    if root is None:
+        return ParsedYaml(None, locations, problems)
+    builder = _Builder(path, locations, problems)
+    return ParsedYaml(builder.build(root, ()), locations, problems)
+
+
+class _Builder:
+    def __init__(self, path: str, locations: Locations, problems: list[Problem]) -> None:
+        self.path = path
+        self.values = locations.values
+        self.keys = locations.keys
+        self.problems = problems
+
+    def build(self, node: yaml.Node, at: PathKey) -> Any:
+        mark = node.start_mark
+        self.values[at] = (mark.line + 1, mark.column + 1)
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == _NULL_TAG:
+                return None
+            if node.tag not in _KNOWN_SCALAR_TAGS:
+                self._error(node, f"unsupported YAML tag {node.tag!r} — remove the tag")
+            return node.value
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*at, index)) for index, item in enumerate(node.value)]
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, at)
+        self._error(node, "unsupported YAML node")  # pragma: no cover - compose yields only the three kinds
+        return None
+
+    def _mapping(self, node: yaml.MappingNode, at: PathKey) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                self._error(key_node, "keys must be plain names (no merge keys, lists or mappings as keys)")
+                continue
+            key = key_node.value
+            key_at = (*at, key)
+            here = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            if key in result:
+                first = self.keys[key_at]
+                self._error(
+                    key_node,
+                    f"duplicate key {key!r} (first at line {first[0]}) — YAML keeps only one; "
+                    "delete or merge the two",
+                )
+                continue
+            self.keys[key_at] = here
+            result[key] = self.build(value_node, key_at)
+        return result
+
+    def _error(self, node: yaml.Node, message: str) -> None:
+        mark = node.start_mark
+        self.problems.append(Problem(self.path, mark.line + 1, mark.column + 1, "error", message))

@@ -1,0 +1,20 @@
+"""Shared fixtures: paths, a settable clock, sample calendars."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from calendar_service.clock import SettableClock
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data" / "events.yaml"
+TESTS_DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture
+def clock() -> SettableClock:
+    """A clock set to a fixed instant; tests move it by hand."""
+    return SettableClock(dt.datetime(2025, 6, 10, 12, 0, tzinfo=dt.UTC))
