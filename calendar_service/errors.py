@@ -6,14 +6,16 @@
     │   └── StoreInvalid (ValueError)   readable, but has validation errors: exit code 1
     ├── FilterError (ValueError)        a filter parameter or value the calendar does not know
     ├── EventNotFound (LookupError)     no event with that id
-    └── ConfigError (ValueError)        a TRADE_CALENDAR_* setting is missing or unsafe
+    ├── ConfigError (ValueError)        a TRADE_CALENDAR_* setting is missing or unsafe
+    ├── SubscriptionInvalid (ValueError) a subscription request has bad fields (`.errors` lists them)
+    └── SubscriptionNotFound (LookupError) no subscription with that id
 
 Each message is built from the offending value and says what to do about it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -73,3 +75,22 @@ class ConfigError(TradeCalendarError, ValueError):
     def __init__(self, name: str, problem: str) -> None:
         self.name = name
         super().__init__(f"{name}: {problem}")
+
+
+class SubscriptionInvalid(TradeCalendarError, ValueError):
+    """A subscription request failed validation; `errors` holds every `{"field", "message"}` found."""
+
+    def __init__(self, errors: Sequence[Mapping[str, str]]) -> None:
+        self.errors = [dict(e) for e in errors]
+        listed = "; ".join(f"{e['field']}: {e['message']}" for e in self.errors)
+        super().__init__(f"invalid subscription: {listed}")
+
+
+class SubscriptionNotFound(TradeCalendarError, LookupError):
+    """No subscription has the requested id."""
+
+    def __init__(self, subscription_id: str) -> None:
+        self.subscription_id = subscription_id
+        super().__init__(
+            f"no subscription with id {subscription_id!r}; list them with GET /api/v1/subscriptions"
+        )

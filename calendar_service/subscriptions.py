@@ -1,0 +1,304 @@
+"""Webhook subscriptions: the record, and the request models that validate what a client sends.
+
+Pure: the URL's address check is handed in as `check_url` (the adapters pass
+`webhooks.AddressPolicy(allow_private).check_url`), the calendar and the time as arguments.
+Validate with `parse_input` / `parse_patch`; they collect every problem before anything is stored, so
+a bad request creates nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from .errors import FilterError, SubscriptionInvalid
+from .filters import EventFilter, parse_filter
+from .model import Importance, Kind
+from .store import Calendar
+from .timing import Duration, parse_duration
+
+FORMATS = ("standard", "slack", "teams")
+Format = Literal["standard", "slack", "teams"]
+DEFAULT_LEAD_TIMES = ("P7D", "P1D", "PT1H")
+SUBSCRIPTION_FILTERS = ("country", "kind", "tag", "importance")
+MAX_LEAD_TIMES = 10
+MAX_URL_LENGTH = 2048
+ID_PREFIX = "sub_"
+
+CheckURL = Callable[[str], object]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One registered webhook endpoint; `secret` signs its deliveries and is never shown by repr."""
+
+    id: str
+    url: str
+    filter: Mapping[str, tuple[str, ...]]
+    secret: str = field(repr=False)
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    lead_times: tuple[str, ...] = DEFAULT_LEAD_TIMES
+    format: Format = "standard"
+    enabled: bool = True
+    disabled_reason: str | None = None
+    failure_count: int = 0
+
+    def event_filter(self, calendar: Calendar) -> EventFilter:
+        """The filter as the calendar understands it (FilterError if a value has since disappeared)."""
+        return parse_filter(self.filter, calendar)
+
+    def lead_durations(self) -> tuple[Duration, ...]:
+        """The lead times parsed."""
+        return tuple(parse_duration(text) for text in self.lead_times)
+
+    def to_public_dict(self) -> dict[str, Any]:
+        """The JSON the API shows: everything but the secret."""
+        return {
+            "id": self.id,
+            "url": self.url,
+            "filter": {name: list(values) for name, values in self.filter.items()},
+            "lead_times": list(self.lead_times),
+            "format": self.format,
+            "enabled": self.enabled,
+            "disabled_reason": self.disabled_reason,
+            "failure_count": self.failure_count,
+            "created_at": _utc_text(self.created_at),
+            "updated_at": _utc_text(self.updated_at),
+        }
+
+
+def new_subscription_id() -> str:
+    """An opaque, unguessable id such as `sub_Xr3...`."""
+    return ID_PREFIX + secrets.token_urlsafe(12)
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- request models -----------------------------------------------------------------------------------
+
+
+def _as_list(value: Any) -> Any:
+    """Accept `"US"`, `"US,CN"` or `["US", "CN"]` for a filter parameter, as query strings do."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _lead_time(text: str) -> str:
+    try:
+        duration = parse_duration(text)
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+    if not duration.is_positive or duration.days < 0 or duration.seconds < 0:
+        raise ValueError(f"{text!r} is not a positive duration; a lead time counts back from the deadline")
+    return duration.text
+
+
+def _filter_value(name: str) -> Callable[[str, ValidationInfo], str]:
+    def check(value: str, info: ValidationInfo) -> str:
+        calendar = (info.context or {}).get("calendar")
+        try:
+            if calendar is None:
+                # No calendar loaded: only the enumerations can be checked.
+                enum = {"kind": Kind, "importance": Importance}.get(name)
+                if enum is None:
+                    return value.upper() if name == "country" else value
+                for member in enum:
+                    if value.casefold() == member.value.casefold():
+                        return member.value
+                raise ValueError(f"use one of {', '.join(m.value for m in enum)}")
+            parsed = parse_filter({name: [value]}, calendar)
+        except FilterError as exc:
+            raise ValueError(exc.hint) from None
+        return str(getattr(parsed, name)[0])
+
+    return check
+
+
+def _values(name: str) -> Any:
+    return Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_filter_value(name))]],
+        BeforeValidator(_as_list),
+        Field(max_length=50),
+    ]
+
+
+class FilterInput(BaseModel):
+    """Which events a subscription hears about; the feed's parameters, checked against the calendar."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    country: _values("country") = []  # type: ignore[valid-type]
+    kind: _values("kind") = []  # type: ignore[valid-type]
+    tag: _values("tag") = []  # type: ignore[valid-type]
+    importance: _values("importance") = []  # type: ignore[valid-type]
+
+    def to_query(self) -> dict[str, tuple[str, ...]]:
+        """The canonical stored form: only set parameters, values de-duplicated and sorted."""
+        out: dict[str, tuple[str, ...]] = {}
+        for name in SUBSCRIPTION_FILTERS:
+            values: list[str] = getattr(self, name)
+            if values:
+                out[name] = tuple(sorted(set(values)))
+        return out
+
+
+LeadTimes = Annotated[
+    list[Annotated[str, AfterValidator(_lead_time)]],
+    Field(min_length=1, max_length=MAX_LEAD_TIMES),
+]
+
+
+def _check_url(value: str, info: ValidationInfo) -> str:
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host name")
+    check: CheckURL | None = (info.context or {}).get("check_url")
+    if check is None:
+        raise ValueError("no address policy was given to check the URL against")  # fail closed
+    try:
+        check(value)
+    except ValueError as exc:  # UnsafeWebhookURL is a ValueError
+        raise ValueError(str(exc)) from None
+    return value
+
+
+class _Common(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    @field_validator("lead_times", check_fields=False)
+    @classmethod
+    def _distinct(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("lead times must be distinct")
+        return value
+
+
+class SubscriptionInput(_Common):
+    """The body of `POST /api/v1/subscriptions`."""
+
+    url: Annotated[str, Field(min_length=1, max_length=MAX_URL_LENGTH), AfterValidator(_check_url)]
+    filter: FilterInput = FilterInput()
+    lead_times: LeadTimes = list(DEFAULT_LEAD_TIMES)
+    format: Format = "standard"
+
+
+class SubscriptionPatch(_Common):
+    """The body of `PATCH /api/v1/subscriptions/{id}`: any subset of the fields; `enabled` pauses/resumes."""
+
+    url: Annotated[str, Field(min_length=1, max_length=MAX_URL_LENGTH), AfterValidator(_check_url)] | None = (
+        None
+    )
+    filter: FilterInput | None = None
+    lead_times: LeadTimes | None = None
+    format: Format | None = None
+    enabled: bool | None = None
+
+
+# --- validation entry points --------------------------------------------------------------------------
+
+
+def field_name(loc: Iterable[int | str]) -> str:
+    """Render a pydantic location as a JSON path: `("lead_times", 1)` → `lead_times[1]`."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "body"
+
+
+def _errors(exc: ValidationError) -> list[dict[str, str]]:
+    found = []
+    for error in exc.errors(include_url=False, include_input=False):
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown field; remove it"
+        found.append({"field": field_name(error["loc"]), "message": message})
+    return found
+
+
+def parse_input(
+    data: object, *, calendar: Calendar | None, check_url: CheckURL
+) -> SubscriptionInput:
+    """Validate a creation body; SubscriptionInvalid lists every bad field."""
+    if not isinstance(data, dict):
+        raise SubscriptionInvalid([{"field": "body", "message": "must be a JSON object"}])
+    try:
+        return SubscriptionInput.model_validate(data, context={"calendar": calendar, "check_url": check_url})
+    except ValidationError as exc:
+        raise SubscriptionInvalid(_errors(exc)) from None
+
+
+def parse_patch(data: object, *, calendar: Calendar | None, check_url: CheckURL) -> SubscriptionPatch:
+    """Validate a PATCH body (explicit nulls are refused: a field is either changed or left out)."""
+    if not isinstance(data, dict):
+        raise SubscriptionInvalid([{"field": "body", "message": "must be a JSON object"}])
+    nulls = [
+        {"field": str(k), "message": "may not be null; leave it out"} for k, v in data.items() if v is None
+    ]
+    try:
+        patch = SubscriptionPatch.model_validate(data, context={"calendar": calendar, "check_url": check_url})
+    except ValidationError as exc:
+        raise SubscriptionInvalid(nulls + _errors(exc)) from None
+    if nulls:
+        raise SubscriptionInvalid(nulls)
+    if not patch.model_fields_set:
+        raise SubscriptionInvalid([{"field": "body", "message": "names no field to change"}])
+    return patch
+
+
+def new_subscription(
+    request: SubscriptionInput, *, secret: str, now: dt.datetime, id: str | None = None
+) -> Subscription:
+    """Build the record for a validated creation request."""
+    return Subscription(
+        id=id or new_subscription_id(),
+        url=request.url,
+        filter=request.filter.to_query(),
+        lead_times=tuple(request.lead_times),
+        format=request.format,
+        secret=secret,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def apply_patch(subscription: Subscription, patch: SubscriptionPatch, *, now: dt.datetime) -> Subscription:
+    """The record with the patch applied (only the fields the client sent)."""
+    changes: dict[str, Any] = {}
+    sent = patch.model_fields_set
+    if "url" in sent and patch.url is not None:
+        changes["url"] = patch.url
+    if "filter" in sent and patch.filter is not None:
+        changes["filter"] = patch.filter.to_query()
+    if "lead_times" in sent and patch.lead_times is not None:
+        changes["lead_times"] = tuple(patch.lead_times)
+    if "format" in sent and patch.format is not None:
+        changes["format"] = patch.format
+    if "enabled" in sent and patch.enabled is not None and patch.enabled != subscription.enabled:
+        changes["enabled"] = patch.enabled
+        changes["disabled_reason"] = None if patch.enabled else "paused by its owner"
+        if patch.enabled:
+            changes["failure_count"] = 0
+    return replace(subscription, **changes, updated_at=now)
