@@ -1,0 +1,222 @@
+"""The `subscriptions` table and its queries (SQLite and PostgreSQL alike).
+
+The signing secret is stored in clear: the service needs it to sign every delivery. It leaves this module
+only inside a `Subscription`, whose repr hides it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine, RowMapping
+
+from ..errors import SubscriptionNotFound
+from ..subscriptions import Subscription
+from . import metadata
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("filter", JSON, nullable=False),
+    Column("lead_times", JSON, nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("disabled_reason", Text, nullable=True),
+    Column("failure_count", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes; everything stored here is UTC.
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"an aware datetime is needed, got naive {moment.isoformat()}")
+    return moment.astimezone(dt.UTC)
+
+
+def subscription_from_row(row: RowMapping) -> Subscription:
+    """Turn a table row into the record."""
+    return Subscription(
+        id=row["id"],
+        url=row["url"],
+        filter={str(k): tuple(v) for k, v in (row["filter"] or {}).items()},
+        lead_times=tuple(row["lead_times"]),
+        format=row["format"],
+        secret=row["secret"],
+        enabled=bool(row["enabled"]),
+        disabled_reason=row["disabled_reason"],
+        failure_count=int(row["failure_count"]),
+        created_at=_aware(row["created_at"]),
+        updated_at=_aware(row["updated_at"]),
+    )
+
+
+def _values(sub: Subscription) -> dict[str, Any]:
+    return {
+        "id": sub.id,
+        "url": sub.url,
+        "filter": {k: list(v) for k, v in sub.filter.items()},
+        "lead_times": list(sub.lead_times),
+        "format": sub.format,
+        "secret": sub.secret,
+        "enabled": sub.enabled,
+        "disabled_reason": sub.disabled_reason,
+        "failure_count": sub.failure_count,
+        "created_at": _utc(sub.created_at),
+        "updated_at": _utc(sub.updated_at),
+    }
+
+
+def create_subscription(engine: Engine, sub: Subscription) -> Subscription:
+    """Insert a new subscription (IntegrityError if the id exists)."""
+    with engine.begin() as conn:
+        conn.execute(insert(subscriptions).values(**_values(sub)))
+    return sub
+
+
+def _get(conn: Connection, subscription_id: str, *, lock: bool = False) -> Subscription:
+    query = select(subscriptions).where(subscriptions.c.id == subscription_id)
+    if lock:
+        query = query.with_for_update()  # PostgreSQL row lock; SQLite's write transaction serialises
+    row = conn.execute(query).mappings().first()
+    if row is None:
+        raise SubscriptionNotFound(subscription_id)
+    return subscription_from_row(row)
+
+
+def get_subscription(engine: Engine, subscription_id: str) -> Subscription:
+    """The subscription with this id, or SubscriptionNotFound."""
+    with engine.connect() as conn:
+        return _get(conn, subscription_id)
+
+
+def list_subscriptions(engine: Engine, *, enabled_only: bool = False) -> list[Subscription]:
+    """Every subscription, oldest first (only enabled ones if asked)."""
+    query = select(subscriptions).order_by(subscriptions.c.created_at, subscriptions.c.id)
+    if enabled_only:
+        query = query.where(subscriptions.c.enabled.is_(True))
+    with engine.connect() as conn:
+        return [subscription_from_row(row) for row in conn.execute(query).mappings()]
+
+
+def update_subscription(engine: Engine, sub: Subscription) -> Subscription:
+    """Store every field of `sub` over the row with its id (SubscriptionNotFound if it is gone)."""
+    values = _values(sub)
+    del values["id"], values["created_at"], values["secret"]
+    with engine.begin() as conn:
+        result = conn.execute(update(subscriptions).where(subscriptions.c.id == sub.id).values(**values))
+        if result.rowcount == 0:
+            raise SubscriptionNotFound(sub.id)
+        return _get(conn, sub.id)
+
+
+def delete_subscription(engine: Engine, subscription_id: str) -> None:
+    """Remove a subscription (SubscriptionNotFound if there is none)."""
+    with engine.begin() as conn:
+        result = conn.execute(delete(subscriptions).where(subscriptions.c.id == subscription_id))
+        if result.rowcount == 0:
+            raise SubscriptionNotFound(subscription_id)
+
+
+def _set(engine: Engine, subscription_id: str, values: Mapping[str, Any]) -> Subscription:
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(subscriptions).where(subscriptions.c.id == subscription_id).values(**values)
+        )
+        if result.rowcount == 0:
+            raise SubscriptionNotFound(subscription_id)
+        return _get(conn, subscription_id)
+
+
+def disable_subscription(
+    engine: Engine, subscription_id: str, reason: str, *, now: dt.datetime
+) -> Subscription:
+    """Stop deliveries to an endpoint and keep `reason` for its owner to read."""
+    return _set(
+        engine, subscription_id, {"enabled": False, "disabled_reason": reason, "updated_at": _utc(now)}
+    )
+
+
+def enable_subscription(
+    engine: Engine, subscription_id: str, *, now: dt.datetime
+) -> tuple[Subscription, str | None]:
+    """Re-enable an endpoint and clear its failures; returns it with the reason it had been disabled."""
+    with engine.begin() as conn:
+        before = _get(conn, subscription_id, lock=True)
+        conn.execute(
+            update(subscriptions)
+            .where(subscriptions.c.id == subscription_id)
+            .values(enabled=True, disabled_reason=None, failure_count=0, updated_at=_utc(now))
+        )
+        return _get(conn, subscription_id), before.disabled_reason
+
+
+def record_failure(
+    engine: Engine,
+    subscription_id: str,
+    *,
+    now: dt.datetime,
+    disable_after: int | None = None,
+    reason: str | None = None,
+) -> Subscription:
+    """Count one more failed delivery in a row; at `disable_after` failures, disable with `reason`.
+
+    The increment is one UPDATE (`failure_count + 1`), so concurrent workers do not lose counts.
+    """
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(subscriptions)
+            .where(subscriptions.c.id == subscription_id)
+            .values(failure_count=subscriptions.c.failure_count + 1, updated_at=_utc(now))
+        )
+        if result.rowcount == 0:
+            raise SubscriptionNotFound(subscription_id)
+        if disable_after is not None:
+            conn.execute(
+                update(subscriptions)
+                .where(
+                    subscriptions.c.id == subscription_id,
+                    subscriptions.c.enabled.is_(True),
+                    subscriptions.c.failure_count >= disable_after,
+                )
+                .values(
+                    enabled=False,
+                    disabled_reason=reason or f"disabled after {disable_after} failed deliveries in a row",
+                )
+            )
+        return _get(conn, subscription_id)
+
+
+def reset_failures(engine: Engine, subscription_id: str, *, now: dt.datetime) -> Subscription:
+    """Zero the failure count after a successful delivery (no write when it is already zero)."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(subscriptions)
+            .where(subscriptions.c.id == subscription_id, subscriptions.c.failure_count != 0)
+            .values(failure_count=0, updated_at=_utc(now))
+        )
+        return _get(conn, subscription_id)
