@@ -8,7 +8,8 @@
     ├── EventNotFound (LookupError)     no event with that id
     ├── ConfigError (ValueError)        a TRADE_CALENDAR_* setting is missing or unsafe
     ├── SubscriptionInvalid (ValueError) a subscription request has bad fields (`.errors` lists them)
-    └── SubscriptionNotFound (LookupError) no subscription with that id
+    ├── SubscriptionNotFound (LookupError) no subscription with that id
+    └── UnsafeWebhookURL (ValueError)   a webhook URL (or the address it resolves to) is refused
 
 Each message is built from the offending value and says what to do about it.
 """
@@ -94,3 +95,12 @@ class SubscriptionNotFound(TradeCalendarError, LookupError):
         super().__init__(
             f"no subscription with id {subscription_id!r}; list them with GET /api/v1/subscriptions"
         )
+
+
+class UnsafeWebhookURL(TradeCalendarError, ValueError):
+    """A webhook URL whose scheme, form or resolved address the address policy refuses."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"webhook URL {url!r} is not allowed: {reason}")
