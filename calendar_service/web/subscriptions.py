@@ -1,0 +1,298 @@
+"""`/api/v1/subscriptions`: register, inspect, change and remove webhook subscriptions.
+
+Every route needs `Authorization: Bearer <token>` matching one of `Settings.admin_tokens`; with none
+configured, management is off (403), never open. Bodies are JSON, at most `max_body_bytes`, validated in
+full (`subscriptions.parse_input`) before anything is written. The signing secret is returned once, in
+the 201 of the POST, and never again.
+
+Reads from `app.extensions`: `trade_calendar.settings`, `trade_calendar.engine`, `trade_calendar.clock`,
+`trade_calendar.live` (the current calendar, for checking filter values), optionally
+`trade_calendar.address_policy` (an `AddressPolicy`, e.g. with a test resolver) and, for `/test`,
+`trade_calendar.send_test`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import importlib
+import json
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+
+from ..clock import Clock, SystemClock
+from ..db import subscriptions as store
+from ..errors import SubscriptionInvalid, SubscriptionNotFound
+from ..settings import Settings
+from ..subscriptions import Subscription, apply_patch, new_subscription, parse_input, parse_patch
+from ..webhooks.security import AddressPolicy, redact_url
+from ..webhooks.signing import new_secret
+from .problems import problem
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from ..store import Calendar
+
+bp = Blueprint("subscriptions", __name__, url_prefix="/api/v1/subscriptions")
+log = logging.getLogger(__name__)
+
+JSON_TYPES = ("application/json",)
+MAX_DELIVERIES = 500
+
+
+class _Reject(Exception):
+    """Stop handling the request and answer with `response` (a problem)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+@bp.errorhandler(_Reject)
+def _rejected(exc: _Reject) -> Response:
+    return exc.response
+
+
+@bp.errorhandler(SubscriptionNotFound)
+def _not_found(exc: SubscriptionNotFound) -> Response:
+    return problem(404, "No such subscription", str(exc), subscription_id=exc.subscription_id)
+
+
+@bp.errorhandler(SubscriptionInvalid)
+def _invalid(exc: SubscriptionInvalid) -> Response:
+    fields = ", ".join(dict.fromkeys(e["field"] for e in exc.errors))
+    return problem(400, "Invalid subscription", f"fix these fields: {fields}", errors=exc.errors)
+
+
+# --- the app's services ------------------------------------------------------------------------------
+
+
+def _settings() -> Settings:
+    settings = current_app.extensions.get("trade_calendar.settings")
+    return settings if isinstance(settings, Settings) else Settings()
+
+
+def _engine() -> Engine:
+    engine = current_app.extensions.get("trade_calendar.engine")
+    if engine is None:
+        live = current_app.extensions.get("trade_calendar.live")
+        engine = getattr(live, "engine", None)
+    if engine is None:
+        raise _Reject(problem(503, "No database", "the subscription database is not configured"))
+    return engine  # type: ignore[no-any-return]
+
+
+def _clock() -> Clock:
+    clock: Clock | None = current_app.extensions.get("trade_calendar.clock")
+    return clock if clock is not None else SystemClock()
+
+
+def _calendar() -> Calendar:
+    live = current_app.extensions.get("trade_calendar.live")
+    snapshot: Any = getattr(live, "snapshot", None)
+    if snapshot is None:
+        # Filter values are checked against the calendar; without one nothing can be checked.
+        raise _Reject(
+            problem(503, "Calendar not loaded", "no valid data file has been loaded yet; see /healthz")
+        )
+    calendar: Calendar = snapshot.calendar
+    return calendar
+
+
+def _url_check() -> Callable[[str], object]:
+    """The registration URL check: the app's `trade_calendar.address_policy`, else one from settings."""
+    policy: AddressPolicy | None = current_app.extensions.get("trade_calendar.address_policy")
+    if policy is None:
+        policy = AddressPolicy(_settings().allow_private_webhooks)
+    return policy.check_url
+
+
+# --- authentication ----------------------------------------------------------------------------------
+
+
+def token_matches(presented: str, tokens: tuple[str, ...]) -> bool:
+    """Compare against every configured token in constant time, without stopping at the first match."""
+    given = presented.encode("utf-8", "surrogateescape")
+    matched = False
+    for token in tokens:
+        matched |= hmac.compare_digest(given, token.encode("utf-8"))
+    return matched
+
+
+@bp.before_request
+def _authenticate() -> Response | None:
+    tokens = _settings().admin_tokens
+    if not tokens:
+        return problem(
+            403,
+            "Subscription management is off",
+            "subscription management is off; set TRADE_CALENDAR_ADMIN_TOKENS",
+        )
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and presented.strip() and token_matches(presented.strip(), tokens):
+        return None
+    # Log who knocked, never what they presented.
+    log.warning(
+        "refused %s %s from %s: bad or missing admin token", request.method, request.path, request.remote_addr
+    )
+    response = problem(
+        401,
+        "Unauthorized",
+        "send `Authorization: Bearer <token>` with one of the TRADE_CALENDAR_ADMIN_TOKENS",
+    )
+    response.headers["WWW-Authenticate"] = 'Bearer realm="trade-calendar"'
+    return response
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- request bodies ----------------------------------------------------------------------------------
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def read_json(limit: int) -> Any:
+    """The request body as JSON: 413 over `limit` bytes (declared or read), 415 not JSON, 400 malformed."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _Reject(_too_large(limit))
+    if request.mimetype not in JSON_TYPES and not request.mimetype.endswith("+json"):
+        raise _Reject(
+            problem(
+                415,
+                "Unsupported Media Type",
+                f"send the body as application/json, not {request.mimetype or 'no content type'}",
+            )
+        )
+    # Read at most one byte past the limit: a chunked body has no Content-Length to check up front.
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise _Reject(_too_large(limit))
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SubscriptionInvalid([{"field": "body", "message": f"not valid JSON: {exc}"}]) from None
+
+
+def _too_large(limit: int) -> Response:
+    return problem(413, "Content Too Large", f"the body may be at most {limit} bytes")
+
+
+# --- routes ------------------------------------------------------------------------------------------
+
+
+def _public(sub: Subscription) -> dict[str, Any]:
+    return sub.to_public_dict()
+
+
+@bp.post("")
+def create() -> tuple[Response, int, dict[str, str]]:
+    """Register a subscription; the answer carries its signing secret, shown this once."""
+    settings = _settings()
+    data = read_json(settings.max_body_bytes)
+    checked = parse_input(data, calendar=_calendar(), check_url=_url_check())
+    sub = new_subscription(checked, secret=new_secret(), now=_clock().now())
+    store.create_subscription(_engine(), sub)
+    log.info("subscription %s created for %s", sub.id, redact_url(sub.url))
+    body = {**_public(sub), "secret": sub.secret}
+    return jsonify(body), 201, {"Location": url_for(".show", subscription_id=sub.id)}
+
+
+@bp.get("")
+def index() -> Response:
+    """Every subscription, oldest first (without secrets)."""
+    return jsonify({"subscriptions": [_public(s) for s in store.list_subscriptions(_engine())]})
+
+
+@bp.get("/<subscription_id>")
+def show(subscription_id: str) -> Response:
+    """One subscription (without its secret)."""
+    return jsonify(_public(store.get_subscription(_engine(), subscription_id)))
+
+
+@bp.patch("/<subscription_id>")
+def change(subscription_id: str) -> Response:
+    """Change some fields; nothing changes unless every field sent is valid."""
+    settings = _settings()
+    engine = _engine()
+    current = store.get_subscription(engine, subscription_id)
+    data = read_json(settings.max_body_bytes)
+    checked = parse_patch(data, calendar=_calendar(), check_url=_url_check())
+    updated = store.update_subscription(engine, apply_patch(current, checked, now=_clock().now()))
+    log.info("subscription %s changed: %s", subscription_id, ", ".join(sorted(checked.model_fields_set)))
+    return jsonify(_public(updated))
+
+
+@bp.delete("/<subscription_id>")
+def remove(subscription_id: str) -> Response:
+    """Delete a subscription; its pending reminders are dropped by the reminder engine."""
+    store.delete_subscription(_engine(), subscription_id)
+    log.info("subscription %s deleted", subscription_id)
+    return Response(status=204)
+
+
+@bp.post("/<subscription_id>/enable")
+def enable(subscription_id: str) -> Response:
+    """Re-enable an endpoint; the answer says why it had been disabled."""
+    sub, reason = store.enable_subscription(_engine(), subscription_id, now=_clock().now())
+    log.info("subscription %s re-enabled (was: %s)", subscription_id, reason)
+    return jsonify({**_public(sub), "previous_disabled_reason": reason})
+
+
+@bp.get("/<subscription_id>/deliveries")
+def deliveries(subscription_id: str) -> Response:
+    """The delivery log, newest first (`?limit=`, default 100, at most 500)."""
+    engine = _engine()
+    store.get_subscription(engine, subscription_id)  # 404 for an unknown id, not an empty log
+    raw_limit = request.args.get("limit", "100")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_DELIVERIES:
+        raise SubscriptionInvalid(
+            [{"field": "limit", "message": f"must be a whole number from 1 to {MAX_DELIVERIES}"}]
+        )
+    return jsonify(
+        {"deliveries": [_jsonable(a) for a in list_attempts(engine, subscription_id, int(raw_limit))]}
+    )
+
+
+@bp.post("/<subscription_id>/test")
+def send_test(subscription_id: str) -> Response:
+    """Send a `test` message now, wait for the answer, and report the attempt."""
+    engine = _engine()
+    sub = store.get_subscription(engine, subscription_id)
+    sender: Any = current_app.extensions.get("trade_calendar.send_test")
+    if sender is None:
+        try:
+            sender = importlib.import_module("calendar_service.reminders.delivery").send_test
+        except (ImportError, AttributeError):
+            return problem(503, "Test delivery unavailable", "the webhook delivery layer is not installed")
+    # TODO(lead): agree the test-send hook with the reminder engine; expected shape:
+    # send_test(engine, subscription, *, now) -> Mapping[str, Any] (one delivery-log entry).
+    attempt = sender(engine, sub, now=_clock().now())
+    return jsonify(_jsonable(dict(attempt)))
+
+
+def list_attempts(engine: Engine, subscription_id: str, limit: int) -> list[dict[str, Any]]:
+    """The reminder engine's delivery log for one subscription (empty if that layer is absent)."""
+    try:
+        from ..db.ledger import list_attempts as ledger_attempts
+    except ImportError:  # pragma: no cover - TODO(lead): remove once db.ledger is always present
+        return []
+    return ledger_attempts(engine, subscription_id, limit)
+
+
+def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        if isinstance(value, dt.datetime)
+        else value
+        for key, value in record.items()
+    }
