@@ -263,8 +263,12 @@ def _resolve_one(
     if end is _FAILED:
         return None
     assert not isinstance(end, _Failed)
-    if end is not None and _compare_key(end) < _compare_key(start):
-        issues.append(Issue(i, "end_date" if event.end_date else "duration", "the end is before the start"))
+    # An all-day end is exclusive, so it must come after the start; a timed end may equal it.
+    if end is not None and (
+        _compare_key(end) < _compare_key(start) or (not isinstance(end, dt.datetime) and end <= start)
+    ):
+        field = "end_time" if event.end_time else "end_date" if event.end_date else "duration"
+        issues.append(Issue(i, field, _end_before_start(start, end, field)))
         return None
     return _Times(start, end, tz_name if isinstance(start, dt.datetime) else None)
 
@@ -302,6 +306,20 @@ def _resolve_end(
         return _FAILED
     assert event.end_date is not None
     return event.end_date + dt.timedelta(days=1)  # inclusive last day → exclusive DTEND
+
+
+def _end_before_start(start: dt.date | dt.datetime, end: dt.date | dt.datetime, field: str) -> str:
+    if isinstance(start, dt.datetime) and isinstance(end, dt.datetime):
+        said = f"{end:%Y-%m-%d %H:%M} {getattr(end.tzinfo, 'key', '')}".rstrip()
+        began = f"{start:%Y-%m-%d %H:%M} {getattr(start.tzinfo, 'key', '')}".rstrip()
+    else:
+        said = f"{_as_date(end) - dt.timedelta(days=1)}" if field == "end_date" else f"{_as_date(end)}"
+        began = f"{_as_date(start)}"
+    return f"the end ({said}) is before the start ({began}) — fix `{field}` or the start"
+
+
+def _as_date(value: dt.date | dt.datetime) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def _compare_key(value: dt.date | dt.datetime) -> tuple[dt.date, dt.datetime]:

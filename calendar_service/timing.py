@@ -85,6 +85,38 @@ def wall_clock_exists(moment: dt.datetime) -> bool:
     return back.replace(tzinfo=None) == moment.replace(tzinfo=None)
 
 
+def wall_clock_repeats(moment: dt.datetime) -> bool:
+    """Whether a local time happens twice (in a fall-back overlap); Python then means the first."""
+    return moment.replace(fold=0).utcoffset() != moment.replace(fold=1).utcoffset() and wall_clock_exists(
+        moment
+    )
+
+
+def clock_change(moment: dt.datetime) -> tuple[dt.time, dt.time] | None:
+    """For a local time in a DST gap or overlap, the wall clock just before and just after the change."""
+    tz = moment.tzinfo
+    early = moment.replace(fold=0).astimezone(dt.UTC)
+    late = moment.replace(fold=1).astimezone(dt.UTC)
+    if early == late or tz is None:
+        return None
+    low, high = min(early, late), max(early, late)
+    before = low.astimezone(tz).utcoffset()
+    # Transitions fall on whole seconds: bisect the instant the offset changes.
+    span = int((high - low).total_seconds())
+    lo, hi = 0, span
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if (low + dt.timedelta(seconds=mid)).astimezone(tz).utcoffset() == before:
+            lo = mid
+        else:
+            hi = mid
+    change = low + dt.timedelta(seconds=hi)
+    after = change.astimezone(tz).utcoffset()
+    assert before is not None
+    assert after is not None
+    return (change + before).time(), (change + after).time()
+
+
 def shift(moment: dt.date | dt.datetime, by: Duration) -> dt.date | dt.datetime:
     """Add a duration: days on the local calendar, hours and minutes in elapsed time."""
     if isinstance(moment, dt.datetime):

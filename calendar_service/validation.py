@@ -54,9 +54,15 @@ def country_codes() -> frozenset[str]:
 def validate_bytes(raw: bytes, path: str, *, today: dt.date) -> Outcome:
     """Validate the bytes of an event file; `today` decides what is past and what is stale."""
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # editors on Windows may add a byte-order mark; it is harmless
     except UnicodeDecodeError as exc:
-        raise StoreUnreadable(path, f"not UTF-8 text (byte {exc.start}) — save the file as UTF-8") from exc
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise StoreUnreadable(
+            path,
+            f"line {line}, column {column}: byte 0x{raw[exc.start]:02x} is not UTF-8 — "
+            "save the file as UTF-8 (in VS Code: Save with Encoding → UTF-8)",
+        ) from exc
     return _Validator(path, today).run(text, content_version(raw))
 
 
@@ -145,7 +151,19 @@ class _Validator:
         try:
             return cls.model_validate(value)
         except ValidationError as exc:
-            for error in exc.errors(include_url=False):
+            errors = exc.errors(include_url=False)
+            # A misspelt required field is one mistake, not two: `sorces:` explains the missing `sources`.
+            misspelt = {
+                error["loc"][:-1] + tuple(close[:1])
+                for error in errors
+                if error["type"] == "extra_forbidden"
+                for close in [
+                    difflib.get_close_matches(str(error["loc"][-1]), _fields_at((*at, *error["loc"])))
+                ]
+            }
+            for error in errors:
+                if error["type"] == "missing" and error["loc"] in misspelt:
+                    continue
                 self._pydantic_error(error, at)
             return None
 
@@ -156,7 +174,7 @@ class _Validator:
         kind = error["type"]
         value = error.get("input")
         if kind == "missing":
-            self.report(where[:-1], f"missing required field {name!r} — add it")
+            self.report(where[:-1], f"missing required field `{name}` — add `{name}:` {_required_hint(name)}")
         elif kind == "extra_forbidden":
             fields = _fields_at(where)
             close = difflib.get_close_matches(name, fields, n=1)
@@ -164,11 +182,12 @@ class _Validator:
             self.report(where, f"unknown field {name!r}{hint}", key=True)
         elif kind == "enum" or kind == "literal_error":
             expected = error.get("ctx", {}).get("expected", "")
-            self.report(where, f"unknown {name} {value!r} — use one of {expected}")
+            choices = [part.strip(" '") for part in expected.replace(" or ", ", ").split(", ")]
+            close = difflib.get_close_matches(str(value), choices, n=1)
+            hint = f"did you mean {close[0]!r}? Known: " if close else "use one of "
+            self.report(where, f"unknown {name} {value!r} — {hint}{expected}")
         elif kind.startswith("date") and isinstance(value, str):
-            self.report(
-                where, f"{name}: {value!r} is not a real date ({error['msg'].lower()}) — write YYYY-MM-DD"
-            )
+            self.report(where, f"{name}: {_date_problem(value)}")
         elif kind == "string_pattern_mismatch":
             self.report(where, f"{name}: {value!r} {_pattern_hint(name)}")
         elif kind == "too_short" and isinstance(value, list):
@@ -197,18 +216,73 @@ class _Validator:
         lines = [self.locations.of(("events", index))[0] for index, _ in resolvable]
         resolved, issues = resolve_events([event for _, event in resolvable], default_tz, lines)
         for issue in issues:
-            index = resolvable[issue.index][0]
+            index, event = resolvable[issue.index]
+            if issue.field == "after" and event.after is not None and event.after.event not in ids:
+                continue  # already reported at `after.event` with a did-you-mean
             self.report(("events", index, issue.field), issue.message)
+        self._clocks(dict((event.id, (index, event)) for index, event in unique), resolved)
         return resolved
+
+    def _clocks(self, raw: dict[str, tuple[int, model.Event]], resolved: list[Event]) -> None:
+        """Check the resolved times: wall clocks that DST skips or repeats, hours on all-day dates."""
+        by_id = {event.id: event for event in resolved}
+        for event in resolved:
+            index, written = raw[event.id]
+            at: PathKey = ("events", index)
+            if (
+                written.duration is not None
+                and event.all_day
+                and timing.parse_duration(written.duration).seconds
+            ):
+                self.report(
+                    (*at, "duration"),
+                    f"duration {written.duration!r} counts hours or minutes but the event is all-day — "
+                    "use whole days (e.g. P1D) or add `time:`",
+                )
+            after = written.after
+            if after is not None and timing.parse_duration(after.offset).seconds:
+                anchor = by_id.get(after.event)
+                if anchor is not None and anchor.all_day:
+                    self.report(
+                        (*at, "after", "offset"),
+                        f"offset {after.offset!r} counts hours or minutes but {after.event!r} is all-day — "
+                        "use whole days (e.g. P1D) or give that event a `time:`",
+                    )
+            if isinstance(event.start, dt.datetime):
+                self._wall_clock(event.start, (*at, "time" if written.time else "after"))
+            if isinstance(event.end, dt.datetime):
+                self._wall_clock(event.end, (*at, "end_time" if written.end_time else "duration"))
+
+    def _wall_clock(self, moment: dt.datetime, where: PathKey) -> None:
+        change = timing.clock_change(moment)
+        if change is None:
+            return
+        zone_name = getattr(moment.tzinfo, "key", str(moment.tzinfo))
+        local = f"{moment:%H:%M} in {zone_name} on {moment:%Y-%m-%d}"
+        before, after = (f"{t:%H:%M}" for t in change)
+        if not timing.wall_clock_exists(moment):
+            self.report(
+                where,
+                f"{moment:%H:%M} does not exist in {zone_name} on {moment:%Y-%m-%d} — clocks jump from "
+                f"{before} to {after}; use the time the source means, e.g. {after}",
+            )
+        else:
+            first = moment.replace(fold=0).strftime("%Z, UTC%z")
+            self.warn(
+                where,
+                f"{local} happens twice (clocks go back from {before} to {after}) — the first ({first}) "
+                "is used; check that the source means that one",
+            )
 
     def _fields(self, at: PathKey, event: model.Event, ids: set[str]) -> None:
         codes = country_codes()
         for i, code in enumerate(event.countries):
             if code not in codes:
-                close = difflib.get_close_matches(code.upper(), sorted(codes), n=1)
-                hint = f"did you mean {close[0]!r}? " if close and code.upper() == close[0] else ""
+                guess = _country_guess(code)
+                hint = f"did you mean {guess}? " if guess else ""
                 self.report(
-                    (*at, "countries", i), f"unknown country {code!r} — {hint}use ISO 3166-1 alpha-2, EU or *"
+                    (*at, "countries", i),
+                    f"unknown country {code!r} — {hint}use ISO 3166-1 alpha-2 codes, EU or '*'",
                 )
         for field in ("tz", "end_tz"):
             name = getattr(event, field)
@@ -224,7 +298,11 @@ class _Validator:
         if event.date is not None and event.after is not None:
             self.report((*at, "after"), "both `date` and `after` — keep one: a fixed date or a derived one")
         if event.duration is not None and (event.end_date is not None or event.end_time is not None):
-            self.report((*at, "duration"), "both `duration` and an end date/time — keep one")
+            self.report(
+                (*at, "duration"),
+                "both `duration` and an end date/time — keep one: the duration (e.g. P90D) or "
+                "`end_date` (the last day, inclusive)",
+            )
         if event.duration is not None and not timing.parse_duration(event.duration).is_positive:
             self.report((*at, "duration"), f"duration {event.duration!r} must be longer than zero")
         if event.status is Status.SUPERSEDED and event.superseded_by is None:
@@ -362,6 +440,50 @@ def _pattern_hint(name: str) -> str:
         "hs": "is not an HS code — 2, 4, 6, 8 or 10 digits, e.g. 85 or 854231",
     }
     return hints.get(name, "is not a lowercase slug (letters, digits, hyphens)")
+
+
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+# Codes curators reach for that ISO 3166-1 spells differently (EL is the EU's code for Greece).
+_COUNTRY_ALIASES = {"UK": ("GB", "United Kingdom"), "EL": ("GR", "Greece")}
+
+
+def _date_problem(value: str) -> str:
+    """Explain why `value` is not a date: wrong shape, or a day the calendar does not have."""
+    parts = value.split("-")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts) or [len(p) for p in parts] != [4, 2, 2]:
+        return f"{value!r} is not a date — write YYYY-MM-DD, e.g. 2025-08-12"
+    year, month, _day = (int(p) for p in parts)
+    if not 1 <= month <= 12:
+        return f"{value!r} has no month {month} — write YYYY-MM-DD (month 01–12)"
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    days = 29 if month == 2 and leap else _MONTH_DAYS[month - 1]
+    name = dt.date(2000, month, 1).strftime("%B")
+    return f"{value!r} is not a real date — {name} {year} has {days} days"
+
+
+def _country_guess(code: str) -> str | None:
+    """A likely meant code for a wrong country: case, a common non-ISO code, or a country's name."""
+    upper = code.strip().upper()
+    if upper in country_codes():
+        return repr(upper)
+    if upper in _COUNTRY_ALIASES:
+        meant, name = _COUNTRY_ALIASES[upper]
+        return f"{meant!r} ({name})"
+    try:
+        found = pycountry.countries.lookup(code.strip())
+    except LookupError:
+        return None
+    return f"{found.alpha_2!r} ({found.name})"
+
+
+def _required_hint(name: str) -> str:
+    hints = {
+        "sources": "with at least one source (title, and url where there is one)",
+        "countries": "with ISO 3166-1 alpha-2 codes, e.g. [US, CN]",
+        "kind": "(talks, truce, tariff, deadline, …)",
+        "timezone": "with an IANA zone, e.g. America/New_York",
+    }
+    return hints.get(name, "to this entry")
 
 
 def format_problems(problems: Iterable[Problem]) -> str:

@@ -61,13 +61,7 @@ def parse_yaml(text: str, path: str) -> ParsedYaml:
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = exc.problem or str(exc)
-        context = f" ({exc.context})" if exc.context else ""
-        problems.append(
-            Problem(path, line, col, "error", f"YAML syntax: {what}{context} — check indentation and quoting")
-        )
+        problems.append(_syntax_problem(exc, text, path))
         return ParsedYaml(None, locations, problems)
     except yaml.YAMLError as exc:
         problems.append(Problem(path, 1, 1, "error", f"YAML syntax: {exc}"))
@@ -76,6 +70,41 @@ def parse_yaml(text: str, path: str) -> ParsedYaml:
         return ParsedYaml(None, locations, problems)
     builder = _Builder(path, locations, problems)
     return ParsedYaml(builder.build(root, ()), locations, problems)
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, path: str) -> Problem:
+    """Say what the parser stumbled on, where the construct began, and the likely fix."""
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    what = exc.problem or str(exc)
+    context = ""
+    if exc.context and "next token" not in exc.context:
+        start = exc.context_mark
+        began = f" that began at line {start.line + 1}, column {start.column + 1}" if start else ""
+        context = f" ({exc.context}{began})"
+    found = text[mark.index] if mark is not None and mark.index < len(text) else ""
+    return Problem(path, line, col, "error", f"YAML syntax: {what}{context} — {_syntax_hint(exc, found)}")
+
+
+def _syntax_hint(exc: yaml.MarkedYAMLError, found: str) -> str:
+    context, problem = exc.context or "", exc.problem or ""
+    if found == "\t" or "\\t" in problem:
+        return "indent with spaces, not tabs"
+    if "alias" in context:
+        return "a value starting with * is read as an alias; quote it, e.g. countries: ['*']"
+    if "anchor" in context:
+        return "a value starting with & is read as an anchor; quote it"
+    if "flow sequence" in context:
+        return "close the list with ] (and separate items with commas), or quote an item containing , [ or ]"
+    if "flow mapping" in context:
+        return "close the mapping with } (and separate entries with commas)"
+    if "quoted scalar" in context:
+        return "close the quotes; inside single quotes write '' for a quote, inside double quotes \\\""
+    if "mapping values are not allowed" in problem:
+        return "a value containing ': ' must be quoted, e.g. title: \"Note: ...\""
+    if "block" in context:
+        return "line up the keys of one mapping (or the `- ` items of one list) at the same indentation"
+    return "check indentation and quoting"
 
 
 class _Builder:
