@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ..clock import SystemClock
+from ..clock import Clock, SettableClock, SystemClock
 from ..errors import StoreInvalid, StoreUnreadable
 from ..filters import parse_filter
 from ..jsonview import event_to_dict
@@ -20,15 +20,40 @@ from ..validation import validate_bytes
 DEFAULT_DATA = "data/events.yaml"
 
 
+def _now_option(func: Any) -> Any:
+    """A hidden `--now` (or TRADE_CALENDAR_NOW) that fixes the clock, so tests and demos are repeatable."""
+    return click.option(
+        "--now",
+        "now",
+        envvar="TRADE_CALENDAR_NOW",
+        hidden=True,
+        callback=_parse_now,
+        help="Pretend it is this ISO 8601 instant (default: the system clock).",
+    )(func)
+
+
+def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> Clock:
+    if value is None:
+        return SystemClock()
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not ISO 8601 — write e.g. 2025-06-10T12:00:00Z") from None
+    if moment.tzinfo is None:
+        raise click.BadParameter(f"{value!r} has no UTC offset — add Z or +02:00")
+    return SettableClock(moment)
+
+
 @click.command()
 @click.argument("path", default=DEFAULT_DATA, type=click.Path(dir_okay=False))
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only, not warnings.")
-def validate(path: str, quiet: bool) -> None:
+@_now_option
+def validate(path: str, quiet: bool, now: Clock) -> None:
     """Check an event file; exit 0 when valid (warnings allowed), 1 on errors, 2 when unreadable."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
-        outcome = validate_bytes(raw, path, today=_today())
+        outcome = validate_bytes(raw, path, today=_today(now))
     except (OSError, StoreUnreadable) as exc:
         click.echo(f"{path}: error: cannot read: {getattr(exc, 'reason', None) or exc}", err=True)
         raise SystemExit(2) from exc
@@ -74,11 +99,17 @@ def _filter_options(func: Any) -> Any:
 @_filter_options
 @click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="Only events ending on or after.")
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Only events starting on or before.")
+@_now_option
 def events(
-    data_path: str, fmt: str, start: dt.datetime | None, end: dt.datetime | None, **filters: Any
+    data_path: str,
+    fmt: str,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    now: Clock,
+    **filters: Any,
 ) -> None:
     """List the events the service publishes, computed from the file alone."""
-    calendar = _load(data_path)
+    calendar = _load(data_path, now)
     chosen = _filtered(calendar, filters)
     tz = calendar.tz
     if start is not None:
@@ -95,15 +126,16 @@ def events(
 @click.option(
     "--days", default=30, show_default=True, type=click.IntRange(min=1), help="How far ahead to look."
 )
-def upcoming(data_path: str, fmt: str, days: int, **filters: Any) -> None:
+@_now_option
+def upcoming(data_path: str, fmt: str, days: int, now: Clock, **filters: Any) -> None:
     """List deadlines in the next N days that still stand."""
-    calendar = _load(data_path)
-    now = SystemClock().now()
-    horizon = now + dt.timedelta(days=days)
+    calendar = _load(data_path, now)
+    since = now.now()
+    horizon = since + dt.timedelta(days=days)
     chosen = [
         e
         for e in _filtered(calendar, filters)
-        if e.is_live and e.deadline_at is not None and now <= e.deadline_at <= horizon
+        if e.is_live and e.deadline_at is not None and since <= e.deadline_at <= horizon
     ]
     chosen.sort(key=lambda e: (e.deadline_at, e.id))
     if fmt == "table" and not chosen:
@@ -112,13 +144,13 @@ def upcoming(data_path: str, fmt: str, days: int, **filters: Any) -> None:
     _emit(calendar, chosen, fmt)
 
 
-def _today() -> dt.date:
-    return SystemClock().now().date()
+def _today(clock: Clock) -> dt.date:
+    return clock.now().date()
 
 
-def _load(path: str) -> Calendar:
+def _load(path: str, clock: Clock) -> Calendar:
     try:
-        result = load_calendar(path, today=_today())
+        result = load_calendar(path, today=_today(clock))
     except StoreUnreadable as exc:
         raise click.ClickException(str(exc)) from exc
     except StoreInvalid as exc:
