@@ -1,0 +1,469 @@
+"""The reminder ledger: what is owed to whom, its delivery state, and every attempt (SQLite and PostgreSQL).
+
+`outbox` holds one row per reminder or change notification, keyed by its stable id (which is also the
+`webhook-id` on the wire). Rows are inserted with ON CONFLICT DO NOTHING, so planning the same data twice,
+from a restart, a reload or a second process, adds nothing. A process claims due rows for a lease
+(`claimed_until`): PostgreSQL with `SELECT ... FOR UPDATE SKIP LOCKED`, SQLite with one conditional
+UPDATE (SQLite runs one writer at a time, so the claim is atomic). A process killed mid-send leaves a
+lease that runs out; another claims the row again and resends it with the same id (at-least-once).
+
+States: pending → delivered | failed | missed | cancelled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.types import TypeDecorator
+
+from . import metadata
+
+PENDING, DELIVERED, FAILED, MISSED, CANCELLED = "pending", "delivered", "failed", "missed", "cancelled"
+STATES = (PENDING, DELIVERED, FAILED, MISSED, CANCELLED)
+_BATCH = 2000
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite (which keeps no offset) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"an aware datetime is needed, got naive {value.isoformat()}")
+        utc = value.astimezone(dt.UTC)
+        # SQLite compares the stored text: keep one format with no offset so order is time order.
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+outbox = Table(
+    "reminder_outbox",
+    metadata,
+    Column("id", String(64), primary_key=True),  # stable reminder/notification id = webhook-id
+    Column("subscription_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),  # event.reminder | event.rescheduled | ...
+    Column("event_id", String(128), nullable=False),
+    Column("lead_time", String(32), nullable=True),
+    Column("payload", Text, nullable=True),  # JSON for notifications; reminders are rendered at send time
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("deadline_at", UTCDateTime, nullable=True),  # give up once this has passed
+    Column("state", String(16), nullable=False, default=PENDING),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Column("claimed_by", String(64), nullable=True),
+    Column("late", Boolean, nullable=False, default=False),
+    Column("first_attempt_at", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_reminder_outbox_due", "state", "next_attempt_at"),
+    Index("ix_reminder_outbox_event", "event_id", "state"),
+    Index("ix_reminder_outbox_subscription", "subscription_id", "state"),
+)
+
+attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("outbox_id", String(64), nullable=False, index=True),
+    Column("subscription_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("status", Integer, nullable=True),  # HTTP status; None when no response came
+    Column("latency_ms", Integer, nullable=True),
+    Column("outcome", String(16), nullable=False),  # delivered | retry | failed
+    Column("error", Text, nullable=True),
+    Column("late", Boolean, nullable=False, default=False),
+    Index("ix_delivery_attempts_subscription", "subscription_id", "started_at"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """One outbox row claimed for delivery by this process."""
+
+    id: str
+    subscription_id: str
+    kind: str
+    event_id: str
+    lead_time: str | None
+    payload: Mapping[str, Any] | None
+    due_at: dt.datetime
+    deadline_at: dt.datetime | None
+    attempts: int
+    late: bool
+    first_attempt_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to a claimed row: the attempt made (if any) and the row's new state."""
+
+    id: str
+    subscription_id: str
+    kind: str
+    event_id: str
+    state: str  # PENDING (retry at next_attempt_at) or a final state
+    attempt: int  # attempts made so far, this one included
+    next_attempt_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None  # None: no attempt was made (missed, cancelled)
+    status: int | None = None
+    latency_ms: int | None = None
+    outcome: str | None = None
+    error: str | None = None
+    late: bool = False
+    finished_at: dt.datetime | None = None
+    due_at: dt.datetime | None = None  # carried along so callers can measure lateness
+
+    @property
+    def lateness(self) -> float | None:
+        """Seconds from due time to this attempt's start, for a first attempt."""
+        if self.attempt != 1 or self.started_at is None or self.due_at is None:
+            return None
+        return (self.started_at - self.due_at).total_seconds()
+
+
+def _insert(conn: Connection) -> Any:
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(outbox).on_conflict_do_nothing(index_elements=["id"])
+    if dialect == "sqlite":
+        return sqlite.insert(outbox).on_conflict_do_nothing(index_elements=["id"])
+    raise NotImplementedError(f"the ledger supports SQLite and PostgreSQL, not {dialect}")
+
+
+def add_rows(engine: Engine, rows: Iterable[Mapping[str, Any]], *, now: dt.datetime) -> int:
+    """Insert outbox rows that are not there yet (by id); return how many were new.
+
+    Each row needs id, subscription_id, kind, event_id, due_at; lead_time, payload (a dict) and
+    deadline_at are optional. A row already present, in any state, is left alone.
+    """
+    added = 0
+    batch: list[dict[str, Any]] = []
+    with engine.begin() as conn:
+        stmt = _insert(conn)
+        for row in rows:
+            batch.append(_new_row(row, now))
+            if len(batch) >= _BATCH:
+                added += _flush(conn, stmt, batch)
+                batch = []
+        if batch:
+            added += _flush(conn, stmt, batch)
+    return added
+
+
+def _new_row(row: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
+    payload = row.get("payload")
+    return {
+        "id": row["id"],
+        "subscription_id": row["subscription_id"],
+        "kind": row["kind"],
+        "event_id": row["event_id"],
+        "lead_time": row.get("lead_time"),
+        "payload": None if payload is None else json.dumps(payload, sort_keys=True),
+        "due_at": row["due_at"],
+        "deadline_at": row.get("deadline_at"),
+        "state": PENDING,
+        "attempts": 0,
+        "next_attempt_at": row["due_at"],
+        "claimed_until": None,
+        "claimed_by": None,
+        "late": False,
+        "first_attempt_at": None,
+        "finished_at": None,
+        "last_error": None,
+        "created_at": now,
+    }
+
+
+def _flush(conn: Connection, stmt: Any, batch: list[dict[str, Any]]) -> int:
+    # rowcount of an executemany with ON CONFLICT DO NOTHING is not reliable on every driver: count.
+    ids = [row["id"] for row in batch]
+    before = conn.execute(select(func.count()).select_from(outbox).where(outbox.c.id.in_(ids))).scalar_one()
+    conn.execute(stmt, batch)
+    return len(batch) - int(before)
+
+
+def cancel_pending(
+    engine: Engine,
+    *,
+    now: dt.datetime,
+    reason: str,
+    event_id: str | None = None,
+    subscription_id: str | None = None,
+    keep_ids: Sequence[str] = (),
+    kind: str | None = None,
+) -> int:
+    """Cancel pending rows of an event and/or a subscription, except `keep_ids`; return how many."""
+    conditions = [outbox.c.state == PENDING]
+    if event_id is not None:
+        conditions.append(outbox.c.event_id == event_id)
+    if subscription_id is not None:
+        conditions.append(outbox.c.subscription_id == subscription_id)
+    if kind is not None:
+        conditions.append(outbox.c.kind == kind)
+    with engine.begin() as conn:
+        ids = [r for r in conn.execute(select(outbox.c.id).where(*conditions)).scalars() if r not in keep_ids]
+        for start in range(0, len(ids), _BATCH):
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids[start:start + _BATCH]), outbox.c.state == PENDING)
+                .values(state=CANCELLED, finished_at=now, last_error=reason, claimed_until=None)
+            )
+    return len(ids)
+
+
+def reopen_cancelled(
+    engine: Engine, subscription_ids: Sequence[str], *, reason: str, now: dt.datetime, since: dt.datetime
+) -> int:
+    """Make rows cancelled for `reason` pending again (an endpoint re-enabled), if still worth sending."""
+    if not subscription_ids:
+        return 0
+    reopened = 0
+    with engine.begin() as conn:
+        for start in range(0, len(subscription_ids), _BATCH):
+            result = conn.execute(
+                update(outbox)
+                .where(
+                    outbox.c.state == CANCELLED,
+                    outbox.c.last_error == reason,
+                    outbox.c.subscription_id.in_(subscription_ids[start:start + _BATCH]),
+                    outbox.c.due_at >= since,
+                    or_(outbox.c.deadline_at.is_(None), outbox.c.deadline_at > now),
+                )
+                .values(state=PENDING, finished_at=None, last_error=None, next_attempt_at=outbox.c.due_at)
+            )
+            reopened += int(result.rowcount or 0)
+    return reopened
+
+
+def pending_ids(engine: Engine, *, kind: str | None = None) -> set[str]:
+    """The ids of every pending row (of one kind, if given)."""
+    query = select(outbox.c.id).where(outbox.c.state == PENDING)
+    if kind is not None:
+        query = query.where(outbox.c.kind == kind)
+    with engine.connect() as conn:
+        return set(conn.execute(query).scalars())
+
+
+def _claimable(now: dt.datetime) -> Any:
+    return and_(
+        outbox.c.state == PENDING,
+        outbox.c.next_attempt_at <= now,
+        or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
+    )
+
+
+def claim_due(engine: Engine, *, now: dt.datetime, lease: dt.timedelta, limit: int) -> list[Claimed]:
+    """Take up to `limit` due rows for this process until `now + lease`; earliest first."""
+    token = uuid.uuid4().hex
+    until = now + lease
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            ids = list(
+                conn.execute(
+                    select(outbox.c.id)
+                    .where(_claimable(now))
+                    .order_by(outbox.c.next_attempt_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                ).scalars()
+            )
+            if not ids:
+                return []
+            where: Any = outbox.c.id.in_(ids)
+        else:
+            # One statement: SQLite serialises writers, and the repeated condition makes a row that
+            # another process claimed in between drop out.
+            due = select(outbox.c.id).where(_claimable(now)).order_by(outbox.c.next_attempt_at).limit(limit)
+            where = and_(outbox.c.id.in_(due.scalar_subquery()), _claimable(now))
+        conn.execute(update(outbox).where(where).values(claimed_until=until, claimed_by=token))
+        rows = conn.execute(
+            select(outbox).where(outbox.c.claimed_by == token).order_by(outbox.c.next_attempt_at)
+        ).mappings()
+        return [_claimed(row) for row in rows]
+
+
+def _claimed(row: RowMapping) -> Claimed:
+    return Claimed(
+        id=row["id"],
+        subscription_id=row["subscription_id"],
+        kind=row["kind"],
+        event_id=row["event_id"],
+        lead_time=row["lead_time"],
+        payload=json.loads(row["payload"]) if row["payload"] else None,
+        due_at=row["due_at"],
+        deadline_at=row["deadline_at"],
+        attempts=int(row["attempts"]),
+        late=bool(row["late"]),
+        first_attempt_at=row["first_attempt_at"],
+    )
+
+
+def record_outcomes(engine: Engine, outcomes: Sequence[Outcome]) -> None:
+    """Write a batch of results: one attempt-log row per attempt made, and each outbox row's new state."""
+    if not outcomes:
+        return
+    log_rows = [
+        {
+            "outbox_id": o.id,
+            "subscription_id": o.subscription_id,
+            "kind": o.kind,
+            "event_id": o.event_id,
+            "attempt": o.attempt,
+            "started_at": o.started_at,
+            "status": o.status,
+            "latency_ms": o.latency_ms,
+            "outcome": o.outcome or o.state,
+            "error": o.error,
+            "late": o.late,
+        }
+        for o in outcomes
+        if o.started_at is not None
+    ]
+    state_rows = [
+        {
+            "b_id": o.id,
+            "b_state": o.state,
+            "b_attempts": o.attempt,
+            "b_next": o.next_attempt_at,
+            "b_late": o.late,
+            "b_first": o.started_at,
+            "b_finished": o.finished_at,
+            "b_error": o.error,
+        }
+        for o in outcomes
+    ]
+    stmt = (
+        update(outbox)
+        .where(outbox.c.id == bindparam("b_id"), outbox.c.state == PENDING)
+        .values(
+            state=bindparam("b_state"),
+            attempts=bindparam("b_attempts"),
+            next_attempt_at=func.coalesce(bindparam("b_next", type_=UTCDateTime), outbox.c.next_attempt_at),
+            late=bindparam("b_late"),
+            first_attempt_at=func.coalesce(
+                outbox.c.first_attempt_at, bindparam("b_first", type_=UTCDateTime)
+            ),
+            finished_at=bindparam("b_finished", type_=UTCDateTime),
+            last_error=bindparam("b_error"),
+            claimed_until=None,
+            claimed_by=None,
+        )
+    )
+    with engine.begin() as conn:
+        if log_rows:
+            conn.execute(insert(attempts), log_rows)
+        conn.execute(stmt, state_rows)
+
+
+def next_wake(engine: Engine) -> dt.datetime | None:
+    """When the earliest pending row becomes claimable (its due time, or the end of another's lease)."""
+    ready = func.coalesce(outbox.c.claimed_until, outbox.c.next_attempt_at)
+    with engine.connect() as conn:
+        unclaimed = conn.execute(
+            select(func.min(outbox.c.next_attempt_at)).where(
+                outbox.c.state == PENDING, outbox.c.claimed_until.is_(None)
+            )
+        ).scalar()
+        leased = conn.execute(
+            select(func.min(ready)).where(outbox.c.state == PENDING, outbox.c.claimed_until.is_not(None))
+        ).scalar()
+    found = [_aware(v) for v in (unclaimed, leased) if v is not None]
+    return min(found) if found else None
+
+
+def _aware(value: Any) -> dt.datetime:
+    if isinstance(value, str):  # SQLite's min() over a coalesce loses the column type
+        value = dt.datetime.fromisoformat(value)
+    assert isinstance(value, dt.datetime)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def get_row(engine: Engine, outbox_id: str) -> dict[str, Any] | None:
+    """One outbox row as a dict (for tests, the CLI and the API)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(outbox).where(outbox.c.id == outbox_id)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def list_rows(
+    engine: Engine, *, subscription_id: str | None = None, state: str | None = None
+) -> list[dict[str, Any]]:
+    """Outbox rows, by due time (optionally of one subscription or in one state)."""
+    query = select(outbox).order_by(outbox.c.due_at, outbox.c.id)
+    if subscription_id is not None:
+        query = query.where(outbox.c.subscription_id == subscription_id)
+    if state is not None:
+        query = query.where(outbox.c.state == state)
+    with engine.connect() as conn:
+        return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def count_by_state(engine: Engine) -> dict[str, int]:
+    """How many outbox rows are in each state."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(outbox.c.state, func.count()).group_by(outbox.c.state)).all()
+    return {str(state): int(n) for state, n in rows}
+
+
+def list_attempts(engine: Engine, subscription_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    """The delivery log of one subscription, newest first: time, status, latency, outcome, error."""
+    query = (
+        select(attempts)
+        .where(attempts.c.subscription_id == subscription_id)
+        .order_by(attempts.c.started_at.desc(), attempts.c.id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [
+        {
+            "webhook_id": row["outbox_id"],
+            "type": row["kind"],
+            "event_id": row["event_id"],
+            "attempt": row["attempt"],
+            "at": row["started_at"],
+            "status": row["status"],
+            "latency_ms": row["latency_ms"],
+            "outcome": row["outcome"],
+            "error": row["error"],
+            "late": bool(row["late"]),
+        }
+        for row in rows
+    ]

@@ -1,0 +1,1 @@
+"""Webhook reminders: `planning` decides what is owed (pure), `service` delivers it from the ledger."""

@@ -1,0 +1,127 @@
+"""Builders shared by the reminder tests: calendars from a few event dicts, subscriptions, services."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy.engine import Engine
+
+from calendar_service.clock import Clock
+from calendar_service.db import subscriptions as subs_db
+from calendar_service.reminders.service import ReminderService, Tuning
+from calendar_service.settings import Settings
+from calendar_service.store import Calendar, parse_calendar
+from calendar_service.subscriptions import Subscription
+from calendar_service.webhooks.client import WebhookClient
+from calendar_service.webhooks.retry import RetryPolicy
+from calendar_service.webhooks.security import AddressPolicy
+from calendar_service.webhooks.signing import new_secret
+
+UTC = dt.UTC
+
+
+def event(
+    event_id: str,
+    at: dt.datetime,
+    *,
+    status: str = "scheduled",
+    countries: Sequence[str] = ("US",),
+    tags: Sequence[str] = (),
+    superseded_by: str | None = None,
+) -> dict[str, Any]:
+    """One timed event whose deadline is its start `at` (aware, in the zone it is written in)."""
+    zone = getattr(at.tzinfo, "key", "UTC")
+    record: dict[str, Any] = {
+        "id": event_id,
+        "title": f"Deadline {event_id}",
+        "kind": "deadline",
+        "status": status,
+        "countries": list(countries),
+        "date": at.date().isoformat(),
+        "time": at.strftime("%H:%M"),
+        "tz": zone,
+        "deadline": "start",
+        "sources": [{"title": "Federal Register", "url": "https://example.com/fr"}],
+    }
+    if tags:
+        record["tags"] = list(tags)
+    if superseded_by:
+        record["superseded_by"] = superseded_by
+    return record
+
+
+def calendar_yaml(events: Iterable[Mapping[str, Any]]) -> str:
+    """A complete event file holding `events`."""
+    document = {
+        "calendar": {
+            "name": "Reminder tests",
+            "timezone": "America/New_York",
+            "reviewed": "2026-01-01",
+            "contact": "curators@example.org",
+        },
+        "events": [dict(e) for e in events],
+    }
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+
+
+def make_calendar(*events: Mapping[str, Any]) -> Calendar:
+    """Parse (and so validate) a calendar of `events`, as the service would load it."""
+    raw = calendar_yaml(events).encode()
+    return parse_calendar(raw, "test.yaml", today=dt.date(2026, 1, 1)).calendar
+
+
+def write_calendar(path: Path, *events: Mapping[str, Any]) -> Path:
+    """Write an event file (for processes that load it themselves)."""
+    path.write_text(calendar_yaml(events), encoding="utf-8")
+    return path
+
+
+def add_subscription(
+    engine: Engine,
+    url: str,
+    clock: Clock,
+    *,
+    lead_times: Sequence[str] = ("PT1H",),
+    filter: Mapping[str, Sequence[str]] | None = None,
+    sub_id: str | None = None,
+    fmt: str = "standard",
+) -> Subscription:
+    """Store a subscription to `url`."""
+    now = clock.now()
+    sub = Subscription(
+        id=sub_id or f"sub_{abs(hash((url, tuple(lead_times), now))) % 10**10}",
+        url=url,
+        filter={k: tuple(v) for k, v in (filter or {}).items()},
+        secret=new_secret(),
+        created_at=now,
+        updated_at=now,
+        lead_times=tuple(lead_times),
+        format=fmt,  # type: ignore[arg-type]
+    )
+    return subs_db.create_subscription(engine, sub)
+
+
+FAST_RETRY = RetryPolicy(
+    base=dt.timedelta(seconds=10), factor=2.0, max_attempts=5, max_delay=dt.timedelta(minutes=5), jitter=False
+)
+
+
+def make_service(
+    engine: Engine,
+    source: Any,
+    clock: Clock,
+    *,
+    timeout: float = 2.0,
+    tuning: Tuning | None = None,
+    retry: RetryPolicy = FAST_RETRY,
+) -> ReminderService:
+    """A service wired to real HTTP with private (loopback) targets allowed."""
+    settings = Settings(allow_private_webhooks=True, webhook_timeout=timeout)
+    client = WebhookClient(AddressPolicy(allow_private=True), timeout=timeout, clock=clock)
+    return ReminderService(
+        settings, engine, source, clock, client, tuning=tuning or Tuning(concurrency=4), retry_policy=retry
+    )
