@@ -124,7 +124,7 @@ def _times(rng: random.Random, lines: list[str], kind: str, anchors: list[tuple[
     if anchors and form < 0.12:  # derived: "90 days after that event starts/ends"
         ref, ref_has_end = rng.choice(anchors[-200:])
         anchor = "end" if ref_has_end and rng.random() < 0.5 else "start"
-        offset = rng.choice(("P90D", "P30D", "P1W", "PT24H", "-P7D", "P0D"))
+        offset = rng.choice(("P90D", "P30D", "P1W", "P2D", "-P7D", "P0D"))
         lines.append(f"    after: {{event: {ref}, anchor: {anchor}, offset: {offset}}}")
         if rng.random() < 0.5:
             lines.append(f"    time: {rng.choice(TIMES)}")
