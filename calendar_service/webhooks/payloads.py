@@ -1,0 +1,238 @@
+"""One webhook message and its three wire formats: Standard Webhooks JSON, Slack, Teams.
+
+`data` is plain JSON (persisted by the ledger as is); build it with `reminder_data` or `change_data`
+so every format finds the fields it renders:
+
+    reminder.due        event_id, title, kind, url, deadline{local, zone, utc}, lead_time (ISO 8601),
+                        time_remaining (ISO 8601), sources[{title, url}], late
+    event.rescheduled   event_id, title, kind, url, old{local, zone, utc}|None, new{…}|None, sources,
+    event.cancelled     reason
+    event.created
+    test                anything; rendered as a short "test message"
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+Format = Literal["standard", "slack", "teams"]
+FORMATS: tuple[Format, ...] = ("standard", "slack", "teams")
+MESSAGE_TYPES = ("reminder.due", "event.rescheduled", "event.cancelled", "event.created", "test")
+
+
+@dataclass(frozen=True)
+class Message:
+    """One notification: `id` is the stable `webhook-id` (the reminder id), the same on every retry."""
+
+    id: str
+    type: str
+    timestamp: dt.datetime
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise ValueError("Message.id must not be empty: it is the webhook-id receivers deduplicate on")
+        if self.timestamp.tzinfo is None:
+            raise ValueError(f"Message.timestamp must be aware, got naive {self.timestamp.isoformat()}")
+
+
+def render_payload(message: Message, fmt: Format) -> bytes:
+    """The request body for `message` in format `fmt`, as UTF-8 JSON bytes."""
+    if fmt == "standard":
+        body: dict[str, Any] = {
+            "type": message.type,
+            "timestamp": _utc(message.timestamp),
+            "data": dict(message.data),
+        }
+    elif fmt == "slack":
+        body = _slack(message)
+    elif fmt == "teams":
+        body = _teams(message)
+    else:
+        raise ValueError(f"unknown webhook format {fmt!r}; use one of {', '.join(FORMATS)}")
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def moment_data(moment: dt.datetime, zone: str) -> dict[str, str]:
+    """`{"local", "zone", "utc"}` for an aware instant shown in IANA zone `zone`."""
+    return {"local": moment.astimezone(ZoneInfo(zone)).isoformat(), "zone": zone, "utc": _utc(moment)}
+
+
+def reminder_data(
+    *, event_id: str, title: str, kind: str, deadline: dt.datetime, zone: str, lead_time: dt.timedelta,
+    now: dt.datetime, sources: Sequence[Mapping[str, str]] = (), late: bool = False, url: str | None = None,
+) -> dict[str, Any]:
+    """The `data` of a `reminder.due` message; `now` is when it is sent (for time_remaining)."""
+    return {
+        "event_id": event_id, "title": title, "kind": kind, "url": url,
+        "deadline": moment_data(deadline, zone),
+        "lead_time": iso_duration(lead_time),
+        "time_remaining": iso_duration(max(deadline - now, dt.timedelta(0))),
+        "sources": [{"title": s.get("title", ""), "url": s["url"]} for s in sources],
+        "late": late,
+    }
+
+
+def change_data(
+    *, event_id: str, title: str, kind: str, zone: str, old: dt.datetime | None, new: dt.datetime | None,
+    sources: Sequence[Mapping[str, str]] = (), reason: str | None = None, url: str | None = None,
+) -> dict[str, Any]:
+    """The `data` of an `event.rescheduled` / `event.cancelled` / `event.created` message."""
+    return {
+        "event_id": event_id, "title": title, "kind": kind, "url": url,
+        "old": moment_data(old, zone) if old else None,
+        "new": moment_data(new, zone) if new else None,
+        "sources": [{"title": s.get("title", ""), "url": s["url"]} for s in sources],
+        "reason": reason,
+    }
+
+
+def iso_duration(delta: dt.timedelta) -> str:
+    """ISO 8601 duration of a non-negative timedelta, e.g. `P1DT2H30M`; `PT0S` for zero."""
+    seconds = int(delta.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    time = "".join(f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M"), (secs, "S")) if n)
+    text = "P" + (f"{days}D" if days else "") + (f"T{time}" if time else "")
+    return text if text != "P" else "PT0S"
+
+
+def humanize(delta: dt.timedelta) -> str:
+    """`2 days 3 hours`, `45 minutes`, `less than a minute` — the two largest units."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return "less than a minute"
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in ((days, "day"), (hours, "hour"),
+                                                                  (mins, "minute")) if n]
+    return " ".join(parts[:2])
+
+
+# --- human formats ---------------------------------------------------------------------------------
+
+_HEADLINES = {
+    "reminder.due": "Deadline reminder",
+    "event.rescheduled": "Deadline moved",
+    "event.cancelled": "Event cancelled",
+    "event.created": "New event",
+    "test": "Test message from Trade Calendar",
+}
+
+
+def _lines(message: Message) -> tuple[str, list[tuple[str, str]], list[dict[str, str]]]:
+    """Headline, (label, value) facts and sources shared by the Slack and Teams renderings."""
+    d = message.data
+    headline = _HEADLINES.get(message.type, message.type)
+    title = str(d.get("title") or "")
+    if title:
+        headline = f"{headline}: {title}"
+    if d.get("late"):
+        headline += " (sent late)"
+    facts: list[tuple[str, str]] = []
+    deadline = d.get("deadline")
+    if isinstance(deadline, Mapping):
+        facts.append(("When", _when(deadline)))
+        remaining = _until(deadline, message.timestamp)
+        if remaining:
+            facts.append(("Time left", remaining))
+    for key, label in (("old", "Was"), ("new", "Now")):
+        value = d.get(key)
+        if key in d and message.type != "reminder.due":
+            facts.append((label, _when(value) if isinstance(value, Mapping) else "—"))
+    if d.get("kind"):
+        facts.append(("Kind", str(d["kind"])))
+    if d.get("reason"):
+        facts.append(("Why", str(d["reason"])))
+    sources = [dict(s) for s in d.get("sources") or () if isinstance(s, Mapping) and s.get("url")]
+    return headline, facts, sources
+
+
+def _when(moment: Mapping[str, Any]) -> str:
+    """`Wed 9 Jul 2025 00:01 EDT (America/New_York) · 2025-07-09 04:01 UTC`."""
+    try:
+        local = dt.datetime.fromisoformat(str(moment["local"]))
+        utc = dt.datetime.fromisoformat(str(moment["utc"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return str(moment.get("local") or moment.get("utc") or "?")
+    zone = str(moment.get("zone") or "")
+    abbrev = local.astimezone(ZoneInfo(zone)).tzname() if zone else local.strftime("%z")
+    shown = f"{local:%a} {local.day} {local:%b %Y %H:%M} {abbrev}"
+    if zone:
+        shown += f" ({zone})"
+    return f"{shown} · {utc:%Y-%m-%d %H:%M} UTC"
+
+
+def _until(deadline: Mapping[str, Any], now: dt.datetime) -> str | None:
+    try:
+        utc = dt.datetime.fromisoformat(str(deadline["utc"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return None
+    left = utc - now
+    return f"in {humanize(left)}" if left > dt.timedelta(0) else "passed"
+
+
+def _slack(message: Message) -> dict[str, Any]:
+    # Slack incoming webhooks: `text` is the notification fallback, `blocks` the layout
+    # (https://api.slack.com/messaging/webhooks). mrkdwn needs &, <, > escaped.
+    headline, facts, sources = _lines(message)
+    fallback = headline + "".join(f" · {label}: {value}" for label, value in facts[:2])
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": headline[:150], "emoji": False}},
+    ]
+    if facts:
+        blocks.append({"type": "section", "fields": [
+            {"type": "mrkdwn", "text": f"*{_esc(label)}*\n{_esc(value)}"} for label, value in facts[:10]
+        ]})
+    links = [f"<{_esc(s['url'])}|{_esc(s.get('title') or s['url'])}>" for s in sources[:5]]
+    url = message.data.get("url")
+    if url:
+        links.insert(0, f"<{_esc(str(url))}|Calendar entry>")
+    if links:
+        blocks.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": "Sources: " + " · ".join(links)}
+        ]})
+    return {"text": fallback, "blocks": blocks}
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _teams(message: Message) -> dict[str, Any]:
+    # Teams Workflows "When a Teams webhook request is received" takes a message whose attachments
+    # are Adaptive Cards; 1.4 is the highest version Teams renders everywhere.
+    headline, facts, sources = _lines(message)
+    body: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": headline, "weight": "Bolder", "size": "Medium", "wrap": True},
+    ]
+    if facts:
+        body.append({"type": "FactSet", "facts": [{"title": label, "value": value}
+                                                  for label, value in facts]})
+    actions: list[dict[str, Any]] = []
+    url = message.data.get("url")
+    if url:
+        actions.append({"type": "Action.OpenUrl", "title": "Calendar entry", "url": str(url)})
+    actions += [{"type": "Action.OpenUrl", "title": (s.get("title") or "Source")[:40], "url": s["url"]}
+                for s in sources[:4]]
+    card: dict[str, Any] = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": body,
+    }
+    if actions:
+        card["actions"] = actions
+    return {"type": "message", "attachments": [
+        {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+    ]}
+
+
+def _utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
