@@ -98,8 +98,16 @@ def _utc_text(moment: dt.datetime) -> str:
 def _as_list(value: Any) -> Any:
     """Accept `"US"`, `"US,CN"` or `["US", "CN"]` for a filter parameter, as query strings do."""
     if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
+        value = [value]
+    if not isinstance(value, list):
+        return value
+    # Split "US,CN" items too: each value is then checked (and named by its index) on its own.
+    return [
+        part.strip()
+        for item in value
+        for part in (item.split(",") if isinstance(item, str) else [item])
+        if not isinstance(part, str) or part.strip()
+    ]
 
 
 def _lead_time(text: str) -> str:
@@ -238,9 +246,7 @@ def _errors(exc: ValidationError) -> list[dict[str, str]]:
     return found
 
 
-def parse_input(
-    data: object, *, calendar: Calendar | None, check_url: CheckURL
-) -> SubscriptionInput:
+def parse_input(data: object, *, calendar: Calendar | None, check_url: CheckURL) -> SubscriptionInput:
     """Validate a creation body; SubscriptionInvalid lists every bad field."""
     if not isinstance(data, dict):
         raise SubscriptionInvalid([{"field": "body", "message": "must be a JSON object"}])

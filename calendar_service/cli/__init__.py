@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .data import events, schema, upcoming, validate
+from .subscriptions import deliveries, subscriptions
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -17,3 +18,5 @@ main.add_command(validate)
 main.add_command(schema)
 main.add_command(events)
 main.add_command(upcoming)
+main.add_command(subscriptions)
+main.add_command(deliveries)

@@ -1,0 +1,163 @@
+"""`trade-calendar subscriptions add|list|remove|enable` and `trade-calendar deliveries`.
+
+They work directly on the database named by the settings (`TRADE_CALENDAR_DATABASE_URL`, else the
+SQLite file under `TRADE_CALENDAR_STATE_DIR`), with the same validation as the API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import click
+from sqlalchemy.engine import Engine
+
+from ..clock import SystemClock
+from ..db import create_schema, make_engine
+from ..db import subscriptions as store
+from ..db.ledger import list_attempts
+from ..errors import ConfigError, StoreInvalid, StoreUnreadable, SubscriptionInvalid, SubscriptionNotFound
+from ..settings import Settings
+from ..store import load_calendar
+from ..subscriptions import DEFAULT_LEAD_TIMES, FORMATS, Subscription, new_subscription, parse_input
+from ..webhooks.security import AddressPolicy
+from ..webhooks.signing import new_secret
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _engine(settings: Settings) -> Engine:
+    engine = make_engine(settings.effective_database_url)
+    create_schema(engine)
+    return engine
+
+
+def _row(sub: Subscription) -> str:
+    state = "enabled" if sub.enabled else f"DISABLED ({sub.disabled_reason})"
+    filters = " ".join(f"{k}={','.join(v)}" for k, v in sub.filter.items()) or "all events"
+    return f"{sub.id}  {sub.format:8}  {','.join(sub.lead_times):14}  {state}  {sub.url}  [{filters}]"
+
+
+@click.group()
+def subscriptions() -> None:
+    """Manage webhook subscriptions in the service's database."""
+
+
+@subscriptions.command("add")
+@click.argument("url")
+@click.option("--country", multiple=True, help="ISO country code (repeatable or comma-separated).")
+@click.option("--kind", multiple=True, help="Event kind, e.g. tariff,truce.")
+@click.option("--tag", multiple=True, help="Tag.")
+@click.option("--importance", multiple=True, help="low, medium or high.")
+@click.option(
+    "--lead-time",
+    "lead_times",
+    multiple=True,
+    help=f"ISO 8601 duration before the deadline (repeatable; default {' '.join(DEFAULT_LEAD_TIMES)}).",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="standard", show_default=True)
+@click.option("--data", "data_path", type=click.Path(dir_okay=False), help="Event file (default: settings).")
+def add(url: str, lead_times: tuple[str, ...], fmt: str, data_path: str | None, **filters: Any) -> None:
+    """Register URL; print the subscription and its signing secret (shown only this once)."""
+    settings = _settings()
+    path = data_path or settings.data_path
+    now = SystemClock().now()
+    try:
+        calendar = load_calendar(path, today=now.date()).calendar
+    except (StoreUnreadable, StoreInvalid) as exc:
+        raise click.ClickException(f"filters are checked against the calendar, which failed: {exc}") from None
+    body: dict[str, Any] = {"url": url, "format": fmt}
+    body["filter"] = {name: list(values) for name, values in filters.items() if values}
+    if lead_times:
+        body["lead_times"] = list(lead_times)
+    try:
+        checked = parse_input(
+            body, calendar=calendar, check_url=AddressPolicy(settings.allow_private_webhooks).check_url
+        )
+    except SubscriptionInvalid as exc:
+        raise click.UsageError("\n".join(f"{e['field']}: {e['message']}" for e in exc.errors)) from None
+    sub = store.create_subscription(
+        _engine(settings), new_subscription(checked, secret=new_secret(), now=now)
+    )
+    click.echo(_row(sub))
+    click.echo(f"secret: {sub.secret}")
+    click.echo("Keep the secret now: it is needed to verify signatures and is not shown again.", err=True)
+
+
+@subscriptions.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def list_(fmt: str) -> None:
+    """List subscriptions, oldest first (secrets are never shown)."""
+    subs = store.list_subscriptions(_engine(_settings()))
+    if fmt == "json":
+        click.echo(json.dumps([s.to_public_dict() for s in subs], indent=2))
+    elif not subs:
+        click.echo("No subscriptions. Add one with `trade-calendar subscriptions add URL`.")
+    for sub in subs if fmt == "table" else ():
+        click.echo(_row(sub))
+
+
+@subscriptions.command("remove")
+@click.argument("subscription_id")
+def remove(subscription_id: str) -> None:
+    """Delete a subscription."""
+    try:
+        store.delete_subscription(_engine(_settings()), subscription_id)
+    except SubscriptionNotFound as exc:
+        raise click.ClickException(f"no subscription with id {exc.subscription_id!r}") from None
+    click.echo(f"removed {subscription_id}")
+
+
+@subscriptions.command("enable")
+@click.argument("subscription_id")
+def enable(subscription_id: str) -> None:
+    """Re-enable a disabled endpoint and say why it had been disabled."""
+    try:
+        sub, reason = store.enable_subscription(
+            _engine(_settings()), subscription_id, now=SystemClock().now()
+        )
+    except SubscriptionNotFound as exc:
+        raise click.ClickException(f"no subscription with id {exc.subscription_id!r}") from None
+    click.echo(
+        f"enabled {sub.id}" + (f" (it had been disabled: {reason})" if reason else " (it was enabled)")
+    )
+
+
+@click.command()
+@click.argument("subscription_id")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def deliveries(subscription_id: str, limit: int, fmt: str) -> None:
+    """Show the delivery log of a subscription, newest first."""
+    engine = _engine(_settings())
+    try:
+        store.get_subscription(engine, subscription_id)
+    except SubscriptionNotFound as exc:
+        raise click.ClickException(f"no subscription with id {exc.subscription_id!r}") from None
+    attempts = list_attempts(engine, subscription_id, limit)
+    if fmt == "json":
+        click.echo(json.dumps(attempts, indent=2, default=_json_default))
+        return
+    if not attempts:
+        click.echo(f"No delivery attempts for {subscription_id} yet.")
+    for a in attempts:
+        at = _json_default(a.get("at"))
+        status = a.get("status") or "-"
+        latency = f"{a['latency_ms']}ms" if a.get("latency_ms") is not None else "-"
+        error = f"  {a['error']}" if a.get("error") else ""
+        click.echo(
+            f"{at}  {a.get('type')}  {a.get('event_id')}  #{a.get('attempt')}  {status}  "
+            f"{latency}  {a.get('outcome')}{error}"
+        )
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    return str(value)
