@@ -38,7 +38,8 @@ from ..settings import Settings
 from ..store import Calendar, Event
 from ..subscriptions import Subscription
 from ..timing import parse_duration
-from ..webhooks.payloads import Message, change_data, reminder_data
+from ..webhooks.client import Attempt
+from ..webhooks.payloads import Format, Message, change_data, reminder_data
 from ..webhooks.retry import RetryPolicy
 from .planning import (
     CANCELLED,
@@ -69,21 +70,10 @@ class CalendarHolder(Protocol):
 CalendarSource = CalendarHolder | Calendar | Callable[[], Calendar | None]
 
 
-class AttemptLike(Protocol):
-    """What one delivery attempt reports (`webhooks.Attempt`)."""
-
-    started_at: dt.datetime
-    status: int | None
-    latency_ms: float | int | None
-    error: str | None
-    retry_after: float | None
-    outcome: str  # delivered | retry | failed
-
-
 class Client(Protocol):
-    """Sends one message to one endpoint, once (`webhooks.WebhookClient`)."""
+    """Sends one message to one endpoint, once (`webhooks.client.WebhookClient` is one)."""
 
-    def send(self, url: str, secret: str, message: Any, fmt: str) -> Any: ...
+    def send(self, url: str, secret: str, message: Message, fmt: Format) -> Attempt: ...
 
 
 @dataclass(frozen=True)
@@ -117,7 +107,7 @@ class RunStats:
 class _Job:
     row: ledger.Claimed
     sub: Subscription
-    message: Any
+    message: Message
 
 
 class ReminderService:
@@ -134,7 +124,7 @@ class ReminderService:
         tuning: Tuning | None = None,
         retry_policy: RetryPolicy | None = None,
         rng: random.Random | None = None,
-        message_factory: Callable[[str, str, dt.datetime, dict[str, Any]], Any] | None = None,
+
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -144,7 +134,6 @@ class ReminderService:
         self.tuning = tuning or Tuning()
         self.retry_policy = retry_policy or RetryPolicy()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
-        self._message = message_factory or _default_message
         self._pool = cf.ThreadPoolExecutor(self.tuning.concurrency, thread_name_prefix="reminder-send")
         self._run_lock = threading.Lock()
         self._plan_lock = threading.Lock()
@@ -192,8 +181,12 @@ class ReminderService:
             when = max(min(when, due), now)
         from apscheduler.triggers.date import DateTrigger
 
+        # APScheduler keeps its own (system) time; hand it the delay, so a clock that is not the system
+        # clock (an offset clock in a test, a clock in another zone) still wakes at the right moment.
+        delay = (when - now).total_seconds()
+        run_date = dt.datetime.fromtimestamp(time.time() + delay, dt.UTC)
         self._scheduler.add_job(
-            self._wake, DateTrigger(run_date=when, timezone=dt.UTC), id=WAKE_JOB, replace_existing=True
+            self._wake, DateTrigger(run_date=run_date, timezone=dt.UTC), id=WAKE_JOB, replace_existing=True
         )
         return when
 
@@ -382,7 +375,7 @@ class ReminderService:
             if now - row.due_at > self.tuning.notification_max_age:
                 return final(ledger.FAILED, "gave up: the change is too old to announce")
             data = dict(row.payload or {})
-        message = self._message(row.id, row.kind, now, data)
+        message = Message(id=row.id, type=row.kind, timestamp=now, data=data)
         return _Job(row, sub, message)
 
     def _deliver(self, job: _Job) -> ledger.Outcome:
@@ -392,7 +385,7 @@ class ReminderService:
             attempt = self.client.send(job.sub.url, job.sub.secret, job.message, job.sub.format)
         except Exception as exc:  # a bug in the client must not lose the row: retry it
             log.exception("sending %s failed unexpectedly", row.id)
-            attempt = _CrashedAttempt(self.clock.now(), f"{type(exc).__name__}: {exc}")
+            attempt = Attempt(self.clock.now(), None, 0.0, f"{type(exc).__name__}: {exc}", None, "retry")
         started = attempt.started_at
         late = row.late or (row.first_attempt_at is None and started - row.due_at > self.tuning.late_after)
         latency = None if attempt.latency_ms is None else round(attempt.latency_ms)
@@ -456,16 +449,6 @@ class ReminderService:
             log.warning("subscription %s disabled: %s", sub.id, sub.disabled_reason)
 
 
-@dataclass(frozen=True)
-class _CrashedAttempt:
-    started_at: dt.datetime
-    error: str
-    status: int | None = None
-    latency_ms: float | None = None
-    retry_after: float | None = None
-    outcome: str = "retry"
-
-
 def _stale(row: ledger.Claimed, sub: Subscription, calendar: Calendar) -> str:
     """Why a claimed reminder is no longer owed under the current data, or "" if it still is."""
     if row.event_id not in calendar:
@@ -506,10 +489,6 @@ def _subscriptions_key(subscriptions: Sequence[Subscription]) -> str:
 
 def _is_holder(source: object) -> TypeGuard[CalendarHolder]:
     return hasattr(source, "snapshot") and hasattr(source, "on_change")
-
-
-def _default_message(message_id: str, kind: str, timestamp: dt.datetime, data: dict[str, Any]) -> Any:
-    return Message(id=message_id, type=kind, timestamp=timestamp, data=data)
 
 
 def _reminder_data(row: ledger.Claimed, calendar: Calendar, now: dt.datetime, late: bool) -> dict[str, Any]:
