@@ -1,0 +1,285 @@
+"""The JSON API under `/api/v1`: events, one event, upcoming deadlines, changes, calendar metadata."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from ..clock import Clock
+from ..filters import FILTER_PARAMETERS, EventFilter, parse_filter
+from ..jsonview import event_to_dict, moment_to_dict, utc_text
+from ..live import LiveCalendar, Snapshot
+from ..store import Calendar, Event
+from ..timing import parse_duration
+from .changes import changes_since
+from .openapi import operation, parse_query, respond
+from .problems import BadParameter, problem
+from .schemas import (
+    CalendarInfo,
+    ChangesPage,
+    ChangesQuery,
+    EventOut,
+    EventPage,
+    EventsQuery,
+    FilterQuery,
+    UpcomingPage,
+    UpcomingQuery,
+)
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+P = "/api/v1"
+
+
+def _snapshot() -> Snapshot | Response:
+    live: LiveCalendar = current_app.extensions["trade_calendar.live"]
+    live.maybe_check()
+    snapshot = live.snapshot
+    if snapshot is None:
+        return problem(503, "Calendar not loaded", "no valid data file has been loaded yet; see /healthz")
+    return snapshot
+
+
+def _now() -> dt.datetime:
+    clock: Clock = current_app.extensions["trade_calendar.clock"]
+    return clock.now()
+
+
+def _args() -> dict[str, list[str]]:
+    return {name: request.args.getlist(name) for name in request.args}
+
+
+def _event_filter(query: FilterQuery, calendar: Calendar) -> EventFilter:
+    params = {name: getattr(query, name) for name in FILTER_PARAMETERS if getattr(query, name)}
+    return parse_filter(params, calendar)
+
+
+def event_view(event: Event, snapshot: Snapshot) -> dict[str, Any]:
+    """An event as the API shows it, with its feed SEQUENCE when it has been published."""
+    data = event_to_dict(event, snapshot.calendar)
+    state = snapshot.published.get(event.id)
+    data["feed_sequence"] = getattr(state, "sequence", None)
+    return data
+
+
+def _instant(name: str, value: dt.date | dt.datetime | None, tz: dt.tzinfo) -> dt.datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time(0))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)  # a date or naive time is read in the calendar's zone
+    try:
+        return value.astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        raise BadParameter(name, value.isoformat(), "out of range; use a year between 1 and 9998") from None
+
+
+def _encode_cursor(event: Event, tz: dt.tzinfo) -> str:
+    raw = f"{event.start_utc(tz).isoformat()}|{event.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, event_id = text.split("|", 1)
+        return dt.datetime.fromisoformat(moment), event_id
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadParameter(
+            "cursor", cursor, "not a cursor this API issued; use `next_cursor` from the previous page"
+        ) from None
+
+
+def _matches_text(event: Event, words: list[str]) -> bool:
+    haystack = " ".join(
+        part
+        for part in (
+            event.id,
+            event.title,
+            event.description or "",
+            event.instrument or "",
+            event.location or "",
+            event.action or "",
+            " ".join(event.tags),
+            " ".join(s.title for s in event.sources),
+        )
+    ).casefold()
+    return all(word in haystack for word in words)
+
+
+@bp.get("/events")
+@operation(f"{P}/events", tag="events", query=EventsQuery, response=EventPage, errors=(400, 503))
+def list_events() -> Response:
+    """Events matching the filters, in time order, a page at a time."""
+    snapshot = _snapshot()
+    if isinstance(snapshot, Response):
+        return snapshot
+    query = parse_query(EventsQuery, _args())
+    calendar = snapshot.calendar
+    tz = calendar.tz
+    event_filter = _event_filter(query, calendar)
+    begin = _instant("from", query.from_, tz)
+    end = _instant("to", query.to, tz)
+    words = [word.casefold() for word in (query.q or "").split()]
+
+    def keep(event: Event) -> bool:
+        if not event_filter.matches(event):
+            return False
+        start = event.start_utc(tz)
+        if end is not None and start >= end:
+            return False
+        if begin is not None and (event.end_utc(tz) or start) < begin:
+            return False
+        return not words or _matches_text(event, words)
+
+    selected = sorted((e for e in calendar if keep(e)), key=lambda e: (e.start_utc(tz), e.id))
+    if query.cursor:
+        after = _decode_cursor(query.cursor)
+        selected_after = [e for e in selected if (e.start_utc(tz), e.id) > after]
+    else:
+        selected_after = selected
+    page = selected_after[: query.limit]
+    more = len(selected_after) > query.limit
+    return respond(
+        EventPage,
+        {
+            "items": [event_view(e, snapshot) for e in page],
+            "count": len(page),
+            "total": len(selected),
+            "next_cursor": _encode_cursor(page[-1], tz) if more and page else None,
+        },
+    )
+
+
+@bp.get("/events/<event_id>")
+@operation(
+    f"{P}/events/{{event_id}}",
+    tag="events",
+    path_params={"event_id": "The event's id (its iCalendar UID)"},
+    response=EventOut,
+    errors=(404, 503),
+)
+def get_event(event_id: str) -> Response:
+    """One event with its recorded history."""
+    snapshot = _snapshot()
+    if isinstance(snapshot, Response):
+        return snapshot
+    if request.args:
+        name = next(iter(request.args))
+        raise BadParameter(name, request.args[name], "this address takes no query parameters")
+    return respond(EventOut, event_view(snapshot.calendar.get(event_id), snapshot))
+
+
+def iso_duration(seconds: int) -> str:
+    """Whole seconds as an ISO 8601 duration: P12DT3H20M5S; PT0S for nothing."""
+    days, rest = divmod(max(seconds, 0), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    time_part = "".join(f"{v}{u}" for v, u in ((hours, "H"), (minutes, "M"), (secs, "S")) if v)
+    text = "P" + (f"{days}D" if days else "") + (f"T{time_part}" if time_part else "")
+    return text if text != "P" else "PT0S"
+
+
+@bp.get("/deadlines/upcoming")
+@operation(
+    f"{P}/deadlines/upcoming", tag="events", query=UpcomingQuery, response=UpcomingPage, errors=(400, 503)
+)
+def upcoming_deadlines() -> Response:
+    """The next live deadlines within a window, with the time remaining until each."""
+    snapshot = _snapshot()
+    if isinstance(snapshot, Response):
+        return snapshot
+    query = parse_query(UpcomingQuery, _args())
+    try:
+        window = parse_duration(query.within)
+    except ValueError as exc:
+        raise BadParameter("within", query.within, str(exc)) from None
+    if not window.is_positive or window.days > 3660:
+        raise BadParameter("within", query.within, "use a positive duration up to ten years, e.g. P30D")
+    calendar = snapshot.calendar
+    event_filter = _event_filter(query, calendar)
+    now = _now()
+    horizon = now + window.as_timedelta()
+    due = sorted(
+        (
+            e
+            for e in calendar
+            if e.is_live
+            and e.deadline_at is not None
+            and now <= e.deadline_at <= horizon
+            and event_filter.matches(e)
+        ),
+        key=lambda e: (e.deadline_at, e.id),
+    )[: query.limit]
+    items = []
+    for event in due:
+        assert event.deadline_at is not None
+        view = event_view(event, snapshot)
+        seconds = int((event.deadline_at - now).total_seconds())
+        items.append(
+            {
+                "event": view,
+                "deadline": view["deadline"],
+                "remaining": iso_duration(seconds),
+                "remaining_seconds": seconds,
+            }
+        )
+    return respond(UpcomingPage, {"now": utc_text(now), "within": window.text, "items": items})
+
+
+@bp.get("/changes")
+@operation(f"{P}/changes", tag="events", query=ChangesQuery, response=ChangesPage, errors=(400, 503))
+def list_changes() -> Response:
+    """What moved, was cancelled or superseded since a date or instant, newest first."""
+    snapshot = _snapshot()
+    if isinstance(snapshot, Response):
+        return snapshot
+    query = parse_query(ChangesQuery, _args())
+    since = _instant("since", query.since, snapshot.calendar.tz)
+    assert since is not None
+    items = changes_since(snapshot, since)[: query.limit]
+    return respond(ChangesPage, {"since": utc_text(since), "items": items})
+
+
+def _counts(events: Iterable[Event]) -> dict[str, dict[str, int]]:
+    kinds: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
+    for event in events:
+        kinds[event.kind.value] += 1
+        statuses[event.status.value] += 1
+    return {"kind": dict(sorted(kinds.items())), "status": dict(sorted(statuses.items()))}
+
+
+@bp.get("/calendar")
+@operation(f"{P}/calendar", tag="meta", response=CalendarInfo, errors=(503,))
+def calendar_info() -> Response:
+    """The calendar's name, the data version served, when it was last reviewed, and counts."""
+    snapshot = _snapshot()
+    if isinstance(snapshot, Response):
+        return snapshot
+    meta = snapshot.calendar.meta
+    return respond(
+        CalendarInfo,
+        {
+            "name": meta.name,
+            "description": meta.description,
+            "timezone": meta.timezone,
+            "contact": meta.contact,
+            "url": meta.url,
+            "version": snapshot.calendar.version,
+            "reviewed": meta.reviewed.isoformat(),
+            "loaded_at": utc_text(snapshot.loaded_at),
+            "events": len(snapshot.calendar),
+            "counts": _counts(snapshot.calendar),
+        },
+    )
+
+
+__all__ = ["bp", "event_view", "iso_duration", "moment_to_dict"]

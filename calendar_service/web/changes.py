@@ -1,0 +1,83 @@
+"""What changed since a moment: recorded `history` entries and what this service saw between versions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ..jsonview import moment_to_dict, utc_text
+from ..live import Snapshot
+from ..store import Event
+
+_HISTORY_ORDER = {"history": 0, "observed": 1}
+
+
+def _history_entries(event: Event, since_day: dt.date, snapshot: Snapshot) -> list[dict[str, Any]]:
+    tz = snapshot.calendar.tz
+    entries = []
+    for change in event.history:
+        if change.changed < since_day:
+            continue
+        data = change.model_dump(mode="json", exclude_none=True)
+        entries.append(
+            {
+                "event_id": event.id,
+                "title": event.title,
+                "change": change.kind,
+                "at": change.changed.isoformat(),
+                "origin": "history",
+                "note": change.note,
+                "was": data.get("was"),
+                "was_status": data.get("was_status"),
+                "status": event.status.value,
+                "start": moment_to_dict(event.start, tz),
+                "superseded_by": event.superseded_by,
+                "sequence": getattr(snapshot.published.get(event.id), "sequence", None),
+            }
+        )
+    return entries
+
+
+def _observed_entries(snapshot: Snapshot, since: dt.datetime) -> list[dict[str, Any]]:
+    # What the service itself saw between data versions: a SEQUENCE above the number of recorded
+    # history entries means a significant change nobody wrote down (publication.py keeps that floor),
+    # and a tombstone means the event left the file.
+    calendar = snapshot.calendar
+    entries = []
+    for event_id, state in snapshot.published.items():
+        event = calendar.get(event_id) if event_id in calendar else None
+        if state.removed_at is not None:
+            if state.removed_at < since:
+                continue
+            change, at = "removed", state.removed_at
+        elif event is not None and state.last_modified >= since and state.sequence > len(event.history):
+            change = event.status.value if not event.is_live else "changed"
+            at = state.last_modified
+        else:
+            continue
+        entries.append(
+            {
+                "event_id": event_id,
+                "title": event.title if event else str(state.snapshot.get("title", event_id)),
+                "change": change,
+                "at": utc_text(at),
+                "origin": "observed",
+                "status": event.status.value if event else None,
+                "start": moment_to_dict(event.start, calendar.tz) if event else None,
+                "superseded_by": event.superseded_by if event else None,
+                "sequence": state.sequence,
+            }
+        )
+    return entries
+
+
+def changes_since(snapshot: Snapshot, since: dt.datetime) -> list[dict[str, Any]]:
+    """Every change at or after `since`, newest first; history dates are read in the calendar's zone."""
+    since_day = since.astimezone(snapshot.calendar.tz).date()
+    entries: list[dict[str, Any]] = []
+    for event in snapshot.calendar:
+        entries.extend(_history_entries(event, since_day, snapshot))
+    entries.extend(_observed_entries(snapshot, since))
+    # ISO dates and UTC instants sort together as text: a date sorts before that day's instants.
+    entries.sort(key=lambda e: (e["at"], -_HISTORY_ORDER[e["origin"]], e["event_id"]), reverse=True)
+    return entries

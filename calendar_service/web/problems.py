@@ -1,0 +1,81 @@
+"""Errors as RFC 9457 `application/problem+json`: a title, a status and a detail a person can act on."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Blueprint, Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from ..errors import EventNotFound, FilterError
+
+bp = Blueprint("problems", __name__)
+log = logging.getLogger(__name__)
+
+PROBLEM_TYPE = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
+    """A problem response; `extra` adds members such as `parameter` (RFC 9457 §3.2 extensions)."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body["instance"] = request.path
+    body.update({key: value for key, value in extra.items() if value is not None})
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_TYPE)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+class BadParameter(ValueError):
+    """A query parameter outside the filters that the web layer checks itself (from, to, limit, ...)."""
+
+    def __init__(self, parameter: str, value: str, hint: str) -> None:
+        self.parameter = parameter
+        self.value = value
+        super().__init__(f"{parameter}={value!r} is not valid: {hint}")
+
+
+def filter_problem(exc: FilterError | BadParameter) -> Response:
+    """400 naming the parameter and the value that failed."""
+    return problem(400, "Invalid query parameter", str(exc), parameter=exc.parameter, value=exc.value)
+
+
+@bp.app_errorhandler(FilterError)
+def _filter_error(exc: FilterError) -> Response:
+    return filter_problem(exc)
+
+
+@bp.app_errorhandler(BadParameter)
+def _bad_parameter(exc: BadParameter) -> Response:
+    return filter_problem(exc)
+
+
+@bp.app_errorhandler(EventNotFound)
+def _not_found(exc: EventNotFound) -> Response:
+    return problem(404, "No such event", str(exc), event_id=exc.event_id)
+
+
+@bp.app_errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Response:
+    code = exc.code or 500
+    detail = exc.description or ""
+    if code == 404:
+        detail = f"nothing at {request.path}; see /docs for the feed and API addresses"
+    elif code == 405:
+        detail = f"{request.method} is not allowed on {request.path}; see /openapi.json"
+    response = problem(code, exc.name, detail)
+    if code == 405 and exc.get_response().headers.get("Allow"):
+        response.headers["Allow"] = exc.get_response().headers["Allow"]
+    return response
+
+
+@bp.app_errorhandler(Exception)
+def _unexpected(exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return problem(500, "Internal Server Error", "the server failed; the error was logged — try again later")
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers (the blueprint has no routes of its own)."""
+    app.register_blueprint(bp)

@@ -1,0 +1,247 @@
+"""Pydantic models of the API's queries and responses: the one source of `/openapi.json`.
+
+Every JSON response is validated against its model before it is sent (`openapi.respond`), so the
+document cannot drift from what the service answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Moment(_Out):
+    """A time as local ISO 8601 with offset, its IANA zone and UTC."""
+
+    local: str = Field(description="ISO 8601 local time with UTC offset")
+    zone: str = Field(description="IANA time zone of `local`")
+    utc: str = Field(description="The same instant in UTC, ending in Z")
+    all_day: bool
+    date: str | None = Field(None, description="For all-day items: the date (an end date is exclusive)")
+
+
+class SourceOut(_Out):
+    """A document that states the date."""
+
+    title: str
+    publisher: str | None = None
+    date: str | None = None
+    url: str | None = None
+
+
+class EarlierTime(_Out):
+    """A time an event had before it changed."""
+
+    date: str
+    time: str | None = None
+    tz: str | None = None
+    end_date: str | None = None
+    end_time: str | None = None
+
+
+class ChangeOut(_Out):
+    """One recorded change of an event."""
+
+    changed: str = Field(description="Date the change was announced")
+    kind: Literal["rescheduled", "cancelled", "superseded", "postponed", "corrected", "confirmed"]
+    was: EarlierTime | None = None
+    was_status: str | None = None
+    note: str | None = None
+    source: SourceOut | None = None
+
+
+class EventOut(_Out):
+    """One event."""
+
+    id: str
+    title: str
+    kind: str
+    status: str
+    countries: list[str]
+    importance: str
+    tags: list[str]
+    action: str | None
+    related: list[str]
+    authority: str | None
+    hs: list[str]
+    instrument: str | None
+    location: str | None
+    description: str | None
+    start: Moment
+    end: Moment | None = Field(description="Exclusive for all-day items; null for a point in time")
+    precision: str
+    deadline: Moment | None
+    superseded_by: str | None
+    sources: list[SourceOut]
+    history: list[ChangeOut]
+    verified: str | None
+    feed_sequence: int | None = Field(None, description="SEQUENCE of the event in the feeds")
+
+
+class EventPage(_Out):
+    """A page of events in time order."""
+
+    items: list[EventOut]
+    count: int = Field(description="Events on this page")
+    total: int = Field(description="Events matching the query across all pages")
+    next_cursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last")
+
+
+class UpcomingDeadline(_Out):
+    """A live deadline and how long remains until it."""
+
+    event: EventOut
+    deadline: Moment
+    remaining: str = Field(description="Time remaining as an ISO 8601 duration, e.g. P12DT3H20M")
+    remaining_seconds: int
+
+
+class UpcomingPage(_Out):
+    """The next live deadlines within a window."""
+
+    now: str
+    within: str
+    items: list[UpcomingDeadline]
+
+
+class ChangeEntry(_Out):
+    """Something that moved, was cancelled or superseded."""
+
+    event_id: str
+    title: str
+    change: str = Field(description="rescheduled, cancelled, superseded, postponed, corrected, removed, ...")
+    at: str = Field(description="When: the announcement date (history) or the instant it was observed")
+    origin: Literal["history", "observed"] = Field(
+        description="history: recorded by a curator; observed: seen by this service between data versions"
+    )
+    note: str | None = None
+    was: EarlierTime | None = None
+    was_status: str | None = None
+    status: str | None = Field(None, description="The event's status now (null once removed from the data)")
+    start: Moment | None = None
+    superseded_by: str | None = None
+    sequence: int | None = None
+
+
+class ChangesPage(_Out):
+    """Changes since a moment, newest first."""
+
+    since: str
+    items: list[ChangeEntry]
+
+
+class CalendarInfo(_Out):
+    """What the calendar is and which version is served."""
+
+    name: str
+    description: str
+    timezone: str
+    contact: str
+    url: str | None
+    version: str
+    reviewed: str
+    loaded_at: str
+    events: int
+    counts: dict[str, dict[str, int]] = Field(description="Events by kind and by status")
+
+
+class ProblemOut(BaseModel):
+    """An RFC 9457 problem."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    parameter: str | None = Field(None, description="The query parameter that was refused")
+
+
+class FailedReload(_Out):
+    """A refused edit of the data file."""
+
+    at: str
+    path: str
+    errors: list[str] = Field(description="`file:line:col: error: ...` messages")
+
+
+class Health(_Out):
+    """The state of the live data."""
+
+    status: Literal["ok", "degraded", "failing"]
+    data_path: str
+    data_version: str | None
+    events: int
+    last_reload: str | None
+    last_check: str | None
+    last_failed_reload: FailedReload | None
+
+
+class Ready(_Out):
+    """Whether the service can serve."""
+
+    ready: bool
+
+
+# --- queries -----------------------------------------------------------------------------------------
+
+_REPEAT = "repeatable or comma-separated"
+
+
+class FilterQuery(BaseModel):
+    """The filters every feed and list takes."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    country: list[str] = Field(default_factory=list, description=f"ISO country code, EU ({_REPEAT})")
+    kind: list[str] = Field(default_factory=list, description=f"Event kind, e.g. tariff ({_REPEAT})")
+    tag: list[str] = Field(default_factory=list, description=f"Tag ({_REPEAT})")
+    importance: list[str] = Field(default_factory=list, description=f"low, medium, high ({_REPEAT})")
+    status: list[str] = Field(default_factory=list, description=f"scheduled, cancelled, ... ({_REPEAT})")
+    authority: list[str] = Field(default_factory=list, description=f"Legal authority ({_REPEAT})")
+    hs: list[str] = Field(
+        default_factory=list, description=f"HS code, 2–10 digits; covers above/below ({_REPEAT})"
+    )
+
+
+class FeedQuery(FilterQuery):
+    """Filters plus alarms for the iCalendar feed."""
+
+    alarm: list[str] = Field(default_factory=list, description="Add a VALARM this long before, e.g. P1D")
+
+
+class EventsQuery(FilterQuery):
+    """Filters, a time window, text search and paging."""
+
+    from_: dt.date | dt.datetime | None = Field(
+        None, alias="from", description="Events ending at or after this date or instant"
+    )
+    to: dt.date | dt.datetime | None = Field(None, description="Events starting before this date or instant")
+    q: str | None = Field(
+        None, max_length=200, description="Words that must all appear in title, description, ..."
+    )
+    limit: int = Field(50, ge=1, le=500, description="Events per page")
+    cursor: str | None = Field(None, max_length=200, description="`next_cursor` of the previous page")
+
+
+class UpcomingQuery(FilterQuery):
+    """Filters and a window."""
+
+    within: str = Field("P30D", description="How far ahead, as an ISO 8601 duration, e.g. P30D")
+    limit: int = Field(50, ge=1, le=500)
+
+
+class ChangesQuery(BaseModel):
+    """Since when."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: dt.date | dt.datetime = Field(description="Date or ISO 8601 instant; changes at or after it")
+    limit: int = Field(200, ge=1, le=1000)

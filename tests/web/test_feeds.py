@@ -1,0 +1,117 @@
+"""The feed over HTTP: filters, validators, conditional requests, caching, errors."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+FEED_TYPE = "text/calendar; charset=utf-8"
+
+
+def test_feed_is_calendar_text_uncompressed_with_strong_validators(client: FlaskClient) -> None:
+    response = client.get("/calendar.ics", headers={"Accept-Encoding": "gzip, br"})
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == FEED_TYPE
+    assert "Content-Encoding" not in response.headers
+    etag = response.headers["ETag"]
+    assert etag.startswith('"') and not etag.startswith("W/")
+    assert response.headers["Last-Modified"].endswith("GMT")
+    body = response.data
+    assert body.startswith(b"BEGIN:VCALENDAR\r\n") and body.endswith(b"END:VCALENDAR\r\n")
+    assert b"UID:tariff-hike" in body and b"UID:london" in body
+
+
+def test_same_bytes_for_the_same_data(client: FlaskClient) -> None:
+    first = client.get("/calendar.ics?kind=tariff")
+    second = client.get("/calendar.ics?kind=tariff")
+    assert first.data == second.data and first.headers["ETag"] == second.headers["ETag"]
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [("If-None-Match", "{etag}"), ("If-None-Match", 'W/{etag}, "other"'), ("If-Modified-Since", "{lm}")],
+)
+def test_conditional_request_answers_304_without_body(client: FlaskClient, header: str, value: str) -> None:
+    first = client.get("/calendar.ics?country=CN")
+    conditional = value.format(etag=first.headers["ETag"], lm=first.headers["Last-Modified"])
+    again = client.get("/calendar.ics?country=CN", headers={header: conditional})
+    assert again.status_code == 304
+    assert again.data == b""
+    assert again.headers["ETag"] == first.headers["ETag"]
+
+
+def test_stale_etag_gets_the_body(client: FlaskClient) -> None:
+    response = client.get("/calendar.ics", headers={"If-None-Match": '"stale"'})
+    assert response.status_code == 200 and response.data
+
+
+def test_if_none_match_wins_over_if_modified_since(client: FlaskClient) -> None:
+    first = client.get("/calendar.ics")
+    headers = {"If-None-Match": '"stale"', "If-Modified-Since": first.headers["Last-Modified"]}
+    assert client.get("/calendar.ics", headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("query", "present", "absent"),
+    [
+        ("country=EU", [b"UID:eu-hearing"], [b"UID:london"]),
+        ("kind=tariff,hearing", [b"UID:tariff-hike", b"UID:eu-hearing"], [b"UID:truce"]),
+        ("kind=tariff&kind=hearing", [b"UID:tariff-hike", b"UID:eu-hearing"], [b"UID:truce"]),
+        ("hs=854231", [b"UID:tariff-hike"], [b"UID:eu-hearing"]),
+        ("tag=reciprocal&importance=high", [b"UID:tariff-hike"], [b"UID:london"]),
+        ("authority=IEEPA&status=scheduled", [b"UID:tariff-hike"], [b"UID:truce"]),
+    ],
+)
+def test_filters_select_events(client: FlaskClient, query: str, present: list[bytes], absent: list[bytes]) -> None:
+    body = client.get(f"/calendar.ics?{query}").data
+    for uid in present:
+        assert uid in body
+    for uid in absent:
+        assert uid not in body
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [("colour=red", "colour"), ("country=ZZ", "country"), ("kind=party", "kind"), ("hs=8a", "hs"),
+     ("alarm=tomorrow", "alarm")],
+)
+def test_bad_parameters_are_400_problems_naming_the_parameter(
+    client: FlaskClient, query: str, parameter: str
+) -> None:
+    response = client.get(f"/calendar.ics?{query}")
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "application/problem+json"
+    problem = response.get_json(force=True)
+    assert problem["status"] == 400 and problem["parameter"] == parameter
+    assert parameter in problem["detail"]
+
+
+def test_alarm_adds_valarm(client: FlaskClient) -> None:
+    body = client.get("/calendar.ics?alarm=P1D").data
+    assert b"BEGIN:VALARM" in body
+    assert b"BEGIN:VALARM" not in client.get("/calendar.ics").data
+
+
+def test_feed_rendered_once_per_filter_spelling(app: Flask, client: FlaskClient) -> None:
+    renders = app.extensions["trade_calendar.metrics"].renders
+    before = _count(renders)
+    client.get("/calendar.ics?kind=tariff,hearing")
+    client.get("/calendar.ics?kind=hearing&kind=tariff")
+    client.get("/calendar.ics?kind=hearing,tariff")
+    assert _count(renders) == before + 1
+
+
+def test_head_has_headers_and_no_body(client: FlaskClient) -> None:
+    client.get("/calendar.ics")
+    response = client.head("/calendar.ics")
+    assert response.status_code == 200 and response.data == b""
+    assert response.headers["ETag"]
+
+
+def _count(histogram: object) -> float:
+    for metric in histogram.collect():  # type: ignore[attr-defined]
+        for sample in metric.samples:
+            if sample.name.endswith("_count"):
+                return float(sample.value)
+    return 0.0
