@@ -131,25 +131,28 @@ class WebhookClient:
             outcome, error = "failed", str(exc)
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             # reading response.raw directly raises urllib3's own errors (and OSError), not requests'
-            if watch.fired or isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError):
+            refused = _refusal(exc)
+            if refused is not None:
+                outcome, error = "failed", str(refused)
+            elif watch.fired or isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError):
                 outcome, error = "retry", f"timed out after {self.timeout:g} s"
             elif isinstance(exc, requests.ConnectionError | urllib3.exceptions.HTTPError | OSError):
                 outcome, error = "retry", f"connection failed: {_root_cause(exc)}"
             else:
                 outcome, error = "failed", f"request failed: {type(exc).__name__}"
-            if status is not None:  # headers arrived, then the body broke: keep the status we saw
-                outcome, error = _classify(status, None, "")[0], error
-                if outcome == "delivered":
-                    error = None
+            if status is not None:
+                # The status line arrived, then the body stalled or broke: the status is the receiver's
+                # answer (a 2xx was accepted; sending again would duplicate), the cut-off is noted.
+                outcome = _classify(status, None, "")[0]
+                error = f"HTTP {status}; response cut off: {error}"
         finally:
             watch.done = True
             _WATCH.reset(token)
         latency_ms = (time.monotonic() - t0) * 1000
         attempt = Attempt(started_at, status, round(latency_ms, 1), error,
                           retry_after if outcome == "retry" else None, outcome)
-        log.info("webhook %s (%s) to %s: %s%s in %.0f ms", message.id, message.type, redact_url(url),
-                 outcome, f" {status}" if status is not None else "", latency_ms,
-                 extra={"webhook_error": error})
+        log.info("webhook %s (%s) to %s: %s in %.0f ms%s", message.id, message.type, redact_url(url),
+                 outcome, latency_ms, f" ({error})" if error else "")
         return attempt
 
     def _session(self) -> requests.Session:
@@ -193,8 +196,24 @@ def _root_cause(exc: BaseException) -> str:
             return f"[Errno {seen.errno}] {seen.strerror}"
         found = seen
         nested = [a for a in getattr(seen, "args", ()) if isinstance(a, BaseException)]
-        seen = seen.__cause__ or seen.__context__ or getattr(seen, "reason", None) or next(iter(nested), None)
+        reason = getattr(seen, "reason", None)
+        if isinstance(reason, BaseException):
+            nested.insert(0, reason)
+        seen = seen.__cause__ or seen.__context__ or next(iter(nested), None)
     return type(found).__name__
+
+
+def _refusal(exc: BaseException) -> UnsafeWebhookURL | None:
+    """The policy refusal behind `exc` (requests wraps errors raised in the adapter in InvalidURL)."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return None
+        if isinstance(seen, UnsafeWebhookURL):
+            return seen
+        nested = [a for a in getattr(seen, "args", ()) if isinstance(a, BaseException)]
+        seen = seen.__cause__ or seen.__context__ or next(iter(nested), None)
+    return None
 
 
 # --- address pinning (after requests-hardened's IPFilterAdapter) ------------------------------------
