@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .data import events, schema, upcoming, validate
+from .serve import serve
 from .subscriptions import deliveries, subscriptions
 
 
@@ -18,5 +19,6 @@ main.add_command(validate)
 main.add_command(schema)
 main.add_command(events)
 main.add_command(upcoming)
+main.add_command(serve)
 main.add_command(subscriptions)
 main.add_command(deliveries)

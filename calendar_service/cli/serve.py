@@ -1,0 +1,90 @@
+"""`trade-calendar serve`: the whole service in one process on the embedded SQLite default."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def start_reminders(app: Any) -> Any | None:
+    """Start the reminder service if this build has one; return it (to shut down) or None.
+
+    The hook for `calendar_service.reminders.service.ReminderService`: built from the app's settings,
+    engine, clock and live calendar, started here and nowhere else, so importing or creating the web
+    app never starts a scheduler.
+    """
+    try:
+        module = importlib.import_module("calendar_service.reminders.service")
+    except ModuleNotFoundError as exc:
+        if exc.name and "calendar_service.reminders" in exc.name:
+            log.info("reminders: not part of this build; serving feeds and the API only")
+            return None
+        raise
+    from ..webhooks.client import WebhookClient
+    from ..webhooks.security import AddressPolicy
+
+    settings: Settings = app.extensions["trade_calendar.settings"]
+    clock = app.extensions["trade_calendar.clock"]
+    client = WebhookClient(
+        AddressPolicy(allow_private=settings.allow_private_webhooks), settings.webhook_timeout, clock=clock
+    )
+    # The live calendar is the source: the service registers `on_change` itself in start().
+    service = module.ReminderService(
+        settings,
+        app.extensions["trade_calendar.engine"],
+        app.extensions["trade_calendar.live"],
+        clock,
+        client,
+    )
+    service.start()
+    return service
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
+@click.option("--data", "data_path", type=click.Path(dir_okay=False, path_type=Path), help="Event file.")
+def serve(host: str, port: int, data_path: Path | None) -> None:
+    """Serve feeds, the API, the home page and reminders from one process (SQLite unless configured)."""
+    from werkzeug.serving import make_server
+
+    from ..web import create_app
+
+    overrides: dict[str, Any] = {"data_path": data_path} if data_path else {}
+    settings = Settings.from_env(**overrides)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
+    live = app.extensions["trade_calendar.live"]
+    if not live.ready:
+        failure = live.last_failure
+        detail = "\n".join(failure.messages) if failure else "unknown error"
+        raise click.ClickException(f"cannot serve: the data file does not load:\n{detail}")
+    # One process, threads for requests (gunicorn would fork a worker away from the scheduler). The
+    # file is also polled in the background so reminder listeners hear of edits without a request.
+    server = make_server(host, port, app, threaded=True)
+    live.start_polling()
+    reminders = start_reminders(app)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
+    click.echo(
+        f"serving {settings.data_path} on http://{host}:{server.server_port}/ "
+        f"(feed: http://{host}:{server.server_port}/calendar.ics)"
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        live.stop_polling()
+        if reminders is not None:
+            reminders.shutdown()
