@@ -7,29 +7,29 @@ the 201 of the POST, and never again.
 
 Reads from `app.extensions`: `trade_calendar.settings`, `trade_calendar.engine`, `trade_calendar.clock`,
 `trade_calendar.live` (the current calendar, for checking filter values), optionally
-`trade_calendar.address_policy` (an `AddressPolicy`, e.g. with a test resolver) and, for `/test`,
-`trade_calendar.send_test`.
+`trade_calendar.address_policy` (an `AddressPolicy`, e.g. with a test resolver) and
+`trade_calendar.webhook_client` (a `WebhookClient`; built from the settings when absent).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hmac
-import importlib
 import json
 import logging
+import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from ..clock import Clock, SystemClock
+from ..db import ledger
 from ..db import subscriptions as store
 from ..errors import SubscriptionInvalid, SubscriptionNotFound
 from ..settings import Settings
 from ..subscriptions import Subscription, apply_patch, new_subscription, parse_input, parse_patch
-from ..webhooks.security import AddressPolicy, redact_url
-from ..webhooks.signing import new_secret
+from ..webhooks import AddressPolicy, Message, WebhookClient, new_secret, redact_url
 from .problems import problem
 
 if TYPE_CHECKING:
@@ -259,34 +259,70 @@ def deliveries(subscription_id: str) -> Response:
             [{"field": "limit", "message": f"must be a whole number from 1 to {MAX_DELIVERIES}"}]
         )
     return jsonify(
-        {"deliveries": [_jsonable(a) for a in list_attempts(engine, subscription_id, int(raw_limit))]}
+        {"deliveries": [_jsonable(a) for a in ledger.list_attempts(engine, subscription_id, int(raw_limit))]}
     )
 
 
 @bp.post("/<subscription_id>/test")
 def send_test(subscription_id: str) -> Response:
-    """Send a `test` message now, wait for the answer, and report the attempt."""
+    """Send a `test` message now (one attempt, no retries), record it in the delivery log, report it."""
     engine = _engine()
     sub = store.get_subscription(engine, subscription_id)
-    sender: Any = current_app.extensions.get("trade_calendar.send_test")
-    if sender is None:
-        try:
-            sender = importlib.import_module("calendar_service.reminders.delivery").send_test
-        except (ImportError, AttributeError):
-            return problem(503, "Test delivery unavailable", "the webhook delivery layer is not installed")
-    # TODO(lead): agree the test-send hook with the reminder engine; expected shape:
-    # send_test(engine, subscription, *, now) -> Mapping[str, Any] (one delivery-log entry).
-    attempt = sender(engine, sub, now=_clock().now())
-    return jsonify(_jsonable(dict(attempt)))
+    now = _clock().now()
+    message = Message(
+        id=f"test_{secrets.token_urlsafe(12)}",
+        type="test",
+        timestamp=now,
+        data={"subscription_id": sub.id, "message": "Test message from Trade Calendar"},
+    )
+    attempt = _client().send(sub.url, sub.secret, message, sub.format)
+    # A test does not count towards disabling the endpoint: only real deliveries do.
+    ledger.record_outcomes(
+        engine,
+        [
+            ledger.Outcome(
+                id=message.id,
+                subscription_id=sub.id,
+                kind="test",
+                event_id="",
+                state=ledger.DELIVERED if attempt.outcome == "delivered" else ledger.FAILED,
+                attempt=1,
+                started_at=attempt.started_at,
+                status=attempt.status,
+                latency_ms=round(attempt.latency_ms),
+                outcome=attempt.outcome,
+                error=attempt.error,
+                finished_at=_clock().now(),
+            )
+        ],
+    )
+    return jsonify(
+        _jsonable(
+            {
+                "webhook_id": message.id,
+                "type": "test",
+                "at": attempt.started_at,
+                "status": attempt.status,
+                "latency_ms": attempt.latency_ms,
+                "outcome": attempt.outcome,
+                "error": attempt.error,
+            }
+        )
+    )
 
 
-def list_attempts(engine: Engine, subscription_id: str, limit: int) -> list[dict[str, Any]]:
-    """The reminder engine's delivery log for one subscription (empty if that layer is absent)."""
-    try:
-        from ..db.ledger import list_attempts as ledger_attempts
-    except ImportError:  # pragma: no cover - TODO(lead): remove once db.ledger is always present
-        return []
-    return ledger_attempts(engine, subscription_id, limit)
+def _client() -> WebhookClient:
+    client: WebhookClient | None = current_app.extensions.get("trade_calendar.webhook_client")
+    if client is None:
+        settings = _settings()
+        policy: AddressPolicy | None = current_app.extensions.get("trade_calendar.address_policy")
+        client = WebhookClient(
+            policy or AddressPolicy(settings.allow_private_webhooks),
+            timeout=settings.webhook_timeout,
+            clock=_clock(),
+        )
+        current_app.extensions["trade_calendar.webhook_client"] = client
+    return client
 
 
 def _jsonable(record: dict[str, Any]) -> dict[str, Any]:

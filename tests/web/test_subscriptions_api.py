@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.engine import Engine
+from standardwebhooks import Webhook
 from werkzeug.serving import make_server
 
 from calendar_service.clock import SettableClock
@@ -26,6 +27,7 @@ from calendar_service.store import load_calendar
 from calendar_service.web import problems
 from calendar_service.web.subscriptions import bp
 from tests.conftest import TESTS_DATA
+from tests.webhooks.receiver import Receiver, Reply
 
 TOKEN = "t0ken-for-tests-0123456789abcdef"
 OLD_TOKEN = "old-token-being-rotated-out-0000"
@@ -65,6 +67,13 @@ def make_app(engine: Engine, clock: SettableClock) -> Callable[..., Flask]:
         return app
 
     return build
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rx = Receiver()
+    yield rx
+    rx.stop()
 
 
 @pytest.fixture
@@ -353,26 +362,40 @@ def test_deliveries_of_a_new_subscription_is_an_empty_log(client: FlaskClient) -
     assert [e["field"] for e in bad.get_json()["errors"]] == ["limit"]
 
 
-def test_test_send_uses_the_configured_sender(make_app: Callable[..., Flask]) -> None:
-    app = make_app()
-    calls: list[str] = []
-
-    def sender(engine: Engine, sub: Any, *, now: dt.datetime) -> dict[str, Any]:
-        calls.append(sub.id)
-        return {"type": "test", "status": 200, "at": now, "outcome": "delivered"}
-
-    app.extensions["trade_calendar.send_test"] = sender
-    client = app.test_client()
-    sub_id = create(client)["id"]
-    response = client.post(f"{BASE}/{sub_id}/test", headers=AUTH)
+def test_test_send_reaches_the_receiver_signed_and_is_logged(
+    make_app: Callable[..., Flask], receiver: Receiver
+) -> None:
+    client = make_app(allow_private_webhooks=True).test_client()
+    created = create(client, url=receiver.url, format="standard")
+    response = client.post(f"{BASE}/{created['id']}/test", headers=AUTH)
     assert response.status_code == 200
-    assert response.get_json() == {
-        "type": "test",
-        "status": 200,
-        "at": "2025-06-10T12:00:00Z",
-        "outcome": "delivered",
-    }
-    assert calls == [sub_id]
+    attempt = response.get_json()
+    assert (attempt["type"], attempt["status"], attempt["outcome"]) == ("test", 200, "delivered")
+    receiver.wait_for(1)
+    seen = receiver.requests[0]
+    assert seen.headers["webhook-id"] == attempt["webhook_id"]
+    # The library's verify() compares with the real time; the app's clock is set to 2025, so check the
+    # signature itself against the library's own signing of the same id, timestamp and body.
+    stamp = dt.datetime.fromtimestamp(int(seen.headers["webhook-timestamp"]), dt.UTC)
+    expected = Webhook(created["secret"]).sign(attempt["webhook_id"], stamp, seen.body.decode())
+    assert expected in seen.headers["webhook-signature"].split()
+    assert stamp == dt.datetime(2025, 6, 10, 12, 0, tzinfo=dt.UTC)
+    assert json.loads(seen.body)["type"] == "test"
+    log = client.get(f"{BASE}/{created['id']}/deliveries", headers=AUTH).get_json()["deliveries"]
+    assert [(d["webhook_id"], d["status"], d["outcome"]) for d in log] == [
+        (attempt["webhook_id"], 200, "delivered")
+    ]
+
+
+def test_a_failed_test_send_is_reported_not_counted(
+    make_app: Callable[..., Flask], receiver: Receiver, engine: Engine
+) -> None:
+    client = make_app(allow_private_webhooks=True).test_client()
+    created = create(client, url=receiver.url)
+    receiver.script(Reply(410))
+    attempt = client.post(f"{BASE}/{created['id']}/test", headers=AUTH).get_json()
+    assert (attempt["status"], attempt["outcome"]) == (410, "failed")
+    assert db.get_subscription(engine, created["id"]).failure_count == 0
 
 
 # --- a real server on a loopback port ----------------------------------------------------------------
