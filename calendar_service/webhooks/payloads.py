@@ -198,7 +198,7 @@ def _slack(message: Message) -> dict[str, Any]:
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": "Sources: " + " · ".join(links)}
         ]})
-    return {"text": fallback, "blocks": blocks}
+    return {"text": _esc(fallback), "blocks": blocks}
 
 
 def _esc(text: str) -> str:
