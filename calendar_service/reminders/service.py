@@ -263,6 +263,8 @@ class ReminderService:
 
     def on_calendar_change(self, old: Calendar | None, new: Calendar) -> None:
         """Cancel reminders of moved or dropped deadlines, notify matching subscribers, plan `new`."""
+        if isinstance(self.source, Calendar):
+            self.source = new  # a fixed calendar was given: `new` is the current one from now on
         if old is not None:
             changes = diff_calendars(old, new)
             if changes:
