@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..clock import Clock, SystemClock
 from ..db import ledger
@@ -174,7 +175,14 @@ def read_json(limit: int) -> Any:
             )
         )
     # Read at most one byte past the limit: a chunked body has no Content-Length to check up front.
-    raw = request.stream.read(limit + 1)
+    try:
+        raw = request.stream.read(limit + 1)
+        # With the app's MAX_CONTENT_LENGTH the stream stops quietly at the limit and raises only on
+        # the next read, so a body that filled the limit must show that nothing follows.
+        if len(raw) >= limit and request.stream.read(1):
+            raise RequestEntityTooLarge()
+    except RequestEntityTooLarge:
+        raise _Reject(_too_large(limit)) from None
     if len(raw) > limit:
         raise _Reject(_too_large(limit))
     try:

@@ -404,7 +404,7 @@ def test_a_failed_test_send_is_reported_not_counted(
 @pytest.fixture
 def server(make_app: Callable[..., Flask]) -> Iterator[tuple[str, int]]:
     srv = make_server("127.0.0.1", 0, make_app(), threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield "127.0.0.1", srv.server_port
@@ -451,6 +451,68 @@ def test_a_chunked_body_over_the_limit_is_413(server: tuple[str, int]) -> None:
             body=chunks(),
             headers={**AUTH, "Content-Type": "application/json"},
             encode_chunked=True,
+        )
+        response = conn.getresponse()
+        assert response.status == 413
+        assert response.getheader("Content-Type") == "application/problem+json"
+        response.read()
+    finally:
+        conn.close()
+
+
+# --- the real application factory ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def real_server(tmp_path: Path, clock: SettableClock) -> Iterator[tuple[str, int]]:
+    """`create_app()` as deployed (feeds, API, problems, this blueprint) on a free loopback port."""
+    from calendar_service.web import create_app
+
+    settings = Settings.from_env(
+        {},
+        data_path=TESTS_DATA / "small.yaml",
+        database_url=f"sqlite:///{tmp_path / 'real.sqlite3'}",
+        admin_tokens=(TOKEN,),
+    )
+    srv = make_server("127.0.0.1", 0, create_app(settings, clock=clock), threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield "127.0.0.1", srv.server_port
+    finally:
+        srv.shutdown()
+        thread.join(5)
+
+
+def test_create_app_serves_the_blueprint(real_server: tuple[str, int]) -> None:
+    status, headers, _ = _request(real_server, "GET", BASE, Authorization="Bearer nope-nope-nope-nope")
+    assert (status, headers["WWW-Authenticate"][:6]) == (401, "Bearer")
+    body = json.dumps({"url": "http://127.0.0.1:9/", "lead_times": ["PT1H"]}).encode()
+    status, _, raw = _request(real_server, "POST", BASE, body, **{"Content-Type": "application/json"})
+    assert status == 400, raw  # private targets are refused by default
+    assert json.loads(raw)["errors"][0]["field"] == "url"
+    body = json.dumps({"url": PUBLIC_URL, "filter": {"country": "NO"}}).encode()
+    status, _, raw = _request(real_server, "POST", BASE, body, **{"Content-Type": "application/json"})
+    assert status == 201, raw
+    sub_id = json.loads(raw)["id"]
+    status, _, raw = _request(real_server, "GET", f"{BASE}/{sub_id}/deliveries")
+    assert (status, json.loads(raw)) == (200, {"deliveries": []})
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_create_app_refuses_oversize_bodies(real_server: tuple[str, int], chunked: bool) -> None:
+    payload = b'{"url": "' + PUBLIC_URL.encode() + b'", "pad": "' + b"x" * 70_000 + b'"}'
+    conn = http.client.HTTPConnection(*real_server, timeout=10)
+    try:
+        body: Any = (
+            iter([payload[i : i + 4096] for i in range(0, len(payload), 4096)]) if chunked else payload
+        )
+        conn.request(
+            "POST",
+            BASE,
+            body=body,
+            headers={**AUTH, "Content-Type": "application/json"},
+            encode_chunked=chunked,
         )
         response = conn.getresponse()
         assert response.status == 413
