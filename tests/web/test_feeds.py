@@ -15,17 +15,21 @@ def test_feed_is_calendar_text_uncompressed_with_strong_validators(client: Flask
     assert response.headers["Content-Type"] == FEED_TYPE
     assert "Content-Encoding" not in response.headers
     etag = response.headers["ETag"]
-    assert etag.startswith('"') and not etag.startswith("W/")
+    assert etag.startswith('"')
+    assert not etag.startswith("W/")
     assert response.headers["Last-Modified"].endswith("GMT")
     body = response.data
-    assert body.startswith(b"BEGIN:VCALENDAR\r\n") and body.endswith(b"END:VCALENDAR\r\n")
-    assert b"UID:tariff-hike" in body and b"UID:london" in body
+    assert body.startswith(b"BEGIN:VCALENDAR\r\n")
+    assert body.endswith(b"END:VCALENDAR\r\n")
+    assert b"UID:tariff-hike" in body
+    assert b"UID:london" in body
 
 
 def test_same_bytes_for_the_same_data(client: FlaskClient) -> None:
     first = client.get("/calendar.ics?kind=tariff")
     second = client.get("/calendar.ics?kind=tariff")
-    assert first.data == second.data and first.headers["ETag"] == second.headers["ETag"]
+    assert first.data == second.data
+    assert first.headers["ETag"] == second.headers["ETag"]
 
 
 @pytest.mark.parametrize(
@@ -43,7 +47,8 @@ def test_conditional_request_answers_304_without_body(client: FlaskClient, heade
 
 def test_stale_etag_gets_the_body(client: FlaskClient) -> None:
     response = client.get("/calendar.ics", headers={"If-None-Match": '"stale"'})
-    assert response.status_code == 200 and response.data
+    assert response.status_code == 200
+    assert response.data
 
 
 def test_if_none_match_wins_over_if_modified_since(client: FlaskClient) -> None:
@@ -63,7 +68,9 @@ def test_if_none_match_wins_over_if_modified_since(client: FlaskClient) -> None:
         ("authority=IEEPA&status=scheduled", [b"UID:tariff-hike"], [b"UID:truce"]),
     ],
 )
-def test_filters_select_events(client: FlaskClient, query: str, present: list[bytes], absent: list[bytes]) -> None:
+def test_filters_select_events(
+    client: FlaskClient, query: str, present: list[bytes], absent: list[bytes]
+) -> None:
     body = client.get(f"/calendar.ics?{query}").data
     for uid in present:
         assert uid in body
@@ -73,8 +80,13 @@ def test_filters_select_events(client: FlaskClient, query: str, present: list[by
 
 @pytest.mark.parametrize(
     ("query", "parameter"),
-    [("colour=red", "colour"), ("country=ZZ", "country"), ("kind=party", "kind"), ("hs=8a", "hs"),
-     ("alarm=tomorrow", "alarm")],
+    [
+        ("colour=red", "colour"),
+        ("country=ZZ", "country"),
+        ("kind=party", "kind"),
+        ("hs=8a", "hs"),
+        ("alarm=tomorrow", "alarm"),
+    ],
 )
 def test_bad_parameters_are_400_problems_naming_the_parameter(
     client: FlaskClient, query: str, parameter: str
@@ -83,7 +95,8 @@ def test_bad_parameters_are_400_problems_naming_the_parameter(
     assert response.status_code == 400
     assert response.headers["Content-Type"] == "application/problem+json"
     problem = response.get_json(force=True)
-    assert problem["status"] == 400 and problem["parameter"] == parameter
+    assert problem["status"] == 400
+    assert problem["parameter"] == parameter
     assert parameter in problem["detail"]
 
 
@@ -105,7 +118,8 @@ def test_feed_rendered_once_per_filter_spelling(app: Flask, client: FlaskClient)
 def test_head_has_headers_and_no_body(client: FlaskClient) -> None:
     client.get("/calendar.ics")
     response = client.head("/calendar.ics")
-    assert response.status_code == 200 and response.data == b""
+    assert response.status_code == 200
+    assert response.data == b""
     assert response.headers["ETag"]
 
 

@@ -1,0 +1,127 @@
+"""Editing the data file under a running server: new times appear, SEQUENCE rises, bad edits are refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+from calendar_service.clock import SettableClock
+from calendar_service.settings import Settings
+from calendar_service.web import create_app
+from tests.web.conftest import LiveServer, run_server
+
+
+def vevent(body: str, uid: str) -> str:
+    """The VEVENT block of `uid` in an unfolded feed."""
+    unfolded = body.replace("\r\n ", "")
+    for block in re.findall(r"BEGIN:VEVENT\r\n.*?END:VEVENT", unfolded, flags=re.S):
+        if re.search(rf"^UID:{re.escape(uid)}(@[^\r]*)?\r$", block, flags=re.M):
+            return str(block)
+    raise AssertionError(f"no VEVENT {uid}")
+
+
+def prop(block: str, name: str) -> str:
+    """The first value of property `name` in a block."""
+    match = re.search(rf"^{name}[;:](.*)$", block, flags=re.M)
+    assert match, f"no {name} in {block}"
+    return match.group(1).strip()
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_moved_time_appears_and_sequence_rises(
+    live_server: LiveServer, data_file: Path, clock: SettableClock
+) -> None:
+    first = live_server.get("/calendar.ics")
+    before = vevent(first.text, "london")
+    assert "T104000" in prop(before, "DTSTART")
+    sequence = int(prop(before, "SEQUENCE"))
+
+    clock.advance(dt.timedelta(hours=1))
+    edit(data_file, "time: 10:40", "time: 11:40")
+    second = live_server.get("/calendar.ics", headers={"If-None-Match": first.headers["ETag"]})
+    assert second.status_code == 200
+    after = vevent(second.text, "london")
+    assert "T114000" in prop(after, "DTSTART")
+    assert int(prop(after, "SEQUENCE")) == sequence + 1
+    assert second.headers["ETag"] != first.headers["ETag"]
+    assert second.headers["Last-Modified"] != first.headers["Last-Modified"]
+    changes = live_server.get("/api/v1/changes?since=2025-06-10T12:30:00Z").json()["items"]
+    assert [(c["event_id"], c["origin"], c["sequence"]) for c in changes] == [
+        ("london", "observed", sequence + 1)
+    ]
+
+
+def test_removed_event_is_cancelled_and_last_modified_moves(
+    live_server: LiveServer, data_file: Path, clock: SettableClock
+) -> None:
+    first = live_server.get("/calendar.ics")
+    clock.advance(dt.timedelta(hours=1))
+    text = data_file.read_text(encoding="utf-8")
+    data_file.write_text(text[: text.index("  - id: eu-hearing")], encoding="utf-8")
+    second = live_server.get("/calendar.ics", headers={"If-Modified-Since": first.headers["Last-Modified"]})
+    assert second.status_code == 200
+    gone = vevent(second.text, "eu-hearing")
+    assert prop(gone, "STATUS") == "CANCELLED"
+    assert second.headers["Last-Modified"] != first.headers["Last-Modified"]
+    removed = live_server.get("/api/v1/changes?since=2025-06-10T12:30:00Z").json()["items"]
+    assert [(c["event_id"], c["change"]) for c in removed] == [("eu-hearing", "removed")]
+
+
+def test_invalid_edit_changes_nothing_served_and_healthz_reports_file_line(
+    live_server: LiveServer, data_file: Path, clock: SettableClock
+) -> None:
+    first = live_server.get("/calendar.ics")
+    clock.advance(dt.timedelta(hours=1))
+    edit(data_file, "kind: hearing", "kind: party")
+    again = live_server.get("/calendar.ics", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    health = live_server.get("/healthz").json()
+    assert health["status"] == "degraded"
+    errors = health["last_failed_reload"]["errors"]
+    assert errors
+    assert all(e.startswith(f"{data_file}:") for e in errors)
+    assert re.match(rf"{re.escape(str(data_file))}:\d+:\d+: error: .*party", errors[0])
+    assert "trade_calendar_reload_failures_total 1.0" in live_server.get("/metrics").text
+
+    edit(data_file, "kind: party", "kind: hearing")  # fixed: healthy again, same version served
+    assert live_server.get("/healthz").json()["status"] == "ok"
+    assert live_server.get("/calendar.ics").headers["ETag"] == first.headers["ETag"]
+
+
+def test_restart_on_the_same_database_keeps_sequence(
+    live_server: LiveServer, data_file: Path, clock: SettableClock, settings: Settings
+) -> None:
+    clock.advance(dt.timedelta(hours=1))
+    edit(data_file, "time: 10:40", "time: 12:40")
+    moved = vevent(live_server.get("/calendar.ics").text, "london")
+    live_server.server.shutdown()
+
+    restarted = create_app(settings, clock=clock)
+    server, thread = run_server(restarted)
+    try:
+        body = (
+            LiveServer(f"http://127.0.0.1:{server.server_port}", restarted, server).get("/calendar.ics").text
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    again = vevent(body, "london")
+    assert prop(again, "SEQUENCE") == prop(moved, "SEQUENCE") == "1"
+    assert prop(again, "LAST-MODIFIED") == prop(moved, "LAST-MODIFIED")
+
+
+def test_listeners_hear_each_swap(live_server: LiveServer, data_file: Path) -> None:
+    live = live_server.app.extensions["trade_calendar.live"]
+    heard: list[tuple[str | None, str]] = []
+    live.on_change(lambda old, new: heard.append((old.version if old else None, new.version)))
+    version = live.snapshot.calendar.version
+    edit(data_file, "title: London day 2", "title: London, day two")
+    live_server.get("/healthz")
+    assert heard == [(version, live.snapshot.calendar.version)]
