@@ -142,7 +142,8 @@ def test_restart_and_reload_never_send_twice(engine: Engine) -> None:
         second.run_due(clock.now())
         second.shutdown()
     counts = ids(rx)
-    assert len(counts) == 4 and set(counts.values()) == {1}
+    assert len(counts) == 4
+    assert set(counts.values()) == {1}
     assert ledger.count_by_state(engine) == {"delivered": 4}
 
 
@@ -275,7 +276,8 @@ def test_410_and_400_are_not_retried_and_persistent_failure_disables(sqlite_engi
         finally:
             service.shutdown()
     log = list(reversed(ledger.list_attempts(sqlite_engine, sub.id, 10)))
-    assert [(a["status"], a["outcome"]) for a in log] == [(410, "failed"), (400, "failed"), (200, "delivered")]
+    expected = [(410, "failed"), (400, "failed"), (200, "delivered")]
+    assert [(a["status"], a["outcome"]) for a in log] == expected
     assert subs_db.get_subscription(sqlite_engine, sub.id).failure_count == 0
 
 
@@ -355,7 +357,8 @@ def test_cancelled_superseded_and_new_events_notify(sqlite_engine: Engine) -> No
     assert kinds == {("event.cancelled", "a"), ("event.cancelled", "b"), ("event.created", "c"),
                      ("reminder.due", "c")}
     reasons = {body(r)["data"]["event_id"]: body(r)["data"]["reason"] for r in rx.requests[:3]}
-    assert reasons["a"] == "cancelled" and reasons["b"] == "superseded by c"
+    assert reasons["a"] == "cancelled"
+    assert reasons["b"] == "superseded by c"
 
 
 # --- downtime -------------------------------------------------------------------------------------
