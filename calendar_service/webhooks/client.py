@@ -96,6 +96,8 @@ class WebhookClient:
         self.clock: Clock = clock or SystemClock()
         self._session_factory = session_factory
         self._local = threading.local()  # one session per thread: requests.Session is not thread-safe
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"WebhookClient({self.policy!r}, timeout={self.timeout})"
@@ -159,7 +161,17 @@ class WebhookClient:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = self._session_factory(self.policy)
+            with self._sessions_lock:
+                self._sessions.append(session)
         return session
+
+    def close(self) -> None:
+        """Close every pooled connection (call once, when the worker stops)."""
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+        self._local = threading.local()
 
     def _read_capped(self, response: requests.Response) -> str:
         """Read at most max_response_bytes of the body; return a short printable excerpt of it."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import socket
+import threading
 import time
 from collections.abc import Sequence
 
@@ -76,6 +78,38 @@ def test_trickled_body_cannot_hold_an_attempt_past_the_timeout(
     elapsed = time.monotonic() - started
     assert (attempt.outcome, attempt.status) == (outcome, status)
     assert attempt.error == f"HTTP {status}; response cut off: timed out after 0.5 s"
+    assert elapsed < 0.8
+
+
+def test_trickled_headers_cannot_hold_an_attempt_past_the_timeout() -> None:
+    """A raw server that sends its status line and headers one byte every 50 ms."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"y" * 200:
+                if stop.wait(0.05):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    try:
+        started = time.monotonic()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+        attempt = client(timeout=0.5).send(url, new_secret(), message(), "standard")
+        elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        server.join(2)
+        listener.close()
+    assert (attempt.outcome, attempt.status, attempt.error) == ("retry", None, "timed out after 0.5 s")
     assert elapsed < 0.8
 
 
@@ -223,3 +257,4 @@ def test_secret_never_reaches_the_logs(receiver: Receiver, caplog: pytest.LogCap
     assert secret not in text
     assert secret.removeprefix("whsec_") not in text
     assert secret not in repr(sender)
+    sender.close()
