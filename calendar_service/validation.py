@@ -104,7 +104,7 @@ class _Validator:
         meta = self._meta(data)
         events = self._events(data)
         # With broken metadata the events are still checked (in UTC) so every mistake shows at once.
-        resolved = self._semantics(meta.timezone if meta else "UTC", events)
+        resolved = self._semantics(meta.timezone if meta else "UTC", events, _raw_ids(data))
         calendar = None
         if meta is not None and not any(p.is_error for p in self.problems):
             ordered = sorted(resolved, key=lambda e: (e.start_utc(timing.zone(meta.timezone)), e.id))
@@ -170,7 +170,8 @@ class _Validator:
     def _pydantic_error(self, error: ErrorDetails, at: PathKey) -> None:
         loc = tuple(part for part in error["loc"] if isinstance(part, int) or not _is_type_tag(part))
         where = (*at, *loc)
-        name = str(loc[-1]) if loc else "value"
+        named = [part for part in loc if isinstance(part, str)]
+        name = named[-1] if named else "value"  # `hs` for an error at ("hs", 1), not `1`
         kind = error["type"]
         value = error.get("input")
         if kind == "missing":
@@ -197,28 +198,37 @@ class _Validator:
 
     # -- rules across fields and events ----------------------------------------------------------
 
-    def _semantics(self, default_tz: str, events: list[tuple[int, model.Event]]) -> list[Event]:
+    def _semantics(
+        self, default_tz: str, events: list[tuple[int, model.Event]], raw_ids: list[tuple[int, str]]
+    ) -> list[Event]:
+        # Ids come from the raw entries too: an event with a typo elsewhere still exists for references
+        # and still collides with a duplicate, so one mistake does not cause misleading others.
         seen: dict[str, int] = {}
-        ids = {event.id for _, event in events}
-        for index, event in events:
-            at: PathKey = ("events", index)
-            if event.id in seen:
-                first_line = self.locations.of(("events", seen[event.id], "id"))[0]
+        for index, event_id in raw_ids:
+            if event_id in seen:
+                first_line = self.locations.of(("events", seen[event_id], "id"))[0]
                 self.report(
-                    (*at, "id"),
-                    f"duplicate id {event.id!r} (first at line {first_line}) — ids must be unique",
+                    ("events", index, "id"),
+                    f"duplicate id {event_id!r} (first at line {first_line}) — ids must be unique; "
+                    "give one of them a new id",
                 )
             else:
-                seen[event.id] = index
-            self._fields(at, event, ids)
+                seen[event_id] = index
+        ids = set(seen)
+        parsed_ids = {event.id for _, event in events}
+        for index, event in events:
+            self._fields(("events", index), event, ids)
         unique = [(index, event) for index, event in events if seen.get(event.id) == index]
         resolvable = unique
         lines = [self.locations.of(("events", index))[0] for index, _ in resolvable]
         resolved, issues = resolve_events([event for _, event in resolvable], default_tz, lines)
+        errors_at = {(p.line, p.column) for p in self.problems if p.is_error}
         for issue in issues:
             index, event = resolvable[issue.index]
-            if issue.field == "after" and event.after is not None and event.after.event not in ids:
-                continue  # already reported at `after.event` with a did-you-mean
+            if issue.field == "after" and event.after is not None and event.after.event not in parsed_ids:
+                continue  # reported at `after.event`, or the anchor has its own error
+            if self.locations.of(("events", index, issue.field)) in errors_at:
+                continue  # the field already has an error that explains this one
             self.report(("events", index, issue.field), issue.message)
         self._clocks(dict((event.id, (index, event)) for index, event in unique), resolved)
         return resolved
@@ -231,6 +241,7 @@ class _Validator:
             at: PathKey = ("events", index)
             if (
                 written.duration is not None
+                and written.after is not None
                 and event.all_day
                 and timing.parse_duration(written.duration).seconds
             ):
@@ -304,7 +315,21 @@ class _Validator:
                 "`end_date` (the last day, inclusive)",
             )
         if event.duration is not None and not timing.parse_duration(event.duration).is_positive:
-            self.report((*at, "duration"), f"duration {event.duration!r} must be longer than zero")
+            self.report(
+                (*at, "duration"),
+                f"duration {event.duration!r} must be longer than zero — e.g. P1D, or remove it",
+            )
+        elif (
+            event.duration is not None
+            and event.time is None
+            and event.after is None
+            and timing.parse_duration(event.duration).seconds
+        ):
+            self.report(
+                (*at, "duration"),
+                f"duration {event.duration!r} counts hours or minutes but the event is all-day — "
+                "use whole days (e.g. P1D) or add `time:`",
+            )
         if event.status is Status.SUPERSEDED and event.superseded_by is None:
             self.report(
                 (*at, "status"),
@@ -407,6 +432,18 @@ class _Validator:
                 )
             else:
                 seen[key] = event.id
+
+
+def _raw_ids(data: dict[str, Any]) -> list[tuple[int, str]]:
+    """(index, id) of every entry under `events:` that has a text id, valid or not."""
+    raw = data.get("events")
+    if not isinstance(raw, list):
+        return []
+    return [
+        (index, item["id"])
+        for index, item in enumerate(raw)
+        if isinstance(item, dict) and isinstance(item.get("id"), str)
+    ]
 
 
 def _is_type_tag(part: str) -> bool:

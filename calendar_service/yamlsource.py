@@ -121,7 +121,8 @@ class _Builder:
             if node.tag == _NULL_TAG:
                 return None
             if node.tag not in _KNOWN_SCALAR_TAGS:
-                self._error(node, f"unsupported YAML tag {node.tag!r} — remove the tag")
+                tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+                self._error(node, f"unsupported YAML tag {tag!r} — remove it; values are plain text")
             return node.value
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*at, index)) for index, item in enumerate(node.value)]
