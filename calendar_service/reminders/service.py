@@ -340,7 +340,7 @@ class ReminderService:
                 if inflight:
                     finished, inflight = cf.wait(inflight, timeout=0.2, return_when=cf.FIRST_COMPLETED)
                     done_rows.extend(f.result() for f in finished)
-                if len(done_rows) >= 200 or (done_rows and time.monotonic() - last_flush > 0.2):
+                if len(done_rows) >= 100 or (done_rows and time.monotonic() - last_flush > 0.05):
                     self._record(done_rows, subscriptions, stats)
                     done_rows = []
                     last_flush = time.monotonic()
