@@ -142,7 +142,8 @@ def build_document(title: str, version: str, operations: Sequence[Operation]) ->
         if op.response is not None:
             content = {op.content_type: {"schema": _schema(op.response, components, "serialization")}}
         else:
-            content = {op.content_type: {"schema": {"type": "string"}}}
+            raw = {"type": "object"} if op.content_type == "application/json" else {"type": "string"}
+            content = {op.content_type: {"schema": raw}}
         ok: dict[str, Any] = {"description": "OK", "content": content}
         if op.headers:
             ok["headers"] = {
