@@ -46,7 +46,7 @@ def home() -> str:
                 from ..feeds import parse_alarms
 
                 query.append(("alarm", [a.text for a in parse_alarms(alarms)]))
-            built = feed_addresses(base, urlencode([(k, ",".join(v)) for k, v in query]))
+            built = feed_addresses(base, urlencode([(k, ",".join(v)) for k, v in query], safe=","))
         except FilterError as exc:
             error = str(exc)
     now = clock.now()
