@@ -114,7 +114,7 @@ def events(
     tz = calendar.tz
     if start is not None:
         since = start.replace(tzinfo=tz)
-        chosen = [e for e in chosen if (e.end_utc(tz) or e.start_utc(tz)) >= since]
+        chosen = [e for e in chosen if _ends_after(e, since, tz)]
     if end is not None:
         until = (end + dt.timedelta(days=1)).replace(tzinfo=tz)
         chosen = [e for e in chosen if e.start_utc(tz) < until]
@@ -142,6 +142,12 @@ def upcoming(data_path: str, fmt: str, days: int, now: Clock, **filters: Any) ->
         click.echo(f"No deadlines in the next {days} days. Try --days 365, or `trade-calendar events`.")
         return
     _emit(calendar, chosen, fmt)
+
+
+def _ends_after(event: Event, since: dt.datetime, tz: dt.tzinfo) -> bool:
+    """Whether the event is still on at `since`: an exclusive end at that instant is over, a moment is not."""
+    end = event.end_utc(tz)
+    return end > since if end is not None else event.start_utc(tz) >= since
 
 
 def _today(clock: Clock) -> dt.date:
@@ -173,7 +179,7 @@ def _emit(calendar: Calendar, chosen: list[Event], fmt: str) -> None:
         return
     for event in chosen:
         click.echo(
-            f"{_when(event):<28} {event.status.value:<10} {event.kind.value:<14} {event.id}  {event.title}"
+            f"{_when(event):<34} {event.status.value:<10} {event.kind.value:<14} {event.id}  {event.title}"
         )
     click.echo(f"{len(chosen)} event(s)")
 
