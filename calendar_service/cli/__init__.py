@@ -7,6 +7,7 @@ import click
 from .data import events, schema, upcoming, validate
 from .serve import serve
 from .subscriptions import deliveries, subscriptions
+from .worker import worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -22,3 +23,4 @@ main.add_command(upcoming)
 main.add_command(serve)
 main.add_command(subscriptions)
 main.add_command(deliveries)
+main.add_command(worker)
