@@ -21,6 +21,25 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 PathKey = tuple[str | int, ...]
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+
+
+class _TextLoader(_Loader):
+    """Resolve plain scalars to text or null only: the implicit int/bool/date regexes are wasted work.
+
+    PyYAML runs them in Python for every scalar (most of a bare `yaml.load`); we keep the text anyway.
+    """
+
+    def resolve(self, kind: type[yaml.Node], value: str | None, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            if implicit[0] and value in _NULLS:
+                return _NULL_TAG
+            if implicit[0] and value == "<<":
+                return "tag:yaml.org,2002:merge"  # refused with a clear message by the builder
+            return "tag:yaml.org,2002:str"
+        return "tag:yaml.org,2002:seq" if kind is yaml.SequenceNode else "tag:yaml.org,2002:map"
+
+
 _NULL_TAG = "tag:yaml.org,2002:null"
 _KNOWN_SCALAR_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "timestamp")
@@ -59,7 +78,7 @@ def parse_yaml(text: str, path: str) -> ParsedYaml:
     locations = Locations()
     problems: list[Problem] = []
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = yaml.compose(text, Loader=_TextLoader)
     except yaml.MarkedYAMLError as exc:
         problems.append(_syntax_problem(exc, text, path))
         return ParsedYaml(None, locations, problems)
