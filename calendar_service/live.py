@@ -221,7 +221,7 @@ class LiveCalendar:
         if self.engine is not None:
             from .db.publications import save_published
 
-            save_published(self.engine, dict(published))
+            save_published(self.engine, published)
 
     # --- polling, for processes that start it on purpose --------------------------------------------
 

@@ -18,26 +18,6 @@ from calendar_service.settings import Settings
 from calendar_service.web import create_app
 from tests.conftest import TESTS_DATA
 
-
-def _stub_publications_if_missing() -> None:
-    # Until calendar_service.db.publications lands (another engineer's module), keep the state per
-    # database URL in memory so these tests can run; the real module replaces this automatically.
-    import importlib
-    import sys
-    import types
-
-    try:
-        importlib.import_module("calendar_service.db.publications")
-    except ModuleNotFoundError:
-        stored: dict[str, dict[str, object]] = {}
-        stub = types.ModuleType("calendar_service.db.publications")
-        stub.load_published = lambda engine: dict(stored.get(str(engine.url), {}))  # type: ignore[attr-defined]
-        stub.save_published = lambda engine, states: stored.__setitem__(str(engine.url), dict(states))  # type: ignore[attr-defined]
-        sys.modules[stub.__name__] = stub
-
-
-_stub_publications_if_missing()
-
 # Two events beyond tests/data/small.yaml: a live deadline ahead of the clock fixture (10 June 2025)
 # that was moved once, and a tagged, scoped tariff action.
 EXTRA_EVENTS = """
