@@ -175,9 +175,7 @@ def _observances(name: str, first_year: int, last_year: int) -> tuple[Observance
             if _series_fits(candidate, series):
                 out.append(candidate)
                 continue
-        out.extend(
-            Observance(t.is_dst, t.local_onset, t.offset_from, t.offset_to, t.name) for t in shown
-        )
+        out.extend(Observance(t.is_dst, t.local_onset, t.offset_from, t.offset_to, t.name) for t in shown)
     out.sort(key=lambda o: (o.start, o.is_dst))
     return tuple(out)
 
