@@ -1,0 +1,128 @@
+"""The publications table on SQLite and on PostgreSQL (marked `postgres`, skipped without the URL)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from calendar_service.db import make_engine, metadata
+from calendar_service.db import publications as db
+from calendar_service.publication import Published, reconcile
+from tests import regen_golden as golden
+
+PG_URL = os.environ.get("TRADE_CALENDAR_TEST_POSTGRES_URL", "")
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+    ]
+)
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A database URL (and engine arguments) with an empty publications table."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'pub.sqlite3'}", {}
+        return
+    if not PG_URL:
+        pytest.skip("PostgreSQL not configured: set TRADE_CALENDAR_TEST_POSTGRES_URL to run this case")
+    schema = f"t_pub_{secrets.token_hex(6)}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield PG_URL, {"connect_args": {"options": f"-csearch_path={schema}"}}
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(url: tuple[str, dict[str, Any]]) -> Iterator[Engine]:
+    eng = make_engine(url[0], **url[1])
+    metadata.create_all(eng, tables=[db.publications])
+    yield eng
+    eng.dispose()
+
+
+def first_states() -> dict[str, Published]:
+    return reconcile({}, golden.calendar_from(golden.small_text()), golden.T0, golden.RETENTION)
+
+
+def test_round_trip(engine: Engine) -> None:
+    states = first_states()
+    db.save_published(engine, states)
+    loaded = db.load_published(engine)
+    assert loaded == states
+    assert all(s.last_modified.tzinfo is not None for s in loaded.values())
+
+
+def test_changes_and_tombstones_survive_a_restart(engine: Engine) -> None:
+    db.save_published(engine, first_states())
+    calendar = golden.calendar_from(golden.changed_small_text())
+    second = reconcile(db.load_published(engine), calendar, golden.T1, golden.RETENTION)
+    db.save_published(engine, second)
+    loaded = db.load_published(engine)
+    assert loaded == second
+    assert loaded["london"].removed_at == golden.T1
+    assert loaded["truce"].sequence == 1
+    # After retention the tombstone is dropped from the table too.
+    third = reconcile(loaded, calendar, golden.T1 + golden.RETENTION, golden.RETENTION)
+    db.save_published(engine, third)
+    assert set(db.load_published(engine)) == {"truce", "expiry"}
+
+
+def test_sequence_never_goes_down(engine: Engine) -> None:
+    states = first_states()
+    bumped = {k: dataclasses.replace(v, sequence=5) for k, v in states.items()}
+    db.save_published(engine, bumped)
+    db.save_published(engine, {k: dataclasses.replace(v, sequence=2) for k, v in states.items()})
+    assert {s.sequence for s in db.load_published(engine).values()} == {5}
+
+
+def test_unknown_live_rows_are_left_alone(engine: Engine) -> None:
+    # Another process may have published an event from a newer file; saving our state must not erase it.
+    states = first_states()
+    db.save_published(engine, states)
+    db.save_published(engine, {"truce": states["truce"]})
+    assert set(db.load_published(engine)) == set(states)
+
+
+def test_concurrent_saves_do_not_corrupt(url: tuple[str, dict[str, Any]]) -> None:
+    engines = [make_engine(url[0], **url[1]) for _ in range(2)]
+    metadata.create_all(engines[0], tables=[db.publications])
+    base = first_states()
+    many = {
+        f"event-{i:04d}": dataclasses.replace(base["truce"], event_id=f"event-{i:04d}") for i in range(300)
+    }
+    errors: list[BaseException] = []
+
+    def save(engine: Engine, sequence: int) -> None:
+        try:
+            for round_ in range(3):
+                states = {k: dataclasses.replace(v, sequence=sequence + round_) for k, v in many.items()}
+                db.save_published(engine, states)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save, args=(eng, n * 10)) for n, eng in enumerate(engines)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    loaded = db.load_published(engines[0])
+    assert set(loaded) == set(many)
+    assert {s.sequence for s in loaded.values()} == {12}  # the highest anyone saved
+    for eng in engines:
+        eng.dispose()
