@@ -115,6 +115,10 @@ def render_feed(
     for event, state, tombstone in items:
         body.extend(_event_lines(calendar, event, state, tombstone, alarms, zones))
 
+    if not items:
+        # RFC 5545 §3.6 wants at least one component in a VCALENDAR; a filter that matches nothing
+        # (yet) still gets a valid feed: the calendar's own zone.
+        zones[calendar.meta.timezone] = (calendar.meta.reviewed.year, calendar.meta.reviewed.year)
     lines = _header(calendar, event_filter, refresh, feed_url)
     for name in sorted(zones):
         first, last = zones[name]

@@ -472,3 +472,13 @@ def test_real_data_feed_is_well_formed() -> None:
             assert value.astimezone(dt.UTC) == event.start_utc(calendar.tz), event.id
         else:
             assert value == event.start
+
+
+def test_feed_matching_nothing_is_still_a_valid_calendar() -> None:
+    calendar, states = rich()
+    feed = render_feed(calendar, states, parse_filter({"hs": ["01"]}, calendar))
+    parsed = icalendar.Calendar.from_ical(feed)
+    assert not parsed.walk("VEVENT")
+    # RFC 5545 §3.6: at least one component; the calendar's own zone serves.
+    assert [str(tz["TZID"]) for tz in parsed.walk("VTIMEZONE")] == ["America/New_York"]
+    assert all(len(line) <= 75 for line in lines_of(feed))
