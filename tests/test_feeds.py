@@ -482,3 +482,46 @@ def test_feed_matching_nothing_is_still_a_valid_calendar() -> None:
     # RFC 5545 §3.6: at least one component; the calendar's own zone serves.
     assert [str(tz["TZID"]) for tz in parsed.walk("VTIMEZONE")] == ["America/New_York"]
     assert all(len(line) <= 75 for line in lines_of(feed))
+
+
+DST_EDGES = """\
+calendar:
+  name: DST edges
+  timezone: America/New_York
+  reviewed: 2025-06-01
+  contact: a@b.invalid
+events:
+  - {id: after-gap, title: After the spring gap, kind: deadline, countries: [US], date: 2025-03-09,
+     time: "03:30", sources: [{title: x}]}
+  - {id: repeated-hour, title: In the repeated hour, kind: deadline, countries: [US], date: 2025-11-02,
+     time: "01:45", sources: [{title: x}]}
+  - {id: overnight, title: Across fall-back, kind: talks, countries: [US], date: 2025-11-01, time: "20:00",
+     end_date: 2025-11-02, end_time: "06:00", sources: [{title: x}]}
+  - {id: sydney, title: Across the southern autumn change, kind: talks, countries: [AU], date: 2025-12-31,
+     time: "23:00", tz: Australia/Sydney, end_date: 2026-04-06, end_time: "09:00", sources: [{title: x}]}
+"""
+
+
+def test_instants_near_dst_changes_read_the_same_everywhere() -> None:
+    calendar = golden.calendar_from(DST_EDGES)
+    feed = render_feed(calendar, reconcile({}, calendar, golden.T0, golden.RETENTION), EventFilter())
+    parsed = assert_well_formed(feed)
+    zones = {str(tz["TZID"]): tz.to_tz(lookup_tzid=False) for tz in parsed.walk("VTIMEZONE")}
+    for event in parsed.walk("VEVENT"):
+        source = calendar.get(str(event["UID"]).split("@")[0])
+        got = []
+        for name in ("DTSTART", "DTEND"):
+            prop = event[name]
+            value = prop.dt
+            if "TZID" in prop.params:
+                value = value.replace(tzinfo=zones[str(prop.params["TZID"])])
+            got.append(value.astimezone(dt.UTC))
+        end = source.end_utc(calendar.tz) or source.start_utc(calendar.tz) + dt.timedelta(minutes=30)
+        assert got == [source.start_utc(calendar.tz), end], source.id
+    # Spans whose zone changes offset between start and end are written in UTC (ical.js would misread
+    # DTEND - DTSTART added on the wall clock), as is a moment whose 30 minutes cross the change.
+    text = unfolded(feed)
+    assert "DTSTART:20251102T000000Z" in text
+    assert "DTSTART:20251231T120000Z" in text
+    assert "DTSTART:20251102T054500Z" in text
+    assert "DTSTART;TZID=America/New_York:20250309T033000" in text
