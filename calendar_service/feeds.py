@@ -16,7 +16,7 @@ from urllib.parse import quote
 from . import timing
 from .errors import FilterError
 from .filters import EventFilter, split_values
-from .model import Moment, Precision, Status
+from .model import Moment, Precision, Source, Status
 from .publication import Published, event_from_snapshot, initial_state
 from .store import Calendar, Event
 from .timing import Duration
@@ -362,13 +362,7 @@ def _describe_moment(was: Moment, event: Event) -> str:
     return text
 
 
-def _describe_source(source: object) -> str:
-    title = getattr(source, "title", "")
-    parts = [title]
-    publisher, date, url = (getattr(source, name, None) for name in ("publisher", "date", "url"))
-    details = ", ".join(str(p) for p in (publisher, date) if p)
-    if details:
-        parts.append(f"— {details}")
-    if url:
-        parts.append(f"<{url}>")
-    return " ".join(parts)
+def _describe_source(source: Source) -> str:
+    details = ", ".join(str(part) for part in (source.publisher, source.date) if part)
+    text = source.title + (f" — {details}" if details else "")
+    return text + (f" <{source.url}>" if source.url else "")
