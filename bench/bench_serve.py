@@ -1,0 +1,333 @@
+"""Serve a generated 10,000-event calendar and load it with wrk, beside nginx and Radicale as peers.
+
+    .venv/bin/python bench/bench_serve.py [--events 10000] [--duration 10] [--runs 3] [--skip-radicale]
+
+Measures, in one run on loopback only:
+  * the cold render time of the full feed (in process, median of 3);
+  * requests/s for the cached full feed (200) and a conditional request (304, If-None-Match) under
+    gunicorn (gthread, one worker per core), driven by `wrk` from another process;
+  * the same .ics served as a static file by nginx (200 and 304), and by Radicale (200) as a CalDAV peer.
+Prints the medians of `--runs` runs per target and the ratios; goals: 304 at least half of nginx's
+rate, 200 at least 5x Radicale's. Needs `wrk` and `nginx` (apt-get install wrk nginx-light); Radicale
+is installed into a private venv under the temp dir (`--radicale-python` to use one you have).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.generate import generate_yaml  # noqa: E402 - after the sys.path line
+from calendar_service.feeds import render_feed  # noqa: E402 - after the sys.path line
+from calendar_service.filters import EventFilter  # noqa: E402 - after the sys.path line
+from calendar_service.publication import reconcile  # noqa: E402 - after the sys.path line
+from calendar_service.store import load_calendar  # noqa: E402 - after the sys.path line
+
+TODAY = dt.date(2025, 6, 10)
+NOW = dt.datetime(2025, 6, 10, 12, tzinfo=dt.UTC)
+CORES = os.cpu_count() or 2
+
+
+def free_port() -> int:
+    """A port the OS says is free on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(url: str, timeout: float = 120.0, headers: dict[str, str] | None = None) -> None:
+    """Poll `url` until it answers 2xx."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=30):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up within {timeout:.0f} s")
+
+
+def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """GET `url`; 304 is an answer, not an error."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=120) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), b""
+
+
+def wrk(url: str, duration: int, headers: dict[str, str], expect: int) -> float:
+    """Requests/s wrk reaches against `url`; refuse a run with non-`expect` answers."""
+    status, _, _ = fetch(url, headers)
+    if status != expect:
+        raise SystemExit(f"{url} answered {status}, expected {expect} (headers {headers})")
+    command = ["wrk", "-t2", f"-c{16 * CORES}", f"-d{duration}s", "--timeout", "30s", url]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    if "Non-2xx or 3xx responses" in out:
+        raise SystemExit(f"wrk saw errors against {url}:\n{out}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not match:
+        raise SystemExit(f"cannot read wrk output:\n{out}")
+    return float(match.group(1))
+
+
+def sequential_rate(url: str, duration: int, headers: dict[str, str]) -> float:
+    """Requests/s from back-to-back GETs on one connection, for a server too slow for wrk's window."""
+    count, started = 0, time.perf_counter()
+    while True:
+        status, _, body = fetch(url, headers)
+        if status != 200 or not body:
+            raise SystemExit(f"{url} answered {status}")
+        count += 1
+        elapsed = time.perf_counter() - started
+        if elapsed >= duration and count >= 3:
+            return count / elapsed
+
+
+def median_of(runs: int, measure: Callable[[], float]) -> tuple[float, list[float]]:
+    """The median of `runs` measurements and the measurements."""
+    values = [measure() for _ in range(runs)]
+    return statistics.median(values), values
+
+
+# --- the service ----------------------------------------------------------------------------------------
+
+
+def cold_render(data: Path) -> tuple[float, int]:
+    """Median seconds to render the full feed from a loaded calendar (and the feed size)."""
+    calendar = load_calendar(data, today=TODAY).calendar
+    published = reconcile({}, calendar, NOW, dt.timedelta(days=60))
+    times, size = [], 0
+    for _ in range(3):
+        started = time.perf_counter()
+        body = render_feed(calendar, published, EventFilter())
+        times.append(time.perf_counter() - started)
+        size = len(body)
+    return statistics.median(times), size
+
+
+def start_gunicorn(data: Path, work: Path, port: int) -> subprocess.Popen[bytes]:
+    """gunicorn with one gthread worker per core, on the generated data."""
+    env = dict(
+        os.environ,
+        TRADE_CALENDAR_DATA_PATH=str(data),
+        TRADE_CALENDAR_STATE_DIR=str(work / "state"),
+        TRADE_CALENDAR_RELOAD_INTERVAL="2",
+        TRADE_CALENDAR_LOG_LEVEL="WARNING",
+    )
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    command = [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", str(CORES), "--worker-class",
+               "gthread", "--threads", "4", "--keep-alive", "30", "--log-level", "warning",
+               "--timeout", "120", "calendar_service.web:create_app()"]  # fmt: skip
+    return subprocess.Popen(command, env=env, cwd=ROOT)
+
+
+# --- peers ----------------------------------------------------------------------------------------------
+
+
+def start_nginx(ics: bytes, work: Path, port: int) -> subprocess.Popen[bytes]:
+    """nginx with a private config serving the feed as a static file."""
+    www = work / "www"
+    www.mkdir()
+    (www / "calendar.ics").write_bytes(ics)
+    for path in (work, www):
+        path.chmod(0o755)  # nginx workers run as an unprivileged user
+    (www / "calendar.ics").chmod(0o644)
+    conf = work / "nginx.conf"
+    conf.write_text(
+        f"""
+daemon off;
+worker_processes {CORES};
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    types {{ text/calendar ics; }}
+    client_body_temp_path {work}/nginx-tmp;
+    proxy_temp_path {work}/nginx-tmp;
+    fastcgi_temp_path {work}/nginx-tmp;
+    uwsgi_temp_path {work}/nginx-tmp;
+    scgi_temp_path {work}/nginx-tmp;
+    keepalive_requests 1000000;
+    server {{
+        listen 127.0.0.1:{port};
+        root {www};
+        charset utf-8;
+        charset_types text/calendar;
+    }}
+}}
+""",
+        encoding="utf-8",
+    )
+    return subprocess.Popen(["nginx", "-c", str(conf), "-p", str(work)])
+
+
+def radicale_python(work: Path, given: str | None) -> Path:
+    """A Python with Radicale importable: `given`, or a private venv made now with pip."""
+    if given:
+        return Path(given)
+    venv = Path(tempfile.gettempdir()) / "trade-calendar-bench-radicale"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "radicale"], check=True)
+    return python
+
+
+def start_radicale(ics: bytes, work: Path, port: int, python: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Radicale on a file store holding the same calendar (uploaded with one PUT)."""
+    config = work / "radicale.conf"
+    config.write_text(
+        f"""
+[server]
+hosts = 127.0.0.1:{port}
+[auth]
+type = none
+[rights]
+type = authenticated
+[storage]
+filesystem_folder = {work}/radicale-store
+[logging]
+level = warning
+""",
+        encoding="utf-8",
+    )
+    process = subprocess.Popen([str(python), "-m", "radicale", "--config", str(config)])
+    auth = {"Authorization": "Basic YmVuY2g6eA=="}  # bench:x (auth type none accepts any password)
+    base = f"http://127.0.0.1:{port}"
+    wait_until(base + "/.web/", headers=auth)
+    url = f"{base}/bench/calendar/"
+    request = urllib.request.Request(
+        url, data=ics, method="PUT", headers={**auth, "Content-Type": "text/calendar; charset=utf-8"}
+    )
+    with urllib.request.urlopen(request, timeout=600):
+        pass
+    return process, url
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate a server we started and wait for it."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def main() -> None:
+    """Run every measurement and print the table."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--runs", type=int, default=3, help="wrk runs per target (median reported)")
+    parser.add_argument("--skip-radicale", action="store_true")
+    parser.add_argument("--radicale-python", help="a Python that can run `-m radicale`")
+    args = parser.parse_args()
+    for tool in ("wrk", "nginx"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} not found: apt-get install wrk nginx-light")
+
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
+        work = Path(tmp)
+        data = work / "events.yaml"
+        data.write_text(generate_yaml(args.events, seed=1), encoding="utf-8")
+        seconds, size = cold_render(data)
+        mb = size / 1e6
+        print(f"cold render of the full feed: {seconds * 1000:.0f} ms ({args.events} events, {mb:.1f} MB)")
+
+        processes: list[subprocess.Popen[bytes]] = []
+        try:
+            port = free_port()
+            processes.append(start_gunicorn(data, work, port))
+            feed = f"http://127.0.0.1:{port}/calendar.ics"
+            wait_until(f"http://127.0.0.1:{port}/readyz", timeout=300)
+            for _ in range(4 * CORES):  # every worker renders once and caches
+                _, headers, body = fetch(feed)
+            etag = headers["ETag"]
+            nginx_port = free_port()
+            processes.append(start_nginx(body, work, nginx_port))
+            static = f"http://127.0.0.1:{nginx_port}/calendar.ics"
+            wait_until(static)
+            nginx_etag = fetch(static)[1]["ETag"]
+
+            targets: list[tuple[str, str, dict[str, str], int]] = [
+                ("service 200", feed, {}, 200),
+                ("service 304", feed, {"If-None-Match": etag}, 304),
+                ("nginx 200", static, {}, 200),
+                ("nginx 304", static, {"If-None-Match": nginx_etag}, 304),
+            ]
+            if not args.skip_radicale:
+                python = radicale_python(work, args.radicale_python)
+                radicale_port = free_port()
+                started = time.perf_counter()
+                radicale, radicale_url = start_radicale(body, work, radicale_port, python)
+                processes.append(radicale)
+                print(f"radicale: calendar uploaded in {time.perf_counter() - started:.1f} s")
+
+            for name, url, headers, expect in targets:
+                value, values = median_of(
+                    args.runs, lambda u=url, h=headers, e=expect: wrk(u, args.duration, h, e)
+                )
+                results[name] = value
+                print(f"{name:>13}: {value:10.1f} req/s  (runs: {', '.join(f'{v:.1f}' for v in values)})")
+            if not args.skip_radicale:
+                # A whole-collection GET takes Radicale seconds, longer than wrk's window allows with many
+                # connections in flight; time back-to-back requests instead (it serialises them anyway).
+                auth = {"Authorization": "Basic YmVuY2g6eA=="}
+                value, values = median_of(
+                    args.runs, lambda: sequential_rate(radicale_url, args.duration, auth)
+                )
+                results["radicale 200"] = value
+                ours, ours_runs = median_of(args.runs, lambda: sequential_rate(feed, args.duration, {}))
+                results["service 200 seq"] = ours
+                print(
+                    f"{'radicale 200':>13}: {value:10.2f} req/s  (one connection; runs: "
+                    f"{', '.join(f'{v:.2f}' for v in values)})"
+                )
+                print(
+                    f"{'service 200':>13}: {ours:10.2f} req/s  (one connection, same method; runs: "
+                    f"{', '.join(f'{v:.2f}' for v in ours_runs)})"
+                )
+        finally:
+            for process in reversed(processes):
+                stop(process)
+
+    print()
+    ratio_304 = results["service 304"] / results["nginx 304"]
+    verdict = "met" if ratio_304 >= 0.5 else "NOT met"
+    print(f"304: service / nginx    = {ratio_304:.2f}  (goal >= 0.5: {verdict})")
+    print(f"200: service / nginx    = {results['service 200'] / results['nginx 200']:.2f}")
+    if "radicale 200" in results:
+        ratio = results["service 200 seq"] / results["radicale 200"]
+        wide = results["service 200"] / results["radicale 200"]
+        print(
+            f"200: service / radicale = {ratio:.0f} on one connection each, {wide:.0f} with wrk's "
+            f"{16 * CORES} connections for ours  (goal >= 5: {'met' if min(ratio, wide) >= 5 else 'NOT met'})"
+        )
+
+
+if __name__ == "__main__":
+    main()
