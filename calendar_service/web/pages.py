@@ -11,7 +11,8 @@ from ..clock import Clock
 from ..errors import FilterError
 from ..filters import FILTER_PARAMETERS, known_values, parse_filter
 from ..live import LiveCalendar
-from ..model import Authority, Importance, Kind, Status
+from ..model import Anchor, Authority, Importance, Kind, Status
+from ..store import Event
 from .feeds import FEED_PATH, public_base
 from .openapi import document
 
@@ -55,7 +56,7 @@ def home() -> str:
         due = [e for e in snapshot.calendar if e.is_live and e.deadline_at and e.deadline_at >= now]
         due.sort(key=lambda e: e.deadline_at or now)
         upcoming = [
-            (e, e.deadline_at, _days_left(e.deadline_at - now) if e.deadline_at else "") for e in due[:10]
+            (e, _when_label(e), _days_left(e.deadline_at - now) if e.deadline_at else "") for e in due[:10]
         ]
     known = known_values(snapshot.calendar) if snapshot else {"country": frozenset(), "tag": frozenset()}
     options = {
@@ -77,6 +78,21 @@ def home() -> str:
         upcoming=upcoming,
         host=urlsplit(base).netloc,
     )
+
+
+def _when_label(event: Event) -> str:
+    """The deadline as the people concerned read it: local wall clock and zone, or the day itself."""
+    if event.deadline is Anchor.END and event.end is not None:
+        moment = event.end
+        if not isinstance(moment, dt.datetime):  # exclusive DTEND: the last day is the one before
+            return f"{moment - dt.timedelta(days=1):%Y-%m-%d} (end of day)"
+    else:
+        moment = event.start
+    if isinstance(moment, dt.datetime):
+        zone = getattr(moment.tzinfo, "key", "")
+        utc = moment.astimezone(dt.UTC)
+        return f"{moment:%Y-%m-%d %H:%M} {zone} ({utc:%H:%M} UTC)"
+    return f"{moment:%Y-%m-%d} (all day)"
 
 
 def _days_left(delta: dt.timedelta) -> str:
