@@ -11,9 +11,7 @@ where it is started on purpose (`trade-calendar serve`, or the worker command).
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import logging
-from collections.abc import Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from flask import Flask
@@ -22,19 +20,15 @@ from ..clock import Clock, SystemClock
 from ..db import create_schema, make_engine
 from ..live import LiveCalendar
 from ..settings import Settings
-from . import metrics, problems
+from . import api, feeds, health, metrics, openapi, pages, problems, subscriptions
 from .feedcache import FeedCache
 from .feeds import FeedFastPath
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-log = logging.getLogger(__name__)
-
-# Blueprint modules, each exposing `bp` (and optionally `init_app(app)`); add a name to extend the app.
-BLUEPRINTS: tuple[str, ...] = ("feeds", "api", "health", "pages", "metrics", "openapi")
-# Registered when the module exists: written by other parts of the project.
-OPTIONAL_BLUEPRINTS: tuple[str, ...] = ("subscriptions",)
+# Blueprint modules, each exposing `bp` (and optionally `init_app(app)`); add one to extend the app.
+BLUEPRINTS: tuple[ModuleType, ...] = (feeds, api, health, pages, metrics, openapi, subscriptions)
 
 
 def create_app(
@@ -43,7 +37,6 @@ def create_app(
     clock: Clock | None = None,
     engine: Engine | None = None,
     live: LiveCalendar | None = None,
-    blueprints: Sequence[str] = BLUEPRINTS + OPTIONAL_BLUEPRINTS,
 ) -> Flask:
     """Build the app from `settings` (default: `Settings.from_env()`); load the data once."""
     settings = settings if settings is not None else Settings.from_env()
@@ -80,21 +73,13 @@ def create_app(
         }
     )
     problems.init_app(app)
-    for name in blueprints:
-        _register(app, name, optional=name in OPTIONAL_BLUEPRINTS)
+    for module in BLUEPRINTS:
+        _register(app, module)
     app.wsgi_app = FeedFastPath(app.wsgi_app, live, cache, app_metrics)  # type: ignore[method-assign]
     return app
 
 
-def _register(app: Flask, name: str, *, optional: bool) -> None:
-    module_name = f"{__name__}.{name}"
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if optional and exc.name == module_name:
-            log.debug("optional blueprint %s not present", module_name)
-            return
-        raise
+def _register(app: Flask, module: ModuleType) -> None:
     init = getattr(module, "init_app", None)
     if callable(init):
         init(app)
