@@ -2,34 +2,33 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import signal
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..settings import Settings
 
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from ..reminders.service import ReminderService
+
 log = logging.getLogger(__name__)
 
 
-def start_reminders(app: Any) -> Any | None:
-    """Start the reminder service if this build has one; return it (to shut down) or None.
+def start_reminders(app: Flask) -> ReminderService:
+    """Start the reminder service on the app's settings, engine, clock and live calendar; return it.
 
-    The hook for `calendar_service.reminders.service.ReminderService`: built from the app's settings,
-    engine, clock and live calendar, started here and nowhere else, so importing or creating the web
-    app never starts a scheduler.
+    Started here and nowhere else, so importing or creating the web app never starts a scheduler.
+    Kept in `app.extensions[REMINDERS_KEY]`, so subscription changes through the API re-plan at once.
     """
-    try:
-        module = importlib.import_module("calendar_service.reminders.service")
-    except ModuleNotFoundError as exc:
-        if exc.name and "calendar_service.reminders" in exc.name:
-            log.info("reminders: not part of this build; serving feeds and the API only")
-            return None
-        raise
+    # Imported here, as in `worker`, so that `trade-calendar validate` and friends stay quick to start.
+    from ..reminders.service import ReminderService
+    from ..web.subscriptions import REMINDERS_KEY
     from ..webhooks.client import WebhookClient
     from ..webhooks.security import AddressPolicy
 
@@ -39,7 +38,7 @@ def start_reminders(app: Any) -> Any | None:
         AddressPolicy(allow_private=settings.allow_private_webhooks), settings.webhook_timeout, clock=clock
     )
     # The live calendar is the source: the service registers `on_change` itself in start().
-    service = module.ReminderService(
+    service = ReminderService(
         settings,
         app.extensions["trade_calendar.engine"],
         app.extensions["trade_calendar.live"],
@@ -47,6 +46,7 @@ def start_reminders(app: Any) -> Any | None:
         client,
     )
     service.start()
+    app.extensions[REMINDERS_KEY] = service
     return service
 
 
@@ -86,5 +86,4 @@ def serve(host: str, port: int, data_path: Path | None) -> None:
     finally:
         server.server_close()
         live.stop_polling()
-        if reminders is not None:
-            reminders.shutdown()
+        reminders.shutdown()

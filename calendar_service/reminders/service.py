@@ -12,6 +12,7 @@ process at a time and inserted once by id.
         .run_due(now)               claim everything due at `now`, send through a bounded pool, record
         .on_calendar_change(o, n)   cancel what moved, notify subscribers, plan the new data
         .plan()                     insert every reminder owed (idempotent), re-arm
+        .request_plan()             plan() soon on a background thread (after a subscription change)
         .shutdown()
 """
 
@@ -140,6 +141,9 @@ class ReminderService:
         self._scheduler: Any = None
         self._plan_key: tuple[Any, ...] | None = None
         self._stopped = False
+        self._replan_lock = threading.Lock()
+        self._replan_wanted = False
+        self._replan_thread: threading.Thread | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -165,6 +169,10 @@ class ReminderService:
     def shutdown(self, *, wait: bool = True) -> None:
         """Stop the alarm and the send pool (letting sends in flight finish when `wait`)."""
         self._stopped = True
+        with self._replan_lock:
+            replan = self._replan_thread
+        if replan is not None and wait:
+            replan.join(timeout=10)  # a plan in progress finishes; no new one starts once stopped
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=wait)
             self._scheduler = None
@@ -250,6 +258,33 @@ class ReminderService:
             log.info("planned %d new reminder(s) for calendar %s", added, calendar.version)
         self.arm()
         return added
+
+    def request_plan(self) -> None:
+        """Plan again soon, off the caller's thread; a burst of requests costs one or two plans.
+
+        For the web process after a subscription was created, changed, deleted or re-enabled: planning
+        reads every subscription and may insert many rows, too slow to hold a request for.
+        """
+        with self._replan_lock:
+            self._replan_wanted = True
+            if self._replan_thread is not None or self._stopped:
+                return  # the running thread plans once more before it ends
+            self._replan_thread = threading.Thread(
+                target=self._replan_until_settled, name="reminder-replan", daemon=True
+            )
+            self._replan_thread.start()
+
+    def _replan_until_settled(self) -> None:
+        while True:
+            with self._replan_lock:
+                if not self._replan_wanted or self._stopped:
+                    self._replan_thread = None
+                    return
+                self._replan_wanted = False
+            try:
+                self.plan()
+            except Exception:  # the next wake-up plans anyway (plan_if_changed)
+                log.exception("re-planning after a subscription change failed")
 
     def plan_if_changed(self) -> int:
         """Plan again when the data or the subscriptions changed since the last plan (cheap otherwise)."""

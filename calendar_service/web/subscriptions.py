@@ -8,7 +8,10 @@ the 201 of the POST, and never again.
 Reads from `app.extensions`: `trade_calendar.settings`, `trade_calendar.engine`, `trade_calendar.clock`,
 `trade_calendar.live` (the current calendar, for checking filter values), optionally
 `trade_calendar.address_policy` (an `AddressPolicy`, e.g. with a test resolver) and
-`trade_calendar.webhook_client` (a `WebhookClient`; built from the settings when absent).
+`trade_calendar.webhook_client` (a `WebhookClient`; built from the settings when absent), and
+`trade_calendar.reminders` (`REMINDERS_KEY`): the reminder service `trade-calendar serve` runs in this
+process. After every change the blueprint asks it to re-plan at once; under gunicorn there is none, and
+the worker process picks the change up on its next wake-up (at most 30 s).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -43,6 +46,13 @@ log = logging.getLogger(__name__)
 
 JSON_TYPES = ("application/json",)
 MAX_DELIVERIES = 500
+REMINDERS_KEY = "trade_calendar.reminders"
+
+
+class Replanner(Protocol):
+    """The part of `reminders.service.ReminderService` this blueprint uses."""
+
+    def request_plan(self) -> None: ...
 
 
 class _Reject(Exception):
@@ -102,6 +112,13 @@ def _calendar() -> Calendar:
         )
     calendar: Calendar = snapshot.calendar
     return calendar
+
+
+def _replan() -> None:
+    """Let the reminder service in this process (if any) plan the subscriptions as they now are."""
+    service: Replanner | None = current_app.extensions.get(REMINDERS_KEY)
+    if service is not None:
+        service.request_plan()
 
 
 def _url_check() -> Callable[[str], object]:
@@ -211,6 +228,7 @@ def create() -> tuple[Response, int, dict[str, str]]:
     sub = new_subscription(checked, secret=new_secret(), now=_clock().now())
     store.create_subscription(_engine(), sub)
     log.info("subscription %s created for %s", sub.id, redact_url(sub.url))
+    _replan()
     body = {**_public(sub), "secret": sub.secret}
     return jsonify(body), 201, {"Location": url_for(".show", subscription_id=sub.id)}
 
@@ -237,6 +255,7 @@ def change(subscription_id: str) -> Response:
     checked = parse_patch(data, calendar=_calendar(), check_url=_url_check())
     updated = store.update_subscription(engine, apply_patch(current, checked, now=_clock().now()))
     log.info("subscription %s changed: %s", subscription_id, ", ".join(sorted(checked.model_fields_set)))
+    _replan()
     return jsonify(_public(updated))
 
 
@@ -245,6 +264,7 @@ def remove(subscription_id: str) -> Response:
     """Delete a subscription; its pending reminders are dropped by the reminder engine."""
     store.delete_subscription(_engine(), subscription_id)
     log.info("subscription %s deleted", subscription_id)
+    _replan()
     return Response(status=204)
 
 
@@ -253,6 +273,7 @@ def enable(subscription_id: str) -> Response:
     """Re-enable an endpoint; the answer says why it had been disabled."""
     sub, reason = store.enable_subscription(_engine(), subscription_id, now=_clock().now())
     log.info("subscription %s re-enabled (was: %s)", subscription_id, reason)
+    _replan()
     return jsonify({**_public(sub), "previous_disabled_reason": reason})
 
 

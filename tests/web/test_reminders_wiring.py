@@ -1,0 +1,124 @@
+"""The web app and the reminder service in one process (`serve`): API changes re-plan at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from calendar_service.cli.serve import start_reminders
+from calendar_service.clock import SystemClock
+from calendar_service.db import ledger
+from calendar_service.reminders.service import ReminderService
+from calendar_service.settings import Settings
+from calendar_service.web import create_app
+from calendar_service.web.subscriptions import REMINDERS_KEY
+from tests.reminders.helpers import event, write_calendar
+from tests.webhooks.receiver import Receiver
+
+TOKEN = "wiring-token-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+DEADLINE = dt.datetime(2027, 3, 1, 15, 0, tzinfo=dt.UTC)
+DUE = DEADLINE - dt.timedelta(hours=1)
+
+
+class OffsetClock:
+    """The real clock moved by `offset`, so the scheduler's real-time alarm and the data agree."""
+
+    def __init__(self) -> None:
+        self.offset = dt.timedelta(0)
+
+    def now(self) -> dt.datetime:
+        return SystemClock().now() + self.offset
+
+    def put_before(self, moment: dt.datetime, seconds: float) -> None:
+        """Make it `seconds` before `moment` now."""
+        self.offset = moment - dt.timedelta(seconds=seconds) - SystemClock().now()
+
+
+@pytest.fixture
+def wiring_settings(tmp_path: Path) -> Settings:
+    data = write_calendar(tmp_path / "events.yaml", event("soon", DEADLINE))
+    return Settings.from_env(
+        {}, data_path=data, state_dir=tmp_path / "state", admin_tokens=(TOKEN,),
+        allow_private_webhooks=True, reload_interval=60, base_url="",
+    )  # fmt: skip
+
+
+@pytest.fixture
+def offset_clock() -> OffsetClock:
+    """An hour before the reminder falls due."""
+    offset_clock = OffsetClock()
+    offset_clock.put_before(DUE, 3600)
+    return offset_clock
+
+
+@pytest.fixture
+def served(wiring_settings: Settings, offset_clock: OffsetClock) -> Iterator[tuple[Flask, ReminderService]]:
+    """The app with the reminder service started as `serve` starts it."""
+    app = create_app(wiring_settings, clock=offset_clock)
+    service = start_reminders(app)
+    try:
+        yield app, service
+    finally:
+        service.shutdown()
+
+
+def _wait(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def test_creating_the_app_starts_no_scheduler(wiring_settings: Settings, offset_clock: OffsetClock) -> None:
+    before = {t.ident for t in threading.enumerate()}
+    app = create_app(wiring_settings, clock=offset_clock)
+    started = [t.name for t in threading.enumerate() if t.ident not in before]
+    assert started == []
+    assert REMINDERS_KEY not in app.extensions
+
+
+def test_serve_keeps_the_running_service_in_the_app(served: tuple[Flask, ReminderService]) -> None:
+    app, service = served
+    assert app.extensions[REMINDERS_KEY] is service
+
+
+def test_a_new_subscription_gets_a_reminder_due_now_without_waiting_for_the_next_wake(
+    served: tuple[Flask, ReminderService], offset_clock: OffsetClock
+) -> None:
+    app, service = served
+    with Receiver() as rx:
+        # The service planned (nothing) at start and sleeps up to 30 s; the reminder falls due in 0.8 s.
+        offset_clock.put_before(DUE, 0.8)
+        started = time.monotonic()
+        response = app.test_client().post(
+            "/api/v1/subscriptions", json={"url": rx.url, "lead_times": ["PT1H"]}, headers=AUTH
+        )
+        assert response.status_code == 201, response.get_json()
+        (request,) = rx.wait_for(1, timeout=5)
+    assert request.at - started < 3
+    assert ledger.count_by_state(service.engine) == {"delivered": 1}
+
+
+def test_pausing_and_resuming_cancel_and_reopen_pending_reminders_at_once(
+    served: tuple[Flask, ReminderService],
+) -> None:
+    app, service = served
+    client = app.test_client()
+    created = client.post(
+        "/api/v1/subscriptions", json={"url": "http://127.0.0.1:9/hook", "lead_times": ["PT1H", "PT30M"]},
+        headers=AUTH,
+    ).get_json()  # fmt: skip
+    _wait(lambda: ledger.count_by_state(service.engine) == {"pending": 2})
+    paused = client.patch(f"/api/v1/subscriptions/{created['id']}", json={"enabled": False}, headers=AUTH)
+    assert paused.status_code == 200
+    _wait(lambda: ledger.count_by_state(service.engine) == {"cancelled": 2})
+    resumed = client.post(f"/api/v1/subscriptions/{created['id']}/enable", headers=AUTH)
+    assert resumed.status_code == 200
+    _wait(lambda: ledger.count_by_state(service.engine) == {"pending": 2})
