@@ -25,6 +25,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from .errors import FilterError, SubscriptionInvalid
 from .filters import EventFilter, parse_filter
@@ -210,16 +211,26 @@ class SubscriptionInput(_Common):
     format: Format = "standard"
 
 
+def _patch_schema(schema: dict[str, Any]) -> None:
+    # parse_patch wants at least one field and refuses nulls; a field left out stays as it is.
+    schema["minProperties"] = 1
+    for prop in schema.get("properties", {}).values():
+        prop.pop("default", None)
+
+
 class SubscriptionPatch(_Common):
     """The body of `PATCH /api/v1/subscriptions/{id}`: any subset of the fields; `enabled` pauses/resumes."""
 
-    url: Annotated[str, Field(min_length=1, max_length=MAX_URL_LENGTH), AfterValidator(_check_url)] | None = (
-        None
-    )
-    filter: FilterInput | None = None
-    lead_times: LeadTimes | None = None
-    format: Format | None = None
-    enabled: bool | None = None
+    model_config = ConfigDict(json_schema_extra=_patch_schema)
+
+    url: (
+        Annotated[str, Field(min_length=1, max_length=MAX_URL_LENGTH), AfterValidator(_check_url)]
+        | SkipJsonSchema[None]
+    ) = None
+    filter: FilterInput | SkipJsonSchema[None] = None
+    lead_times: LeadTimes | SkipJsonSchema[None] = None
+    format: Format | SkipJsonSchema[None] = None
+    enabled: bool | SkipJsonSchema[None] = None
 
 
 # --- validation entry points --------------------------------------------------------------------------

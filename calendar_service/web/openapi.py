@@ -1,8 +1,9 @@
 """A small route registry that turns the views' pydantic models into an OpenAPI 3.1 document.
 
 Each documented view is decorated with `@operation(...)`, naming the query model it parses with
-`parse_query` and the response model `respond` validates against; `/openapi.json` is built from those
-same models (`model_json_schema`), so what the document says is what the code checks and sends.
+`parse_query`, the JSON body model it validates, and the response model `respond` validates against;
+`/openapi.json` is built from those same models (`model_json_schema`), so what the document says is
+what the code checks and sends. Operations behind an admin token name `security=BEARER`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,24 @@ bp = Blueprint("openapi", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=BaseModel)
 REF = "#/components/schemas/{model}"
+BEARER = ("bearerAuth",)
+SECURITY_SCHEMES: dict[str, dict[str, str]] = {
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "One of the tokens in TRADE_CALENDAR_ADMIN_TOKENS; with none configured, 403",
+    }
+}
+# Descriptions of the problem (RFC 9457) answers an operation lists in `errors`.
+ERROR_DESCRIPTIONS = {
+    400: "Bad parameter or body: the problem names each field",
+    401: "Missing or wrong bearer token",
+    403: "Management is off: no admin token is configured",
+    404: "Not found",
+    413: "Body too large",
+    415: "Body is not application/json",
+    503: "Not ready",
+}
 
 
 @dataclass(frozen=True)
@@ -44,6 +63,9 @@ class Operation:
     errors: tuple[int, ...] = ()
     extra_statuses: Mapping[int, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
+    body: type[BaseModel] | None = None  # an application/json request body, validated by this model
+    status: int = 200  # the success status; 204 has no body
+    security: tuple[str, ...] = ()  # names in SECURITY_SCHEMES, any one of which is required
 
 
 OPERATIONS: list[Operation] = []
@@ -136,27 +158,28 @@ def build_document(title: str, version: str, operations: Sequence[Operation]) ->
     """The OpenAPI 3.1 document for `operations`."""
     components: dict[str, Any] = {}
     problem_ref = _schema(ProblemOut, components, "serialization")
+    schemes: dict[str, Any] = {}
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
         responses: dict[str, Any] = {}
-        if op.response is not None:
-            content = {op.content_type: {"schema": _schema(op.response, components, "serialization")}}
-        else:
-            raw = {"type": "object"} if op.content_type == "application/json" else {"type": "string"}
-            content = {op.content_type: {"schema": raw}}
-        ok: dict[str, Any] = {"description": "OK", "content": content}
+        ok: dict[str, Any] = {"description": {201: "Created", 204: "No Content"}.get(op.status, "OK")}
+        if op.status != 204:
+            if op.response is not None:
+                content = {op.content_type: {"schema": _schema(op.response, components, "serialization")}}
+            else:
+                raw = {"type": "object"} if op.content_type == "application/json" else {"type": "string"}
+                content = {op.content_type: {"schema": raw}}
+            ok["content"] = content
         if op.headers:
             ok["headers"] = {
                 name: {"description": text, "schema": {"type": "string"}} for name, text in op.headers.items()
             }
-        responses["200"] = ok
+        responses[str(op.status)] = ok
         for status, text in op.extra_statuses.items():
             responses[str(status)] = {"description": text}
         for status in op.errors:
             responses[str(status)] = {
-                "description": {400: "Bad parameter", 404: "Not found", 503: "Not ready"}.get(
-                    status, "Error"
-                ),
+                "description": ERROR_DESCRIPTIONS.get(status, "Error"),
                 "content": {"application/problem+json": {"schema": problem_ref}},
             }
         entry: dict[str, Any] = {
@@ -166,6 +189,14 @@ def build_document(title: str, version: str, operations: Sequence[Operation]) ->
             "parameters": _parameters(op, components),
             "responses": responses,
         }
+        if op.body is not None:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": _schema(op.body, components, "validation")}},
+            }
+        if op.security:
+            entry["security"] = [{name: []} for name in op.security]
+            schemes.update({name: SECURITY_SCHEMES[name] for name in op.security})
         paths.setdefault(op.path, {})[op.method] = entry
     return {
         "openapi": "3.1.0",
@@ -176,8 +207,12 @@ def build_document(title: str, version: str, operations: Sequence[Operation]) ->
             "problem details naming the parameter.",
         },
         "paths": dict(sorted(paths.items())),
-        "components": {"schemas": dict(sorted(components.items()))},
+        "components": {"schemas": dict(sorted(components.items())), **_security_schemes(schemes)},
     }
+
+
+def _security_schemes(schemes: dict[str, Any]) -> dict[str, Any]:
+    return {"securitySchemes": dict(sorted(schemes.items()))} if schemes else {}
 
 
 @cache

@@ -190,6 +190,75 @@ class Ready(_Out):
     ready: bool
 
 
+# --- webhook subscriptions ---------------------------------------------------------------------------
+
+
+class SubscriptionOut(_Out):
+    """A webhook subscription as the API shows it (never with its secret)."""
+
+    id: str
+    url: str
+    filter: dict[str, list[str]] = Field(description="Filters it hears about: country, kind, tag, importance")
+    lead_times: list[str] = Field(description="ISO 8601 durations before each deadline, e.g. P1D")
+    format: Literal["standard", "slack", "teams"]
+    enabled: bool
+    disabled_reason: str | None = Field(description="Why deliveries stopped (paused, or failing endpoint)")
+    failure_count: int = Field(description="Deliveries that failed in a row")
+    created_at: str
+    updated_at: str
+
+
+class SubscriptionCreated(SubscriptionOut):
+    """A new subscription and its signing secret, shown this once."""
+
+    secret: str = Field(description="Standard Webhooks signing secret (whsec_...); not shown again")
+
+
+class SubscriptionEnabled(SubscriptionOut):
+    """A re-enabled subscription and why it had been disabled."""
+
+    previous_disabled_reason: str | None
+
+
+class SubscriptionList(_Out):
+    """Every subscription, oldest first."""
+
+    subscriptions: list[SubscriptionOut]
+
+
+class DeliveryOut(_Out):
+    """One delivery attempt."""
+
+    webhook_id: str = Field(description="The message's webhook-id: the same on every retry")
+    type: str = Field(description="reminder.due, event.rescheduled, event.cancelled, event.created, test")
+    event_id: str
+    attempt: int
+    at: str = Field(description="When the attempt started (UTC)")
+    status: int | None = Field(description="HTTP status answered; null when no response came")
+    latency_ms: int | None
+    outcome: str = Field(description="delivered, retry (will be tried again) or failed")
+    error: str | None
+    late: bool = Field(description="The first attempt started well after the reminder's due time")
+
+
+class DeliveryLog(_Out):
+    """The delivery log, newest first."""
+
+    deliveries: list[DeliveryOut]
+
+
+class TestDelivery(_Out):
+    """What sending a test message did (one attempt, no retries)."""
+
+    webhook_id: str
+    type: Literal["test"]
+    at: str
+    status: int | None
+    latency_ms: float
+    outcome: Literal["delivered", "retry", "failed"]
+    error: str | None
+
+
 # --- queries -----------------------------------------------------------------------------------------
 
 _REPEAT = "repeatable or comma-separated"
@@ -245,3 +314,11 @@ class ChangesQuery(BaseModel):
 
     since: dt.date | dt.datetime = Field(description="Date or ISO 8601 instant; changes at or after it")
     limit: int = Field(200, ge=1, le=1000)
+
+
+class DeliveriesQuery(BaseModel):
+    """How much of the log."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    limit: int = Field(100, ge=1, le=500, description="Attempts to show, newest first")

@@ -24,7 +24,7 @@ import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..clock import Clock, SystemClock
@@ -32,9 +32,27 @@ from ..db import ledger
 from ..db import subscriptions as store
 from ..errors import SubscriptionInvalid, SubscriptionNotFound
 from ..settings import Settings
-from ..subscriptions import Subscription, apply_patch, new_subscription, parse_input, parse_patch
+from ..subscriptions import (
+    Subscription,
+    SubscriptionInput,
+    SubscriptionPatch,
+    apply_patch,
+    new_subscription,
+    parse_input,
+    parse_patch,
+)
 from ..webhooks import AddressPolicy, Message, WebhookClient, new_secret, redact_url
+from .openapi import BEARER, operation, respond
 from .problems import problem
+from .schemas import (
+    DeliveriesQuery,
+    DeliveryLog,
+    SubscriptionCreated,
+    SubscriptionEnabled,
+    SubscriptionList,
+    SubscriptionOut,
+    TestDelivery,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -46,6 +64,11 @@ log = logging.getLogger(__name__)
 
 JSON_TYPES = ("application/json",)
 MAX_DELIVERIES = 500
+PATH = "/api/v1/subscriptions"
+ONE = PATH + "/{subscription_id}"
+ID_PARAM = {"subscription_id": "The subscription's id, as the POST answered it"}
+# Every route answers 401 (bad token) and 403 (management off) before anything else.
+AUTH_ERRORS = (401, 403)
 REMINDERS_KEY = "trade_calendar.reminders"
 
 
@@ -220,6 +243,11 @@ def _public(sub: Subscription) -> dict[str, Any]:
 
 
 @bp.post("")
+@operation(
+    PATH, method="post", tag="subscriptions", body=SubscriptionInput, response=SubscriptionCreated,
+    status=201, errors=(400, *AUTH_ERRORS, 413, 415, 503), security=BEARER,
+    headers={"Location": "The subscription's address"},
+)  # fmt: skip
 def create() -> tuple[Response, int, dict[str, str]]:
     """Register a subscription; the answer carries its signing secret, shown this once."""
     settings = _settings()
@@ -230,22 +258,34 @@ def create() -> tuple[Response, int, dict[str, str]]:
     log.info("subscription %s created for %s", sub.id, redact_url(sub.url))
     _replan()
     body = {**_public(sub), "secret": sub.secret}
-    return jsonify(body), 201, {"Location": url_for(".show", subscription_id=sub.id)}
+    return respond(SubscriptionCreated, body), 201, {"Location": url_for(".show", subscription_id=sub.id)}
 
 
 @bp.get("")
+@operation(
+    PATH, tag="subscriptions", response=SubscriptionList, errors=(*AUTH_ERRORS, 503), security=BEARER
+)
 def index() -> Response:
     """Every subscription, oldest first (without secrets)."""
-    return jsonify({"subscriptions": [_public(s) for s in store.list_subscriptions(_engine())]})
+    subscriptions = [_public(s) for s in store.list_subscriptions(_engine())]
+    return respond(SubscriptionList, {"subscriptions": subscriptions})
 
 
 @bp.get("/<subscription_id>")
+@operation(
+    ONE, tag="subscriptions", path_params=ID_PARAM, response=SubscriptionOut,
+    errors=(*AUTH_ERRORS, 404, 503), security=BEARER,
+)  # fmt: skip
 def show(subscription_id: str) -> Response:
     """One subscription (without its secret)."""
-    return jsonify(_public(store.get_subscription(_engine(), subscription_id)))
+    return respond(SubscriptionOut, _public(store.get_subscription(_engine(), subscription_id)))
 
 
 @bp.patch("/<subscription_id>")
+@operation(
+    ONE, method="patch", tag="subscriptions", path_params=ID_PARAM, body=SubscriptionPatch,
+    response=SubscriptionOut, errors=(400, *AUTH_ERRORS, 404, 413, 415, 503), security=BEARER,
+)  # fmt: skip
 def change(subscription_id: str) -> Response:
     """Change some fields; nothing changes unless every field sent is valid."""
     settings = _settings()
@@ -256,10 +296,14 @@ def change(subscription_id: str) -> Response:
     updated = store.update_subscription(engine, apply_patch(current, checked, now=_clock().now()))
     log.info("subscription %s changed: %s", subscription_id, ", ".join(sorted(checked.model_fields_set)))
     _replan()
-    return jsonify(_public(updated))
+    return respond(SubscriptionOut, _public(updated))
 
 
 @bp.delete("/<subscription_id>")
+@operation(
+    ONE, method="delete", tag="subscriptions", path_params=ID_PARAM, status=204,
+    errors=(*AUTH_ERRORS, 404, 503), security=BEARER,
+)  # fmt: skip
 def remove(subscription_id: str) -> Response:
     """Delete a subscription; its pending reminders are dropped by the reminder engine."""
     store.delete_subscription(_engine(), subscription_id)
@@ -269,15 +313,23 @@ def remove(subscription_id: str) -> Response:
 
 
 @bp.post("/<subscription_id>/enable")
+@operation(
+    ONE + "/enable", method="post", tag="subscriptions", path_params=ID_PARAM, response=SubscriptionEnabled,
+    errors=(*AUTH_ERRORS, 404, 503), security=BEARER,
+)  # fmt: skip
 def enable(subscription_id: str) -> Response:
     """Re-enable an endpoint; the answer says why it had been disabled."""
     sub, reason = store.enable_subscription(_engine(), subscription_id, now=_clock().now())
     log.info("subscription %s re-enabled (was: %s)", subscription_id, reason)
     _replan()
-    return jsonify({**_public(sub), "previous_disabled_reason": reason})
+    return respond(SubscriptionEnabled, {**_public(sub), "previous_disabled_reason": reason})
 
 
 @bp.get("/<subscription_id>/deliveries")
+@operation(
+    ONE + "/deliveries", tag="subscriptions", path_params=ID_PARAM, query=DeliveriesQuery,
+    response=DeliveryLog, errors=(400, *AUTH_ERRORS, 404, 503), security=BEARER,
+)  # fmt: skip
 def deliveries(subscription_id: str) -> Response:
     """The delivery log, newest first (`?limit=`, default 100, at most 500)."""
     engine = _engine()
@@ -287,12 +339,17 @@ def deliveries(subscription_id: str) -> Response:
         raise SubscriptionInvalid(
             [{"field": "limit", "message": f"must be a whole number from 1 to {MAX_DELIVERIES}"}]
         )
-    return jsonify(
-        {"deliveries": [_jsonable(a) for a in ledger.list_attempts(engine, subscription_id, int(raw_limit))]}
+    return respond(
+        DeliveryLog,
+        {"deliveries": [_jsonable(a) for a in ledger.list_attempts(engine, subscription_id, int(raw_limit))]},
     )
 
 
 @bp.post("/<subscription_id>/test")
+@operation(
+    ONE + "/test", method="post", tag="subscriptions", path_params=ID_PARAM, response=TestDelivery,
+    errors=(*AUTH_ERRORS, 404, 503), security=BEARER,
+)  # fmt: skip
 def send_test(subscription_id: str) -> Response:
     """Send a `test` message now (one attempt, no retries), record it in the delivery log, report it."""
     engine = _engine()
@@ -325,7 +382,8 @@ def send_test(subscription_id: str) -> Response:
             )
         ],
     )
-    return jsonify(
+    return respond(
+        TestDelivery,
         _jsonable(
             {
                 "webhook_id": message.id,
