@@ -262,9 +262,7 @@ def create() -> tuple[Response, int, dict[str, str]]:
 
 
 @bp.get("")
-@operation(
-    PATH, tag="subscriptions", response=SubscriptionList, errors=(*AUTH_ERRORS, 503), security=BEARER
-)
+@operation(PATH, tag="subscriptions", response=SubscriptionList, errors=(*AUTH_ERRORS, 503), security=BEARER)
 def index() -> Response:
     """Every subscription, oldest first (without secrets)."""
     subscriptions = [_public(s) for s in store.list_subscriptions(_engine())]
@@ -305,8 +303,12 @@ def change(subscription_id: str) -> Response:
     errors=(*AUTH_ERRORS, 404, 503), security=BEARER,
 )  # fmt: skip
 def remove(subscription_id: str) -> Response:
-    """Delete a subscription; its pending reminders are dropped by the reminder engine."""
-    store.delete_subscription(_engine(), subscription_id)
+    """Delete a subscription and cancel the reminders it still had pending."""
+    engine = _engine()
+    store.delete_subscription(engine, subscription_id)
+    ledger.cancel_pending(
+        engine, now=_clock().now(), reason="subscription removed", subscription_id=subscription_id
+    )
     log.info("subscription %s deleted", subscription_id)
     _replan()
     return Response(status=204)
@@ -394,7 +396,7 @@ def send_test(subscription_id: str) -> Response:
                 "outcome": attempt.outcome,
                 "error": attempt.error,
             }
-        )
+        ),
     )
 
 

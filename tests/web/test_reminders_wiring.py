@@ -122,3 +122,18 @@ def test_pausing_and_resuming_cancel_and_reopen_pending_reminders_at_once(
     resumed = client.post(f"/api/v1/subscriptions/{created['id']}/enable", headers=AUTH)
     assert resumed.status_code == 200
     _wait(lambda: ledger.count_by_state(service.engine) == {"pending": 2})
+
+
+def test_deleting_a_subscription_cancels_its_pending_reminders_at_once(
+    served: tuple[Flask, ReminderService],
+) -> None:
+    app, service = served
+    client = app.test_client()
+    created = client.post(
+        "/api/v1/subscriptions", json={"url": "http://127.0.0.1:9/hook", "lead_times": ["PT1H", "PT30M"]},
+        headers=AUTH,
+    ).get_json()  # fmt: skip
+    _wait(lambda: ledger.count_by_state(service.engine) == {"pending": 2})
+    assert client.delete(f"/api/v1/subscriptions/{created['id']}", headers=AUTH).status_code == 204
+    # Cancelled by the delete itself, not left for a wake-up days later to discover.
+    assert ledger.count_by_state(service.engine) == {"cancelled": 2}
