@@ -7,11 +7,13 @@ Each submodule holds the tables and queries of one concern and registers its tab
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 metadata = MetaData()
 
@@ -36,9 +38,28 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def create_schema(engine: Engine) -> None:
-    """Create every table that does not exist yet (idempotent, safe from several processes)."""
+# Any constant works; it names "schema creation" among the advisory locks of this database.
+_SCHEMA_LOCK = 0x7C_A1_E0_DA
+
+
+def create_schema(engine: Engine, *, attempts: int = 5) -> None:
+    """Create every table that does not exist yet; idempotent and safe from several processes at once.
+
+    gunicorn boots its workers together, and each creates the schema: without care two of them both
+    see a table missing and the slower one dies with "already exists". PostgreSQL serialises them on an
+    advisory lock; SQLite has none, so a loser simply tries again and then finds the tables there.
+    """
     # Import for the side effect of registering each concern's tables on `metadata`.
     from . import _registry  # noqa: F401
 
-    metadata.create_all(engine, checkfirst=True)
+    for attempt in range(1, attempts + 1):
+        try:
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+                metadata.create_all(conn, checkfirst=True)
+            return
+        except DBAPIError as exc:
+            if attempt == attempts or "already exists" not in str(exc.orig):
+                raise
+            time.sleep(0.05 * attempt)

@@ -1,0 +1,68 @@
+"""Several processes creating the schema at once (gunicorn workers booting together) all succeed."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from calendar_service.db import make_engine, metadata
+
+PG_URL = os.environ.get("TRADE_CALENDAR_TEST_POSTGRES_URL", "")
+# Each process imports first, then waits for a common start instant, so they really race.
+PROBE = """
+import sys, time
+from calendar_service.db import make_engine, create_schema
+url, schema, start_at = sys.argv[1], sys.argv[2], float(sys.argv[3])
+kwargs = {"connect_args": {"options": f"-csearch_path={schema}"}} if schema else {}
+engine = make_engine(url, **kwargs)
+time.sleep(max(0.0, start_at - time.time()))
+create_schema(engine)
+"""
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A database URL and (for PostgreSQL) an empty schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}", ""
+        return
+    if not PG_URL:
+        pytest.skip("PostgreSQL not configured: set TRADE_CALENDAR_TEST_POSTGRES_URL to run this case")
+    schema = f"t_schema_{secrets.token_hex(6)}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield PG_URL, schema
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_processes_creating_the_schema_at_once_all_succeed(target: tuple[str, str]) -> None:
+    url, schema = target
+    start_at = str(time.time() + 1.2)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", PROBE, url, schema, start_at], stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(6)
+    ]
+    failures = [p.stderr.read() if p.stderr else "" for p in procs if p.wait(timeout=60) != 0]
+    for p in procs:
+        if p.stderr:
+            p.stderr.close()
+    assert failures == []
+    kwargs = {"connect_args": {"options": f"-csearch_path={schema}"}} if schema else {}
+    engine = make_engine(url, **kwargs)
+    assert set(metadata.tables) <= set(inspect(engine).get_table_names())
+    engine.dispose()
