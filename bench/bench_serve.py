@@ -51,10 +51,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(url: str, timeout: float = 120.0, headers: dict[str, str] | None = None) -> None:
-    """Poll `url` until it answers 2xx."""
+def wait_until(
+    url: str,
+    timeout: float = 120.0,
+    headers: dict[str, str] | None = None,
+    process: subprocess.Popen[bytes] | None = None,
+) -> None:
+    """Poll `url` until it answers 2xx; give up at once if the server `process` has exited."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise SystemExit(f"the server for {url} exited with code {process.returncode} before answering")
         try:
             with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=30):
                 return
@@ -214,7 +221,7 @@ level = warning
     process = subprocess.Popen([str(python), "-m", "radicale", "--config", str(config)])
     auth = {"Authorization": "Basic YmVuY2g6eA=="}  # bench:x (auth type none accepts any password)
     base = f"http://127.0.0.1:{port}"
-    wait_until(base + "/.web/", headers=auth)
+    wait_until(base + "/.web/", headers=auth, process=process)
     url = f"{base}/bench/calendar/"
     request = urllib.request.Request(
         url, data=ics, method="PUT", headers={**auth, "Content-Type": "text/calendar; charset=utf-8"}
@@ -263,7 +270,7 @@ def main() -> None:
             port = free_port()
             processes.append(start_gunicorn(data, work, port))
             feed = f"http://127.0.0.1:{port}/calendar.ics"
-            wait_until(f"http://127.0.0.1:{port}/readyz", timeout=300)
+            wait_until(f"http://127.0.0.1:{port}/readyz", timeout=300, process=processes[-1])
             for _ in range(4 * CORES):  # every worker renders once and caches
                 _, headers, body = fetch(feed)
             etag = headers["ETag"]
