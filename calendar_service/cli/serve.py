@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..logs import configure_logging
 from ..settings import Settings
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def serve(host: str, port: int, data_path: Path | None) -> None:
 
     overrides: dict[str, Any] = {"data_path": data_path} if data_path else {}
     settings = Settings.from_env(**overrides)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)
     app = create_app(settings)
     live = app.extensions["trade_calendar.live"]
     if not live.ready:

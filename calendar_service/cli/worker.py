@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from ..logs import configure_logging
 from ..settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def worker(data_path: Path | None, concurrency: int, lease: float) -> None:
 
     overrides: dict[str, Any] = {"data_path": data_path} if data_path else {}
     settings = Settings.from_env(**overrides)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)
     engine = make_engine(settings.effective_database_url)
     create_schema(engine)
     clock = SystemClock()
