@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""The README's two commands, needing nothing but Python 3.11+: `python3 dev.py serve|test`.
+
+Each creates `.venv` on first use (and again when pyproject.toml changes), installs the project into
+it, and then runs the service or the whole check suite (ruff, mypy, pytest). Standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".installed"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def say(message: str) -> None:
+    """Progress on stderr, so `serve` output stays clean."""
+    print(f"dev.py: {message}", file=sys.stderr, flush=True)
+
+
+def run(*args: str | Path, check: bool = True) -> int:
+    """Run a command from the project root; stop with its exit code when it fails and `check`."""
+    code = subprocess.call([str(a) for a in args], cwd=ROOT)
+    if check and code != 0:
+        raise SystemExit(code)
+    return code
+
+
+def ensure_venv(extras: str) -> None:
+    """Create .venv and install the project (with `extras`) unless that is already done."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - the point is to say so on an older Python
+        raise SystemExit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
+    version = str((ROOT / "pyproject.toml").stat().st_mtime_ns)
+    if STAMP.exists():
+        done_extras, _, done_version = STAMP.read_text().partition(":")
+        if done_version == version and extras in ("", done_extras):
+            return
+    if not (BIN / "python").exists():
+        say(f"creating {VENV.name} with {sys.executable}")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    say("installing the project and its dependencies (first run only)")
+    run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    target = f".[{extras}]" if extras else "."
+    run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", target)
+    STAMP.write_text(f"{extras}:{version}")
+
+
+def ensure_chromium() -> None:
+    """Install Debian's chromium for the browser test when we may (root with apt); never download one."""
+    if CHROMIUM.exists() or shutil.which("apt-get") is None or os.geteuid() != 0:
+        return
+    say("installing Debian's chromium for the browser test")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+
+    def apt(*words: str) -> int:
+        return subprocess.call(
+            ["apt-get", *words], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+    if apt("install", "-y", "-qq", "chromium") != 0:
+        apt("update", "-qq")
+        if apt("install", "-y", "-qq", "chromium") != 0:
+            say("chromium could not be installed: the browser test will be skipped")
+
+
+def serve(args: list[str]) -> None:
+    """Start the whole service on the bundled data (SQLite, one process)."""
+    ensure_venv("")
+    command = [str(BIN / "trade-calendar"), "serve", *args]
+    os.chdir(ROOT)
+    os.execv(command[0], command)
+
+
+def test(args: list[str]) -> None:
+    """Lint, type-check and run the whole test suite."""
+    ensure_venv("dev")
+    ensure_chromium()
+    run(BIN / "ruff", "check", "calendar_service", "tests", "bench", "dev.py")
+    run(BIN / "mypy")
+    run(BIN / "python", "-m", "pytest", *args)
+
+
+def main() -> None:
+    """Dispatch `serve` or `test`; extra arguments go to `trade-calendar serve` or pytest."""
+    commands = {"serve": serve, "test": test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        raise SystemExit(
+            "usage: python3 dev.py serve [--host H --port P] | test [pytest args]"
+        )
+    commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()
