@@ -1,0 +1,99 @@
+"""Warnings on a calendar that is otherwise valid: stale statuses and checks, links, duplicates.
+
+None of these blocks publishing; each names what a curator should look at again. `today` decides what
+is past and what is stale.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from .. import model
+from ..model import Status
+from ..store import Calendar
+from ..yamlsource import PathKey
+from .findings import Findings
+
+STALE_AFTER = dt.timedelta(days=90)
+SOON = dt.timedelta(days=30)
+
+
+def check_warnings(
+    found: Findings,
+    meta: model.CalendarMeta,
+    events: Sequence[tuple[int, model.Event]],
+    cal: Calendar,
+    today: dt.date,
+) -> None:
+    """Warn about each event of a valid calendar that looks out of date or inconsistent."""
+    index_of = {event.id: index for index, event in events}
+    tz = cal.tz
+    today_start = dt.datetime.combine(today, dt.time(0), tzinfo=tz)
+    for event in cal.events:
+        at: PathKey = ("events", index_of[event.id])
+        end = event.end_utc(tz) or event.start_utc(tz)
+        if event.status in (Status.SCHEDULED, Status.TENTATIVE) and end < today_start:
+            found.warn(
+                (*at, "status"),
+                f"{event.id!r} is in the past but still {event.status.value} — set it to held, "
+                "cancelled or postponed",
+            )
+        if event.status is Status.HELD and event.start_utc(tz) > today_start + dt.timedelta(days=1):
+            found.warn(
+                (*at, "status"),
+                f"{event.id!r} is marked held but has not happened yet — set it to scheduled",
+            )
+        if event.deadline_at is not None and event.is_live:
+            checked = event.verified or meta.reviewed
+            if today_start <= event.deadline_at <= today_start + SOON and today - checked > STALE_AFTER:
+                found.warn(
+                    (*at, "id"),
+                    f"deadline within 30 days but last verified {checked} — re-check the "
+                    "sources and set `verified:`",
+                )
+        if event.superseded_by is not None and event.status is not Status.SUPERSEDED:
+            found.warn(
+                (*at, "superseded_by"),
+                "`superseded_by` on an event that is not superseded — set "
+                "status: superseded or remove the link",
+            )
+        if event.superseded_by is not None and event.superseded_by in cal:
+            successor = cal.get(event.superseded_by)
+            if not successor.is_live:
+                found.warn(
+                    (*at, "superseded_by"),
+                    f"successor {successor.id!r} is itself "
+                    f"{successor.status.value} — point at the event that stands now",
+                )
+        if event.precision.value == "exact" and event.all_day:
+            found.warn(
+                (*at, "precision"), "precision exact but no `time:` — add the time or say precision: day"
+            )
+        for i, source in enumerate(event.sources):
+            if source.url is not None and source.url.startswith("http://"):
+                found.warn(
+                    (*at, "sources", i, "url"),
+                    "source URL is not https — use the https address if the site has one",
+                )
+        for i, change in enumerate(event.history):
+            if change.kind in ("rescheduled", "postponed") and change.was is None:
+                found.warn(
+                    (*at, "history", i),
+                    f"a {change.kind} change without `was:` — record the old date "
+                    "so subscribers see what moved",
+                )
+    _duplicate_titles(found, cal, index_of)
+
+
+def _duplicate_titles(found: Findings, cal: Calendar, index_of: dict[str, int]) -> None:
+    seen: dict[tuple[str, str], str] = {}
+    for event in cal.events:
+        key = (event.title.casefold(), str(event.start))
+        if key in seen:
+            found.warn(
+                ("events", index_of[event.id], "title"),
+                f"same title and start as {seen[key]!r} — is this a duplicate entry?",
+            )
+        else:
+            seen[key] = event.id
