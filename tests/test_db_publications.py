@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import secrets
 import threading
@@ -50,7 +51,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, d
 @pytest.fixture
 def engine(url: tuple[str, dict[str, Any]]) -> Iterator[Engine]:
     eng = make_engine(url[0], **url[1])
-    metadata.create_all(eng, tables=[db.publications])
+    metadata.create_all(eng, tables=[db.publications, db.publication_revision])
     yield eng
     eng.dispose()
 
@@ -124,5 +125,67 @@ def test_concurrent_saves_do_not_corrupt(url: tuple[str, dict[str, Any]]) -> Non
     loaded = db.load_published(engines[0])
     assert set(loaded) == set(many)
     assert {s.sequence for s in loaded.values()} == {12}  # the highest anyone saved
+    for eng in engines:
+        eng.dispose()
+
+
+def test_publish_moves_the_revision_only_when_something_changed(engine: Engine) -> None:
+    calendar = golden.calendar_from(golden.small_text())
+    assert db.current_revision(engine) == 0
+    first = db.publish(engine, lambda previous: reconcile(previous, calendar, golden.T0, golden.RETENTION))
+    assert first.revision == db.current_revision(engine) == 1
+    assert first.states == db.load_published(engine) == first_states()
+    # The same data later: reconcile is a no-op, nothing is written, the T0 state stands.
+    again = db.publish(engine, lambda previous: reconcile(previous, calendar, golden.T1, golden.RETENTION))
+    assert again == first
+    assert db.current_revision(engine) == 1
+    changed = golden.calendar_from(golden.changed_small_text())
+    moved = db.publish(engine, lambda previous: reconcile(previous, changed, golden.T1, golden.RETENTION))
+    assert moved.revision == db.current_revision(engine) == 2
+    assert moved.states == db.load_published(engine)
+    assert moved.states["truce"].sequence == 1
+    assert moved.states["london"].removed_at == golden.T1
+
+
+def test_publish_returns_what_is_stored_when_the_table_holds_more(engine: Engine) -> None:
+    # A row with a higher SEQUENCE than the callback computes (written by an older release that saved
+    # without the lock): the stored, higher value is what publish returns and what the feed serves.
+    states = first_states()
+    db.save_published(engine, {k: dataclasses.replace(v, sequence=7) for k, v in states.items()})
+    stored = db.publish(
+        engine, lambda previous: {k: dataclasses.replace(v, sequence=1) for k, v in states.items()}
+    )
+    assert {s.sequence for s in stored.states.values()} == {7}
+    assert stored.states == db.load_published(engine)
+
+
+def test_concurrent_publishers_store_and_return_one_state(url: tuple[str, dict[str, Any]]) -> None:
+    # Four processes load the same data at once, each with its own clock: the first to take the lock
+    # publishes, the others find their reconcile a no-op, and all of them return the stored state.
+    engines = [make_engine(url[0], **url[1]) for _ in range(4)]
+    metadata.create_all(engines[0], tables=[db.publications, db.publication_revision])
+    calendar = golden.calendar_from(golden.small_text())
+    start = threading.Barrier(len(engines), timeout=10)
+    results: list[db.StoredPublication] = []
+    errors: list[BaseException] = []
+
+    def run(engine: Engine, offset: int) -> None:
+        now = golden.T0 + dt.timedelta(seconds=offset)
+        try:
+            start.wait()
+            results.append(db.publish(engine, lambda prev: reconcile(prev, calendar, now, golden.RETENTION)))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(eng, n)) for n, eng in enumerate(engines)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    assert len(results) == len(engines)
+    assert all(result == results[0] for result in results)
+    assert results[0].revision == db.current_revision(engines[0]) == 1
+    assert results[0].states == db.load_published(engines[0])
     for eng in engines:
         eng.dispose()

@@ -1,20 +1,28 @@
 """The `publications` table: what the feeds published, so SEQUENCE and tombstones survive restarts.
 
-Several processes (gunicorn workers, the worker) may reconcile and save at once. Each save is one
-transaction of upserts in event-id order (so two savers lock rows in the same order and cannot
-deadlock on PostgreSQL); a conflicting row keeps the higher SEQUENCE and the later LAST-MODIFIED, so
-whichever process writes last, a published SEQUENCE never goes down.
+Several processes (gunicorn workers, web replicas) publish the same data file. `publish` runs "load,
+reconcile, write" as one transaction under a lock on the one-row `publication_revision` table, so
+the second process reconciles against what the first stored (an idempotent no-op for the same data)
+instead of against the same old state at its own `now`: every process ends up serving the state as
+stored, byte for byte. The revision counter moves whenever that state changes; `current_revision`
+lets a process notice cheaply that someone else published.
+
+Writes are upserts in event-id order (so two writers lock rows in the same order and cannot deadlock
+on PostgreSQL); a conflicting row keeps the higher SEQUENCE and the later LAST-MODIFIED, so whichever
+process writes last, a published SEQUENCE never goes down.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Integer, String, Table, delete, func, select
+from sqlalchemy import JSON, Column, DateTime, Integer, String, Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine, RowMapping
+from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from ..publication import Published
 from . import metadata
@@ -28,6 +36,14 @@ publications = Table(
     Column("last_modified", DateTime(timezone=True), nullable=False),
     Column("removed_at", DateTime(timezone=True), nullable=True),
     Column("snapshot", JSON, nullable=False),
+)
+
+# One row (id 1): the lock `publish` takes, and a counter of changes to `publications`.
+publication_revision = Table(
+    "publication_revision",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("revision", Integer, nullable=False),
 )
 
 _CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
@@ -139,3 +155,92 @@ def _upsert(engine: Engine) -> Any:
             "snapshot": new.snapshot,
         },
     )
+
+
+@dataclass(frozen=True)
+class StoredPublication:
+    """The publication state as stored, and the revision it was stored under."""
+
+    revision: int
+    states: dict[str, Published]
+
+
+def current_revision(engine: Engine) -> int:
+    """The revision of the stored publication state (0 before anything was published); one indexed read."""
+    with engine.connect() as conn:
+        revision = conn.execute(
+            select(publication_revision.c.revision).where(publication_revision.c.id == 1)
+        ).scalar()
+    return int(revision or 0)
+
+
+def publish(
+    engine: Engine, compute: Callable[[Mapping[str, Published]], Mapping[str, Published]]
+) -> StoredPublication:
+    """Under the publication lock: load the state, store `compute(state)`'s changes, return what is stored.
+
+    `compute` is the reconcile; it runs inside the transaction, so keep it free of I/O. The revision
+    moves only when a row was written or deleted.
+    """
+    with engine.begin() as conn:
+        revision = _lock(conn)
+        rows = conn.execute(select(publications)).mappings().all()
+        stored = {row["event_id"]: published_from_row(row) for row in rows}
+        result = {
+            event_id: _as_upserted(state, stored.get(event_id)) for event_id, state in compute(stored).items()
+        }
+        changed = [_values(result[key]) for key in sorted(result) if stored.get(key) != result[key]]
+        # As in save_published, only tombstones leave the table; reconcile drops a live row only by
+        # turning it into a tombstone first, so a live row missing from `result` stays, and is reported.
+        expired = sorted(key for key, state in stored.items() if key not in result and state.is_tombstone)
+        result.update(
+            {key: state for key, state in stored.items() if key not in result and not state.is_tombstone}
+        )
+        if changed or expired:
+            statement = _upsert(engine)
+            for start in range(0, len(changed), _CHUNK):
+                conn.execute(statement, changed[start : start + _CHUNK])
+            for start in range(0, len(expired), _CHUNK):
+                chunk = expired[start : start + _CHUNK]
+                conn.execute(delete(publications).where(publications.c.event_id.in_(chunk)))
+            revision += 1
+            conn.execute(
+                update(publication_revision).where(publication_revision.c.id == 1).values(revision=revision)
+            )
+    return StoredPublication(revision, result)
+
+
+def _as_upserted(state: Published, before: Published | None) -> Published:
+    # What _upsert leaves in the row: the higher SEQUENCE and the later LAST-MODIFIED. Nobody else
+    # writes while `publish` holds the lock, so this is exactly the stored state.
+    if before is None:
+        return state
+    sequence = max(state.sequence, before.sequence)
+    last_modified = max(state.last_modified, before.last_modified)
+    if (sequence, last_modified) == (state.sequence, state.last_modified):
+        return state
+    return dataclasses.replace(state, sequence=sequence, last_modified=last_modified)
+
+
+def _lock(conn: Connection) -> int:
+    """Take the publication lock for this transaction; return the revision it guards."""
+    row = publication_revision.c
+    if conn.dialect.name == "sqlite":
+        # The first statement of the transaction is a write, so SQLite takes its write lock now and a
+        # second publisher waits here on the busy timeout. Reading first and writing later would let
+        # both read the same state, and the later writer would fail at once (a stale WAL snapshot
+        # cannot be upgraded) instead of waiting.
+        locked = conn.execute(update(publication_revision).where(row.id == 1).values(revision=row.revision))
+        if locked.rowcount == 0:
+            conn.execute(
+                sqlite.insert(publication_revision).values(id=1, revision=0).on_conflict_do_nothing()
+            )
+        return int(conn.execute(select(row.revision).where(row.id == 1)).scalar_one())
+    query = select(row.revision).where(row.id == 1).with_for_update()
+    revision = conn.execute(query).scalar()
+    if revision is None:  # the first publication on this database
+        conn.execute(
+            postgresql.insert(publication_revision).values(id=1, revision=0).on_conflict_do_nothing()
+        )
+        revision = conn.execute(query).scalar_one()
+    return int(revision)
