@@ -7,6 +7,13 @@ removed events stay as CANCELLED), saves that state and swaps in the new snapsho
 An invalid edit changes nothing that is served: the last good snapshot stays and the failure, with its
 `file:line` messages, is kept for /healthz and written to the log.
 
+With a database, the publication state is shared by every process that serves the feed (gunicorn
+workers, web replicas), and a process serves the state *as stored*, never one only it computed: the
+bytes, and so the ETag, are the same whichever process answers. Publishing goes through
+`db.publications.publish` (load, reconcile, write under one lock), and each check also compares the
+stored revision with the one being served; when another process has published, this one publishes
+its calendar again against the stored state (a no-op when they agree) and serves the result.
+
 Nothing here starts a thread by itself. Web workers call `maybe_check()` on requests (a monotonic-clock
 comparison, a `stat` at most every `reload_interval`); `serve` and the reminder worker call
 `start_polling()` on purpose so listeners hear about changes even when no request arrives.
@@ -14,6 +21,7 @@ comparison, a `stat` at most every `reload_interval`); `serve` and the reminder 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -50,6 +58,7 @@ class Snapshot:
     loaded_at: dt.datetime
     generation: int
     warnings: tuple[Problem, ...] = ()
+    revision: int = 0  # of the stored publication state this snapshot serves (0 without a database)
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,7 @@ class LiveCalendar:
         self._next_check = 0.0  # time.monotonic() deadline; checked without the lock on the hot path
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._follow_failed = False  # the last revision read failed (logged once per outage)
 
     # --- reading ------------------------------------------------------------------------------------
 
@@ -135,7 +145,7 @@ class LiveCalendar:
             self._lock.release()
 
     def check(self) -> bool:
-        """Check the file now; return whether a new version was swapped in."""
+        """Check the file and the shared publication state now; return whether a snapshot was swapped in."""
         with self._lock:
             return self._check_locked()
 
@@ -143,6 +153,18 @@ class LiveCalendar:
         self._next_check = time.monotonic() + self.reload_interval
         now = self.clock.now()
         self.last_checked = now
+        # Read the stored revision *before* looking at the file. A process that published a new file
+        # saw it before we read the revision, so our stat below sees it too and we publish the new
+        # file, not our old one. Only a reader that raced a half-written file (refused as invalid) or a
+        # replica whose own copy is still old (a rolling deploy) can publish an older version after a
+        # newer one; see `_follow`.
+        stored_revision = self._stored_revision()
+        swapped = self._check_file(now)
+        if not swapped and stored_revision is not None:
+            swapped = self._follow(stored_revision, now)
+        return swapped
+
+    def _check_file(self, now: dt.datetime) -> bool:
         try:
             stat = os.stat(self.path)
         except OSError as exc:
@@ -186,9 +208,7 @@ class LiveCalendar:
 
     def _swap(self, calendar: Calendar, warnings: tuple[Problem, ...], now: dt.datetime) -> None:
         old = self._snapshot
-        previous = self._load_state(old)
-        published = reconcile(previous, calendar, now, self.retention)
-        self._save_state(published)
+        published, revision = self._publish(calendar, old, now)
         generation = (old.generation + 1) if old else 1
         self._snapshot = Snapshot(
             calendar=calendar,
@@ -197,6 +217,7 @@ class LiveCalendar:
             loaded_at=now,
             generation=generation,
             warnings=warnings,
+            revision=revision,
         )
         self.last_failure = None
         self.stats.reloads += 1
@@ -208,20 +229,68 @@ class LiveCalendar:
                 self.stats.listeners_failed += 1
                 log.exception("on_change listener %r failed", listener)
 
-    def _load_state(self, old: Snapshot | None) -> Mapping[str, Published]:
-        # The database is the truth when there is one: other workers and replicas may have published
-        # since; reconcile is idempotent for content it has already seen.
-        if self.engine is not None:
-            from .db.publications import load_published
+    def _publish(
+        self, calendar: Calendar, old: Snapshot | None, now: dt.datetime
+    ) -> tuple[Mapping[str, Published], int]:
+        """Reconcile `calendar` at `now`; with a database, against the stored state and under its lock."""
+        if self.engine is None:  # one process on its own (the reminder worker): its memory is the state
+            return reconcile(old.published if old else {}, calendar, now, self.retention), 0
+        from .db.publications import publish
 
-            return load_published(self.engine)
-        return old.published if old else {}
+        stored = publish(self.engine, lambda previous: reconcile(previous, calendar, now, self.retention))
+        return stored.states, stored.revision
 
-    def _save_state(self, published: Mapping[str, Published]) -> None:
-        if self.engine is not None:
-            from .db.publications import save_published
+    def _stored_revision(self) -> int | None:
+        """The stored revision when there is a database and a snapshot to compare it with."""
+        if self.engine is None or self._snapshot is None:
+            return None
+        from .db.publications import current_revision
 
-            save_published(self.engine, published)
+        try:
+            revision = current_revision(self.engine)
+        except Exception:  # the database is away: keep serving what we have, ask again next check
+            if not self._follow_failed:
+                log.exception("reading the publication revision failed; serving the current snapshot")
+            self._follow_failed = True
+            return None
+        self._follow_failed = False
+        return revision
+
+    def _follow(self, stored_revision: int, now: dt.datetime) -> bool:
+        """Serve the stored state after another process published; return whether a snapshot was swapped in.
+
+        Our calendar is published again against the stored state: when that process had the same data,
+        reconcile changes nothing and we simply adopt what it stored. When it had another data version,
+        ours is written over it (SEQUENCE rises again: it is only ever raised, never lowered, and
+        LAST-MODIFIED only moves forward). A process on an *older* file can do that only until its own
+        next look at the file: at most one `reload_interval` after the edit (a web worker that has been
+        idle longer looks at the file before it answers), or, for a replica with its own copy of the
+        file, until that copy is updated (a rolling deploy; a replica left on an old file for good keeps
+        the two versions alternating, each raising SEQUENCE, until it is fixed). Once every process has
+        the new file, the last publication is of the new file, every later one is a no-op, and within
+        one more `reload_interval` all of them serve the same stored state.
+        """
+        old = self._snapshot
+        if old is None or stored_revision == old.revision:
+            return False
+        try:
+            published, revision = self._publish(old.calendar, old, now)
+        except Exception:  # e.g. the database went away: keep serving, try again at the next check
+            log.exception(
+                "following publication revision %d failed; serving the current snapshot", stored_revision
+            )
+            return False
+        if revision == old.revision:
+            return False
+        self._snapshot = dataclasses.replace(
+            old,
+            published=published,
+            last_modified=last_modified_of(published.values()),
+            generation=old.generation + 1,  # a new generation: rendered feeds are dropped
+            revision=revision,
+        )
+        log.info("serving publication revision %d (published by another process)", revision)
+        return True
 
     # --- polling, for processes that start it on purpose --------------------------------------------
 
