@@ -14,19 +14,20 @@ process at a time and inserted once by id.
         .plan()                     insert every reminder owed (idempotent), re-arm
         .request_plan()             plan() soon on a background thread (after a subscription change)
         .shutdown()
+
+This module is the alarm and the planning; sending a claimed batch is `delivery.py`, and the data the
+messages carry is built in `messages.py`.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import datetime as dt
 import hashlib
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeGuard
 
 from sqlalchemy.engine import Engine
@@ -36,12 +37,11 @@ from ..db import create_schema, ledger
 from ..db import subscriptions as subs_db
 from ..jsonview import utc_text
 from ..settings import Settings
-from ..store import Calendar, Event
+from ..store import Calendar
 from ..subscriptions import Subscription
-from ..timing import parse_duration
-from ..webhooks.client import Attempt
-from ..webhooks.payloads import Format, Message, change_data, reminder_data
 from ..webhooks.retry import RetryPolicy
+from .delivery import DISABLED, Client, Delivery, RunStats
+from .messages import change_message_data
 from .planning import (
     CANCELLED,
     REMINDER,
@@ -52,11 +52,23 @@ from .planning import (
     notification_id,
     plan_reminders,
 )
+from .tuning import Tuning
+
+__all__ = [
+    "DISABLED",
+    "WAKE_JOB",
+    "CalendarHolder",
+    "CalendarSource",
+    "Client",
+    "ReminderService",
+    "RunStats",
+    "Tuning",
+    "utc_text_or",
+]
 
 log = logging.getLogger(__name__)
 
 WAKE_JOB = "trade-calendar-wake"
-DISABLED = "subscription disabled"
 
 
 class CalendarHolder(Protocol):
@@ -69,46 +81,6 @@ class CalendarHolder(Protocol):
 
 
 CalendarSource = CalendarHolder | Calendar | Callable[[], Calendar | None]
-
-
-class Client(Protocol):
-    """Sends one message to one endpoint, once (`webhooks.client.WebhookClient` is one)."""
-
-    def send(self, url: str, secret: str, message: Message, fmt: Format) -> Attempt: ...
-
-
-@dataclass(frozen=True)
-class Tuning:
-    """Knobs of the engine; the defaults suit one worker against a handful of endpoints."""
-
-    concurrency: int = 16  # sends in flight at once
-    batch: int = 200  # rows claimed per query
-    lease: dt.timedelta = dt.timedelta(seconds=120)  # a claim outlives a crash by at most this
-    late_after: dt.timedelta = dt.timedelta(seconds=60)  # a first attempt this far past due is "late"
-    plan_late_window: dt.timedelta = dt.timedelta(minutes=10)  # a just-missed due time is still planned
-    notification_max_age: dt.timedelta = dt.timedelta(hours=24)  # stop retrying a change notice after
-    disable_after: int = 5  # consecutive finally-failed deliveries that disable an endpoint
-    max_sleep: float = 30.0  # wake at least this often: other processes plan and retry too
-
-
-@dataclass
-class RunStats:
-    """What one `run_due` did."""
-
-    claimed: int = 0
-    delivered: int = 0
-    retrying: int = 0
-    failed: int = 0
-    missed: int = 0
-    cancelled: int = 0
-    lateness: list[float] = field(default_factory=list)  # seconds past due of each first attempt
-
-
-@dataclass(frozen=True)
-class _Job:
-    row: ledger.Claimed
-    sub: Subscription
-    message: Message
 
 
 class ReminderService:
@@ -135,8 +107,7 @@ class ReminderService:
         self.tuning = tuning or Tuning()
         self.retry_policy = retry_policy or RetryPolicy()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
-        self._pool = cf.ThreadPoolExecutor(self.tuning.concurrency, thread_name_prefix="reminder-send")
-        self._run_lock = threading.Lock()
+        self._delivery = Delivery(engine, clock, client, self.tuning, self.retry_policy, self._rng)
         self._plan_lock = threading.Lock()
         self._scheduler: Any = None
         self._plan_key: tuple[Any, ...] | None = None
@@ -176,7 +147,7 @@ class ReminderService:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=wait)
             self._scheduler = None
-        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+        self._delivery.shutdown(wait=wait)
 
     def arm(self) -> dt.datetime | None:
         """Set the alarm for the earliest pending row (or `max_sleep` from now); return when it rings."""
@@ -321,10 +292,7 @@ class ReminderService:
             calendar, event = (new, new.get(change.event_id)) if change.event_id in new else (
                 old, old.get(change.event_id)
             )
-            payload = change_data(
-                event_id=event.id, title=event.title, kind=event.kind.value, zone=_zone_name(event, calendar),
-                old=change.old_at, new=change.new_at, sources=_sources(event), reason=_reason(change),
-            )
+            payload = change_message_data(change, event, calendar)
             for sub in subscriptions:
                 flt = event_filter(sub.filter, calendar)
                 if flt is None or not flt.matches(event):
@@ -345,163 +313,7 @@ class ReminderService:
 
     def run_due(self, now: dt.datetime | None = None) -> RunStats:
         """Claim and deliver every row due at `now`, a batch at a time, until none is left."""
-        now = now or self.clock.now()
-        stats = RunStats()
-        with self._run_lock:
-            subscriptions = {s.id: s for s in subs_db.list_subscriptions(self.engine)}
-            calendar = self.calendar()
-            limit = self.tuning.concurrency * 2
-            inflight: set[cf.Future[ledger.Outcome]] = set()
-            done_rows: list[ledger.Outcome] = []
-            exhausted = False
-            last_flush = time.monotonic()
-            while True:
-                if not exhausted and len(inflight) < limit:
-                    claimed = ledger.claim_due(
-                        self.engine, now=now, lease=self.tuning.lease, limit=self.tuning.batch
-                    )
-                    stats.claimed += len(claimed)
-                    exhausted = not claimed
-                    for row in claimed:
-                        job_or_outcome = self._prepare(row, subscriptions, calendar)
-                        if isinstance(job_or_outcome, ledger.Outcome):
-                            done_rows.append(job_or_outcome)
-                        else:
-                            inflight.add(self._pool.submit(self._deliver, job_or_outcome))
-                    if claimed and len(inflight) < limit:
-                        continue
-                if not inflight and exhausted:
-                    break
-                if inflight:
-                    finished, inflight = cf.wait(inflight, timeout=0.2, return_when=cf.FIRST_COMPLETED)
-                    done_rows.extend(f.result() for f in finished)
-                if len(done_rows) >= 100 or (done_rows and time.monotonic() - last_flush > 0.05):
-                    self._record(done_rows, subscriptions, stats)
-                    done_rows = []
-                    last_flush = time.monotonic()
-            self._record(done_rows, subscriptions, stats)
-        return stats
-
-    def _prepare(
-        self, row: ledger.Claimed, subscriptions: Mapping[str, Subscription], calendar: Calendar | None
-    ) -> _Job | ledger.Outcome:
-        now = self.clock.now()
-        sub = subscriptions.get(row.subscription_id)
-
-        def final(state: str, reason: str) -> ledger.Outcome:
-            return ledger.Outcome(
-                row.id, row.subscription_id, row.kind, row.event_id, state, row.attempts,
-                error=reason, finished_at=now, late=row.late,
-            )
-
-        if sub is None:
-            return final(ledger.CANCELLED, "subscription removed")
-        if not sub.enabled:
-            return final(ledger.CANCELLED, DISABLED)
-        late = row.late or (row.first_attempt_at is None and now - row.due_at > self.tuning.late_after)
-        if row.kind == REMINDER:
-            if row.deadline_at is not None and row.deadline_at <= now:
-                return final(ledger.MISSED, f"deadline {utc_text(row.deadline_at)} passed before delivery")
-            if calendar is None:
-                return final(ledger.CANCELLED, "no calendar loaded")
-            reason = _stale(row, sub, calendar)
-            if reason:
-                return final(ledger.CANCELLED, reason)
-            data: dict[str, Any] = _reminder_data(row, calendar, now, late)
-        else:
-            if now - row.due_at > self.tuning.notification_max_age:
-                return final(ledger.FAILED, "gave up: the change is too old to announce")
-            data = dict(row.payload or {})
-        message = Message(id=row.id, type=row.kind, timestamp=now, data=data)
-        return _Job(row, sub, message)
-
-    def _deliver(self, job: _Job) -> ledger.Outcome:
-        row = job.row
-        number = row.attempts + 1
-        try:
-            attempt = self.client.send(job.sub.url, job.sub.secret, job.message, job.sub.format)
-        except Exception as exc:  # a bug in the client must not lose the row: retry it
-            log.exception("sending %s failed unexpectedly", row.id)
-            attempt = Attempt(self.clock.now(), None, 0.0, f"{type(exc).__name__}: {exc}", None, "retry")
-        started = attempt.started_at
-        late = row.late or (row.first_attempt_at is None and started - row.due_at > self.tuning.late_after)
-        latency = None if attempt.latency_ms is None else round(attempt.latency_ms)
-        common: dict[str, Any] = {
-            "started_at": started, "status": attempt.status, "latency_ms": latency,
-            "outcome": attempt.outcome, "error": attempt.error, "late": late, "due_at": row.due_at,
-        }
-        base = (row.id, row.subscription_id, row.kind, row.event_id)
-        if attempt.outcome == "delivered":
-            return ledger.Outcome(*base, ledger.DELIVERED, number, finished_at=self.clock.now(), **common)
-        if attempt.outcome == "retry":
-            delay = self.retry_policy.next_delay(number, attempt, self._rng)
-            if delay is not None:
-                at = self.clock.now() + delay
-                if row.deadline_at is None or at < row.deadline_at:
-                    return ledger.Outcome(*base, ledger.PENDING, number, next_attempt_at=at, **common)
-                common["error"] = f"{attempt.error or attempt.status}; gave up: the deadline comes first"
-            else:
-                common["error"] = f"{attempt.error or attempt.status}; gave up after {number} attempt(s)"
-        return ledger.Outcome(*base, ledger.FAILED, number, finished_at=self.clock.now(), **common)
-
-    def _record(
-        self, outcomes: list[ledger.Outcome], subscriptions: dict[str, Subscription], stats: RunStats
-    ) -> None:
-        if not outcomes:
-            return
-        ledger.record_outcomes(self.engine, outcomes)
-        now = self.clock.now()
-        for o in outcomes:
-            if o.lateness is not None:
-                stats.lateness.append(o.lateness)
-            if o.state == ledger.DELIVERED:
-                stats.delivered += 1
-                sub = subscriptions.get(o.subscription_id)
-                if sub is not None and sub.failure_count:
-                    subscriptions[o.subscription_id] = subs_db.reset_failures(self.engine, sub.id, now=now)
-            elif o.state == ledger.PENDING:
-                stats.retrying += 1
-            elif o.state == ledger.MISSED:
-                stats.missed += 1
-            elif o.state == ledger.CANCELLED:
-                stats.cancelled += 1
-            elif o.state == ledger.FAILED:
-                stats.failed += 1
-                if o.started_at is not None:
-                    self._count_failure(o, subscriptions, now)
-
-    def _count_failure(
-        self, o: ledger.Outcome, subscriptions: dict[str, Subscription], now: dt.datetime
-    ) -> None:
-        n = self.tuning.disable_after
-        reason = f"disabled after {n} failed deliveries in a row; the last: {o.error or o.status}"
-        try:
-            sub = subs_db.record_failure(
-                self.engine, o.subscription_id, now=now, disable_after=n, reason=reason
-            )
-        except LookupError:
-            return
-        subscriptions[sub.id] = sub
-        if not sub.enabled:
-            log.warning("subscription %s disabled: %s", sub.id, sub.disabled_reason)
-
-
-def _stale(row: ledger.Claimed, sub: Subscription, calendar: Calendar) -> str:
-    """Why a claimed reminder is no longer owed under the current data, or "" if it still is."""
-    if row.event_id not in calendar:
-        return "event removed"
-    event = calendar.get(row.event_id)
-    if not event.is_live:
-        return f"event {event.status.value}"
-    if event.deadline_at != row.deadline_at:
-        return "deadline moved"
-    leads = {parse_duration(t).as_timedelta() for t in sub.lead_times}
-    if row.lead_time is None or parse_duration(row.lead_time).as_timedelta() not in leads:
-        return "lead time no longer subscribed"
-    flt = event_filter(sub.filter, calendar)
-    if flt is None or not flt.matches(event):
-        return "event no longer matches the subscription's filter"
-    return ""
+        return self._delivery.run_due(now or self.clock.now(), self.calendar)
 
 
 def _kept(new: Calendar, event_id: str, subscriptions: Sequence[Subscription], now: dt.datetime) -> list[str]:
@@ -526,31 +338,4 @@ def _subscriptions_key(subscriptions: Sequence[Subscription]) -> str:
 
 def _is_holder(source: object) -> TypeGuard[CalendarHolder]:
     return hasattr(source, "snapshot") and hasattr(source, "on_change")
-
-
-def _reminder_data(row: ledger.Claimed, calendar: Calendar, now: dt.datetime, late: bool) -> dict[str, Any]:
-    event = calendar.get(row.event_id)
-    assert row.lead_time is not None
-    assert row.deadline_at is not None
-    return reminder_data(
-        event_id=event.id, title=event.title, kind=event.kind.value, deadline=row.deadline_at,
-        zone=_zone_name(event, calendar), lead_time=parse_duration(row.lead_time).as_timedelta(),
-        now=now, sources=_sources(event), late=late,
-    )
-
-
-def _zone_name(event: Event, calendar: Calendar) -> str:
-    return event.tz or calendar.meta.timezone
-
-
-def _sources(event: Event) -> list[dict[str, str]]:
-    return [{"title": s.title, "url": s.url} for s in event.sources if s.url]
-
-
-def _reason(change: Change) -> str | None:
-    if change.kind != CANCELLED:
-        return None
-    if change.superseded_by:
-        return f"{change.reason} by {change.superseded_by}"
-    return change.reason or None
 

@@ -1,0 +1,50 @@
+"""The `data` of the webhook messages the engine sends, built from the calendar and a ledger row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ..db import ledger
+from ..store import Calendar, Event
+from ..timing import parse_duration
+from ..webhooks.payloads import change_data, reminder_data
+from .planning import CANCELLED, Change
+
+
+def reminder_message_data(
+    row: ledger.Claimed, calendar: Calendar, now: dt.datetime, late: bool
+) -> dict[str, Any]:
+    """The `reminder.due` data for a claimed reminder row, as of `now`."""
+    event = calendar.get(row.event_id)
+    assert row.lead_time is not None
+    assert row.deadline_at is not None
+    return reminder_data(
+        event_id=event.id, title=event.title, kind=event.kind.value, deadline=row.deadline_at,
+        zone=_zone_name(event, calendar), lead_time=parse_duration(row.lead_time).as_timedelta(),
+        now=now, sources=_sources(event), late=late,
+    )
+
+
+def change_message_data(change: Change, event: Event, calendar: Calendar) -> dict[str, Any]:
+    """The `event.*` data announcing `change` to `event` (as `calendar` has it)."""
+    return change_data(
+        event_id=event.id, title=event.title, kind=event.kind.value, zone=_zone_name(event, calendar),
+        old=change.old_at, new=change.new_at, sources=_sources(event), reason=_reason(change),
+    )
+
+
+def _zone_name(event: Event, calendar: Calendar) -> str:
+    return event.tz or calendar.meta.timezone
+
+
+def _sources(event: Event) -> list[dict[str, str]]:
+    return [{"title": s.title, "url": s.url} for s in event.sources if s.url]
+
+
+def _reason(change: Change) -> str | None:
+    if change.kind != CANCELLED:
+        return None
+    if change.superseded_by:
+        return f"{change.reason} by {change.superseded_by}"
+    return change.reason or None

@@ -1,0 +1,20 @@
+"""The knobs of the reminder engine, shared by its planning and its delivery."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Knobs of the engine; the defaults suit one worker against a handful of endpoints."""
+
+    concurrency: int = 16  # sends in flight at once
+    batch: int = 200  # rows claimed per query
+    lease: dt.timedelta = dt.timedelta(seconds=120)  # a claim outlives a crash by at most this
+    late_after: dt.timedelta = dt.timedelta(seconds=60)  # a first attempt this far past due is "late"
+    plan_late_window: dt.timedelta = dt.timedelta(minutes=10)  # a just-missed due time is still planned
+    notification_max_age: dt.timedelta = dt.timedelta(hours=24)  # stop retrying a change notice after
+    disable_after: int = 5  # consecutive finally-failed deliveries that disable an endpoint
+    max_sleep: float = 30.0  # wake at least this often: other processes plan and retry too
