@@ -4,48 +4,29 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
-import secrets
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from calendar_service.db import make_engine, metadata
 from calendar_service.db import publications as db
 from calendar_service.publication import Published, reconcile
 from tests import regen_golden as golden
+from tests.dbtargets import BACKENDS, postgres_schema
 
-PG_URL = os.environ.get("TRADE_CALENDAR_TEST_POSTGRES_URL", "")
 
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgres", marks=pytest.mark.postgres),
-    ]
-)
+@pytest.fixture(params=BACKENDS)
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """A database URL (and engine arguments) with an empty publications table."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'pub.sqlite3'}", {}
         return
-    if not PG_URL:
-        pytest.skip("PostgreSQL not configured: set TRADE_CALENDAR_TEST_POSTGRES_URL to run this case")
-    schema = f"t_pub_{secrets.token_hex(6)}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield PG_URL, {"connect_args": {"options": f"-csearch_path={schema}"}}
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema("t_pub") as schema:
+        yield schema.server_url, {"connect_args": schema.connect_args}
 
 
 @pytest.fixture

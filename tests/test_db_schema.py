@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 import subprocess
 import sys
 import time
@@ -11,11 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 
 from calendar_service.db import make_engine, metadata
+from tests.dbtargets import postgres_schema
 
-PG_URL = os.environ.get("TRADE_CALENDAR_TEST_POSTGRES_URL", "")
 # Each process imports first, then waits for a common start instant, so they really race.
 PROBE = """
 import sys, time
@@ -34,18 +32,8 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}", ""
         return
-    if not PG_URL:
-        pytest.skip("PostgreSQL not configured: set TRADE_CALENDAR_TEST_POSTGRES_URL to run this case")
-    schema = f"t_schema_{secrets.token_hex(6)}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield PG_URL, schema
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema("t_schema") as schema:
+        yield schema.server_url, schema.name
 
 
 def test_processes_creating_the_schema_at_once_all_succeed(target: tuple[str, str]) -> None:

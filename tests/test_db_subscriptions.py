@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import secrets
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -18,17 +16,12 @@ from calendar_service.db import make_engine, metadata
 from calendar_service.db import subscriptions as db
 from calendar_service.errors import SubscriptionNotFound
 from calendar_service.subscriptions import Subscription, new_subscription_id
+from tests.dbtargets import BACKENDS, postgres_schema
 
 T0 = dt.datetime(2025, 6, 10, 12, 0, tzinfo=dt.UTC)
-PG_URL = os.environ.get("TRADE_CALENDAR_TEST_POSTGRES_URL", "")
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param("postgres", marks=pytest.mark.postgres),
-    ]
-)
+@pytest.fixture(params=BACKENDS)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A fresh subscriptions table: a SQLite file, or a PostgreSQL schema of its own per test."""
     if request.param == "sqlite":
@@ -37,21 +30,13 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         yield eng
         eng.dispose()
         return
-    if not PG_URL:
-        pytest.skip("PostgreSQL not configured: set TRADE_CALENDAR_TEST_POSTGRES_URL to run this case")
-    schema = f"t_subs_{secrets.token_hex(6)}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    eng = make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        metadata.create_all(eng, tables=[db.subscriptions])
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema("t_subs") as schema:
+        eng = make_engine(schema.server_url, connect_args=schema.connect_args)
+        try:
+            metadata.create_all(eng, tables=[db.subscriptions])
+            yield eng
+        finally:
+            eng.dispose()
 
 
 def make_sub(**changes: object) -> Subscription:

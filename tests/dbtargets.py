@@ -1,0 +1,66 @@
+"""Database targets for the persistence tests: a SQLite file, or a PostgreSQL schema of its own.
+
+Parametrize a fixture with `BACKENDS` and, for the `postgres` case, open `postgres_schema(prefix)`: it
+skips (saying which variable to set) when no test server is configured, creates a uniquely named schema
+so parallel runs never see each other's rows, and drops it afterwards. Point engines at the schema with
+`schema.connect_args` (or, for a child process, the URL from `schema.url_text()`).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from calendar_service.db import make_engine
+
+POSTGRES_ENV = "TRADE_CALENDAR_TEST_POSTGRES_URL"
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def postgres_url_or_skip() -> str:
+    """The test PostgreSQL URL, or skip saying which variable to set."""
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(f"PostgreSQL not configured: set {POSTGRES_ENV} to run this case")
+    return url
+
+
+class PostgresSchema:
+    """A throwaway schema on the test server, so parallel runs never see each other's rows."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.server_url = url
+        self.name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        self.admin = make_engine(url)
+        with self.admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{self.name}"'))
+        # `options` reaches libpq: every connection made with it uses the schema.
+        self.connect_args: dict[str, Any] = {"options": f"-csearch_path={self.name}"}
+        self.url = make_url(url).update_query_dict(self.connect_args)
+
+    def url_text(self) -> str:
+        """The URL with the schema in it, password included (for a child process)."""
+        return self.url.render_as_string(hide_password=False)
+
+    def drop(self) -> None:
+        """Remove the schema and everything in it."""
+        with self.admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE'))
+        self.admin.dispose()
+
+
+@contextmanager
+def postgres_schema(prefix: str) -> Iterator[PostgresSchema]:
+    """A fresh schema named `prefix_<random>` on the test server (or skip), dropped on the way out."""
+    schema = PostgresSchema(postgres_url_or_skip(), prefix)
+    try:
+        yield schema
+    finally:
+        schema.drop()
