@@ -1,6 +1,6 @@
 """The calendar as the rest of the service sees it: resolved events with real instants.
 
-`load_calendar` reads and validates a file (see `validation.py`) and returns a `Calendar`; nothing here
+`load_calendar` reads and validates a file (see `validation/`) and returns a `Calendar`; nothing here
 knows about the web, the database or the clock beyond the `today` it is given.
 """
 
