@@ -34,9 +34,8 @@ def utc_text(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def event_to_dict(event: Event, calendar: Calendar) -> dict[str, Any]:
-    """Everything a reader needs about one event; `end` of an all-day event is exclusive."""
-    tz = calendar.tz
+def descriptive_fields(event: Event) -> dict[str, Any]:
+    """The event's descriptive fields (everything but its times and records) as JSON-ready values."""
     return {
         "id": event.id,
         "title": event.title,
@@ -52,6 +51,23 @@ def event_to_dict(event: Event, calendar: Calendar) -> dict[str, Any]:
         "instrument": event.instrument,
         "location": event.location,
         "description": event.description,
+    }
+
+
+def records(event: Event) -> dict[str, Any]:
+    """The event's sources, history and verification date as JSON-ready values."""
+    return {
+        "sources": [source.model_dump(mode="json", exclude_none=True) for source in event.sources],
+        "history": [change.model_dump(mode="json", exclude_none=True) for change in event.history],
+        "verified": event.verified.isoformat() if event.verified else None,
+    }
+
+
+def event_to_dict(event: Event, calendar: Calendar) -> dict[str, Any]:
+    """Everything a reader needs about one event; `end` of an all-day event is exclusive."""
+    tz = calendar.tz
+    return {
+        **descriptive_fields(event),
         "start": moment_to_dict(event.start, tz),
         "end": moment_to_dict(event.end, tz),
         "precision": event.precision.value,
@@ -59,9 +75,7 @@ def event_to_dict(event: Event, calendar: Calendar) -> dict[str, Any]:
         if event.deadline_at
         else None,
         "superseded_by": event.superseded_by,
-        "sources": [source.model_dump(mode="json", exclude_none=True) for source in event.sources],
-        "history": [change.model_dump(mode="json", exclude_none=True) for change in event.history],
-        "verified": event.verified.isoformat() if event.verified else None,
+        **records(event),
     }
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import model, timing
+from .jsonview import descriptive_fields, records
 from .model import Anchor, Authority, Importance, Kind, Precision, Status
 from .store import Calendar, Event
 
@@ -140,20 +141,7 @@ def _unmoment(value: Any) -> dt.date | dt.datetime | None:
 def snapshot_of(event: Event) -> dict[str, Any]:
     """Everything a feed shows about `event`, as JSON-ready values (lists, strings, numbers)."""
     return {
-        "id": event.id,
-        "title": event.title,
-        "kind": event.kind.value,
-        "status": event.status.value,
-        "countries": list(event.countries),
-        "importance": event.importance.value,
-        "tags": list(event.tags),
-        "action": event.action,
-        "related": list(event.related),
-        "authority": event.authority.value if event.authority else None,
-        "hs": list(event.hs),
-        "instrument": event.instrument,
-        "location": event.location,
-        "description": event.description,
+        **descriptive_fields(event),
         "start": _moment(event.start),
         "end": _moment(event.end),
         "tz": event.tz,
@@ -161,9 +149,7 @@ def snapshot_of(event: Event) -> dict[str, Any]:
         "deadline": event.deadline.value if event.deadline else None,
         "deadline_at": _moment(event.deadline_at),
         "superseded_by": event.superseded_by,
-        "history": [change.model_dump(mode="json", exclude_none=True) for change in event.history],
-        "verified": event.verified.isoformat() if event.verified else None,
-        "sources": [source.model_dump(mode="json", exclude_none=True) for source in event.sources],
+        **records(event),
     }
 
 
