@@ -8,6 +8,7 @@ minutes are exact elapsed time.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -55,7 +56,9 @@ def _zone_names() -> frozenset[str]:
 def zone(name: str) -> ZoneInfo:
     """The IANA zone `name`; ValueError (not a cryptic KeyError) when there is none by that name."""
     if name not in _zone_names():
-        raise ValueError(f"unknown time zone {name!r} — use an IANA name such as America/New_York")
+        close = difflib.get_close_matches(name, sorted(_zone_names()), n=1, cutoff=0.8)
+        hint = f"did you mean {close[0]!r}?" if close else "use an IANA name such as America/New_York"
+        raise ValueError(f"unknown time zone {name!r} — {hint}")
     try:
         return _cached_zone(name)
     except ZoneInfoNotFoundError as exc:  # pragma: no cover - listed but not loadable
