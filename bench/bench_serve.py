@@ -6,10 +6,13 @@ Measures, in one run on loopback only:
   * the cold render time of the full feed (in process, median of 3);
   * requests/s for the cached full feed (200) and a conditional request (304, If-None-Match) under
     gunicorn (gthread, one worker per core), driven by `wrk` from another process;
-  * the same .ics served as a static file by nginx (200 and 304), and by Radicale (200) as a CalDAV peer.
+  * the same .ics served as a static file by nginx (200 and 304), and by Radicale (200) as a CalDAV peer;
+  * the production topology, "edge": nginx with deploy/nginx.conf (proxy_cache, revalidating against
+    our ETag every few seconds) in front of the same gunicorn (200 and 304).
 Prints the medians of `--runs` runs per target and the ratios; goals: 304 at least half of nginx's
-rate, 200 at least 5x Radicale's. Needs `wrk` and `nginx` (apt-get install wrk nginx-light); Radicale
-is installed into a private venv under the temp dir (`--radicale-python` to use one you have).
+rate, 200 at least 5x Radicale's — for gunicorn alone and for the edge. Needs `wrk` and `nginx`
+(apt-get install wrk nginx-light); Radicale is installed into a private venv under the temp dir
+(`--radicale-python` to use one you have).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.edge import start_edge, validity  # noqa: E402 - after the sys.path line
 from bench.generate import generate_yaml  # noqa: E402 - after the sys.path line
 from calendar_service.feeds import render_feed  # noqa: E402 - after the sys.path line
 from calendar_service.filters import EventFilter  # noqa: E402 - after the sys.path line
@@ -279,12 +283,41 @@ def main() -> None:
             static = f"http://127.0.0.1:{nginx_port}/calendar.ics"
             wait_until(static)
             nginx_etag = fetch(static)[1]["ETag"]
+            # The edge: deploy/nginx.conf rendered for loopback, access log off and keepalive_requests as
+            # the static peer above (the only differences from production besides ports and paths).
+            edge_port = free_port()
+            processes.append(
+                start_edge(
+                    work / "edge",
+                    edge_port,
+                    port,
+                    access_log=False,
+                    keepalive_requests=1_000_000,
+                    nginx="nginx",
+                )
+            )
+            edge = f"http://127.0.0.1:{edge_port}/calendar.ics"
+            _, edge_headers, edge_body = fetch(edge)  # a miss: fills the cache from gunicorn's copy
+            edge_etag = edge_headers["ETag"]
+            # The feed's SOURCE line names the Host it was asked for, so compare with the same Host.
+            _, same_host_headers, same_host_body = fetch(feed, {"Host": f"127.0.0.1:{edge_port}"})
+            if edge_body != same_host_body or edge_etag != same_host_headers["ETag"]:
+                raise SystemExit("the edge does not pass the feed through unchanged")
+            edge_304 = fetch(edge, {"If-None-Match": edge_etag})[1]
+            if edge_304.get("X-Cache-Status") != "HIT":
+                raise SystemExit(f"the edge's 304 is not from its cache: {edge_304}")
+            print(
+                f"edge: nginx proxy_cache per deploy/nginx.conf, validity {validity()} "
+                f"(revalidated with our ETag after that), in front of the same gunicorn"
+            )
 
             targets: list[tuple[str, str, dict[str, str], int]] = [
                 ("service 200", feed, {}, 200),
                 ("service 304", feed, {"If-None-Match": etag}, 304),
                 ("nginx 200", static, {}, 200),
                 ("nginx 304", static, {"If-None-Match": nginx_etag}, 304),
+                ("edge 200", edge, {}, 200),
+                ("edge 304", edge, {"If-None-Match": edge_etag}, 304),
             ]
             if not args.skip_radicale:
                 python = radicale_python(work, args.radicale_python)
@@ -310,6 +343,8 @@ def main() -> None:
                 results["radicale 200"] = value
                 ours, ours_runs = median_of(args.runs, lambda: sequential_rate(feed, args.duration, {}))
                 results["service 200 seq"] = ours
+                edged, edge_runs = median_of(args.runs, lambda: sequential_rate(edge, args.duration, {}))
+                results["edge 200 seq"] = edged
                 print(
                     f"{'radicale 200':>13}: {value:10.2f} req/s  (one connection; runs: "
                     f"{', '.join(f'{v:.2f}' for v in values)})"
@@ -318,21 +353,34 @@ def main() -> None:
                     f"{'service 200':>13}: {ours:10.2f} req/s  (one connection, same method; runs: "
                     f"{', '.join(f'{v:.2f}' for v in ours_runs)})"
                 )
+                print(
+                    f"{'edge 200':>13}: {edged:10.2f} req/s  (one connection, same method; runs: "
+                    f"{', '.join(f'{v:.2f}' for v in edge_runs)})"
+                )
         finally:
             for process in reversed(processes):
                 stop(process)
 
     print()
-    ratio_304 = results["service 304"] / results["nginx 304"]
+    print("gunicorn alone:")
+    print_ratios(results, "service")
+    print("edge (nginx cache -> gunicorn), the production topology in docker-compose.yml:")
+    print_ratios(results, "edge")
+
+
+def print_ratios(results: dict[str, float], name: str) -> None:
+    """The ratios of contender `name` ("service" or "edge") to the static nginx and to Radicale."""
+    ratio_304 = results[f"{name} 304"] / results["nginx 304"]
     verdict = "met" if ratio_304 >= 0.5 else "NOT met"
-    print(f"304: service / nginx    = {ratio_304:.2f}  (goal >= 0.5: {verdict})")
-    print(f"200: service / nginx    = {results['service 200'] / results['nginx 200']:.2f}")
+    print(f"  304: {name} / nginx static = {ratio_304:.2f}  (goal >= 0.5: {verdict})")
+    print(f"  200: {name} / nginx static = {results[f'{name} 200'] / results['nginx 200']:.2f}")
     if "radicale 200" in results:
-        ratio = results["service 200 seq"] / results["radicale 200"]
-        wide = results["service 200"] / results["radicale 200"]
+        ratio = results[f"{name} 200 seq"] / results["radicale 200"]
+        wide = results[f"{name} 200"] / results["radicale 200"]
+        verdict = "met" if min(ratio, wide) >= 5 else "NOT met"
         print(
-            f"200: service / radicale = {ratio:.0f} on one connection each, {wide:.0f} with wrk's "
-            f"{16 * CORES} connections for ours  (goal >= 5: {'met' if min(ratio, wide) >= 5 else 'NOT met'})"
+            f"  200: {name} / radicale = {ratio:.0f} on one connection each, {wide:.0f} with wrk's "
+            f"{16 * CORES} connections for ours  (goal >= 5: {verdict})"
         )
 
 
