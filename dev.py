@@ -18,7 +18,9 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".installed"
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian packages some tests drive for real (skipped with a reason when missing): the browser test and
+# the edge-cache test. Installed with apt when we may; browsers are never downloaded.
+SYSTEM_PACKAGES = {"chromium": Path("/usr/bin/chromium"), "nginx": Path("/usr/sbin/nginx")}
 
 
 def say(message: str) -> None:
@@ -53,11 +55,12 @@ def ensure_venv(extras: str) -> None:
     STAMP.write_text(f"{extras}:{version}")
 
 
-def ensure_chromium() -> None:
-    """Install Debian's chromium for the browser test when we may (root with apt); never download one."""
-    if CHROMIUM.exists() or shutil.which("apt-get") is None or os.geteuid() != 0:
+def ensure_system_packages() -> None:
+    """Install the Debian packages tests use when we may (root with apt); otherwise those tests skip."""
+    missing = [name for name, path in SYSTEM_PACKAGES.items() if not path.exists()]
+    if not missing or shutil.which("apt-get") is None or os.geteuid() != 0:
         return
-    say("installing Debian's chromium for the browser test")
+    say(f"installing Debian's {' and '.join(missing)} for the tests that drive them")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
 
     def apt(*words: str) -> int:
@@ -65,10 +68,10 @@ def ensure_chromium() -> None:
             ["apt-get", *words], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
 
-    if apt("install", "-y", "-qq", "chromium") != 0:
+    if apt("install", "-y", "-qq", *missing) != 0:
         apt("update", "-qq")
-        if apt("install", "-y", "-qq", "chromium") != 0:
-            say("chromium could not be installed: the browser test will be skipped")
+        if apt("install", "-y", "-qq", *missing) != 0:
+            say(f"could not install {' '.join(missing)}: the tests that need them will be skipped")
 
 
 def serve(args: list[str]) -> None:
@@ -82,7 +85,7 @@ def serve(args: list[str]) -> None:
 def test(args: list[str]) -> None:
     """Lint, type-check and run the whole test suite."""
     ensure_venv("dev")
-    ensure_chromium()
+    ensure_system_packages()
     run(BIN / "ruff", "check", "calendar_service", "tests", "bench", "dev.py")
     run(BIN / "mypy")
     run(BIN / "python", "-m", "pytest", *args)
@@ -92,9 +95,7 @@ def main() -> None:
     """Dispatch `serve` or `test`; extra arguments go to `trade-calendar serve` or pytest."""
     commands = {"serve": serve, "test": test}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
-        raise SystemExit(
-            "usage: python3 dev.py serve [--host H --port P] | test [pytest args]"
-        )
+        raise SystemExit("usage: python3 dev.py serve [--host H --port P] | test [pytest args]")
     commands[sys.argv[1]](sys.argv[2:])
 
 
