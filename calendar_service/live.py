@@ -109,6 +109,7 @@ class LiveCalendar:
         self._snapshot: Snapshot | None = None
         self._file = _FileState()
         self._listeners: list[Listener] = []
+        self._stats_listeners: list[Callable[[ReloadStats], None]] = []
         self._lock = threading.Lock()  # one check at a time; readers never take it
         self._next_check = 0.0  # time.monotonic() deadline; checked without the lock on the hot path
         self._stop = threading.Event()
@@ -130,6 +131,10 @@ class LiveCalendar:
     def on_change(self, listener: Listener) -> None:
         """Call `listener(old_calendar, new_calendar)` after every swap (old is None on the first load)."""
         self._listeners.append(listener)
+
+    def on_stats(self, listener: Callable[[ReloadStats], None]) -> None:
+        """Call `listener(stats)` whenever a reload or a refused reload is counted."""
+        self._stats_listeners.append(listener)
 
     # --- checking -----------------------------------------------------------------------------------
 
@@ -203,6 +208,7 @@ class LiveCalendar:
             return  # the same failure again: counted and logged once
         self.last_failure = ReloadFailure(now, str(self.path), messages, digest)
         self.stats.failures += 1
+        self._counted()
         kept = f"keeping version {self._snapshot.calendar.version}" if self._snapshot else "nothing to serve"
         log.error("reload of %s refused (%s):\n%s", self.path, kept, "\n".join(messages))
 
@@ -221,6 +227,7 @@ class LiveCalendar:
         )
         self.last_failure = None
         self.stats.reloads += 1
+        self._counted()
         log.info("serving %s version %s (%d events)", self.path, calendar.version, len(calendar))
         for listener in list(self._listeners):
             try:
@@ -228,6 +235,13 @@ class LiveCalendar:
             except Exception:  # a listener's bug must not stop the swap or other listeners
                 self.stats.listeners_failed += 1
                 log.exception("on_change listener %r failed", listener)
+
+    def _counted(self) -> None:
+        for listener in list(self._stats_listeners):
+            try:
+                listener(self.stats)
+            except Exception:  # counting must never stop a reload
+                log.exception("on_stats listener %r failed", listener)
 
     def _publish(
         self, calendar: Calendar, old: Snapshot | None, now: dt.datetime

@@ -2,20 +2,37 @@
 
 Per request the cost is one dict lookup and one counter increment (label children are created once and
 kept); everything about the data (version, reloads, failures) is read only when Prometheus scrapes.
-Under gunicorn each worker counts its own requests (set up prometheus_client's multiprocess mode to
-aggregate them).
+
+Under gunicorn each worker counts its own requests, and a scrape lands on one worker. Setting
+`PROMETHEUS_MULTIPROC_DIR` (before the server starts; see `gunicorn_conf`) turns on prometheus_client's
+multiprocess mode: every worker's counters live in files there and each scrape adds them up in a fresh
+registry. The data state is not added up: every worker loads every version of the file, so the version,
+its load time and "failing" come from the worker answering the scrape (after it looks at the file), and
+the reload counters report the most any worker has counted — kept in files that outlive their worker,
+so the figure never goes down, as a Prometheus counter must not.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 
-from ..live import LiveCalendar
+from ..errors import ConfigError
+from ..live import LiveCalendar, ReloadStats
+from .gunicorn_conf import MULTIPROC_ENV
 from .openapi import operation
 
 bp = Blueprint("metrics", __name__)
@@ -25,6 +42,8 @@ class Metrics:
     """The app's metrics and the cheap request counter."""
 
     def __init__(self, live: LiveCalendar) -> None:
+        self.live = live
+        self.multiprocess_dir = _multiprocess_dir()
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "trade_calendar_http_requests",
@@ -40,6 +59,19 @@ class Metrics:
         )
         self.registry.register(_LiveCollector(live))
         self._children: dict[tuple[str, int], Any] = {}
+        if self.multiprocess_dir is not None:
+            # This worker's reload counts, written whenever they change; read back as the maximum.
+            self._reloads_seen = Gauge(
+                _RELOADS, "Data versions swapped in", multiprocess_mode="max", registry=None
+            )
+            self._failures_seen = Gauge(
+                _FAILURES,
+                "Reloads refused (invalid or unreadable file)",
+                multiprocess_mode="max",
+                registry=None,
+            )
+            self._publish_counts(live.stats)  # the first load happened before the app built its metrics
+            live.on_stats(self._publish_counts)
 
     def request_counter(self, endpoint: str, status: int) -> Any:
         """The counter child for one endpoint and status, created once."""
@@ -53,21 +85,66 @@ class Metrics:
         """Record one feed render."""
         self.renders.observe(seconds)
 
+    def _publish_counts(self, stats: ReloadStats) -> None:
+        self._reloads_seen.set(stats.reloads)
+        self._failures_seen.set(stats.failures)
+
+    def exposition(self) -> bytes:
+        """Every metric in the text format: this process's, or every worker's in multiprocess mode."""
+        if self.multiprocess_dir is None:
+            return bytes(generate_latest(self.registry))
+        self.live.maybe_check()  # an idle worker may answer the scrape: report the file as it is now
+        registry = CollectorRegistry()
+        registry.register(_AllWorkers(self.multiprocess_dir))
+        registry.register(_LiveCollector(self.live, counters=False))
+        return bytes(generate_latest(registry))
+
+
+_RELOADS = "trade_calendar_reloads"
+_FAILURES = "trade_calendar_reload_failures"
+
+
+def _multiprocess_dir() -> str | None:
+    """`PROMETHEUS_MULTIPROC_DIR` when set; it must already exist (prometheus_client writes there)."""
+    directory = os.environ.get(MULTIPROC_ENV, "")
+    if not directory:
+        return None
+    if not os.path.isdir(directory):
+        raise ConfigError(
+            MULTIPROC_ENV, f"{directory!r} is not a directory — create it (empty) before starting the server"
+        )
+    return directory
+
+
+class _AllWorkers:
+    """Every worker's counters from the multiprocess files; the reload maxima turned back into counters."""
+
+    def __init__(self, directory: str) -> None:
+        self.collector = MultiProcessCollector(None, directory)  # type: ignore[no-untyped-call]
+
+    def collect(self) -> Iterator[Any]:
+        for metric in self.collector.collect():  # type: ignore[no-untyped-call]
+            if metric.name in (_RELOADS, _FAILURES):
+                value = max((sample.value for sample in metric.samples), default=0.0)
+                yield CounterMetricFamily(metric.name, metric.documentation, value=value)
+            else:
+                yield metric
+
 
 class _LiveCollector:
     """Reads the live calendar's state at scrape time."""
 
-    def __init__(self, live: LiveCalendar) -> None:
+    def __init__(self, live: LiveCalendar, *, counters: bool = True) -> None:
         self.live = live
+        self.counters = counters  # False in multiprocess mode, where `_AllWorkers` reports them
 
     def collect(self) -> Iterator[Any]:
         stats = self.live.stats
-        yield CounterMetricFamily("trade_calendar_reloads", "Data versions swapped in", value=stats.reloads)
-        yield CounterMetricFamily(
-            "trade_calendar_reload_failures",
-            "Reloads refused (invalid or unreadable file)",
-            value=stats.failures,
-        )
+        if self.counters:
+            yield CounterMetricFamily(_RELOADS, "Data versions swapped in", value=stats.reloads)
+            yield CounterMetricFamily(
+                _FAILURES, "Reloads refused (invalid or unreadable file)", value=stats.failures
+            )
         snapshot = self.live.snapshot
         info = InfoMetricFamily("trade_calendar_data", "The data version being served")
         if snapshot is not None:
@@ -97,7 +174,7 @@ def _count(response: Response) -> Response:
 def prometheus_metrics() -> Response:
     """Every metric in the Prometheus text exposition format."""
     metrics: Metrics = current_app.extensions["trade_calendar.metrics"]
-    return Response(generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return Response(metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def init_app(app: Flask) -> None:

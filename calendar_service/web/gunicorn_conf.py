@@ -1,0 +1,54 @@
+"""gunicorn hooks for prometheus_client's multiprocess mode; inert without `PROMETHEUS_MULTIPROC_DIR`.
+
+    gunicorn --config python:calendar_service.web.gunicorn_conf --workers 4 \
+        'calendar_service.web:create_app()'
+
+With `PROMETHEUS_MULTIPROC_DIR` set, every worker writes its counters to files in that directory and
+`/metrics` adds them up. The files must not outlive the server: counts from a previous run would be
+added to this one's, so the master removes them when it starts (a tmpfs mount does the same). When a
+worker exits its files stay (its requests still happened); `mark_process_dead` drops only its live
+gauges, as prometheus_client's documentation asks.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# The names prometheus_client gives its per-process files: counter_<pid>.db, gauge_max_<pid>.db, ...
+_METRIC_FILES = ("counter_*.db", "gauge_*.db", "histogram_*.db", "summary_*.db")
+
+
+class _Worker(Protocol):
+    pid: int
+
+
+def multiproc_dir() -> Path | None:
+    """The multiprocess directory from the environment, or None when the mode is off."""
+    value = os.environ.get(MULTIPROC_ENV, "")
+    return Path(value) if value else None
+
+
+def clear_metric_files(directory: Path) -> None:
+    """Remove prometheus_client's files left by an earlier run (and nothing else)."""
+    for pattern in _METRIC_FILES:
+        for path in directory.glob(pattern):
+            path.unlink(missing_ok=True)
+
+
+def on_starting(server: object) -> None:
+    """Start the counts from zero: empty the multiprocess directory before any worker forks."""
+    directory = multiproc_dir()
+    if directory is not None:
+        directory.mkdir(parents=True, exist_ok=True)
+        clear_metric_files(directory)
+
+
+def child_exit(server: object, worker: _Worker) -> None:
+    """Tell prometheus_client a worker has gone (drops its live gauges)."""
+    if multiproc_dir() is not None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
