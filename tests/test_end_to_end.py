@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import requests
 from standardwebhooks import Webhook
 
 from tests.conftest import TESTS_DATA
+from tests.processes import free_port
 from tests.webhooks.receiver import Receiver
 
 TOKEN = "end-to-end-token-0123456789abcdef"
@@ -40,12 +40,6 @@ HISTORY = """    history:
         note: Pushed back to 1 August
 """
 T = TypeVar("T")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _command() -> list[str]:
@@ -99,7 +93,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
     data = tmp_path / "events.yaml"
     shutil.copyfile(TESTS_DATA / "future.yaml", data)
     log = tmp_path / "serve.log"
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADE_CALENDAR_")}
     env.update(
         TRADE_CALENDAR_STATE_DIR=str(tmp_path / "state"),

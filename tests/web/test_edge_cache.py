@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -26,6 +25,7 @@ from bench.edge import NGINX, start_edge, stop_edge
 from calendar_service.clock import SettableClock
 from calendar_service.settings import Settings
 from calendar_service.web import create_app
+from tests.processes import free_port
 from tests.web.test_live_reload import edit, prop, vevent
 
 if TYPE_CHECKING:
@@ -83,12 +83,6 @@ class Edge:
         return requests.get(self.app_url + path, headers={"Host": self.host}, timeout=10)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def edge(tmp_path: Path, data_file: Path, clock: SettableClock) -> Iterator[Edge]:
     settings = Settings.from_env(
@@ -103,7 +97,7 @@ def edge(tmp_path: Path, data_file: Path, clock: SettableClock) -> Iterator[Edge
     server = make_server("127.0.0.1", 0, counting, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="edge-app", daemon=True)
     thread.start()
-    port = _free_port()
+    port = free_port()
     try:
         nginx = start_edge(tmp_path / "nginx", port, server.server_port, cache_valid=f"{VALIDITY}s")
     except BaseException:

@@ -10,7 +10,6 @@ either saved, at different `now`s" happen every run instead of now and then.
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import pytest
 import requests
 
 from calendar_service.db import create_schema, make_engine
+from tests.processes import free_port, stop
 from tests.web.conftest import sample_yaml
 from tests.web.test_live_reload import edit, prop, vevent
 
@@ -35,12 +35,6 @@ def post_fork(server, worker):
     if worker.age == {WORKERS}:
         time.sleep(1.1)
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _workers_with_open(master: int, path: Path) -> int:
@@ -82,7 +76,7 @@ def test_workers_serve_one_etag_and_converge_after_an_edit(tmp_path: Path) -> No
     config = tmp_path / "gunicorn.conf.py"
     config.write_text(CONFIG, encoding="utf-8")
     log = tmp_path / "gunicorn.log"
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -150,10 +144,4 @@ def test_workers_serve_one_etag_and_converge_after_an_edit(tmp_path: Path) -> No
         assert int(prop(london, "SEQUENCE")) == sequence + 1
     finally:
         blocker.close()  # closing twice is harmless; an open transaction is rolled back
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a hung shutdown
-            process.kill()
-            process.wait(timeout=5)
-            pytest.fail("gunicorn did not stop on SIGTERM within 15 s:\n" + log.read_text())
+        stop(process, log, what="gunicorn")

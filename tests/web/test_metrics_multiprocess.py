@@ -13,7 +13,6 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,11 +23,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 import requests
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from tests.conftest import TESTS_DATA
+from tests.processes import free_port, stop
 
 WORKERS = 3
 FEED = "feeds.calendar_feed"
@@ -36,12 +35,6 @@ API = "api.calendar_info"
 # One sample line of the text format: name, optional {labels}, value.
 SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
 LABEL = re.compile(r'(\w+)="([^"]*)"')
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _get(url: str, headers: dict[str, str] | None = None) -> requests.Response:
@@ -137,7 +130,7 @@ def _gunicorn(tmp_path: Path, data: Path, reload_interval: str) -> Iterator[Serv
     multiproc.mkdir()
     _stale_counts(multiproc)
     log = tmp_path / "gunicorn.log"
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -169,13 +162,7 @@ def _gunicorn(tmp_path: Path, data: Path, reload_interval: str) -> Iterator[Serv
             time.sleep(0.1)
         yield Server(base, multiproc, ready)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a hung shutdown
-            process.kill()
-            process.wait(timeout=5)
-            pytest.fail("gunicorn did not stop on SIGTERM within 15 s:\n" + log.read_text())
+        stop(process, log, what="gunicorn")
 
 
 def _scrapes(base: str, count: int = 6) -> list[Samples]:

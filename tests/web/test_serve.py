@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,19 +11,14 @@ from pathlib import Path
 
 import requests
 
+from tests.processes import free_port
 from tests.web.conftest import sample_yaml
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_serve_runs_the_service_in_one_process(tmp_path: Path) -> None:
     data = tmp_path / "events.yaml"
     data.write_text(sample_yaml(), encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "TRADE_CALENDAR_STATE_DIR": str(tmp_path / "state"),
