@@ -7,9 +7,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from calendar_service.cli.serve import start_reminders
 from calendar_service.clock import SystemClock
@@ -106,16 +108,22 @@ def test_a_new_subscription_gets_a_reminder_due_now_without_waiting_for_the_next
     assert ledger.count_by_state(service.engine) == {"delivered": 1}
 
 
+def _subscribe_with_two_pending(client: FlaskClient, service: ReminderService) -> dict[str, Any]:
+    """POST a subscription (two lead times, unreachable URL) and wait until both reminders are planned."""
+    created: dict[str, Any] = client.post(
+        "/api/v1/subscriptions", json={"url": "http://127.0.0.1:9/hook", "lead_times": ["PT1H", "PT30M"]},
+        headers=AUTH,
+    ).get_json()  # fmt: skip
+    _wait(lambda: ledger.count_by_state(service.engine) == {"pending": 2})
+    return created
+
+
 def test_pausing_and_resuming_cancel_and_reopen_pending_reminders_at_once(
     served: tuple[Flask, ReminderService],
 ) -> None:
     app, service = served
     client = app.test_client()
-    created = client.post(
-        "/api/v1/subscriptions", json={"url": "http://127.0.0.1:9/hook", "lead_times": ["PT1H", "PT30M"]},
-        headers=AUTH,
-    ).get_json()  # fmt: skip
-    _wait(lambda: ledger.count_by_state(service.engine) == {"pending": 2})
+    created = _subscribe_with_two_pending(client, service)
     paused = client.patch(f"/api/v1/subscriptions/{created['id']}", json={"enabled": False}, headers=AUTH)
     assert paused.status_code == 200
     _wait(lambda: ledger.count_by_state(service.engine) == {"cancelled": 2})
@@ -129,11 +137,7 @@ def test_deleting_a_subscription_cancels_its_pending_reminders_at_once(
 ) -> None:
     app, service = served
     client = app.test_client()
-    created = client.post(
-        "/api/v1/subscriptions", json={"url": "http://127.0.0.1:9/hook", "lead_times": ["PT1H", "PT30M"]},
-        headers=AUTH,
-    ).get_json()  # fmt: skip
-    _wait(lambda: ledger.count_by_state(service.engine) == {"pending": 2})
+    created = _subscribe_with_two_pending(client, service)
     assert client.delete(f"/api/v1/subscriptions/{created['id']}", headers=AUTH).status_code == 204
     # Cancelled by the delete itself, not left for a wake-up days later to discover.
     assert ledger.count_by_state(service.engine) == {"cancelled": 2}
