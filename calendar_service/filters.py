@@ -54,11 +54,6 @@ class EventFilter:
         """The events that match, in their original order."""
         return [event for event in events if self.matches(event)]
 
-    @property
-    def is_empty(self) -> bool:
-        """Whether the filter lets everything through."""
-        return not any(getattr(self, f.name) for f in fields(self))
-
     def cache_key(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """A canonical, hashable form: the same filter in any spelling gives the same key."""
         return tuple((f.name, tuple(sorted(str(v) for v in getattr(self, f.name)))) for f in fields(self))

@@ -129,8 +129,3 @@ def shift(moment: dt.date | dt.datetime, by: Duration) -> dt.date | dt.datetime:
             local = (local.astimezone(dt.UTC) + dt.timedelta(seconds=by.seconds)).astimezone(tz)
         return local
     return moment + dt.timedelta(days=by.days)
-
-
-def day_start(day: dt.date, tz: ZoneInfo) -> dt.datetime:
-    """Midnight at the start of `day` in `tz`: the instant an all-day date begins."""
-    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=tz)

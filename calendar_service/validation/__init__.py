@@ -10,7 +10,6 @@ of the others.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .. import timing
@@ -29,7 +28,6 @@ __all__ = [
     "STALE_AFTER",
     "Outcome",
     "country_codes",
-    "format_problems",
     "validate_bytes",
 ]
 
@@ -90,8 +88,3 @@ def _outcome(found: Findings, calendar: Calendar | None) -> Outcome:
     return Outcome(
         tuple(sorted(set(found.problems), key=lambda p: (p.line, p.column, p.message))), calendar
     )
-
-
-def format_problems(problems: Iterable[Problem]) -> str:
-    """One line per problem, errors and warnings in file order."""
-    return "\n".join(p.format() for p in problems)
