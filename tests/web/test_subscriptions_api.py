@@ -443,21 +443,7 @@ def test_a_chunked_body_over_the_limit_is_413(server: tuple[str, int]) -> None:
             yield b"x" * 1024
         yield b'"}'
 
-    conn = http.client.HTTPConnection(*server, timeout=10)
-    try:
-        conn.request(
-            "POST",
-            BASE,
-            body=chunks(),
-            headers={**AUTH, "Content-Type": "application/json"},
-            encode_chunked=True,
-        )
-        response = conn.getresponse()
-        assert response.status == 413
-        assert response.getheader("Content-Type") == "application/problem+json"
-        response.read()
-    finally:
-        conn.close()
+    _assert_refused_as_too_large(server, chunks(), chunked=True)
 
 
 # --- the real application factory ---------------------------------------------------------------------
@@ -502,11 +488,14 @@ def test_create_app_serves_the_blueprint(real_server: tuple[str, int]) -> None:
 @pytest.mark.parametrize("chunked", [False, True])
 def test_create_app_refuses_oversize_bodies(real_server: tuple[str, int], chunked: bool) -> None:
     payload = b'{"url": "' + PUBLIC_URL.encode() + b'", "pad": "' + b"x" * 70_000 + b'"}'
-    conn = http.client.HTTPConnection(*real_server, timeout=10)
+    body: Any = iter([payload[i : i + 4096] for i in range(0, len(payload), 4096)]) if chunked else payload
+    _assert_refused_as_too_large(real_server, body, chunked=chunked)
+
+
+def _assert_refused_as_too_large(server: tuple[str, int], body: Any, *, chunked: bool) -> None:
+    """POST `body` (bytes, or an iterator of chunks) and expect a 413 problem."""
+    conn = http.client.HTTPConnection(*server, timeout=10)
     try:
-        body: Any = (
-            iter([payload[i : i + 4096] for i in range(0, len(payload), 4096)]) if chunked else payload
-        )
         conn.request(
             "POST",
             BASE,
