@@ -7,7 +7,7 @@ broken entry never hides the problems of the others.
 
 from __future__ import annotations
 
-import datetime as dt
+import calendar
 import difflib
 from typing import Any, TypeVar
 
@@ -138,9 +138,6 @@ def _pattern_hint(name: str) -> str:
     return hints.get(name, "is not a lowercase slug (letters, digits, hyphens)")
 
 
-_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
 def _date_problem(value: str) -> str:
     """Explain why `value` is not a date: wrong shape, or a day the calendar does not have."""
     parts = value.split("-")
@@ -149,10 +146,8 @@ def _date_problem(value: str) -> str:
     year, month, _day = (int(p) for p in parts)
     if not 1 <= month <= 12:
         return f"{value!r} has no month {month} — write YYYY-MM-DD (month 01–12)"
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    days = 29 if month == 2 and leap else _MONTH_DAYS[month - 1]
-    name = dt.date(2000, month, 1).strftime("%B")
-    return f"{value!r} is not a real date — {name} {year} has {days} days"
+    days = calendar.monthrange(year, month)[1]
+    return f"{value!r} is not a real date — {calendar.month_name[month]} {year} has {days} days"
 
 
 def _required_hint(name: str) -> str:
