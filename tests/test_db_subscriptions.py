@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from calendar_service.db import make_engine, metadata
+from calendar_service.db import create_schema, make_engine
 from calendar_service.db import subscriptions as db
 from calendar_service.errors import SubscriptionNotFound
 from calendar_service.subscriptions import Subscription, new_subscription_id
@@ -26,14 +26,14 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A fresh subscriptions table: a SQLite file, or a PostgreSQL schema of its own per test."""
     if request.param == "sqlite":
         eng = make_engine(f"sqlite:///{tmp_path / 'subs.sqlite3'}")
-        metadata.create_all(eng, tables=[db.subscriptions])
+        create_schema(eng)
         yield eng
         eng.dispose()
         return
     with postgres_schema("t_subs") as schema:
         eng = make_engine(schema.server_url, connect_args=schema.connect_args)
         try:
-            metadata.create_all(eng, tables=[db.subscriptions])
+            create_schema(eng)
             yield eng
         finally:
             eng.dispose()
@@ -97,7 +97,7 @@ def test_missing_ids_raise_not_found(engine: Engine) -> None:
     with pytest.raises(SubscriptionNotFound):
         db.update_subscription(engine, ghost)
     with pytest.raises(SubscriptionNotFound):
-        db.delete_subscription(engine, ghost.id)
+        db.delete_subscription(engine, ghost.id, now=T0)
     with pytest.raises(SubscriptionNotFound):
         db.disable_subscription(engine, ghost.id, "x", now=T0)
     with pytest.raises(SubscriptionNotFound):
@@ -108,7 +108,7 @@ def test_missing_ids_raise_not_found(engine: Engine) -> None:
 
 def test_delete_removes_it(engine: Engine) -> None:
     sub = db.create_subscription(engine, make_sub())
-    db.delete_subscription(engine, sub.id)
+    db.delete_subscription(engine, sub.id, now=T0)
     assert db.list_subscriptions(engine) == []
 
 

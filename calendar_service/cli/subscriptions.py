@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from ..clock import SystemClock
 from ..db import create_schema, make_engine
 from ..db import subscriptions as store
-from ..db.ledger import cancel_pending, list_attempts
+from ..db.ledger import list_attempts
 from ..errors import ConfigError, StoreInvalid, StoreUnreadable, SubscriptionInvalid, SubscriptionNotFound
 from ..settings import Settings
 from ..store import load_calendar
@@ -107,14 +107,10 @@ def list_(fmt: str) -> None:
 @click.argument("subscription_id")
 def remove(subscription_id: str) -> None:
     """Delete a subscription and cancel the reminders it still had pending."""
-    engine = _engine(_settings())
     try:
-        store.delete_subscription(engine, subscription_id)
+        store.delete_subscription(_engine(_settings()), subscription_id, now=SystemClock().now())
     except SubscriptionNotFound as exc:
         raise click.ClickException(f"no subscription with id {exc.subscription_id!r}") from None
-    cancel_pending(
-        engine, now=SystemClock().now(), reason="subscription removed", subscription_id=subscription_id
-    )
     click.echo(f"removed {subscription_id}")
 
 

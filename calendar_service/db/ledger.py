@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -220,7 +221,7 @@ def _flush(conn: Connection, stmt: Any, batch: list[dict[str, Any]]) -> int:
 
 
 def cancel_pending(
-    engine: Engine,
+    bind: Engine | Connection,
     *,
     now: dt.datetime,
     reason: str,
@@ -229,7 +230,11 @@ def cancel_pending(
     keep_ids: Sequence[str] = (),
     kind: str | None = None,
 ) -> int:
-    """Cancel pending rows of an event and/or a subscription, except `keep_ids`; return how many."""
+    """Cancel pending rows of an event and/or a subscription, except `keep_ids`; return how many.
+
+    Given a Connection it works inside the caller's transaction (so deleting a subscription and
+    cancelling what it was owed commit together); given an Engine it runs its own.
+    """
     conditions = [outbox.c.state == PENDING]
     if event_id is not None:
         conditions.append(outbox.c.event_id == event_id)
@@ -237,7 +242,7 @@ def cancel_pending(
         conditions.append(outbox.c.subscription_id == subscription_id)
     if kind is not None:
         conditions.append(outbox.c.kind == kind)
-    with engine.begin() as conn:
+    with nullcontext(bind) if isinstance(bind, Connection) else bind.begin() as conn:
         ids = [r for r in conn.execute(select(outbox.c.id).where(*conditions)).scalars() if r not in keep_ids]
         for start in range(0, len(ids), _BATCH):
             conn.execute(

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from ..errors import SubscriptionNotFound
 from ..subscriptions import Subscription
-from . import metadata
+from . import ledger, metadata
 
 subscriptions = Table(
     "subscriptions",
@@ -134,12 +134,13 @@ def update_subscription(engine: Engine, sub: Subscription) -> Subscription:
         return _get(conn, sub.id)
 
 
-def delete_subscription(engine: Engine, subscription_id: str) -> None:
-    """Remove a subscription (SubscriptionNotFound if there is none)."""
+def delete_subscription(engine: Engine, subscription_id: str, *, now: dt.datetime) -> None:
+    """Remove a subscription and cancel the reminders it was still owed (SubscriptionNotFound if none)."""
     with engine.begin() as conn:
         result = conn.execute(delete(subscriptions).where(subscriptions.c.id == subscription_id))
         if result.rowcount == 0:
             raise SubscriptionNotFound(subscription_id)
+        ledger.cancel_pending(conn, now=now, reason="subscription removed", subscription_id=subscription_id)
 
 
 def _set(engine: Engine, subscription_id: str, values: Mapping[str, Any]) -> Subscription:

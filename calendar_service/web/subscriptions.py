@@ -304,11 +304,7 @@ def change(subscription_id: str) -> Response:
 )  # fmt: skip
 def remove(subscription_id: str) -> Response:
     """Delete a subscription and cancel the reminders it still had pending."""
-    engine = _engine()
-    store.delete_subscription(engine, subscription_id)
-    ledger.cancel_pending(
-        engine, now=_clock().now(), reason="subscription removed", subscription_id=subscription_id
-    )
+    store.delete_subscription(_engine(), subscription_id, now=_clock().now())
     log.info("subscription %s deleted", subscription_id)
     _replan()
     return Response(status=204)
