@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ..application.deadlines import upcoming_deadlines
 from ..clock import Clock, SettableClock, SystemClock
 from ..errors import StoreInvalid, StoreUnreadable
 from ..filters import parse_filter
@@ -16,8 +17,9 @@ from ..jsonview import event_to_dict
 from ..schema import schema_json
 from ..store import Calendar, Event, load_calendar
 from ..validation import validate_bytes
+from .startup import load_settings
 
-DEFAULT_DATA = "data/events.yaml"
+DATA_HELP = "Event file (default: TRADE_CALENDAR_DATA_PATH, else data/events.yaml)."
 
 
 def _now_option(func: Any) -> Any:
@@ -45,11 +47,13 @@ def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) ->
 
 
 @click.command()
-@click.argument("path", default=DEFAULT_DATA, type=click.Path(dir_okay=False))
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only, not warnings.")
 @_now_option
-def validate(path: str, quiet: bool, now: Clock) -> None:
-    """Check an event file; exit 0 when valid (warnings allowed), 1 on errors, 2 when unreadable."""
+def validate(path: str | None, quiet: bool, now: Clock) -> None:
+    """Check an event file (default: the configured one); exit 0 valid, 1 on errors, 2 unreadable."""
+    configured = load_settings().data_path  # loaded even when unused: a bad setting stops every command
+    path = path or str(configured)
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
@@ -72,13 +76,14 @@ def validate(path: str, quiet: bool, now: Clock) -> None:
 @click.command()
 def schema() -> None:
     """Print the JSON Schema of the event file format."""
+    load_settings()  # like every command: a bad setting is reported at once, not at the next serve
     click.echo(schema_json(), nl=False)
 
 
 def _filter_options(func: Any) -> Any:
     for option in reversed(
         [
-            click.option("--data", "data_path", default=DEFAULT_DATA, show_default=True, help="Event file."),
+            click.option("--data", "data_path", help=DATA_HELP),
             click.option(
                 "--country", multiple=True, help="ISO country code (repeatable or comma-separated)."
             ),
@@ -101,7 +106,7 @@ def _filter_options(func: Any) -> Any:
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Only events starting on or before.")
 @_now_option
 def events(
-    data_path: str,
+    data_path: str | None,
     fmt: str,
     start: dt.datetime | None,
     end: dt.datetime | None,
@@ -127,17 +132,11 @@ def events(
     "--days", default=30, show_default=True, type=click.IntRange(min=1), help="How far ahead to look."
 )
 @_now_option
-def upcoming(data_path: str, fmt: str, days: int, now: Clock, **filters: Any) -> None:
+def upcoming(data_path: str | None, fmt: str, days: int, now: Clock, **filters: Any) -> None:
     """List deadlines in the next N days that still stand."""
     calendar = _load(data_path, now)
     since = now.now()
-    horizon = since + dt.timedelta(days=days)
-    chosen = [
-        e
-        for e in _filtered(calendar, filters)
-        if e.is_live and e.deadline_at is not None and since <= e.deadline_at <= horizon
-    ]
-    chosen.sort(key=lambda e: (e.deadline_at, e.id))
+    chosen = upcoming_deadlines(_filtered(calendar, filters), since, since + dt.timedelta(days=days))
     if fmt == "table" and not chosen:
         click.echo(f"No deadlines in the next {days} days. Try --days 365, or `trade-calendar events`.")
         return
@@ -154,7 +153,9 @@ def _today(clock: Clock) -> dt.date:
     return clock.now().date()
 
 
-def _load(path: str, clock: Clock) -> Calendar:
+def _load(data_path: str | None, clock: Clock) -> Calendar:
+    configured = load_settings().data_path
+    path = data_path or str(configured)
     try:
         result = load_calendar(path, today=_today(clock))
     except StoreUnreadable as exc:

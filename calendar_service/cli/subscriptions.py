@@ -8,34 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy.engine import Engine
 
-from ..clock import SystemClock
-from ..db import create_schema, make_engine
-from ..db import subscriptions as store
-from ..db.ledger import list_attempts
-from ..errors import ConfigError, StoreInvalid, StoreUnreadable, SubscriptionInvalid, SubscriptionNotFound
-from ..settings import Settings
-from ..store import load_calendar
-from ..subscriptions import DEFAULT_LEAD_TIMES, FORMATS, Subscription, new_subscription, parse_input
-from ..webhooks.security import AddressPolicy
-from ..webhooks.signing import new_secret
+from ..application import subscriptions as usecases
+from ..errors import CalendarNotLoaded, SubscriptionInvalid, SubscriptionNotFound
+from ..services import Services
+from ..subscriptions import DEFAULT_LEAD_TIMES, FORMATS, Subscription
+from .startup import load_settings, open_services
 
 
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _engine(settings: Settings) -> Engine:
-    engine = make_engine(settings.effective_database_url)
-    create_schema(engine)
-    return engine
+def _services(data_path: str | None = None) -> Services:
+    # publishes=False: a command only reads the calendar (to check filters); the web owns what feeds publish.
+    settings = load_settings(data_path=Path(data_path) if data_path else None)
+    return open_services(settings, publishes=False)
 
 
 def _row(sub: Subscription) -> str:
@@ -65,26 +53,22 @@ def subscriptions() -> None:
 @click.option("--data", "data_path", type=click.Path(dir_okay=False), help="Event file (default: settings).")
 def add(url: str, lead_times: tuple[str, ...], fmt: str, data_path: str | None, **filters: Any) -> None:
     """Register URL; print the subscription and its signing secret (shown only this once)."""
-    settings = _settings()
-    path = data_path or settings.data_path
-    now = SystemClock().now()
-    try:
-        calendar = load_calendar(path, today=now.date()).calendar
-    except (StoreUnreadable, StoreInvalid) as exc:
-        raise click.ClickException(f"filters are checked against the calendar, which failed: {exc}") from None
+    services = _services(data_path)
     body: dict[str, Any] = {"url": url, "format": fmt}
     body["filter"] = {name: list(values) for name, values in filters.items() if values}
     if lead_times:
         body["lead_times"] = list(lead_times)
     try:
-        checked = parse_input(
-            body, calendar=calendar, check_url=AddressPolicy(settings.allow_private_webhooks).check_url
-        )
+        sub = usecases.create_subscription(services, body)
+    except CalendarNotLoaded as exc:
+        detail = "\n".join(exc.messages)
+        raise click.ClickException(
+            f"filters are checked against the calendar, which failed:\n{detail}"
+        ) from None
     except SubscriptionInvalid as exc:
         raise click.UsageError("\n".join(f"{e['field']}: {e['message']}" for e in exc.errors)) from None
-    sub = store.create_subscription(
-        _engine(settings), new_subscription(checked, secret=new_secret(), now=now)
-    )
+    finally:
+        services.close()
     click.echo(_row(sub))
     click.echo(f"secret: {sub.secret}")
     click.echo("Keep the secret now: it is needed to verify signatures and is not shown again.", err=True)
@@ -94,7 +78,9 @@ def add(url: str, lead_times: tuple[str, ...], fmt: str, data_path: str | None, 
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def list_(fmt: str) -> None:
     """List subscriptions, oldest first (secrets are never shown)."""
-    subs = store.list_subscriptions(_engine(_settings()))
+    services = _services()
+    subs = usecases.list_subscriptions(services)
+    services.close()
     if fmt == "json":
         click.echo(json.dumps([s.to_public_dict() for s in subs], indent=2))
     elif not subs:
@@ -107,10 +93,13 @@ def list_(fmt: str) -> None:
 @click.argument("subscription_id")
 def remove(subscription_id: str) -> None:
     """Delete a subscription and cancel the reminders it still had pending."""
+    services = _services()
     try:
-        store.delete_subscription(_engine(_settings()), subscription_id, now=SystemClock().now())
+        usecases.delete_subscription(services, subscription_id)
     except SubscriptionNotFound as exc:
         raise click.ClickException(f"no subscription with id {exc.subscription_id!r}") from None
+    finally:
+        services.close()
     click.echo(f"removed {subscription_id}")
 
 
@@ -118,12 +107,13 @@ def remove(subscription_id: str) -> None:
 @click.argument("subscription_id")
 def enable(subscription_id: str) -> None:
     """Re-enable a disabled endpoint and say why it had been disabled."""
+    services = _services()
     try:
-        sub, reason = store.enable_subscription(
-            _engine(_settings()), subscription_id, now=SystemClock().now()
-        )
+        sub, reason = usecases.enable_subscription(services, subscription_id)
     except SubscriptionNotFound as exc:
         raise click.ClickException(f"no subscription with id {exc.subscription_id!r}") from None
+    finally:
+        services.close()
     click.echo(
         f"enabled {sub.id}" + (f" (it had been disabled: {reason})" if reason else " (it was enabled)")
     )
@@ -135,12 +125,13 @@ def enable(subscription_id: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def deliveries(subscription_id: str, limit: int, fmt: str) -> None:
     """Show the delivery log of a subscription, newest first."""
-    engine = _engine(_settings())
+    services = _services()
     try:
-        store.get_subscription(engine, subscription_id)
+        attempts = usecases.delivery_log(services, subscription_id, limit)
     except SubscriptionNotFound as exc:
         raise click.ClickException(f"no subscription with id {exc.subscription_id!r}") from None
-    attempts = list_attempts(engine, subscription_id, limit)
+    finally:
+        services.close()
     if fmt == "json":
         click.echo(json.dumps(attempts, indent=2, default=_json_default))
         return

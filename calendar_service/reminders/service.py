@@ -33,7 +33,7 @@ from typing import Any, Protocol, TypeGuard
 from sqlalchemy.engine import Engine
 
 from ..clock import Clock
-from ..db import create_schema, ledger
+from ..db import ledger
 from ..db import subscriptions as subs_db
 from ..jsonview import utc_text
 from ..settings import Settings
@@ -119,8 +119,8 @@ class ReminderService:
     # --- lifecycle ----------------------------------------------------------------------------------
 
     def start(self, *, schedule: bool = True) -> None:
-        """Create the ledger tables, plan, listen for data changes and (with `schedule`) arm the alarm."""
-        create_schema(self.engine)
+        """Plan, listen for data changes and (with `schedule`) arm the alarm (the schema exists already:
+        `services.build_services` creates it)."""
         if _is_holder(self.source):
             self.source.on_change(self.on_calendar_change)
         self.plan()

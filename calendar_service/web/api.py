@@ -9,17 +9,18 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
-from ..clock import Clock
+from ..application import deadlines
 from ..filters import FILTER_PARAMETERS, EventFilter, parse_filter
 from ..jsonview import event_to_dict, moment_to_dict, utc_text
-from ..live import LiveCalendar, Snapshot
+from ..live import Snapshot
 from ..store import Calendar, Event
 from ..timing import parse_duration
 from .changes import changes_since
+from .extension import services
 from .openapi import operation, parse_query, respond
-from .problems import BadParameter, problem
+from .problems import BadParameter, calendar_not_loaded
 from .schemas import (
     CalendarInfo,
     ChangesPage,
@@ -38,16 +39,16 @@ P = "/api/v1"
 
 
 def _snapshot() -> Snapshot | Response:
-    live: LiveCalendar = current_app.extensions["trade_calendar.live"]
+    live = services().live
     live.maybe_check()
     snapshot = live.snapshot
     if snapshot is None:
-        return problem(503, "Calendar not loaded", "no valid data file has been loaded yet; see /healthz")
+        return calendar_not_loaded()
     return snapshot
 
 
 def _now() -> dt.datetime:
-    clock: Clock = current_app.extensions["trade_calendar.clock"]
+    clock = services().clock
     return clock.now()
 
 
@@ -207,17 +208,7 @@ def upcoming_deadlines() -> Response:
     event_filter = _event_filter(query, calendar)
     now = _now()
     horizon = now + window.as_timedelta()
-    due = sorted(
-        (
-            e
-            for e in calendar
-            if e.is_live
-            and e.deadline_at is not None
-            and now <= e.deadline_at <= horizon
-            and event_filter.matches(e)
-        ),
-        key=lambda e: (e.deadline_at, e.id),
-    )[: query.limit]
+    due = deadlines.upcoming_deadlines(event_filter.apply(calendar.events), now, horizon)[: query.limit]
     items = []
     for event in due:
         assert event.deadline_at is not None

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 
 from ..jsonview import utc_text
 from ..live import LiveCalendar
+from .extension import services
 from .openapi import operation
 from .problems import problem
 from .schemas import Health, Ready
@@ -37,7 +38,7 @@ def health_report(live: LiveCalendar) -> dict[str, Any]:
 @operation("/healthz", tag="meta", response=Health)
 def healthz() -> Response:
     """Always 200 while the process answers; `status` says ok, degraded (bad edit refused) or failing."""
-    live: LiveCalendar = current_app.extensions["trade_calendar.live"]
+    live = services().live
     live.maybe_check()
     response = jsonify(health_report(live))
     response.headers["Cache-Control"] = "no-store"
@@ -48,7 +49,7 @@ def healthz() -> Response:
 @operation("/readyz", tag="meta", response=Ready, errors=(503,))
 def readyz() -> Response:
     """200 once a valid calendar is loaded, 503 problem before."""
-    live: LiveCalendar = current_app.extensions["trade_calendar.live"]
+    live = services().live
     if not live.ready:
         return problem(
             503, "Not ready", "no valid data file has been loaded yet; see /healthz for the errors"

@@ -14,11 +14,11 @@ so the figure never goes down, as a Prometheus counter must not.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -30,9 +30,8 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from ..errors import ConfigError
 from ..live import LiveCalendar, ReloadStats
-from .gunicorn_conf import MULTIPROC_ENV
+from .extension import web_parts
 from .openapi import operation
 
 bp = Blueprint("metrics", __name__)
@@ -41,9 +40,9 @@ bp = Blueprint("metrics", __name__)
 class Metrics:
     """The app's metrics and the cheap request counter."""
 
-    def __init__(self, live: LiveCalendar) -> None:
+    def __init__(self, live: LiveCalendar, multiprocess_dir: Path | None = None) -> None:
         self.live = live
-        self.multiprocess_dir = _multiprocess_dir()
+        self.multiprocess_dir = str(multiprocess_dir) if multiprocess_dir is not None else None
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "trade_calendar_http_requests",
@@ -104,18 +103,6 @@ _RELOADS = "trade_calendar_reloads"
 _FAILURES = "trade_calendar_reload_failures"
 
 
-def _multiprocess_dir() -> str | None:
-    """`PROMETHEUS_MULTIPROC_DIR` when set; it must already exist (prometheus_client writes there)."""
-    directory = os.environ.get(MULTIPROC_ENV, "")
-    if not directory:
-        return None
-    if not os.path.isdir(directory):
-        raise ConfigError(
-            MULTIPROC_ENV, f"{directory!r} is not a directory — create it (empty) before starting the server"
-        )
-    return directory
-
-
 class _AllWorkers:
     """Every worker's counters from the multiprocess files; the reload maxima turned back into counters."""
 
@@ -163,7 +150,7 @@ class _LiveCollector:
 
 
 def _count(response: Response) -> Response:
-    metrics: Metrics = current_app.extensions["trade_calendar.metrics"]
+    metrics = web_parts().metrics
     endpoint = request.endpoint or "unmatched"
     metrics.request_counter(endpoint, response.status_code).inc()
     return response
@@ -173,7 +160,7 @@ def _count(response: Response) -> Response:
 @operation("/metrics", tag="meta", content_type="text/plain")
 def prometheus_metrics() -> Response:
     """Every metric in the Prometheus text exposition format."""
-    metrics: Metrics = current_app.extensions["trade_calendar.metrics"]
+    metrics = web_parts().metrics
     return Response(metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

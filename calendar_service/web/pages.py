@@ -7,12 +7,12 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, current_app, render_template, request
 
-from ..clock import Clock
+from ..application.deadlines import upcoming_deadlines
 from ..errors import FilterError
 from ..filters import FILTER_PARAMETERS, known_values, parse_filter
-from ..live import LiveCalendar
 from ..model import Anchor, Authority, Importance, Kind, Status
 from ..store import Event
+from .extension import services
 from .feeds import FEED_PATH, public_base
 from .openapi import document
 
@@ -29,8 +29,8 @@ def feed_addresses(base: str, query: str = "") -> dict[str, str]:
 @bp.get("/")
 def home() -> str:
     """What this is, the feed addresses, a filtered-feed builder and the next deadlines."""
-    live: LiveCalendar = current_app.extensions["trade_calendar.live"]
-    clock: Clock = current_app.extensions["trade_calendar.clock"]
+    live = services().live
+    clock = services().clock
     live.maybe_check()
     snapshot = live.snapshot
     base = public_base(current_app.config["TRADE_CALENDAR_BASE_URL"], request.host_url)
@@ -53,8 +53,7 @@ def home() -> str:
     now = clock.now()
     upcoming = []
     if snapshot is not None:
-        due = [e for e in snapshot.calendar if e.is_live and e.deadline_at and e.deadline_at >= now]
-        due.sort(key=lambda e: e.deadline_at or now)
+        due = upcoming_deadlines(snapshot.calendar, now)
         upcoming = [
             (e, _when_label(e), _days_left(e.deadline_at - now) if e.deadline_at else "") for e in due[:10]
         ]

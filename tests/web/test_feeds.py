@@ -6,6 +6,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from calendar_service.web.extension import web_parts
+
 FEED_TYPE = "text/calendar; charset=utf-8"
 
 
@@ -107,7 +109,7 @@ def test_alarm_adds_valarm(client: FlaskClient) -> None:
 
 
 def test_feed_rendered_once_per_filter_spelling(app: Flask, client: FlaskClient) -> None:
-    renders = app.extensions["trade_calendar.metrics"].renders
+    renders = web_parts(app).metrics.renders
     before = _count(renders)
     client.get("/calendar.ics?kind=tariff,hearing")
     client.get("/calendar.ics?kind=hearing&kind=tariff")
