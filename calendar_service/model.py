@@ -35,6 +35,7 @@ class Kind(StrEnum):
     CALL = "call"
     ANNOUNCEMENT = "announcement"
     AGREEMENT = "agreement"
+    REGULATION = "regulation"  # a rule starts to apply or a prohibition bites
 
 
 class Status(StrEnum):
