@@ -320,6 +320,7 @@ def _description(calendar: Calendar, event: Event, tombstone: bool) -> str:
         ("Authority", event.authority.value if event.authority else None),
         ("Instrument", event.instrument),
         ("HS scope", ", ".join(event.hs) if event.hs else None),
+        ("US chapter 99", ", ".join(event.chapter99) if event.chapter99 else None),
     ]
     lines.extend(f"{label}: {value}" for label, value in facts if value)
     if event.history:

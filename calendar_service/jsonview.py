@@ -48,6 +48,7 @@ def descriptive_fields(event: Event) -> dict[str, Any]:
         "related": list(event.related),
         "authority": event.authority.value if event.authority else None,
         "hs": list(event.hs),
+        "chapter99": list(event.chapter99),
         "instrument": event.instrument,
         "location": event.location,
         "description": event.description,

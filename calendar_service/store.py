@@ -51,6 +51,7 @@ class Event:
     verified: dt.date | None
     sources: tuple[model.Source, ...]
     line: int = 0
+    chapter99: tuple[str, ...] = ()  # US 9903.xx.xx headings (or ranges), apart from the HS product codes
 
     @property
     def all_day(self) -> bool:
@@ -362,6 +363,7 @@ def _build(event: model.Event, times: _Times, default_tz: str, line: int) -> Eve
         verified=event.verified,
         sources=tuple(event.sources),
         line=line,
+        chapter99=tuple(event.chapter99),
     )
 
 

@@ -66,6 +66,7 @@ def check_rules(
     parsed_ids = {event.id for _, event in events}
     for index, event in events:
         _check_fields(found, ("events", index), event, ids)
+        check_tariff_codes(found, ("events", index), event)
     unique = [(index, event) for index, event in events if seen.get(event.id) == index]
     resolvable = unique
     lines = [found.locations.of(("events", index))[0] for index, _ in resolvable]
@@ -220,3 +221,25 @@ def _country_guess(code: str) -> str | None:
     except LookupError:
         return None
     return f"{found.alpha_2!r} ({found.name})"
+
+
+def check_tariff_codes(found: Findings, at: PathKey, event: model.Event) -> None:
+    """HS product codes and US chapter 99 headings are different things: keep each in its own list."""
+    for i, code in enumerate(event.hs):
+        if code.startswith("99"):
+            # HS chapter 99 is reserved for national use; in the US it holds the 9903 tariff measures.
+            dotted = f"{code[:4]}.{code[4:6]}.{code[6:8]}" if len(code) == 8 else "9903.xx.xx"
+            found.report(
+                (*at, "hs", i),
+                f"hs: {code!r} is a US chapter 99 heading, not an HS product code — move it to "
+                f"`chapter99:` as {dotted}",
+            )
+    for i, heading in enumerate(event.chapter99):
+        low, _, high = heading.partition("-")
+        if high and high <= low:
+            found.report(
+                (*at, "chapter99", i),
+                f"chapter99: the range {heading!r} ends before it starts — write the lower heading first, "
+                f"e.g. {high}-{low}",
+            )
+

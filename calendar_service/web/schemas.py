@@ -69,7 +69,10 @@ class EventOut(_Out):
     action: str | None
     related: list[str]
     authority: str | None
-    hs: list[str]
+    hs: list[str] = Field(description="HS product codes in scope (digits; chapters, headings, subheadings)")
+    chapter99: list[str] = Field(
+        default_factory=list, description="US HTSUS chapter 99 headings (9903.xx.xx, or a range a-b)"
+    )
     instrument: str | None
     location: str | None
     description: str | None
