@@ -138,13 +138,14 @@ class DerivedTime(_Strict):
 
 
 class Moment(_Strict):
-    """A recorded earlier version of an event's time, for change history."""
+    """A recorded earlier version of an event's time, for change history: "was" in "was → now"."""
 
-    date: dt.date
-    time: str | None = Field(None, pattern=TIME)
-    tz: str | None = None
+    date: dt.date = Field(description="The local date it had before the change")
+    time: str | None = Field(None, pattern=TIME, description="The clock time it had (HH:MM); none: whole day")
+    tz: str | None = Field(None, description="IANA zone of that time; defaults to the event's zone")
     end_date: dt.date | None = None
     end_time: str | None = Field(None, pattern=TIME)
+    end_tz: str | None = Field(None, description="IANA zone of `end_time`; defaults to `tz`")
 
 
 class Change(_Strict):

@@ -72,6 +72,17 @@ class Event:
         return None if self.end is None else _instant(self.end, default_tz)
 
 
+def earlier_start(was: model.Moment, event: Event, default_tz: str) -> dt.date | dt.datetime:
+    """The start a history entry says the event had before: a date, or an aware time in its zone.
+
+    A clock time without a zone is read in the event's zone (else the calendar's), as curators write it.
+    """
+    if was.time is None:
+        return was.date
+    zone_name = was.tz or event.tz or default_tz
+    return timing.local_instant(was.date, timing.parse_clock(was.time), timing.zone(zone_name))
+
+
 def _instant(value: dt.date | dt.datetime, default_tz: dt.tzinfo) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC)

@@ -6,11 +6,15 @@ import datetime as dt
 import json
 from typing import Any
 
+import icalendar
 import pytest
 from click.testing import CliRunner
 
 from calendar_service.cli import main
+from calendar_service.feeds import render_feed
+from calendar_service.filters import parse_filter
 from calendar_service.model import Status
+from calendar_service.publication import reconcile
 from calendar_service.store import Calendar, load_calendar
 from tests.conftest import DATA
 
@@ -71,3 +75,15 @@ def test_the_2026_wood_step_up_is_superseded_by_the_deferred_2027_one(calendar: 
     assert change.was.date == dt.date(2026, 1, 1)
     assert calendar.get("us-232-wood-stepup-2027-01-01").start == dt.date(2027, 1, 1)
     assert "us-232-wood-stepup-2026-01-01" not in {item["id"] for item in upcoming(400)}
+
+
+def test_a_superseded_deadline_says_was_and_now_in_the_feed(calendar: Calendar) -> None:
+    published = reconcile({}, calendar, dt.datetime(2026, 11, 29, tzinfo=dt.UTC), dt.timedelta(days=60))
+    only = parse_filter({"tag": ["geneva-truce"]}, calendar)
+    feed = icalendar.Calendar.from_ical(render_feed(calendar, published, only))
+    (event,) = [
+        e for e in feed.walk("VEVENT") if str(e["UID"]).startswith("us-cn-geneva-truce-original-expiry@")
+    ]
+    assert "superseded; was 2025-08-12 00:01 America/New_York → now 2025-11-10 00:01 America/New_York" in str(
+        event["DESCRIPTION"]
+    )

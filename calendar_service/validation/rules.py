@@ -67,6 +67,7 @@ def check_rules(
     for index, event in events:
         _check_fields(found, ("events", index), event, ids)
         check_tariff_codes(found, ("events", index), event)
+        check_history_zones(found, ("events", index), event)
     unique = [(index, event) for index, event in events if seen.get(event.id) == index]
     resolvable = unique
     lines = [found.locations.of(("events", index))[0] for index, _ in resolvable]
@@ -200,12 +201,6 @@ def _check_fields(found: Findings, at: PathKey, event: model.Event, ids: set[str
             close = difflib.get_close_matches(ref, sorted(ids), n=1)
             hint = f" — did you mean {close[0]!r}?" if close else ""
             found.report(where, f"no event with id {ref!r} in this file{hint}")
-    for i, change in enumerate(event.history):
-        if change.was is not None and change.was.tz is not None:
-            try:
-                timing.zone(change.was.tz)
-            except ValueError as exc:
-                found.report((*at, "history", i, "was", "tz"), str(exc))
 
 
 def _country_guess(code: str) -> str | None:
@@ -242,4 +237,16 @@ def check_tariff_codes(found: Findings, at: PathKey, event: model.Event) -> None
                 f"chapter99: the range {heading!r} ends before it starts — write the lower heading first, "
                 f"e.g. {high}-{low}",
             )
+
+
+def check_history_zones(found: Findings, at: PathKey, event: model.Event) -> None:
+    """The zones of an earlier time (`was.tz`, `was.end_tz`) must exist, or "was → now" means nothing."""
+    for i, change in enumerate(event.history):
+        for field in ("tz", "end_tz"):
+            name = getattr(change.was, field, None)
+            if name is not None:
+                try:
+                    timing.zone(name)
+                except ValueError as exc:
+                    found.report((*at, "history", i, "was", field), str(exc))
 
