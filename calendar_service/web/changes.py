@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ..jsonview import moment_to_dict, utc_text
+from ..jsonview import moment_to_dict, utc_text, was_to_dict
 from ..live import Snapshot
 from ..store import Event
 
@@ -27,7 +27,7 @@ def _history_entries(event: Event, since_day: dt.date, snapshot: Snapshot) -> li
                 "at": change.changed.isoformat(),
                 "origin": "history",
                 "note": change.note,
-                "was": data.get("was"),
+                "was": was_to_dict(change, event, snapshot.calendar),
                 "was_status": data.get("was_status"),
                 "status": event.status.value,
                 "start": moment_to_dict(event.start, tz),
