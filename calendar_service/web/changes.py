@@ -73,7 +73,12 @@ def _observed_entries(snapshot: Snapshot, since: dt.datetime) -> list[dict[str, 
 
 def changes_since(snapshot: Snapshot, since: dt.datetime) -> list[dict[str, Any]]:
     """Every change at or after `since`, newest first; history dates are read in the calendar's zone."""
-    since_day = since.astimezone(snapshot.calendar.tz).date()
+    try:
+        since_day = since.astimezone(snapshot.calendar.tz).date()
+    except OverflowError:
+        # An instant within hours of year 1 or 9999 has no local date in some zones; it is still a
+        # valid `since`, older or newer than anything the calendar can hold.
+        since_day = dt.date.min if since.year == 1 else dt.date.max
     entries: list[dict[str, Any]] = []
     for event in snapshot.calendar:
         entries.extend(_history_entries(event, since_day, snapshot))
