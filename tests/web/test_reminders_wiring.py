@@ -70,7 +70,7 @@ def served(wiring_settings: Settings, offset_clock: OffsetClock) -> Iterator[tup
         service.shutdown()
 
 
-def _wait(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+def _wait(condition: Callable[[], bool], timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
@@ -102,9 +102,11 @@ def test_a_new_subscription_gets_a_reminder_due_now_without_waiting_for_the_next
             "/api/v1/subscriptions", json={"url": rx.url, "lead_times": ["PT1H"]}, headers=AUTH
         )
         assert response.status_code == 201, response.get_json()
-        (request,) = rx.wait_for(1, timeout=5)
-    assert request.at - started < 3
-    assert ledger.count_by_state(service.engine) == {"delivered": 1}
+        (request,) = rx.wait_for(1, timeout=15)
+    # Far sooner than the routine wake-up (`max_sleep`, 30 s), however busy the machine.
+    assert request.at - started < 10
+    # The receiver answers before the service records the outcome: wait for the record.
+    _wait(lambda: ledger.count_by_state(service.engine) == {"delivered": 1})
 
 
 def _subscribe_with_two_pending(client: FlaskClient, service: ReminderService) -> dict[str, Any]:
