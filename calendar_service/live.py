@@ -34,10 +34,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .clock import Clock, SystemClock
+from .datafile import parse_calendar
 from .errors import StoreInvalid, StoreUnreadable
 from .problems import Problem
 from .publication import Published, last_modified_of, reconcile
-from .store import Calendar, parse_calendar
+from .store import Calendar
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 
 import pytest
 
+from calendar_service.datafile import load_calendar
 from calendar_service.errors import SubscriptionInvalid, UnsafeWebhookURL
-from calendar_service.store import Calendar, load_calendar
+from calendar_service.store import Calendar
 from calendar_service.subscriptions import (
     SubscriptionInput,
     apply_patch,
@@ -113,14 +112,3 @@ def test_resuming_by_patch_clears_the_failures(calendar: Calendar) -> None:
     )
     resumed = apply_patch(sub, parse_patch({"enabled": True}, calendar=calendar, check_url=allow), now=T0)
     assert (resumed.enabled, resumed.disabled_reason, resumed.failure_count) == (True, None, 0)
-
-
-def test_the_core_imports_no_adapter() -> None:
-    code = (
-        "import sys, calendar_service.subscriptions\n"
-        "bad = [m for m in ('flask', 'sqlalchemy', 'requests', 'calendar_service.webhooks',"
-        " 'calendar_service.db') if m in sys.modules]\n"
-        "print(','.join(bad))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""

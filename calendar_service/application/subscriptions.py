@@ -24,7 +24,7 @@ from ..webhooks.signing import new_secret
 if TYPE_CHECKING:
     from ..services import Services
     from ..store import Calendar
-    from ..webhooks.client import Attempt
+    from ..webhooks.attempt import Attempt
 
 log = logging.getLogger(__name__)
 

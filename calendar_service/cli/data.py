@@ -10,9 +10,10 @@ from typing import Any
 import click
 
 from ..clock import Clock, SettableClock, SystemClock
+from ..datafile import load_calendar
 from ..errors import StoreInvalid, StoreUnreadable
 from ..settings import DEFAULT_DATA_PATH
-from ..store import Calendar, Event, load_calendar
+from ..store import Calendar, Event
 from .startup import load_settings
 
 # The listing commands' helpers (filters, JSON views, the schema) are imported where they are used:

@@ -17,7 +17,6 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -41,7 +40,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.types import TypeDecorator
 
+from ..reminders.records import Claimed, Outcome
 from . import metadata
+
+__all__ = ["Claimed", "Outcome"]  # the records live in reminders.records (pure); re-exported here
 
 PENDING, DELIVERED, FAILED, MISSED, CANCELLED = "pending", "delivered", "failed", "missed", "cancelled"
 STATES = (PENDING, DELIVERED, FAILED, MISSED, CANCELLED)
@@ -112,51 +114,6 @@ attempts = Table(
     Column("late", Boolean, nullable=False, default=False),
     Index("ix_delivery_attempts_subscription", "subscription_id", "started_at"),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    """One outbox row claimed for delivery by this process."""
-
-    id: str
-    subscription_id: str
-    kind: str
-    event_id: str
-    lead_time: str | None
-    payload: Mapping[str, Any] | None
-    due_at: dt.datetime
-    deadline_at: dt.datetime | None
-    attempts: int
-    late: bool
-    first_attempt_at: dt.datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What happened to a claimed row: the attempt made (if any) and the row's new state."""
-
-    id: str
-    subscription_id: str
-    kind: str
-    event_id: str
-    state: str  # PENDING (retry at next_attempt_at) or a final state
-    attempt: int  # attempts made so far, this one included
-    next_attempt_at: dt.datetime | None = None
-    started_at: dt.datetime | None = None  # None: no attempt was made (missed, cancelled)
-    status: int | None = None
-    latency_ms: int | None = None
-    outcome: str | None = None
-    error: str | None = None
-    late: bool = False
-    finished_at: dt.datetime | None = None
-    due_at: dt.datetime | None = None  # carried along so callers can measure lateness
-
-    @property
-    def lateness(self) -> float | None:
-        """Seconds from due time to this attempt's start, for a first attempt."""
-        if self.attempt != 1 or self.started_at is None or self.due_at is None:
-            return None
-        return (self.started_at - self.due_at).total_seconds()
 
 
 def _insert(conn: Connection) -> Any:

@@ -26,7 +26,7 @@ from ..jsonview import utc_text
 from ..store import Calendar
 from ..subscriptions import Subscription
 from ..timing import parse_duration
-from ..webhooks.client import Attempt
+from ..webhooks.attempt import Attempt
 from ..webhooks.payloads import Format, Message
 from ..webhooks.retry import RetryPolicy
 from .messages import reminder_message_data

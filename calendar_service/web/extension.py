@@ -15,7 +15,7 @@ from flask import Flask, current_app
 if TYPE_CHECKING:
     from ..services import Services
     from .feedcache import FeedCache
-    from .metrics import Metrics
+    from .prometheus import Metrics
 
 KEY = "trade_calendar"
 

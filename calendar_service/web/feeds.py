@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
     from ..live import LiveCalendar
-    from .metrics import Metrics
+    from .prometheus import Metrics
 
 bp = Blueprint("feeds", __name__)
 

@@ -24,7 +24,7 @@ from calendar_service.services import build_services
 from calendar_service.settings import Settings
 from calendar_service.web import create_app
 from calendar_service.webhooks import AddressPolicy, Message
-from calendar_service.webhooks.client import Attempt
+from calendar_service.webhooks.attempt import Attempt
 from tests.web.conftest import run_server, sample_yaml
 
 TOKEN = "fuzz-token-0123456789abcdef"
