@@ -31,7 +31,7 @@ from .errors import FilterError, SubscriptionInvalid
 from .filters import EventFilter, parse_filter
 from .model import Importance, Kind
 from .store import Calendar
-from .timing import Duration, parse_duration
+from .timing import Duration, parse_duration, utc_text
 
 FORMATS = ("standard", "slack", "teams")
 Format = Literal["standard", "slack", "teams"]
@@ -79,18 +79,14 @@ class Subscription:
             "enabled": self.enabled,
             "disabled_reason": self.disabled_reason,
             "failure_count": self.failure_count,
-            "created_at": _utc_text(self.created_at),
-            "updated_at": _utc_text(self.updated_at),
+            "created_at": utc_text(self.created_at),
+            "updated_at": utc_text(self.updated_at),
         }
 
 
 def new_subscription_id() -> str:
     """An opaque, unguessable id such as `sub_Xr3...`."""
     return ID_PREFIX + secrets.token_urlsafe(12)
-
-
-def _utc_text(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 # --- request models -----------------------------------------------------------------------------------

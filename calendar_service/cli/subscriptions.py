@@ -17,6 +17,7 @@ from ..application import subscriptions as usecases
 from ..errors import CalendarNotLoaded, SubscriptionInvalid, SubscriptionNotFound
 from ..services import Services
 from ..subscriptions import DEFAULT_LEAD_TIMES, FORMATS, Subscription
+from ..timing import utc_text
 from .startup import load_settings, open_services
 
 
@@ -150,5 +151,5 @@ def deliveries(subscription_id: str, limit: int, fmt: str) -> None:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        return utc_text(value)
     return str(value)

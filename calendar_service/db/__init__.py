@@ -7,9 +7,10 @@ Each submodule holds the tables and queries of one concern and registers its tab
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
@@ -36,6 +37,20 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+@overload
+def as_utc(value: None) -> None: ...
+@overload
+def as_utc(value: dt.datetime | str) -> dt.datetime: ...
+def as_utc(value: dt.datetime | str | None) -> dt.datetime | None:
+    """A stored time as an aware UTC datetime: SQLite hands back naive ones (everything stored is UTC),
+    and text where an aggregate (min over a coalesce) loses the column type."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 # Any constant works; it names "schema creation" among the advisory locks of this database.

@@ -40,13 +40,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.types import TypeDecorator
 
-from ..reminders.records import Claimed, Outcome
-from . import metadata
+from ..reminders.records import Claimed, Outcome, RowState
+from . import as_utc, metadata
 
-__all__ = ["Claimed", "Outcome"]  # the records live in reminders.records (pure); re-exported here
+__all__ = ["Claimed", "Outcome", "RowState"]  # the records live in reminders.records (pure); re-exported here
 
-PENDING, DELIVERED, FAILED, MISSED, CANCELLED = "pending", "delivered", "failed", "missed", "cancelled"
-STATES = (PENDING, DELIVERED, FAILED, MISSED, CANCELLED)
+PENDING, DELIVERED, FAILED, MISSED, CANCELLED = RowState
+STATES = tuple(RowState)
 _BATCH = 2000
 
 
@@ -366,15 +366,8 @@ def next_wake(engine: Engine) -> dt.datetime | None:
         leased = conn.execute(
             select(func.min(ready)).where(outbox.c.state == PENDING, outbox.c.claimed_until.is_not(None))
         ).scalar()
-    found = [_aware(v) for v in (unclaimed, leased) if v is not None]
+    found = [as_utc(v) for v in (unclaimed, leased) if v is not None]
     return min(found) if found else None
-
-
-def _aware(value: Any) -> dt.datetime:
-    if isinstance(value, str):  # SQLite's min() over a coalesce loses the column type
-        value = dt.datetime.fromisoformat(value)
-    assert isinstance(value, dt.datetime)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def get_row(engine: Engine, outbox_id: str) -> dict[str, Any] | None:

@@ -134,7 +134,7 @@ class Delivery:
         now = self.clock.now()
         sub = subscriptions.get(row.subscription_id)
 
-        def final(state: str, reason: str) -> ledger.Outcome:
+        def final(state: ledger.RowState, reason: str) -> ledger.Outcome:
             return ledger.Outcome(
                 row.id, row.subscription_id, row.kind, row.event_id, state, row.attempts,
                 error=reason, finished_at=now, late=row.late,

@@ -8,7 +8,7 @@ from typing import Any
 from ..store import Calendar, Event
 from ..timing import parse_duration
 from ..webhooks.payloads import change_data, reminder_data
-from .planning import CANCELLED, Change
+from .planning import EVENT_CANCELLED, Change
 from .records import Claimed
 
 
@@ -43,7 +43,7 @@ def _sources(event: Event) -> list[dict[str, str]]:
 
 
 def _reason(change: Change) -> str | None:
-    if change.kind != CANCELLED:
+    if change.kind != EVENT_CANCELLED:
         return None
     if change.superseded_by:
         return f"{change.reason} by {change.superseded_by}"

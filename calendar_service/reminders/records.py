@@ -9,7 +9,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
+
+
+class RowState(StrEnum):
+    """Where an outbox row is: pending, then delivered, failed, missed or cancelled (final)."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +48,7 @@ class Outcome:
     subscription_id: str
     kind: str
     event_id: str
-    state: str  # PENDING (retry at next_attempt_at) or a final state
+    state: RowState  # PENDING (retry at next_attempt_at) or a final state
     attempt: int  # attempts made so far, this one included
     next_attempt_at: dt.datetime | None = None
     started_at: dt.datetime | None = None  # None: no attempt was made (missed, cancelled)

@@ -43,7 +43,7 @@ from ..webhooks.retry import RetryPolicy
 from .delivery import DISABLED, Client, Delivery, RunStats
 from .messages import change_message_data
 from .planning import (
-    CANCELLED,
+    EVENT_CANCELLED,
     REMINDER,
     RESCHEDULED,
     Change,
@@ -282,9 +282,10 @@ class ReminderService:
         subscriptions = [s for s in subs_db.list_subscriptions(self.engine) if s.enabled]
         rows: list[dict[str, Any]] = []
         for change in changes:
-            if change.kind in (RESCHEDULED, CANCELLED):
+            if change.kind in (RESCHEDULED, EVENT_CANCELLED):
                 # Reminders for the old deadline go; those for the new one are planned next, by id.
-                keep = [] if change.kind == CANCELLED else _kept(new, change.event_id, subscriptions, now)
+                cancelled = change.kind == EVENT_CANCELLED
+                keep = [] if cancelled else _kept(new, change.event_id, subscriptions, now)
                 ledger.cancel_pending(
                     self.engine, now=now, reason=f"{change.kind}: was due for {utc_text_or(change.old_at)}",
                     event_id=change.event_id, kind=REMINDER, keep_ids=keep,

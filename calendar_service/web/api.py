@@ -16,7 +16,7 @@ from ..filters import FILTER_PARAMETERS, EventFilter, parse_filter
 from ..jsonview import event_to_dict, moment_to_dict, utc_text
 from ..live import Snapshot
 from ..store import Calendar, Event
-from ..timing import parse_duration
+from ..timing import duration_text, parse_duration
 from .changes import changes_since
 from .extension import services
 from .openapi import operation, parse_query, respond
@@ -180,12 +180,7 @@ def get_event(event_id: str) -> Response:
 
 def iso_duration(seconds: int) -> str:
     """Whole seconds as an ISO 8601 duration: P12DT3H20M5S; PT0S for nothing."""
-    days, rest = divmod(max(seconds, 0), 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    time_part = "".join(f"{v}{u}" for v, u in ((hours, "H"), (minutes, "M"), (secs, "S")) if v)
-    text = "P" + (f"{days}D" if days else "") + (f"T{time_part}" if time_part else "")
-    return text if text != "P" else "PT0S"
+    return duration_text(*divmod(max(seconds, 0), 86400))
 
 
 @bp.get("/deadlines/upcoming")

@@ -30,6 +30,7 @@ from ..subscriptions import (
     SubscriptionInput,
     SubscriptionPatch,
 )
+from ..timing import utc_text
 from .extension import services
 from .openapi import BEARER, operation, respond
 from .problems import problem
@@ -291,7 +292,7 @@ def send_test(subscription_id: str) -> Response:
 
 def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
     return {
-        key: value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        key: utc_text(value)
         if isinstance(value, dt.datetime)
         else value
         for key, value in record.items()

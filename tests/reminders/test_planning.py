@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from calendar_service.reminders.planning import (
-    CANCELLED,
     CREATED,
+    EVENT_CANCELLED,
     RESCHEDULED,
     diff_calendars,
     plan_reminders,
@@ -125,9 +125,9 @@ def test_diff_names_moved_cancelled_superseded_removed_and_new_events() -> None:
     assert set(changes) == {"moves", "cancelled", "superseded", "removed", "fresh"}
     moved = changes["moves"]
     assert (moved.kind, moved.old_at, moved.new_at) == (RESCHEDULED, at, later)
-    assert (changes["cancelled"].kind, changes["cancelled"].reason) == (CANCELLED, "cancelled")
+    assert (changes["cancelled"].kind, changes["cancelled"].reason) == (EVENT_CANCELLED, "cancelled")
     assert (changes["superseded"].reason, changes["superseded"].superseded_by) == ("superseded", "stays")
-    assert (changes["removed"].kind, changes["removed"].reason) == (CANCELLED, "removed")
+    assert (changes["removed"].kind, changes["removed"].reason) == (EVENT_CANCELLED, "removed")
     assert (changes["fresh"].kind, changes["fresh"].new_at) == (CREATED, later)
     assert diff_calendars(old, make_calendar(*[event(e.id, at) for e in old])) == []
     # The same change seen by two processes has one id.
