@@ -12,7 +12,7 @@ import datetime as dt
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -31,10 +31,9 @@ from .errors import FilterError, SubscriptionInvalid
 from .filters import EventFilter, parse_filter
 from .model import Importance, Kind
 from .store import Calendar
-from .timing import Duration, parse_duration, utc_text
+from .timing import parse_duration, utc_text
+from .webhooks.payloads import Format
 
-FORMATS = ("standard", "slack", "teams")
-Format = Literal["standard", "slack", "teams"]
 DEFAULT_LEAD_TIMES = ("P7D", "P1D", "PT1H")
 SUBSCRIPTION_FILTERS = ("country", "kind", "tag", "importance")
 MAX_LEAD_TIMES = 10
@@ -63,10 +62,6 @@ class Subscription:
     def event_filter(self, calendar: Calendar) -> EventFilter:
         """The filter as the calendar understands it (FilterError if a value has since disappeared)."""
         return parse_filter(self.filter, calendar)
-
-    def lead_durations(self) -> tuple[Duration, ...]:
-        """The lead times parsed."""
-        return tuple(parse_duration(text) for text in self.lead_times)
 
     def to_public_dict(self) -> dict[str, Any]:
         """The JSON the API shows: everything but the secret."""

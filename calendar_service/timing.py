@@ -104,13 +104,6 @@ def wall_clock_exists(moment: dt.datetime) -> bool:
     return back.replace(tzinfo=None) == moment.replace(tzinfo=None)
 
 
-def wall_clock_repeats(moment: dt.datetime) -> bool:
-    """Whether a local time happens twice (in a fall-back overlap); Python then means the first."""
-    return moment.replace(fold=0).utcoffset() != moment.replace(fold=1).utcoffset() and wall_clock_exists(
-        moment
-    )
-
-
 def clock_change(moment: dt.datetime) -> tuple[dt.time, dt.time] | None:
     """For a local time in a DST gap or overlap, the wall clock just before and just after the change."""
     tz = moment.tzinfo

@@ -46,9 +46,7 @@ def test_defaults_and_normalised_filter(calendar: Calendar) -> None:
     assert sub.format == "standard"
     assert sub.filter == {"country": ("CN", "US"), "importance": ("high",)}
     assert sub.event_filter(calendar).country == ("CN", "US")
-    assert [d.as_timedelta() for d in sub.lead_durations()] == [
-        dt.timedelta(days=7), dt.timedelta(days=1), dt.timedelta(hours=1)
-    ]  # fmt: skip
+    assert sub.lead_times == ("P7D", "P1D", "PT1H")
     assert sub.id.startswith("sub_")
     assert len(sub.id) >= 20
 

@@ -16,8 +16,9 @@ import click
 from ..application import subscriptions as usecases
 from ..errors import CalendarNotLoaded, SubscriptionInvalid, SubscriptionNotFound
 from ..services import Services
-from ..subscriptions import DEFAULT_LEAD_TIMES, FORMATS, Subscription
+from ..subscriptions import DEFAULT_LEAD_TIMES, Subscription
 from ..timing import utc_text
+from ..webhooks.payloads import FORMATS
 from .startup import load_settings, open_services
 
 

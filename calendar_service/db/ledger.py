@@ -234,15 +234,6 @@ def reopen_cancelled(
     return reopened
 
 
-def pending_ids(engine: Engine, *, kind: str | None = None) -> set[str]:
-    """The ids of every pending row (of one kind, if given)."""
-    query = select(outbox.c.id).where(outbox.c.state == PENDING)
-    if kind is not None:
-        query = query.where(outbox.c.kind == kind)
-    with engine.connect() as conn:
-        return set(conn.execute(query).scalars())
-
-
 def _claimable(now: dt.datetime) -> Any:
     return and_(
         outbox.c.state == PENDING,
@@ -368,13 +359,6 @@ def next_wake(engine: Engine) -> dt.datetime | None:
         ).scalar()
     found = [as_utc(v) for v in (unclaimed, leased) if v is not None]
     return min(found) if found else None
-
-
-def get_row(engine: Engine, outbox_id: str) -> dict[str, Any] | None:
-    """One outbox row as a dict (for tests, the CLI and the API)."""
-    with engine.connect() as conn:
-        row = conn.execute(select(outbox).where(outbox.c.id == outbox_id)).mappings().first()
-    return dict(row) if row is not None else None
 
 
 def list_rows(
