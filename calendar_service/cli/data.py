@@ -167,7 +167,7 @@ def _load(path: str, clock: Clock) -> Calendar:
 def _filtered(calendar: Calendar, options: dict[str, Sequence[str]]) -> list[Event]:
     params = {name: list(values) for name, values in options.items() if values}
     try:
-        chosen = parse_filter(params, calendar)
+        chosen = parse_filter(params)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
     return chosen.apply(calendar.events)

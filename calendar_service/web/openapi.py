@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
+from .ignored import register
 from .problems import BadParameter
 from .schemas import ProblemOut
 
@@ -78,7 +79,9 @@ def operation(path: str, **details: Any) -> Callable[[F], F]:
         details.setdefault("operation_id", view.__name__)
         details.setdefault("summary", (view.__doc__ or "").strip().splitlines()[0] if view.__doc__ else "")
         details.setdefault("method", "get")
-        OPERATIONS.append(Operation(path=path, **details))
+        op = Operation(path=path, **details)
+        OPERATIONS.append(op)
+        register(view, query_names(op.query) if op.query is not None else ())
         return view
 
     return record
@@ -95,14 +98,21 @@ def _is_list(annotation: Any) -> bool:
     return False
 
 
+def query_names(model: type[BaseModel]) -> list[str]:
+    """The query parameters `model` takes, as a URL spells them."""
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
 def parse_query(model: type[M], args: Mapping[str, Sequence[str]]) -> M:
-    """Validate query parameters against `model`; BadParameter names the first one refused."""
+    """Validate the query parameters `model` takes; BadParameter names the first one refused.
+
+    Other names are left out here (and listed in the `Trade-Calendar-Ignored` header by `ignored`).
+    """
     names = {(f.alias or name): _is_list(f.annotation) for name, f in model.model_fields.items()}
     values: dict[str, Any] = {}
     for name, raw in args.items():
-        if name not in names:
-            raise BadParameter(name, ",".join(raw), f"unknown parameter; use {', '.join(sorted(names))}")
-        values[name] = list(raw) if names[name] else raw[-1]
+        if name in names:
+            values[name] = list(raw) if names[name] else raw[-1]
     try:
         return model.model_validate(values)
     except ValidationError as exc:

@@ -14,6 +14,7 @@ from ..live import LiveCalendar
 from ..model import Anchor, Authority, Importance, Kind, Status
 from ..store import Event
 from .feeds import FEED_PATH, public_base
+from .ignored import takes
 from .openapi import document
 
 bp = Blueprint("pages", __name__)
@@ -27,6 +28,7 @@ def feed_addresses(base: str, query: str = "") -> dict[str, str]:
 
 
 @bp.get("/")
+@takes(*FILTER_PARAMETERS, "alarm")
 def home() -> str:
     """What this is, the feed addresses, a filtered-feed builder and the next deadlines."""
     live: LiveCalendar = current_app.extensions["trade_calendar.live"]
@@ -39,7 +41,7 @@ def home() -> str:
     if snapshot is not None and any(chosen.values()):
         try:
             event_filter = parse_filter(
-                {k: v for k, v in chosen.items() if k != "alarm" and v}, snapshot.calendar
+                {k: v for k, v in chosen.items() if k != "alarm" and v}
             )
             query = list(event_filter.to_query().items())
             alarms = [a for a in chosen["alarm"] if a]
