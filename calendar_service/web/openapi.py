@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
+from .ignored import HEADER as IGNORED_HEADER
 from .ignored import register
 from .problems import BadParameter
 from .schemas import ProblemOut
@@ -70,6 +71,10 @@ class Operation:
 
 
 OPERATIONS: list[Operation] = []
+IGNORED_DESCRIPTION = (
+    "Query parameters this address does not take, comma-separated (e.g. `cuntry, utm_source`): they were "
+    "ignored, not refused; absent when there were none"
+)
 
 
 def operation(path: str, **details: Any) -> Callable[[F], F]:
@@ -180,9 +185,12 @@ def build_document(title: str, version: str, operations: Sequence[Operation]) ->
                 raw = {"type": "object"} if op.content_type == "application/json" else {"type": "string"}
                 content = {op.content_type: {"schema": raw}}
             ok["content"] = content
-        if op.headers:
+        headers = dict(op.headers)
+        if op.method == "get":
+            headers[IGNORED_HEADER] = IGNORED_DESCRIPTION
+        if headers:
             ok["headers"] = {
-                name: {"description": text, "schema": {"type": "string"}} for name, text in op.headers.items()
+                name: {"description": text, "schema": {"type": "string"}} for name, text in headers.items()
             }
         responses[str(op.status)] = ok
         for status, text in op.extra_statuses.items():
@@ -214,7 +222,9 @@ def build_document(title: str, version: str, operations: Sequence[Operation]) ->
             "title": title,
             "version": version,
             "description": "Trade-policy deadlines as iCalendar feeds and a JSON API. Errors are RFC 9457 "
-            "problem details naming the parameter.",
+            "problem details naming the parameter. Filter values are checked against the vocabulary, not "
+            "the data: a valid value no event has yet gives an empty result. Query parameters an address "
+            f"does not take are ignored and named in the `{IGNORED_HEADER}` response header.",
         },
         "paths": dict(sorted(paths.items())),
         "components": {"schemas": dict(sorted(components.items())), **_security_schemes(schemes)},

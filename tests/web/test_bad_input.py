@@ -240,3 +240,13 @@ def test_subscriptions_take_every_feed_filter_and_values_the_data_lacks(
         ),
         f"filter.{name}[0]",
     )
+
+
+def test_the_openapi_document_describes_the_filters_and_the_ignored_header(client: FlaskClient) -> None:
+    document = client.get("/openapi.json").get_json()
+    for path in FILTERED:
+        operation = document["paths"][path]["get"]
+        assert set(FILTER_PARAMETERS) <= {p["name"] for p in operation["parameters"]}
+        assert HEADER in operation["responses"]["200"]["headers"]
+    assert HEADER in document["info"]["description"]
+    assert set(document["components"]["schemas"]["FilterInput"]["properties"]) == set(FILTER_PARAMETERS)
