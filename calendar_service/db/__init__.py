@@ -72,17 +72,36 @@ def make_engine(
 
 @dataclass
 class DatabaseStatus:
-    """What the last statements on one engine did: the last success and the last failure (monotonic)."""
+    """What the last statements on one engine did, reads and writes apart (monotonic times).
 
-    ok_at: float | None = None
-    error_at: float | None = None
+    SQLite locked by another writer, or made read-only, still answers reads: a failed write must not
+    be hidden by the next successful read. A failed write counts as "down" until a write succeeds,
+    or for `WRITE_MEMORY` seconds when nothing tries again (a replica that only serves feeds).
+    """
+
+    read_ok_at: float | None = None
+    write_ok_at: float | None = None
+    read_error_at: float | None = None
+    write_error_at: float | None = None
     error: str | None = None
+    error_at: float | None = None  # monotonic time of the last failure of either kind
     wall_error_at: float | None = None  # time.time() of the last failure, for reports
 
     @property
     def down(self) -> bool:
-        """Whether the last statement failed (no success since the last failure)."""
-        return self.error_at is not None and (self.ok_at is None or self.error_at > self.ok_at)
+        """Whether reads fail now, or writes failed lately with no success since."""
+        read_down = _after(self.read_error_at, self.read_ok_at)
+        write_down = _after(self.write_error_at, self.write_ok_at) and (
+            time.monotonic() - (self.write_error_at or 0.0) < WRITE_MEMORY
+        )
+        return read_down or write_down
+
+
+WRITE_MEMORY = 60.0
+
+
+def _after(failed: float | None, ok: float | None) -> bool:
+    return failed is not None and (ok is None or failed > ok)
 
 
 _STATUSES: weakref.WeakKeyDictionary[Engine, DatabaseStatus] = weakref.WeakKeyDictionary()
@@ -97,14 +116,22 @@ def database_status(engine: Engine) -> DatabaseStatus:
             return status
         status = _STATUSES[engine] = DatabaseStatus()
 
-    def _ok(*_args: Any) -> None:
-        status.ok_at = time.monotonic()
+    def _ok(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        now = time.monotonic()
+        if _is_write(statement):
+            status.write_ok_at = now
+        else:
+            status.read_ok_at = now
 
     def _failed(context: ExceptionContext) -> None:
         exc = context.original_exception
         if not _is_input_error(engine, exc):
-            status.error_at = time.monotonic()
-            status.wall_error_at = time.time()
+            now = time.monotonic()
+            if context.statement is None or _is_write(context.statement):  # no connection: both fail
+                status.write_error_at = now
+            if context.statement is None or not _is_write(context.statement):
+                status.read_error_at = now
+            status.error_at, status.wall_error_at = now, time.time()
             first_line = str(exc).splitlines()[0] if str(exc) else ""
             status.error = f"{type(exc).__name__}: {first_line}"[:300]
         if engine.dialect.name == "sqlite" and any(m in str(exc).lower() for m in _SQLITE_STALE):
@@ -113,6 +140,10 @@ def database_status(engine: Engine) -> DatabaseStatus:
     event.listen(engine, "after_cursor_execute", _ok)
     event.listen(engine, "handle_error", _failed)
     return status
+
+
+def _is_write(statement: str) -> bool:
+    return statement.lstrip()[:6].upper() in {"INSERT", "UPDATE", "DELETE"}
 
 
 def _is_input_error(engine: Engine, exc: BaseException) -> bool:
