@@ -51,6 +51,7 @@ class Event:
     verified: dt.date | None
     sources: tuple[model.Source, ...]
     line: int = 0
+    chapter99: tuple[str, ...] = ()  # US 9903.xx.xx headings (or ranges), apart from the HS product codes
 
     @property
     def all_day(self) -> bool:
@@ -69,6 +70,17 @@ class Event:
     def end_utc(self, default_tz: dt.tzinfo) -> dt.datetime | None:
         """The end as a UTC instant, or None for a moment."""
         return None if self.end is None else _instant(self.end, default_tz)
+
+
+def earlier_start(was: model.Moment, event: Event, default_tz: str) -> dt.date | dt.datetime:
+    """The start a history entry says the event had before: a date, or an aware time in its zone.
+
+    A clock time without a zone is read in the event's zone (else the calendar's), as curators write it.
+    """
+    if was.time is None:
+        return was.date
+    zone_name = was.tz or event.tz or default_tz
+    return timing.local_instant(was.date, timing.parse_clock(was.time), timing.zone(zone_name))
 
 
 def _instant(value: dt.date | dt.datetime, default_tz: dt.tzinfo) -> dt.datetime:
@@ -362,6 +374,7 @@ def _build(event: model.Event, times: _Times, default_tz: str, line: int) -> Eve
         verified=event.verified,
         sources=tuple(event.sources),
         line=line,
+        chapter99=tuple(event.chapter99),
     )
 
 

@@ -36,13 +36,18 @@ class SourceOut(_Out):
 
 
 class EarlierTime(_Out):
-    """A time an event had before it changed."""
+    """A time an event had before it changed: as written (date, time, tz) and the instant it meant."""
 
     date: str
     time: str | None = None
     tz: str | None = None
     end_date: str | None = None
     end_time: str | None = None
+    end_tz: str | None = None
+    local: str | None = Field(None, description="ISO 8601 local time with UTC offset (all-day: midnight)")
+    zone: str | None = Field(None, description="IANA time zone of `local`")
+    utc: str | None = Field(None, description="The same instant in UTC, ending in Z")
+    all_day: bool | None = None
 
 
 class ChangeOut(_Out):
@@ -69,7 +74,10 @@ class EventOut(_Out):
     action: str | None
     related: list[str]
     authority: str | None
-    hs: list[str]
+    hs: list[str] = Field(description="HS product codes in scope (digits; chapters, headings, subheadings)")
+    chapter99: list[str] = Field(
+        default_factory=list, description="US HTSUS chapter 99 headings (9903.xx.xx, or a range a-b)"
+    )
     instrument: str | None
     location: str | None
     description: str | None
@@ -122,6 +130,8 @@ class ChangeEntry(_Out):
     )
     note: str | None = None
     was: EarlierTime | None = None
+    was_at: Moment | None = Field(None, description="The earlier start as an instant, where it is known")
+    now_at: Moment | None = Field(None, description="The start that replaced it (null when unknown)")
     was_status: str | None = None
     status: str | None = Field(None, description="The event's status now (null once removed from the data)")
     start: Moment | None = None
