@@ -185,6 +185,25 @@ class FailedReload(_Out):
     errors: list[str] = Field(description="`file:line:col: error: ...` messages")
 
 
+class DatabaseHealth(_Out):
+    """Whether the database answered its last statement."""
+
+    status: Literal["ok", "down"]
+    error: str | None
+    since: str | None
+
+
+class ReminderHealth(_Out):
+    """Whether reminders go out on time (only where `serve` runs the scheduler)."""
+
+    status: Literal["ok", "failing", "stale"]
+    oldest_due: str | None = Field(description="Due time of the earliest reminder overdue (when stale)")
+    failed_wakeups: int
+    failing_since: str | None
+    last_error: str | None
+    last_run: str | None
+
+
 class Health(_Out):
     """The state of the live data."""
 
@@ -195,12 +214,16 @@ class Health(_Out):
     last_reload: str | None
     last_check: str | None
     last_failed_reload: FailedReload | None
+    database: DatabaseHealth | None = None
+    reminders: ReminderHealth | None = None
+    down: dict[str, str] = Field(default_factory=dict, description="What is not working, and why")
 
 
 class Ready(_Out):
     """Whether the service can serve."""
 
     ready: bool
+    down: dict[str, str] | None = Field(default=None, description="What is not working (feeds still serve)")
 
 
 # --- webhook subscriptions ---------------------------------------------------------------------------
