@@ -130,6 +130,8 @@ class ChangeEntry(_Out):
     )
     note: str | None = None
     was: EarlierTime | None = None
+    was_at: Moment | None = Field(None, description="The earlier start as an instant, where it is known")
+    now_at: Moment | None = Field(None, description="The start that replaced it (null when unknown)")
     was_status: str | None = None
     status: str | None = Field(None, description="The event's status now (null once removed from the data)")
     start: Moment | None = None
