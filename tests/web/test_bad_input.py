@@ -225,6 +225,20 @@ def test_a_body_nested_thousands_deep_is_400(managed: FlaskClient) -> None:
         _refused(managed.post(SUBS, data=body, content_type="application/json", headers=AUTH), "body")
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", ""), ("patch", ""), ("delete", ""),
+        ("post", "/enable"), ("get", "/deliveries"), ("post", "/test"),
+    ],
+)
+def test_an_id_with_a_nul_is_not_found(managed: FlaskClient, method: str, path: str) -> None:
+    response = getattr(managed, method)(f"{SUBS}/sub_a%00b{path}", json={"enabled": True}, headers=AUTH)
+    assert response.status_code == 404, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    assert getattr(managed, method)(f"{SUBS}/sub_a%00b{path}").status_code == 401  # the token comes first
+
+
 @pytest.mark.parametrize("name", FILTER_PARAMETERS)
 def test_subscriptions_take_every_feed_filter_and_values_the_data_lacks(
     managed: FlaskClient, name: str
