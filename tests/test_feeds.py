@@ -286,7 +286,7 @@ def test_status_summary_and_description() -> None:
         "Authority: IEEPA",
         "Instrument: EO 14257",
         "HS scope: 85, 8542",
-        "before: 2025-04-05 00:01 America/New_York",
+        "was 2025-04-05 00:01 America/New_York → now 2025-04-09 00:01 America/New_York",
         "moved by the annex",
         "Regulating imports — White House, 2025-04-02 <https://example.com/eo>",
         "Federal Register notice <https://example.com/fr>",

@@ -39,13 +39,18 @@ class SourceOut(_Out):
 
 
 class EarlierTime(_Out):
-    """A time an event had before it changed."""
+    """A time an event had before it changed: as written (date, time, tz) and the instant it meant."""
 
     date: str
     time: str | None = None
     tz: str | None = None
     end_date: str | None = None
     end_time: str | None = None
+    end_tz: str | None = None
+    local: str | None = Field(None, description="ISO 8601 local time with UTC offset (all-day: midnight)")
+    zone: str | None = Field(None, description="IANA time zone of `local`")
+    utc: str | None = Field(None, description="The same instant in UTC, ending in Z")
+    all_day: bool | None = None
 
 
 class ChangeOut(_Out):
@@ -72,7 +77,10 @@ class EventOut(_Out):
     action: str | None
     related: list[str]
     authority: str | None
-    hs: list[str]
+    hs: list[str] = Field(description="HS product codes in scope (digits; chapters, headings, subheadings)")
+    chapter99: list[str] = Field(
+        default_factory=list, description="US HTSUS chapter 99 headings (9903.xx.xx, or a range a-b)"
+    )
     instrument: str | None
     location: str | None
     description: str | None
@@ -125,6 +133,8 @@ class ChangeEntry(_Out):
     )
     note: str | None = None
     was: EarlierTime | None = None
+    was_at: Moment | None = Field(None, description="The earlier start as an instant, where it is known")
+    now_at: Moment | None = Field(None, description="The start that replaced it (null when unknown)")
     was_status: str | None = None
     status: str | None = Field(None, description="The event's status now (null once removed from the data)")
     start: Moment | None = None
@@ -175,6 +185,25 @@ class FailedReload(_Out):
     errors: list[str] = Field(description="`file:line:col: error: ...` messages")
 
 
+class DatabaseHealth(_Out):
+    """Whether the database answered its last statement."""
+
+    status: Literal["ok", "down"]
+    error: str | None
+    since: str | None
+
+
+class ReminderHealth(_Out):
+    """Whether reminders go out on time (only where `serve` runs the scheduler)."""
+
+    status: Literal["ok", "failing", "stale"]
+    oldest_due: str | None = Field(description="Due time of the earliest reminder overdue (when stale)")
+    failed_wakeups: int
+    failing_since: str | None
+    last_error: str | None
+    last_run: str | None
+
+
 class Health(_Out):
     """The state of the live data."""
 
@@ -185,12 +214,16 @@ class Health(_Out):
     last_reload: str | None
     last_check: str | None
     last_failed_reload: FailedReload | None
+    database: DatabaseHealth | None = None
+    reminders: ReminderHealth | None = None
+    down: dict[str, str] = Field(default_factory=dict, description="What is not working, and why")
 
 
 class Ready(_Out):
     """Whether the service can serve."""
 
     ready: bool
+    down: dict[str, str] | None = Field(default=None, description="What is not working (feeds still serve)")
 
 
 # --- webhook subscriptions ---------------------------------------------------------------------------
