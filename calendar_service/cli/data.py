@@ -16,6 +16,7 @@ from ..jsonview import event_to_dict
 from ..schema import schema_json
 from ..store import Calendar, Event, load_calendar
 from ..validation import validate_bytes
+from ..validation.reading import DEFAULT_MAX_DATA_BYTES, describe_failure, read_event_file
 
 DEFAULT_DATA = "data/events.yaml"
 
@@ -44,19 +45,34 @@ def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) ->
     return SettableClock(moment)
 
 
+def _max_bytes_option(func: Any) -> Any:
+    """`--max-bytes` (or TRADE_CALENDAR_MAX_DATA_BYTES, as the server reads it): a larger file is refused."""
+    return click.option(
+        "--max-bytes",
+        envvar="TRADE_CALENDAR_MAX_DATA_BYTES",
+        type=click.IntRange(min=1),
+        default=DEFAULT_MAX_DATA_BYTES,
+        show_default=True,
+        help="Refuse a larger file, as the server does.",
+    )(func)
+
+
 @click.command()
 @click.argument("path", default=DEFAULT_DATA, type=click.Path(dir_okay=False))
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only, not warnings.")
+@_max_bytes_option
 @_now_option
-def validate(path: str, quiet: bool, now: Clock) -> None:
+def validate(path: str, quiet: bool, max_bytes: int, now: Clock) -> None:
     """Check an event file; exit 0 when valid (warnings allowed), 1 on errors, 2 when unreadable."""
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        raw, _ = read_event_file(path, max_bytes)
         outcome = validate_bytes(raw, path, today=_today(now))
     except (OSError, StoreUnreadable) as exc:
         click.echo(f"{path}: error: cannot read: {getattr(exc, 'reason', None) or exc}", err=True)
         raise SystemExit(2) from exc
+    except Exception as exc:  # MemoryError or a bug: a sentence, never a traceback
+        click.echo(f"{path}: error: {describe_failure(exc)}", err=True)
+        raise SystemExit(2) from None
     shown = outcome.errors if quiet else outcome.problems
     for problem in shown:
         click.echo(problem.format(), err=problem.is_error)
