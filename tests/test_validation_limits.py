@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import calendar_service.cli.data as cli_data
+import calendar_service.validation as validation
 from calendar_service.cli import main
 from calendar_service.validation import validate_bytes
 from calendar_service.validation.rules import MAX_CHAIN
@@ -118,7 +118,7 @@ def test_validate_reports_a_crash_as_a_sentence_and_exit_2(
     def crash(raw: bytes, path: str, *, today: dt.date) -> None:
         raise error
 
-    monkeypatch.setattr(cli_data, "validate_bytes", crash)
+    monkeypatch.setattr(validation, "validate_bytes", crash)
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 2  # before: the exception (a traceback)
     assert result.stderr == f"{path}: error: {said}\n"

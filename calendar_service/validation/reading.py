@@ -13,8 +13,9 @@ from pathlib import Path
 from stat import S_ISREG
 
 from ..errors import StoreUnreadable
+from ..settings import Settings
 
-DEFAULT_MAX_DATA_BYTES = 8 * 1024 * 1024  # settings.max_data_bytes, TRADE_CALENDAR_MAX_DATA_BYTES
+DEFAULT_MAX_DATA_BYTES: int = Settings.max_data_bytes  # TRADE_CALENDAR_MAX_DATA_BYTES
 
 _NOT_REGULAR = "not a regular file (a directory, FIFO or device) — the event file must be a plain file"
 Fingerprint = tuple[int, int, int]  # (mtime_ns, size, inode): cheap to compare on every check
