@@ -86,13 +86,14 @@ def notification_id(subscription_id: str, change: Change) -> str:
 
 
 def event_filter(subscription_filter: Mapping[str, Sequence[str]], calendar: Calendar) -> EventFilter | None:
-    """The subscription's filter against this calendar; None when it names something the data no longer has.
+    """The subscription's filter; None when a stored value is no longer in the vocabulary.
 
-    A filter was valid when the subscription was made; if a later version of the data drops the only
-    event with that tag, the subscription matches nothing rather than everything.
+    Values are checked against the vocabulary, not `calendar`'s data, so a filter naming a tag no event
+    carries today still matches the events that carry it tomorrow; a stored value the vocabulary has
+    since dropped makes the subscription match nothing rather than everything.
     """
     try:
-        return parse_filter(subscription_filter, calendar)
+        return parse_filter(subscription_filter)
     except FilterError:
         return None
 

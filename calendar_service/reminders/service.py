@@ -388,9 +388,10 @@ class ReminderService:
 
 def _kept(new: Calendar, event_id: str, subscriptions: Sequence[Subscription], now: dt.datetime) -> list[str]:
     event = new.get(event_id)
-    planned = plan_reminders(
-        Calendar(new.meta, (event,), new.version), subscriptions, now, late_window=dt.timedelta.max
-    )
+    # A calendar of one event is another content: it gets a version of its own, never `new.version`,
+    # so nothing keyed by version can mistake it for the whole calendar.
+    only = Calendar(new.meta, (event,), f"{new.version}#{event_id}")
+    planned = plan_reminders(only, subscriptions, now, late_window=dt.timedelta.max)
     return [r.id for r in planned]
 
 
