@@ -80,6 +80,14 @@ class CalendarNotLoaded(TradeCalendarError, LookupError):
         super().__init__("no valid data file has been loaded yet; see /healthz")
 
 
+class ActionNotFound(TradeCalendarError, LookupError):
+    """No action has the requested id."""
+
+    def __init__(self, action_id: str) -> None:
+        self.action_id = action_id
+        super().__init__(f"no action with id {action_id!r}; the calendar's `actions:` list names them")
+
+
 class ConfigError(TradeCalendarError, ValueError):
     """A setting is missing, malformed or unsafe."""
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
 from . import timing
-from .errors import FilterError
+from .errors import ActionNotFound, FilterError
 from .filters import EventFilter, split_values
 from .model import Moment, Precision, Source, Status
 from .publication import Published, event_from_snapshot, initial_state
@@ -341,6 +341,7 @@ def _description(calendar: Calendar, event: Event, tombstone: bool) -> str:
         ("Countries", ", ".join(event.countries)),
         ("Importance", event.importance.value),
         ("Authority", event.authority.value if event.authority else None),
+        ("Action", _action_title(calendar, event.action)),
         ("Instrument", event.instrument),
         ("HS scope", ", ".join(event.hs) if event.hs else None),
         ("US chapter 99", ", ".join(event.chapter99) if event.chapter99 else None),
@@ -372,6 +373,15 @@ def _description(calendar: Calendar, event: Event, tombstone: bool) -> str:
     if event.verified:
         lines.append(f"Last verified: {event.verified.isoformat()}")
     return "\n".join(lines)
+
+
+def _action_title(calendar: Calendar, action_id: str | None) -> str | None:
+    if action_id is None:
+        return None
+    try:
+        return f"{calendar.action(action_id).title} ({action_id})"
+    except ActionNotFound:  # a tombstone may name an action the data no longer has
+        return action_id
 
 
 def _describe_other(calendar: Calendar, event_id: str | None) -> str:

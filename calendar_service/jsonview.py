@@ -85,6 +85,14 @@ def history_to_list(event: Event, calendar: Calendar) -> list[dict[str, Any]]:
     return out
 
 
+def action_to_dict(action: model.Action, calendar: Calendar) -> dict[str, Any]:
+    """An action record and the ids of its dated events in time order (for action pages and the API)."""
+    return {
+        **action.model_dump(mode="json", exclude_none=True),
+        "events": [event.id for event in calendar.events_of(action.id)],
+    }
+
+
 def event_to_dict(event: Event, calendar: Calendar) -> dict[str, Any]:
     """Everything a reader needs about one event; `end` of an all-day event is exclusive."""
     tz = calendar.tz

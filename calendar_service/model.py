@@ -169,7 +169,9 @@ class Event(_Strict):
     countries: list[str] = Field(min_length=1, description="ISO 3166-1 alpha-2 codes, EU, or * for all")
     importance: Importance = Importance.MEDIUM
     tags: list[Annotated[str, Field(pattern=SLUG)]] = Field(default_factory=list)
-    action: str | None = Field(None, pattern=SLUG, description="Groups the dated events of one action")
+    action: str | None = Field(
+        None, pattern=SLUG, description="id of the action (under `actions:`) this dated event belongs to"
+    )
     related: list[Annotated[str, Field(pattern=SLUG)]] = Field(default_factory=list)
     authority: Authority | None = None
     hs: list[Annotated[str, Field(pattern=HS_CODE)]] = Field(
@@ -207,6 +209,17 @@ class Event(_Strict):
     sources: list[Source] = Field(min_length=1)
 
 
+class Action(_Strict):
+    """A measure, agreement or process that several dated events belong to (events name it in `action:`)."""
+
+    id: str = Field(pattern=SLUG, max_length=120, description="Stable slug; events name it in `action:`")
+    title: str = Field(min_length=1, max_length=200)
+    instrument: str | None = Field(None, description='The legal instrument it rests on, e.g. "EO 14257"')
+    authority: Authority | None = None
+    summary: str | None = Field(None, description="What the action does, in a sentence or two")
+    sources: list[Source] = Field(min_length=1)
+
+
 class CalendarMeta(_Strict):
     """Metadata about the whole calendar."""
 
@@ -222,4 +235,5 @@ class Document(_Strict):
     """The whole `events.yaml` file."""
 
     calendar: CalendarMeta
+    actions: list[Action] = Field(default_factory=list, description="The actions events name in `action:`")
     events: list[Event]

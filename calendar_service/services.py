@@ -73,12 +73,15 @@ def build_services(
     address_policy: AddressPolicy | None = None,
     webhooks: Client | None = None,
     publishes: bool = True,
+    loads_data: bool = True,
 ) -> Services:
     """Build every part from `settings`: reach the database, create the schema, load the data once.
 
     `publishes=False` (the reminder worker) keeps the calendar's publication state out of the
-    database: the web replicas own it. The keyword parts replace the ones built from settings
-    (tests pass a settable clock, a test resolver, a stand-in client).
+    database: the web replicas own it. `loads_data=False` (the subscription commands, which work on
+    the database alone) leaves the calendar unread until someone calls `live.check()`. The keyword
+    parts replace the ones built from settings (tests pass a settable clock, a test resolver, a
+    stand-in client).
     """
     from .webhooks.client import WebhookClient
     from .webhooks.security import AddressPolicy
@@ -93,8 +96,10 @@ def build_services(
             engine=engine if publishes else None,
             reload_interval=settings.reload_interval,
             retention=dt.timedelta(days=settings.cancelled_retention_days),
+            max_data_bytes=settings.max_data_bytes,
         )
-        live.check()  # the first load; a failure is kept for /healthz, and /readyz says 503
+        if loads_data:
+            live.check()  # the first load; a failure is kept for /healthz, and /readyz says 503
     policy = address_policy or AddressPolicy(allow_private=settings.allow_private_webhooks)
     client = webhooks or WebhookClient(policy, settings.webhook_timeout, clock=clock)
     return Services(settings, clock, engine, live, policy, client)

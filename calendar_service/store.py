@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from . import model, timing
-from .errors import EventNotFound
+from .errors import ActionNotFound, EventNotFound
 from .model import Anchor, Authority, Importance, Kind, Precision, Status
 
 
@@ -96,9 +96,24 @@ class Calendar:
     version: str
     path: str = ""
     _by_id: Mapping[str, Event] = field(default_factory=dict, repr=False, compare=False)
+    actions: tuple[model.Action, ...] = ()  # in file order; events name them in `action:`
+    _actions_by_id: Mapping[str, model.Action] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {event.id: event for event in self.events})
+        object.__setattr__(self, "_actions_by_id", {action.id: action for action in self.actions})
+
+    def action(self, action_id: str) -> model.Action:
+        """The action with `action_id`; ActionNotFound otherwise."""
+        try:
+            return self._actions_by_id[action_id]
+        except KeyError:
+            raise ActionNotFound(action_id) from None
+
+    def events_of(self, action_id: str) -> tuple[Event, ...]:
+        """The dated events of one action, in time order (ActionNotFound for an unknown id)."""
+        self.action(action_id)
+        return tuple(event for event in self.events if event.action == action_id)
 
     @property
     def tz(self) -> dt.tzinfo:

@@ -2,8 +2,8 @@
 
 Each takes the service's parts (`Services`) and a body already read by the adapter (parsed JSON from
 the API, a dict built from options in the CLI), checks it in full with `subscriptions.parse_input` /
-`parse_patch` against the current calendar and the address policy, writes, and asks the reminder
-service running in this process (if any) to plan again at once.
+`parse_patch` (filter values against the vocabulary, the URL against the address policy), writes, and
+asks the reminder service running in this process (if any) to plan again at once.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..db import ledger
 from ..db import subscriptions as subscription_rows
-from ..errors import CalendarNotLoaded
 from ..subscriptions import Subscription, apply_patch, new_subscription, parse_input, parse_patch
 from ..webhooks.payloads import Message
 from ..webhooks.security import redact_url
@@ -23,7 +22,6 @@ from ..webhooks.signing import new_secret
 
 if TYPE_CHECKING:
     from ..services import Services
-    from ..store import Calendar
     from ..webhooks.attempt import Attempt
 
 log = logging.getLogger(__name__)
@@ -31,20 +29,9 @@ log = logging.getLogger(__name__)
 TEST_MESSAGE = "Test message from Trade Calendar"
 
 
-def current_calendar(services: Services) -> Calendar:
-    """The calendar being served; filter values are checked against it (CalendarNotLoaded without one)."""
-    snapshot = services.live.snapshot
-    if snapshot is None:
-        failure = services.live.last_failure
-        raise CalendarNotLoaded(failure.messages if failure else ())
-    return snapshot.calendar
-
-
 def create_subscription(services: Services, body: Any) -> Subscription:
     """Check `body` in full, store a new subscription with a fresh secret and return it."""
-    checked = parse_input(
-        body, calendar=current_calendar(services), check_url=services.address_policy.check_url
-    )
+    checked = parse_input(body, check_url=services.address_policy.check_url)
     sub = new_subscription(checked, secret=new_secret(), now=services.clock.now())
     subscription_rows.create_subscription(services.engine, sub)
     log.info("subscription %s created for %s", sub.id, redact_url(sub.url))
@@ -64,9 +51,7 @@ def list_subscriptions(services: Services) -> list[Subscription]:
 
 def change_subscription(services: Services, current: Subscription, body: Any) -> Subscription:
     """Apply the fields in `body` to `current`; nothing changes unless every field sent is valid."""
-    checked = parse_patch(
-        body, calendar=current_calendar(services), check_url=services.address_policy.check_url
-    )
+    checked = parse_patch(body, check_url=services.address_policy.check_url)
     updated = subscription_rows.update_subscription(
         services.engine, apply_patch(current, checked, now=services.clock.now())
     )

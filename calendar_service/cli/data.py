@@ -12,7 +12,7 @@ import click
 from ..clock import Clock, SettableClock, SystemClock
 from ..datafile import load_calendar
 from ..errors import StoreInvalid, StoreUnreadable
-from ..settings import DEFAULT_DATA_PATH
+from ..settings import DEFAULT_DATA_PATH, Settings
 from ..store import Calendar, Event
 from .startup import load_settings
 
@@ -47,6 +47,18 @@ def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) ->
     return SettableClock(moment)
 
 
+def _max_bytes_option(func: Any) -> Any:
+    """`--max-bytes` (or TRADE_CALENDAR_MAX_DATA_BYTES, as the server reads it): a larger file is refused."""
+    return click.option(
+        "--max-bytes",
+        envvar="TRADE_CALENDAR_MAX_DATA_BYTES",
+        type=click.IntRange(min=1),
+        default=Settings.max_data_bytes,
+        show_default=True,
+        help="Refuse a larger file, as the server does.",
+    )(func)
+
+
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only, not warnings.")
@@ -58,32 +70,38 @@ def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) ->
     show_default=True,
     help="github: GitHub Actions annotations, so a pull request shows each mistake on its line.",
 )
+@_max_bytes_option
 @_now_option
-def validate(paths: tuple[str, ...], quiet: bool, fmt: str, now: Clock) -> None:
+def validate(paths: tuple[str, ...], quiet: bool, fmt: str, max_bytes: int, now: Clock) -> None:
     """Check event files (default: TRADE_CALENDAR_DATA_PATH, else data/events.yaml); exit 0 when valid
     (warnings allowed), 1 on errors, 2 when one is unreadable."""
     configured = load_settings().data_path  # read even when unused: a bad setting stops every command
     worst = 0
     for path in paths or (str(configured),):
-        worst = max(worst, _validate_one(path, quiet, fmt, now))
+        worst = max(worst, _validate_one(path, quiet, fmt, max_bytes, now))
     if worst:
         raise SystemExit(worst)
 
 
-def _validate_one(path: str, quiet: bool, fmt: str, now: Clock) -> int:
+def _validate_one(path: str, quiet: bool, fmt: str, max_bytes: int, now: Clock) -> int:
     """Report on one file; return its exit code."""
     from ..annotations import github_annotation
     from ..validation import validate_bytes
+    from ..validation.reading import describe_failure, read_event_file
 
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        raw, _ = read_event_file(path, max_bytes)
         outcome = validate_bytes(raw, path, today=_today(now))
     except (OSError, StoreUnreadable) as exc:
         reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
         if fmt == "github":
             click.echo(github_annotation("error", f"cannot read: {reason}", file=path))
         click.echo(f"{path}: error: cannot read: {reason}", err=True)
+        return 2
+    except Exception as exc:  # MemoryError or a bug: a sentence, never a traceback
+        if fmt == "github":
+            click.echo(github_annotation("error", describe_failure(exc), file=path))
+        click.echo(f"{path}: error: {describe_failure(exc)}", err=True)
         return 2
     shown = outcome.errors if quiet else outcome.problems
     for problem in shown:
@@ -125,6 +143,9 @@ def _filter_options(func: Any) -> Any:
             click.option("--tag", multiple=True, help="Tag."),
             click.option("--importance", multiple=True, help="low, medium or high."),
             click.option("--status", multiple=True, help="Event status."),
+            click.option("--authority", multiple=True, help='Legal authority, e.g. IEEPA or "Section 232".'),
+            click.option("--hs", multiple=True, help="HS code, 2 to 10 digits (dots allowed)."),
+            click.option("--action", multiple=True, help="Action id, e.g. china-fentanyl-tariff."),
             click.option(
                 "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
             ),
@@ -206,7 +227,7 @@ def _filtered(calendar: Calendar, options: dict[str, Sequence[str]]) -> list[Eve
 
     params = {name: list(values) for name, values in options.items() if values}
     try:
-        chosen = parse_filter(params, calendar)
+        chosen = parse_filter(params)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
     return chosen.apply(calendar.events)

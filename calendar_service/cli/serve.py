@@ -21,9 +21,8 @@ log = logging.getLogger(__name__)
 @click.option("--data", "data_path", type=click.Path(dir_okay=False, path_type=Path), help="Event file.")
 def serve(host: str, port: int, data_path: Path | None) -> None:
     """Serve feeds, the API, the home page and reminders from one process (SQLite unless configured)."""
-    from werkzeug.serving import make_server
-
     from ..web import create_app
+    from ..web.server import make_http_server
 
     settings = load_settings(data_path=data_path)
     configure_logging(settings.log_level)
@@ -36,7 +35,7 @@ def serve(host: str, port: int, data_path: Path | None) -> None:
     app = create_app(services)
     # One process, threads for requests (gunicorn would fork a worker away from the scheduler). The
     # file is also polled in the background so reminder listeners hear of edits without a request.
-    server = make_server(host, port, app, threaded=True)
+    server = make_http_server(host, port, app)
     services.live.start_polling()
     # Started here and nowhere else, so importing or creating the web app never starts a scheduler;
     # the API's subscription changes re-plan at once through `services.reminders`.

@@ -361,6 +361,13 @@ def next_wake(engine: Engine) -> dt.datetime | None:
     return min(found) if found else None
 
 
+def get_row(engine: Engine, outbox_id: str) -> dict[str, Any] | None:
+    """One outbox row as a dict (for tests)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(outbox).where(outbox.c.id == outbox_id)).mappings().first()
+    return dict(row) if row is not None else None
+
+
 def list_rows(
     engine: Engine, *, subscription_id: str | None = None, state: str | None = None
 ) -> list[dict[str, Any]]:

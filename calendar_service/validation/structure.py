@@ -118,12 +118,13 @@ def _fields_at(where: PathKey) -> list[str]:
         "after": model.DerivedTime,
         "history": model.Change,
         "was": model.Moment,
+        "actions": model.Action,
     }
     for part in reversed(where[:-1]):
         if isinstance(part, str):
             cls = parents.get(part, model.Event)
             return sorted(cls.model_fields)
-    return sorted(model.Event.model_fields) if len(where) > 2 else ["calendar", "events"]
+    return sorted(model.Event.model_fields) if len(where) > 2 else ["actions", "calendar", "events"]
 
 
 def _pattern_hint(name: str) -> str:

@@ -17,7 +17,19 @@ from flask import Flask
 
 from ..services import Services, build_services
 from ..settings import Settings
-from . import api, eventpages, extension, feeds, health, metrics, openapi, pages, problems, subscriptions
+from . import (
+    api,
+    eventpages,
+    extension,
+    feeds,
+    health,
+    ignored,
+    metrics,
+    openapi,
+    pages,
+    problems,
+    subscriptions,
+)
 from .feedcache import FeedCache
 from .feeds import FeedFastPath
 
@@ -28,7 +40,9 @@ if TYPE_CHECKING:
     from ..live import LiveCalendar
 
 # Blueprint modules, each exposing `bp` (and optionally `init_app(app)`); add one to extend the app.
-BLUEPRINTS: tuple[ModuleType, ...] = (feeds, api, health, pages, eventpages, metrics, openapi, subscriptions)
+BLUEPRINTS: tuple[ModuleType, ...] = (
+    feeds, api, health, pages, eventpages, metrics, openapi, subscriptions, ignored,
+)
 
 
 def create_app(

@@ -18,7 +18,7 @@ import datetime as dt
 import hmac
 import json
 import logging
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from flask import Blueprint, Response, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -43,10 +43,6 @@ from .schemas import (
     SubscriptionOut,
     TestDelivery,
 )
-
-if TYPE_CHECKING:
-
-    pass
 
 bp = Blueprint("subscriptions", __name__, url_prefix="/api/v1/subscriptions")
 log = logging.getLogger(__name__)
@@ -127,6 +123,15 @@ def _authenticate() -> Response | None:
     return response
 
 
+@bp.before_request
+def _printable_id() -> None:
+    # After `_authenticate`. No id has a control character, and PostgreSQL refuses a NUL in a query
+    # outright (a 500), so such an id is not found without asking the database.
+    subscription_id = (request.view_args or {}).get("subscription_id")
+    if isinstance(subscription_id, str) and not subscription_id.isprintable():
+        raise SubscriptionNotFound(subscription_id)
+
+
 @bp.after_request
 def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
@@ -167,6 +172,9 @@ def read_json(limit: int) -> Any:
         return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         raise SubscriptionInvalid([{"field": "body", "message": f"not valid JSON: {exc}"}]) from None
+    except RecursionError:  # the parser's own guard against a body of [[[[...]]]] nested 1,000 deep
+        too_deep = {"field": "body", "message": "nested too deeply to be a subscription"}
+        raise SubscriptionInvalid([too_deep]) from None
 
 
 def _too_large(limit: int) -> Response:

@@ -16,6 +16,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from calendar_service.clock import SettableClock
 from calendar_service.settings import Settings
 from calendar_service.web import create_app
+from calendar_service.web.extension import web_parts
 from tests.conftest import TESTS_DATA
 
 # Two events beyond tests/data/small.yaml: a live deadline ahead of the clock fixture (10 June 2025)
@@ -112,3 +113,12 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def render_count(app: Flask) -> float:
+    """How many feeds `app` has rendered (the render-time histogram's count)."""
+    for metric in web_parts(app).metrics.renders.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_count"):
+                return float(sample.value)
+    return 0.0
