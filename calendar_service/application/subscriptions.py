@@ -77,7 +77,7 @@ def enable_subscription(services: Services, subscription_id: str) -> tuple[Subsc
     return sub, reason
 
 
-def delivery_log(services: Services, subscription_id: str, limit: int) -> list[dict[str, Any]]:
+def delivery_log(services: Services, subscription_id: str, limit: int) -> list[ledger.DeliveryAttempt]:
     """The delivery attempts of one subscription, newest first (SubscriptionNotFound for an unknown id)."""
     subscription_rows.get_subscription(services.engine, subscription_id)  # unknown: an error, not []
     return ledger.list_attempts(services.engine, subscription_id, limit)
