@@ -77,7 +77,7 @@ def test_filter_values_are_checked_against_the_vocabulary_not_the_data() -> None
     )  # fmt: skip
     assert checked.filter.to_query() == {
         "country": ("DE",), "kind": ("tariff",), "tag": ("rare-earths",), "importance": ("low",),
-        "status": ("postponed",), "authority": ("Section 232",), "hs": ("99038815",),
+        "status": ("postponed",), "authority": ("Section 232",), "hs": ("9903.88.15",),
         "action": ("eu-steel-quota",),
     }  # fmt: skip
 

@@ -144,7 +144,7 @@ def _filter_options(func: Any) -> Any:
             click.option("--importance", multiple=True, help="low, medium or high."),
             click.option("--status", multiple=True, help="Event status."),
             click.option("--authority", multiple=True, help='Legal authority, e.g. IEEPA or "Section 232".'),
-            click.option("--hs", multiple=True, help="HS code, 2 to 10 digits (dots allowed)."),
+            click.option("--hs", multiple=True, help="HS code (8542.31) or chapter 99 heading (9903.01.25)."),
             click.option("--action", multiple=True, help="Action id, e.g. china-fentanyl-tariff."),
             click.option(
                 "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True

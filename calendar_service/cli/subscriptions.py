@@ -45,7 +45,7 @@ def subscriptions() -> None:
 @click.option("--importance", multiple=True, help="low, medium or high.")
 @click.option("--status", multiple=True, help="Event status, e.g. scheduled.")
 @click.option("--authority", multiple=True, help='Legal authority, e.g. IEEPA or "Section 232".')
-@click.option("--hs", multiple=True, help="HS code, 2 to 10 digits (dots allowed), e.g. 8542.31.")
+@click.option("--hs", multiple=True, help="HS code (8542.31) or chapter 99 heading (9903.01.25).")
 @click.option("--action", multiple=True, help="Action id grouping the dated events of one action.")
 @click.option(
     "--lead-time",

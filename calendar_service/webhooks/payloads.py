@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -113,8 +114,12 @@ def iso_duration(delta: dt.timedelta) -> str:
 
 
 def humanize(delta: dt.timedelta) -> str:
-    """`2 days 3 hours`, `45 minutes`, `less than a minute` — the two largest units."""
-    minutes = int(delta.total_seconds() // 60)
+    """`2 days 3 hours`, `45 minutes`, `less than a minute` — the two largest units.
+
+    Rounded to the nearest minute, as people read a countdown: a one-hour reminder fires a moment
+    after its instant, and 59 min 59.8 s left is "1 hour", not "59 minutes".
+    """
+    minutes = int((delta.total_seconds() + 30) // 60)
     if minutes < 1:
         return "less than a minute"
     days, rest = divmod(minutes, 1440)
@@ -193,7 +198,7 @@ def _slack(message: Message) -> dict[str, Any]:
     headline, facts, sources = _lines(message)
     fallback = headline + "".join(f" · {label}: {value}" for label, value in facts[:2])
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": headline[:150], "emoji": False}},
+        {"type": "header", "text": {"type": "plain_text", "text": shorten(headline, 150), "emoji": False}},
     ]
     if facts:
         blocks.append({"type": "section", "fields": [
@@ -208,6 +213,15 @@ def _slack(message: Message) -> dict[str, Any]:
             {"type": "mrkdwn", "text": "Sources: " + " · ".join(links)}
         ]})
     return {"text": _esc(fallback), "blocks": blocks}
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters on a word boundary, ending in "…" when cut."""
+    if len(text) <= limit:
+        return text
+    cut = textwrap.shorten(text, width=limit, placeholder="…")
+    # One word longer than the limit leaves only the placeholder: cut that word instead.
+    return cut if cut != "…" else text[: limit - 1] + "…"
 
 
 def _esc(text: str) -> str:
@@ -228,7 +242,7 @@ def _teams(message: Message) -> dict[str, Any]:
     url = message.data.get("url")
     if url:
         actions.append({"type": "Action.OpenUrl", "title": "Calendar entry", "url": str(url)})
-    actions += [{"type": "Action.OpenUrl", "title": (s.get("title") or "Source")[:40], "url": s["url"]}
+    actions += [{"type": "Action.OpenUrl", "title": shorten(s.get("title") or "Source", 40), "url": s["url"]}
                 for s in sources[:4]]
     card: dict[str, Any] = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
