@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..db import ledger
 from ..db import subscriptions as subscription_rows
 from ..subscriptions import Subscription, apply_patch, new_subscription, parse_input, parse_patch
-from ..webhooks.payloads import Message
+from ..webhooks.payloads import Message, MessageType
 from ..webhooks.security import redact_url
 from ..webhooks.signing import new_secret
 
@@ -96,7 +96,7 @@ def send_test(services: Services, subscription_id: str) -> TestSent:
     sub = subscription_rows.get_subscription(services.engine, subscription_id)
     message = Message(
         id=f"test_{secrets.token_urlsafe(12)}",
-        type="test",
+        type=MessageType.TEST,
         timestamp=services.clock.now(),
         data={"subscription_id": sub.id, "message": TEST_MESSAGE},
     )
