@@ -277,6 +277,7 @@ def test_polling_keeps_looking_while_a_validation_runs(
     assert title_of(live, "london") == "London, corrected"
 
 
+@pytest.mark.postgres
 @requires_pg_cluster
 def test_edit_made_while_postgresql_is_stopped_is_published_after_it_starts(
     pg_cluster: PgCluster, data_file: Path, clock: SettableClock
