@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import calendar_service.live as live_module
-from calendar_service.store import LoadResult
+from calendar_service.datafile import LoadResult
 from tests.conftest import TESTS_DATA
 from tests.web.conftest import LiveServer
 
