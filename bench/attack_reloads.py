@@ -202,11 +202,13 @@ def server(data: Path, state: Path, code: Path | None, memory_mb: int, database_
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
-    command = [sys.executable, "-c", "from calendar_service.cli import main; main()"]
+    # The editable install's finder would win over PYTHONPATH: drop it when another checkout is asked for.
+    unhook = "import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f)]; "
+    command = [sys.executable, "-c", f"{unhook if code else ''}from calendar_service.cli import main; main()"]
     command += ["serve", "--port", str(port)]
     log_path = os.environ.get("ATTACK_SERVE_LOG")  # keep the server's log there (set the level too)
     log = open(log_path, "wb") if log_path else tempfile.TemporaryFile()  # noqa: SIM115 - closed below
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=log, preexec_fn=cap)
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=log, preexec_fn=cap, cwd=code or ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
