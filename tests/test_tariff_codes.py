@@ -7,11 +7,12 @@ import datetime as dt
 import icalendar
 import pytest
 
+from calendar_service.datafile import load_calendar, parse_calendar
 from calendar_service.feeds import render_feed
 from calendar_service.filters import EventFilter, parse_filter
 from calendar_service.jsonview import event_to_dict
 from calendar_service.publication import event_from_snapshot, reconcile, snapshot_of
-from calendar_service.store import Calendar, load_calendar, parse_calendar
+from calendar_service.store import Calendar
 from tests.conftest import DATA
 
 SCOPED = """\
@@ -43,7 +44,7 @@ def scoped() -> Calendar:
 
 
 def matching(calendar: Calendar, code: str) -> set[str]:
-    return {event.id for event in parse_filter({"hs": [code]}, calendar).apply(calendar)}
+    return {event.id for event in parse_filter({"hs": [code]}).apply(calendar)}
 
 
 def test_hs_85_finds_the_chip_action_by_prefix(bundled: Calendar) -> None:

@@ -35,7 +35,7 @@ from ..jsonview import utc_text
 from ..store import Calendar
 from ..subscriptions import Subscription, normalise_lead_time
 from ..timing import parse_duration
-from ..webhooks.client import Attempt
+from ..webhooks.attempt import Attempt
 from ..webhooks.payloads import Format, Message
 from ..webhooks.retry import RetryPolicy
 from .messages import reminder_message_data
@@ -97,8 +97,15 @@ class Delivery:
         self._unrecorded: dict[str, ledger.Outcome] = {}  # sent, but the record failed; by row id
 
     def shutdown(self, *, wait: bool) -> None:
-        """Stop the send pool (letting sends in flight finish when `wait`)."""
+        """Stop the send pool (letting sends in flight finish when `wait`); write held outcomes if we can."""
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
+        try:
+            self._record_held(RunStats())
+        except Exception as exc:
+            log.warning(
+                "%d outcome(s) could not be recorded before stopping (%s); those reminders go out again "
+                "once their claim runs out, with the same webhook-id", len(self._unrecorded), exc,
+            )
 
     def run_due(self, now: dt.datetime, calendar_now: Callable[[], Calendar | None]) -> RunStats:
         """Claim and deliver every row due at `now`, a batch at a time, until none is left.
@@ -181,7 +188,7 @@ class Delivery:
         now = self.clock.now()
         sub = subscriptions.get(row.subscription_id)
 
-        def final(state: str, reason: str) -> ledger.Outcome:
+        def final(state: ledger.RowState, reason: str) -> ledger.Outcome:
             return ledger.Outcome(
                 row.id, row.subscription_id, row.kind, row.event_id, state, row.attempts,
                 error=reason, finished_at=now, late=row.late,

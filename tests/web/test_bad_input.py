@@ -20,7 +20,7 @@ from calendar_service.clock import SettableClock
 from calendar_service.filters import FILTER_PARAMETERS
 from calendar_service.settings import Settings
 from calendar_service.web import create_app
-from calendar_service.web.ignored import HEADER
+from calendar_service.web.ignored import HEADER, MAX_LISTED, MAX_NAME, header_value
 from tests.dbtargets import BACKENDS, database_engine
 from tests.web.conftest import LiveServer, render_count
 
@@ -110,6 +110,16 @@ def test_ignored_names_are_encoded_not_injected(client: FlaskClient) -> None:
     assert "X-Evil" not in response.headers
 
 
+def test_the_ignored_list_is_capped_and_always_a_valid_header() -> None:
+    many = header_value(f"p{i}" for i in range(3000))
+    assert many is not None
+    assert many.startswith("p0, p1, ")
+    assert many.endswith(", ...")
+    assert many.count(",") == MAX_LISTED
+    assert header_value(["a\udcff", "", "x" * 500]) == "a%3F, \"\", " + "x" * MAX_NAME
+    assert header_value([]) is None
+
+
 def test_ignored_parameters_do_not_split_the_feed_cache_or_its_etag(
     app: Flask, live_server: LiveServer
 ) -> None:
@@ -139,7 +149,10 @@ def test_subscribed_feed_url_survives_the_data_losing_its_last_tagged_event(
 
 def test_action_filters_feed_and_api(client: FlaskClient, data_file: Path) -> None:
     text = data_file.read_text(encoding="utf-8")
-    data_file.write_text(text.replace("tags: [reciprocal]\n", "tags: [reciprocal]\n    action: eo-14299\n"))
+    text = text.replace("tags: [reciprocal]\n", "tags: [reciprocal]\n    action: eo-14299\n")
+    # An event may only name a listed action (issue 10): list it before the events.
+    action = 'actions:\n  - {id: eo-14299, title: EO 14299, sources: [{title: EO, url: "https://example.org/eo"}]}\n'
+    data_file.write_text(text.replace("events:\n", action + "events:\n", 1))
     assert _items(client, "/calendar.ics", "action=eo-14299") == ["UID:tariff-hike@trade-calendar"]
     assert [e["id"] for e in _items(client, "/api/v1/events", "action=EO-14299")] == ["tariff-hike"]
 
@@ -223,6 +236,20 @@ def test_a_body_nested_thousands_deep_is_400(managed: FlaskClient) -> None:
     deep = "[" * 5000 + "]" * 5000
     for body in (deep, '{"url": "https://93.184.215.14/h", "filter": {"kind": ' + deep + "}}"):
         _refused(managed.post(SUBS, data=body, content_type="application/json", headers=AUTH), "body")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", ""), ("patch", ""), ("delete", ""),
+        ("post", "/enable"), ("get", "/deliveries"), ("post", "/test"),
+    ],
+)
+def test_an_id_with_a_nul_is_not_found(managed: FlaskClient, method: str, path: str) -> None:
+    response = getattr(managed, method)(f"{SUBS}/sub_a%00b{path}", json={"enabled": True}, headers=AUTH)
+    assert response.status_code == 404, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    assert getattr(managed, method)(f"{SUBS}/sub_a%00b{path}").status_code == 401  # the token comes first
 
 
 @pytest.mark.parametrize("name", FILTER_PARAMETERS)
