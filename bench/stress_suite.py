@@ -7,7 +7,7 @@ The promise it checks (issue 7): the suite passes ten runs in a row under a seco
 cores. The hogs are plain busy loops at the suite's own priority, one per core unless `--hogs` says
 otherwise; they are started before the first run and stopped after the last (also on Ctrl-C). Each run
 is bounded by `--run-timeout`. Prints one line per run (exit code, seconds, pytest's summary, the
-failed tests) and a total; exits 1 if any run failed.
+failed tests, and where the output of a failed run was kept) and a total; exits 1 if any run failed.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,18 +39,22 @@ def stop_hogs(hogs: list[subprocess.Popen[bytes]]) -> None:
         hog.wait(timeout=10)
 
 
-def run_suite(pytest_args: list[str], timeout: float) -> tuple[int, float, str, list[str]]:
-    """One pytest run: exit code, seconds, its last summary line, the ids of failed tests."""
+def run_suite(pytest_args: list[str], timeout: float, output: Path) -> tuple[int, float, str, list[str]]:
+    """One pytest run, its output written to `output`: exit code, seconds, summary line, failed test ids."""
     started = time.monotonic()
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rfE", *pytest_args]
-    try:
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return -1, time.monotonic() - started, f"timed out after {timeout:.0f} s", []
+    with output.open("w", encoding="utf-8") as out:
+        try:
+            code = subprocess.run(
+                command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, timeout=timeout, check=False
+            ).returncode
+        except subprocess.TimeoutExpired:
+            code = -1
     seconds = time.monotonic() - started
-    lines = [line for line in done.stdout.splitlines() if line.strip()]
-    summary = lines[-1].strip("= ") if lines else "(no output)"
-    return done.returncode, seconds, summary, sorted(set(FAILED.findall(done.stdout)))
+    text = output.read_text(encoding="utf-8", errors="replace")
+    lines = [line for line in text.splitlines() if line.strip()]
+    summary = f"timed out after {timeout:.0f} s" if code == -1 else (lines[-1].strip("= ") if lines else "")
+    return code, seconds, summary, sorted(set(FAILED.findall(text)))
 
 
 def main() -> None:
@@ -66,15 +71,21 @@ def main() -> None:
         f"with {options.hogs} busy process(es) on {os.cpu_count()} core(s)",
         flush=True,
     )
+    logs = Path(tempfile.mkdtemp(prefix="stress-suite-"))
     hogs = start_hogs(options.hogs)
     results = []
     try:
         for number in range(1, options.runs + 1):
-            code, seconds, summary, failed = run_suite(options.pytest_args, options.run_timeout)
+            output = logs / f"run-{number}.log"
+            code, seconds, summary, failed = run_suite(options.pytest_args, options.run_timeout, output)
             results.append((code, seconds, failed))
             print(f"run {number}: exit {code} in {seconds:.0f} s — {summary}", flush=True)
             for test in failed:
                 print(f"    failed: {test}", flush=True)
+            if code == 0:
+                output.unlink()
+            else:
+                print(f"    output: {output}", flush=True)
     finally:
         stop_hogs(hogs)
     passed = sum(1 for code, _, _ in results if code == 0)

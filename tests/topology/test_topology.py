@@ -15,8 +15,8 @@ instead they are the current minute and the one before: always already due, and 
 old, far inside the ten-minute late window, wherever the minute boundary falls. The deadline is four
 minutes after the current minute, longer than the run. Every wait is bounded.
 
-The run happens once (a module fixture); each promise is its own test, so a known defect marks exactly
-its own test xfail.
+The run happens once (a module fixture); each promise is its own test, so a failure names the promise
+broken (and a known defect can be marked xfail on exactly its own test).
 """
 
 from __future__ import annotations
@@ -307,14 +307,6 @@ def run(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -
     return result
 
 
-# A known defect, failing its own tests until the fix merges (strict: the marker must then go).
-EDIT_DROPPED_IN_OUTAGE = pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 6: a reload while the database is away raises out of the request (an error "
-    "answer) and records the new file as seen, so the edit is never served (fixed in h3-reloads)",
-)
-
-
 def test_every_planned_webhook_id_arrived_and_was_recorded(run: Run) -> None:
     missing = run.expected - set(run.arrived)
     assert not missing, f"{len(missing)} of {len(run.expected)} reminders never arrived"
@@ -346,12 +338,10 @@ def test_the_read_api_answered_throughout(run: Run) -> None:
     assert api.bad() == [], f"{len(api.bad())} API answers not 200, e.g. {api.bad()[:5]}"
 
 
-@EDIT_DROPPED_IN_OUTAGE
 def test_a_replica_that_sees_an_edit_during_the_outage_answers_the_request(run: Run) -> None:
     assert run.reload_in_outage == 200
 
 
-@EDIT_DROPPED_IN_OUTAGE
 def test_an_edit_made_during_the_outage_is_served_after_it(run: Run) -> None:
     assert run.edit_served_after is not None, f"the edge never served the edit in {RECOVERY:.0f} s"
 
