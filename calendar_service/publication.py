@@ -149,6 +149,8 @@ def snapshot_of(event: Event) -> dict[str, Any]:
         "deadline": event.deadline.value if event.deadline else None,
         "deadline_at": _moment(event.deadline_at),
         "superseded_by": event.superseded_by,
+        "day_tz": event.day_tz,
+        "day_moment": event.day_moment.value if event.day_moment else None,
         **records(event),
     }
 
@@ -184,4 +186,6 @@ def event_from_snapshot(snapshot: Mapping[str, Any]) -> Event:
         verified=dt.date.fromisoformat(snapshot["verified"]) if snapshot.get("verified") else None,
         sources=tuple(model.Source.model_validate(s) for s in snapshot.get("sources", ())),
         chapter99=tuple(snapshot.get("chapter99", ())),
+        day_tz=snapshot.get("day_tz"),
+        day_moment=model.DayMoment(snapshot["day_moment"]) if snapshot.get("day_moment") else None,
     )

@@ -23,6 +23,8 @@ def reminder_message_data(
         event_id=event.id, title=event.title, kind=event.kind.value, deadline=row.deadline_at,
         zone=_zone_name(event, calendar), lead_time=parse_duration(row.lead_time).as_timedelta(),
         now=now, sources=_sources(event), late=late,
+        day=event.deadline_day if row.deadline_at == event.deadline_at else None,
+        day_moment=event.day_moment.value if event.day_moment else None,
     )
 
 
@@ -35,7 +37,8 @@ def change_message_data(change: Change, event: Event, calendar: Calendar) -> dic
 
 
 def _zone_name(event: Event, calendar: Calendar) -> str:
-    return event.tz or calendar.meta.timezone
+    # A whole day is read in its own zone (the issuing jurisdiction's), not the calendar's.
+    return event.tz or event.day_tz or calendar.meta.timezone
 
 
 def _sources(event: Event) -> list[dict[str, str]]:

@@ -68,6 +68,7 @@ def check_rules(
         _check_fields(found, ("events", index), event, ids)
         check_tariff_codes(found, ("events", index), event)
         check_history_zones(found, ("events", index), event)
+        check_whole_day_fields(found, ("events", index), event)
     unique = [(index, event) for index, event in events if seen.get(event.id) == index]
     resolvable = unique
     lines = [found.locations.of(("events", index))[0] for index, _ in resolvable]
@@ -249,4 +250,17 @@ def check_history_zones(found: Findings, at: PathKey, event: model.Event) -> Non
                     timing.zone(name)
                 except ValueError as exc:
                     found.report((*at, "history", i, "was", field), str(exc))
+
+
+def check_whole_day_fields(found: Findings, at: PathKey, event: model.Event) -> None:
+    """`day_tz` and `day_moment` say how to read a whole day; on a clock time they would mean nothing."""
+    if event.time is None:
+        return
+    for field in ("day_tz", "day_moment"):
+        if getattr(event, field) is not None:
+            found.report(
+                (*at, field),
+                f"`{field}` on an event with a clock time — it is for whole days only; the time's `tz` "
+                f"already says when it is (remove `{field}:` or `time:`)",
+            )
 

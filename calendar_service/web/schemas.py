@@ -24,6 +24,9 @@ class Moment(_Out):
     utc: str = Field(description="The same instant in UTC, ending in Z")
     all_day: bool
     date: str | None = Field(None, description="For all-day items: the date (an end date is exclusive)")
+    moment: Literal["start", "end"] | None = Field(
+        None, description="For a whole-day deadline: whether the day's start or its end counts"
+    )
 
 
 class SourceOut(_Out):

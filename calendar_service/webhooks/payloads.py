@@ -66,11 +66,18 @@ def moment_data(moment: dt.datetime, zone: str) -> dict[str, str]:
 def reminder_data(
     *, event_id: str, title: str, kind: str, deadline: dt.datetime, zone: str, lead_time: dt.timedelta,
     now: dt.datetime, sources: Sequence[Mapping[str, str]] = (), late: bool = False, url: str | None = None,
+    day: dt.date | None = None, day_moment: str | None = None,
 ) -> dict[str, Any]:
-    """The `data` of a `reminder.due` message; `now` is when it is sent (for time_remaining)."""
+    """The `data` of a `reminder.due` message; `now` is when it is sent (for time_remaining).
+
+    A whole-day deadline also gives its `day` and `day_moment` (start or end): it is shown as that date.
+    """
+    deadline_data: dict[str, str] = moment_data(deadline, zone)
+    if day is not None and day_moment is not None:
+        deadline_data = {**deadline_data, "date": day.isoformat(), "moment": day_moment}
     return {
         "event_id": event_id, "title": title, "kind": kind, "url": url,
-        "deadline": moment_data(deadline, zone),
+        "deadline": deadline_data,
         "lead_time": iso_duration(lead_time),
         "time_remaining": iso_duration(max(deadline - now, dt.timedelta(0))),
         "sources": [{"title": s.get("title", ""), "url": s["url"]} for s in sources],
@@ -164,6 +171,11 @@ def _when(moment: Mapping[str, Any]) -> str:
     zone = str(moment.get("zone") or "")
     abbrev = local.astimezone(ZoneInfo(zone)).tzname() if zone else local.strftime("%z")
     shown = f"{local:%a} {local.day} {local:%b %Y %H:%M} {abbrev}"
+    if moment.get("date") and moment.get("moment") in ("start", "end"):
+        # A whole-day deadline reads as its date ("by the end of Thu 31 Dec 2026"), not a midnight.
+        day = dt.date.fromisoformat(str(moment["date"]))
+        which = "end" if moment["moment"] == "end" else "start"
+        shown = f"{which} of {day:%a} {day.day} {day:%b %Y}"
     if zone:
         shown += f" ({zone})"
     return f"{shown} · {utc:%Y-%m-%d %H:%M} UTC"
