@@ -181,6 +181,19 @@ class Moment(_Strict):
     end_tz: str | None = Field(None, description="IANA zone of `end_time`; defaults to `tz`")
 
 
+class Repeat(_Strict):
+    """A deadline that recurs on a rule (RFC 5545 RRULE): the event's own date is the first occurrence."""
+
+    rrule: str = Field(
+        pattern=r"^[A-Za-z]+=[^;\s]+(?:;[A-Za-z]+=[^;\s]+)*$",
+        description="RFC 5545 RRULE without DTSTART, with COUNT or UNTIL, e.g. FREQ=YEARLY;UNTIL=20300930 "
+        "(a timed event's UNTIL is UTC: 20300930T000000Z)",
+    )
+    exdate: list[dt.date] = Field(
+        default_factory=list, description="Local dates the rule gives that do not happen (RFC 5545 EXDATE)"
+    )
+
+
 class Change(_Strict):
     """One recorded change to an event: what it was, when it changed, and who said so."""
 
@@ -235,6 +248,10 @@ class Event(_Strict):
         None, description="Which moment is the deadline; default end for truces, start otherwise"
     )
     precision: Precision | None = Field(None, description="Default: exact with a time, day without")
+    repeat: Repeat | None = Field(
+        None,
+        description="Repeat on a rule: each occurrence becomes its own dated event, id `<id>-YYYY-MM-DD`",
+    )
     day_tz: str | None = Field(
         None,
         description="For a whole-day event: the IANA zone its days are read in; default by the first "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import model, timing
@@ -56,6 +56,11 @@ class Event:
     # (None for timed events, whose `tz` says it all).
     day_tz: str | None = None
     day_moment: model.DayMoment | None = None
+    # One occurrence of a repeating entry (`repeat:`): the entry's id, its rule, exceptions and first date.
+    series: str | None = None
+    rrule: str | None = None
+    exdates: tuple[dt.date, ...] = ()
+    series_start: dt.date | dt.datetime | None = None
 
     @property
     def deadline_day(self) -> dt.date | None:
@@ -241,9 +246,48 @@ def resolve_events(
     out: list[Event] = []
     for i, event in enumerate(events):
         times = resolved.get(i)
-        if times is not None:
-            out.append(_build(event, times, default_tz, lines[i] if lines else 0))
+        if times is None:
+            continue
+        line = lines[i] if lines else 0
+        if event.repeat is None:
+            out.append(_build(event, times, default_tz, line))
+            continue
+        try:
+            out.extend(_occurrences(event, times, default_tz, line))
+        except ValueError as exc:
+            issues.append(Issue(i, "repeat", str(exc)))
     return out, issues
+
+
+def _occurrences(event: model.Event, times: _Times, default_tz: str, line: int) -> list[Event]:
+    """One Event per date of a repeating entry, id `<id>-YYYY-MM-DD`, each with its own deadline.
+
+    Every occurrence keeps the series' id, rule and exceptions (`series`, `rrule`, `exdates`) so the feed
+    writes the series once with RRULE/EXDATE while the API, `upcoming` and reminders see each date.
+    """
+    assert event.repeat is not None
+    if event.after is not None:
+        raise ValueError("`repeat` on a derived date (`after:`) — give the first occurrence's `date:`")
+    dates = timing.expand_rule(times.start, event.repeat.rrule, event.repeat.exdate)
+    given = {_as_date(d) for d in timing.expand_rule(times.start, event.repeat.rrule)}
+    stray = [d for d in event.repeat.exdate if d not in given]
+    if stray:
+        raise ValueError(f"exdate {stray[0]} is not a date the rule gives — remove it or fix the rule")
+    out = []
+    for occurrence in dates:
+        end = None if times.end is None else occurrence + (times.end - times.start)
+        built = _build(event, _Times(occurrence, end, times.tz), default_tz, line)
+        out.append(
+            replace(
+                built,
+                id=f"{event.id}-{_as_date(occurrence):%Y-%m-%d}",
+                series=event.id,
+                rrule=event.repeat.rrule,
+                exdates=tuple(event.repeat.exdate),
+                series_start=times.start,
+            )
+        )
+    return out
 
 
 def _resolve_one(

@@ -14,14 +14,9 @@ from calendar_service.jsonview import event_to_dict
 from calendar_service.reminders.planning import plan_reminders
 from calendar_service.store import Calendar, parse_calendar
 from calendar_service.webhooks.payloads import Message, reminder_data, render_payload
+from tests.conftest import CALENDAR_HEAD
 
-TEXT = """\
-calendar:
-  name: Test calendar
-  timezone: America/New_York
-  reviewed: 2026-11-01
-  contact: curators@example.org
-events:
+TEXT = CALENDAR_HEAD + """\
   - id: cn-expiry
     title: China's tariff-exclusion process expires
     kind: deadline

@@ -82,6 +82,7 @@ def check_rules(
             continue  # the field already has an error that explains this one
         found.report(("events", index, issue.field), issue.message)
     _check_clocks(found, dict((event.id, (index, event)) for index, event in unique), resolved)
+    check_occurrence_ids(found, resolved, seen)
     return resolved
 
 
@@ -89,7 +90,7 @@ def _check_clocks(found: Findings, raw: dict[str, tuple[int, model.Event]], reso
     """Check the resolved times: wall clocks that DST skips or repeats, hours on all-day dates."""
     by_id = {event.id: event for event in resolved}
     for event in resolved:
-        index, written = raw[event.id]
+        index, written = raw[event.series or event.id]
         at: PathKey = ("events", index)
         if (
             written.duration is not None
@@ -262,5 +263,16 @@ def check_whole_day_fields(found: Findings, at: PathKey, event: model.Event) -> 
                 (*at, field),
                 f"`{field}` on an event with a clock time — it is for whole days only; the time's `tz` "
                 f"already says when it is (remove `{field}:` or `time:`)",
+            )
+
+
+def check_occurrence_ids(found: Findings, resolved: list[Event], seen: dict[str, int]) -> None:
+    """A repeating entry's dates are published as `<id>-YYYY-MM-DD`: no other entry may have that id."""
+    for event in resolved:
+        if event.series is not None and event.id in seen:
+            found.report(
+                ("events", seen[event.series], "repeat"),
+                f"the occurrence on {event.id.removeprefix(event.series + '-')} would be published as "
+                f"{event.id!r}, which is another entry's id — rename that entry or add an exdate",
             )
 

@@ -31,7 +31,7 @@ def check_warnings(
     tz = cal.tz
     today_start = dt.datetime.combine(today, dt.time(0), tzinfo=tz)
     for event in cal.events:
-        at: PathKey = ("events", index_of[event.id])
+        at: PathKey = ("events", index_of[event.series or event.id])
         end = event.end_utc(tz) or event.start_utc(tz)
         if event.status in (Status.SCHEDULED, Status.TENTATIVE) and end < today_start:
             found.warn(
@@ -108,7 +108,7 @@ def _duplicate_titles(found: Findings, cal: Calendar, index_of: dict[str, int]) 
         key = (event.title.casefold(), str(event.start))
         if key in seen:
             found.warn(
-                ("events", index_of[event.id], "title"),
+                ("events", index_of[event.series or event.id], "title"),
                 f"same title and start as {seen[key]!r} — is this a duplicate entry?",
             )
         else:

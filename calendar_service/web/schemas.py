@@ -81,6 +81,9 @@ class EventOut(_Out):
     chapter99: list[str] = Field(
         default_factory=list, description="US HTSUS chapter 99 headings (9903.xx.xx, or a range a-b)"
     )
+    series: str | None = Field(None, description="For one date of a repeating entry: the entry's id")
+    rrule: str | None = Field(None, description="The series' RFC 5545 RRULE (its first date is the DTSTART)")
+    exdate: list[str] = Field(default_factory=list, description="Dates the rule skips (EXDATE)")
     instrument: str | None
     location: str | None
     description: str | None
