@@ -171,7 +171,9 @@ def _axis(begin: dt.datetime, end: dt.datetime, x: Callable[[dt.datetime], float
             if step == 1 and tick.month == 1:
                 text = f"Jan {tick:%y}"
             out.append(f'<line class="tick" x1="{at}" x2="{at}" y1="16" y2="{height}"/>')
-            out.append(f'<text class="tick" x="{at}" y="24" dx="2">{text}</text>')
+            # A label near the right edge is drawn leftwards of its tick so it is not cut off.
+            place = 'text-anchor="end" dx="-2"' if x(tick) > 92 else 'dx="2"'
+            out.append(f'<text class="tick" x="{at}" y="24" {place}>{text}</text>')
         month = tick.month + 1
         tick = tick.replace(year=tick.year + (month > 12), month=(month - 1) % 12 + 1)
     return out

@@ -150,6 +150,7 @@ def _event_context(
             for step in steps(event, calendar.meta.timezone)
         ],
         "siblings": siblings,
+        "labels": {e.id: span_label(e) for e in siblings},
         "timeline": timeline,
         "related": [calendar.get(r) for r in event.related if r in calendar],
         "sequence": state.sequence if state else None,
