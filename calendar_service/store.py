@@ -254,9 +254,17 @@ def resolve_events(
             continue
         try:
             out.extend(_occurrences(event, times, default_tz, line))
+        except _StrayExdate as exc:
+            issues.append(Issue(i, f"repeat.exdate.{exc.index}", str(exc)))
         except ValueError as exc:
-            issues.append(Issue(i, "repeat", str(exc)))
+            issues.append(Issue(i, "repeat.rrule", str(exc)))
     return out, issues
+
+
+class _StrayExdate(ValueError):
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.index = index
 
 
 def _occurrences(event: model.Event, times: _Times, default_tz: str, line: int) -> list[Event]:
@@ -270,9 +278,10 @@ def _occurrences(event: model.Event, times: _Times, default_tz: str, line: int) 
         raise ValueError("`repeat` on a derived date (`after:`) — give the first occurrence's `date:`")
     dates = timing.expand_rule(times.start, event.repeat.rrule, event.repeat.exdate)
     given = {_as_date(d) for d in timing.expand_rule(times.start, event.repeat.rrule)}
-    stray = [d for d in event.repeat.exdate if d not in given]
-    if stray:
-        raise ValueError(f"exdate {stray[0]} is not a date the rule gives — remove it or fix the rule")
+    for index, day in enumerate(event.repeat.exdate):
+        if day not in given:
+            message = f"exdate {day} is not a date the rule gives — remove it or fix the rule"
+            raise _StrayExdate(index, message)
     out = []
     for occurrence in dates:
         end = None if times.end is None else occurrence + (times.end - times.start)

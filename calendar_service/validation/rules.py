@@ -78,9 +78,10 @@ def check_rules(
         index, event = resolvable[issue.index]
         if issue.field == "after" and event.after is not None and event.after.event not in parsed_ids:
             continue  # reported at `after.event`, or the anchor has its own error
-        if found.locations.of(("events", index, issue.field)) in errors_at:
+        where: PathKey = ("events", index, *issue.field.split("."))  # "repeat.rrule": a nested field
+        if found.locations.of(where) in errors_at:
             continue  # the field already has an error that explains this one
-        found.report(("events", index, issue.field), issue.message)
+        found.report(where, issue.message)
     _check_clocks(found, dict((event.id, (index, event)) for index, event in unique), resolved)
     check_occurrence_ids(found, resolved, seen)
     return resolved
