@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from calendar_service.jsonview import event_to_dict
 from calendar_service.reminders.planning import plan_reminders
 from calendar_service.store import Calendar, parse_calendar
-from calendar_service.webhooks.payloads import Message, reminder_data, render_payload
+from calendar_service.webhooks.payloads import Message, change_data, reminder_data, render_payload
 from tests.conftest import CALENDAR_HEAD
 
 TEXT = CALENDAR_HEAD + """\
@@ -98,9 +98,22 @@ def test_webhook_text_says_the_date_not_a_midnight() -> None:
     data = reminder_data(
         event_id=event.id, title=event.title, kind="deadline", deadline=event.deadline_at,
         zone="Asia/Shanghai", lead_time=dt.timedelta(days=1), now=NOW,
-        day=event.deadline_day, day_moment="end",
+        day_moment="end",
     )  # fmt: skip
     body = json.loads(render_payload(Message("m1", "reminder.due", NOW, data), "slack"))
     text = json.dumps(body, ensure_ascii=False)
     assert "end of Thu 31 Dec 2026 (Asia/Shanghai)" in text
     assert "00:00 CST" not in text
+
+
+def test_a_moved_whole_day_deadline_is_announced_as_dates() -> None:
+    old = dt.datetime(2026, 12, 31, 16, 0, tzinfo=dt.UTC)  # end of 31 Dec in Beijing
+    new = dt.datetime(2027, 6, 30, 16, 0, tzinfo=dt.UTC)  # end of 30 Jun 2027 in Beijing
+    data = change_data(
+        event_id="cn-expiry", title="Expiry", kind="deadline", zone="Asia/Shanghai", old=old, new=new,
+        day_moment="end",
+    )  # fmt: skip
+    assert (data["old"]["date"], data["new"]["date"]) == ("2026-12-31", "2027-06-30")
+    text = json.dumps(json.loads(render_payload(Message("m2", "event.rescheduled", NOW, data), "slack")))
+    assert "end of Thu 31 Dec 2026 (Asia/Shanghai)" in text
+    assert "end of Wed 30 Jun 2027 (Asia/Shanghai)" in text

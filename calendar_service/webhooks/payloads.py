@@ -63,21 +63,29 @@ def moment_data(moment: dt.datetime, zone: str) -> dict[str, str]:
     return {"local": moment.astimezone(ZoneInfo(zone)).isoformat(), "zone": zone, "utc": _utc(moment)}
 
 
+def whole_day_data(moment: dt.datetime, zone: str, day_moment: str | None) -> dict[str, str]:
+    """`moment_data`, plus `date` and `moment` when the instant is the start or end of a whole day."""
+    data = moment_data(moment, zone)
+    if day_moment not in ("start", "end"):
+        return data
+    day = moment.astimezone(ZoneInfo(zone)).date()
+    if day_moment == "end":  # the end of a day is the midnight after it
+        day -= dt.timedelta(days=1)
+    return {**data, "date": day.isoformat(), "moment": str(day_moment)}
+
+
 def reminder_data(
     *, event_id: str, title: str, kind: str, deadline: dt.datetime, zone: str, lead_time: dt.timedelta,
     now: dt.datetime, sources: Sequence[Mapping[str, str]] = (), late: bool = False, url: str | None = None,
-    day: dt.date | None = None, day_moment: str | None = None,
+    day_moment: str | None = None,
 ) -> dict[str, Any]:
     """The `data` of a `reminder.due` message; `now` is when it is sent (for time_remaining).
 
-    A whole-day deadline also gives its `day` and `day_moment` (start or end): it is shown as that date.
+    A whole-day deadline gives `day_moment` (start or end of its day in `zone`): it is shown as a date.
     """
-    deadline_data: dict[str, str] = moment_data(deadline, zone)
-    if day is not None and day_moment is not None:
-        deadline_data = {**deadline_data, "date": day.isoformat(), "moment": day_moment}
     return {
         "event_id": event_id, "title": title, "kind": kind, "url": url,
-        "deadline": deadline_data,
+        "deadline": whole_day_data(deadline, zone, day_moment),
         "lead_time": iso_duration(lead_time),
         "time_remaining": iso_duration(max(deadline - now, dt.timedelta(0))),
         "sources": [{"title": s.get("title", ""), "url": s["url"]} for s in sources],
@@ -88,12 +96,13 @@ def reminder_data(
 def change_data(
     *, event_id: str, title: str, kind: str, zone: str, old: dt.datetime | None, new: dt.datetime | None,
     sources: Sequence[Mapping[str, str]] = (), reason: str | None = None, url: str | None = None,
+    day_moment: str | None = None,
 ) -> dict[str, Any]:
     """The `data` of an `event.rescheduled` / `event.cancelled` / `event.created` message."""
     return {
         "event_id": event_id, "title": title, "kind": kind, "url": url,
-        "old": moment_data(old, zone) if old else None,
-        "new": moment_data(new, zone) if new else None,
+        "old": whole_day_data(old, zone, day_moment) if old else None,
+        "new": whole_day_data(new, zone, day_moment) if new else None,
         "sources": [{"title": s.get("title", ""), "url": s["url"]} for s in sources],
         "reason": reason,
     }
