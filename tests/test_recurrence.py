@@ -17,11 +17,12 @@ import recurring_ical_events
 from click.testing import CliRunner
 
 from calendar_service.cli import main
+from calendar_service.datafile import load_calendar, parse_calendar
 from calendar_service.feeds import render_feed
 from calendar_service.filters import EventFilter
 from calendar_service.publication import reconcile
 from calendar_service.reminders.planning import plan_reminders
-from calendar_service.store import Calendar, load_calendar, parse_calendar
+from calendar_service.store import Calendar
 from tests.conftest import CALENDAR_HEAD, DATA
 
 TEXT = CALENDAR_HEAD + """\

@@ -10,9 +10,10 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
+from calendar_service.datafile import parse_calendar
 from calendar_service.jsonview import event_to_dict
 from calendar_service.reminders.planning import plan_reminders
-from calendar_service.store import Calendar, parse_calendar
+from calendar_service.store import Calendar
 from calendar_service.webhooks.payloads import Message, change_data, reminder_data, render_payload
 from tests.conftest import CALENDAR_HEAD
 
