@@ -103,6 +103,7 @@ def render_feed(
     fallback = dt.datetime.combine(calendar.meta.reviewed, dt.time(0), tzinfo=dt.UTC)
     items: list[tuple[Event, Published, bool]] = []
     series_written: set[str] = set()
+    first_page: dict[str, str] = {}
     for event in calendar.events:
         if event_filter.matches(event):
             state = published.get(event.id)
@@ -113,6 +114,7 @@ def render_feed(
                 if event.series in series_written:
                     continue
                 series_written.add(event.series)
+                first_page[event.series] = event.id  # the series has no page of its own; its first date has
                 event = _series_master(event)
             items.append((event, state, False))
     for event_id in sorted(published):
@@ -126,7 +128,7 @@ def render_feed(
     body: list[str] = []
     zones: dict[str, tuple[int, int]] = {}
     for event, state, tombstone in items:
-        page = f"{event_base}/events/{event.id}" if event_base else None
+        page = f"{event_base}/events/{first_page.get(event.id, event.id)}" if event_base else None
         body.extend(_event_lines(calendar, event, state, tombstone, alarms, zones, page))
 
     if not items:

@@ -25,7 +25,9 @@ from calendar_service.reminders.planning import plan_reminders
 from calendar_service.store import Calendar
 from tests.conftest import CALENDAR_HEAD, DATA
 
-TEXT = CALENDAR_HEAD + """\
+TEXT = (
+    CALENDAR_HEAD
+    + """\
   - id: declaration
     title: Annual declaration due
     kind: deadline
@@ -48,6 +50,7 @@ TEXT = CALENDAR_HEAD + """\
       exdate: [2026-10-27]
     sources: [{title: Notice, url: "https://example.org/b"}]
 """
+)
 NOW = dt.datetime(2026, 10, 1, 12, 0, tzinfo=dt.UTC)
 
 
@@ -156,3 +159,14 @@ def test_the_cbam_declaration_is_due_every_30_september_from_2027() -> None:
         dt.date(2029, 9, 30),
         dt.date(2030, 9, 30),
     ]
+
+
+def test_the_series_in_the_feed_links_to_its_first_date_page() -> None:
+    cal = calendar()
+    feed = render_feed(
+        cal, reconcile({}, cal, NOW, dt.timedelta(days=60)), EventFilter(), event_base="https://cal.example"
+    )
+    (master,) = [
+        e for e in icalendar.Calendar.from_ical(feed).walk("VEVENT") if "declaration@" in str(e["UID"])
+    ]
+    assert str(master["URL"]) == "https://cal.example/events/declaration-2027-09-30"
