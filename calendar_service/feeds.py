@@ -221,9 +221,13 @@ def _event_lines(
         f"LAST-MODIFIED:{stamp}",
         f"SEQUENCE:{state.sequence}",
     ]
-    lines.extend(times := _times(event, zones))
+    times = _times(event, zones)
     if event.rrule is not None:
+        times = _series_times(event, times, zones)
+        lines.extend(times)
         lines.extend(_recurrence_lines(event, times[0], zones))
+    else:
+        lines.extend(times)
     lines.append(f"SUMMARY:{escape_text(summary)}")
     lines.append(f"STATUS:{status}")
     lines.append("TRANSP:TRANSPARENT")
@@ -306,6 +310,17 @@ def _series_master(occurrence: Event) -> Event:
     assert occurrence.series is not None
     end = None if occurrence.end is None else first + (occurrence.end - occurrence.start)
     return replace(occurrence, id=occurrence.series, start=first, end=end)
+
+
+def _series_times(event: Event, times: list[str], zones: dict[str, tuple[int, int]]) -> list[str]:
+    """A timed series repeats on its zone's wall clock only when DTSTART names the zone: a series whose
+    first date `_times` wrote in UTC (its span crosses a clock change) is written with TZID after all."""
+    start, end = event.start, event.end
+    if not isinstance(start, dt.datetime) or ";TZID=" in times[0] or _is_utc(start) or start.fold:
+        return times
+    if not isinstance(end, dt.datetime) or end <= start:
+        end = (start.astimezone(dt.UTC) + MOMENT_LENGTH).astimezone(start.tzinfo)
+    return [_local_line("DTSTART", start, zones), _local_line("DTEND", end.astimezone(start.tzinfo), zones)]
 
 
 def _recurrence_lines(event: Event, dtstart: str, zones: dict[str, tuple[int, int]]) -> list[str]:

@@ -170,3 +170,30 @@ def test_the_series_in_the_feed_links_to_its_first_date_page() -> None:
         e for e in icalendar.Calendar.from_ical(feed).walk("VEVENT") if "declaration@" in str(e["UID"])
     ]
     assert str(master["URL"]) == "https://cal.example/events/declaration-2027-09-30"
+
+
+def test_a_series_whose_first_span_crosses_a_clock_change_still_repeats_on_local_time() -> None:
+    # 00:30–02:30 on the night clocks go back: one date written alone would be in UTC; a series needs TZID.
+    text = CALENDAR_HEAD + """\
+  - id: night-window
+    title: Night filing window
+    kind: deadline
+    countries: [US]
+    date: 2026-11-01
+    time: "00:30"
+    tz: America/New_York
+    end_time: "02:30"
+    repeat:
+      rrule: FREQ=WEEKLY;COUNT=3
+    sources: [{title: Notice, url: "https://example.org/n"}]
+"""
+    cal = calendar(text)
+    feed = render_feed(cal, reconcile({}, cal, NOW, dt.timedelta(days=60)), EventFilter())
+    parsed = icalendar.Calendar.from_ical(feed)
+    (master,) = parsed.walk("VEVENT")
+    assert master["DTSTART"].params["TZID"] == "America/New_York"
+    read_back = sorted(
+        o["DTSTART"].dt.astimezone(dt.UTC)
+        for o in recurring_ical_events.of(parsed).between(dt.date(2026, 1, 1), dt.date(2027, 1, 1))
+    )
+    assert read_back == [e.start_utc(cal.tz) for e in cal]
