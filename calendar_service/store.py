@@ -217,6 +217,9 @@ def resolve_events(
         if event.repeat is None:
             out.append(_build(event, times, default_tz, line))
             continue
+        if event.after is not None:
+            issues.append(Issue(i, "after", "`repeat` on a derived date — give the first date as `date:`"))
+            continue
         try:
             out.extend(_occurrences(event, times, default_tz, line))
         except _StrayExdate as exc:
@@ -239,8 +242,6 @@ def _occurrences(event: model.Event, times: _Times, default_tz: str, line: int) 
     writes the series once with RRULE/EXDATE while the API, `upcoming` and reminders see each date.
     """
     assert event.repeat is not None
-    if event.after is not None:
-        raise ValueError("`repeat` on a derived date (`after:`) — give the first occurrence's `date:`")
     dates = timing.expand_rule(times.start, event.repeat.rrule, event.repeat.exdate)
     given = {_as_date(d) for d in timing.expand_rule(times.start, event.repeat.rrule)}
     for index, day in enumerate(event.repeat.exdate):
