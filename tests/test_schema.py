@@ -46,7 +46,18 @@ def test_every_valid_file_passes_the_json_schema(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "case", ["unknown-kind", "unknown-field", "missing-required", "bad-id", "no-sources", "bad-time"]
+    "case",
+    [
+        "unknown-kind",
+        "unknown-field",
+        "missing-required",
+        "bad-id",
+        "no-sources",
+        "bad-time",
+        "chapter99-bad-shape",
+        "unknown-day-moment",
+        "action-misspelt-field",
+    ],
 )
 def test_structural_defects_fail_the_json_schema_too(case: str) -> None:
     path = TESTS_DATA / "invalid" / f"{case}.yaml"
