@@ -303,14 +303,6 @@ def run(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -
     return result
 
 
-# Known defects, each failing its own test until the fix merges (strict: the marker must then go).
-EDIT_DROPPED_IN_OUTAGE = pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 6: a reload while the database is away raises out of the request (500) and "
-    "records the new file as seen, so the edit is never served (being fixed in h3-reloads)",
-)
-
-
 def test_every_planned_webhook_id_arrived_and_was_recorded(run: Run) -> None:
     missing = run.expected - set(run.arrived)
     assert not missing, f"{len(missing)} of {len(run.expected)} reminders never arrived"
@@ -342,12 +334,10 @@ def test_the_read_api_answered_throughout(run: Run) -> None:
     assert api.bad() == [], f"{len(api.bad())} API answers not 200, e.g. {api.bad()[:5]}"
 
 
-@EDIT_DROPPED_IN_OUTAGE
 def test_a_replica_that_sees_an_edit_during_the_outage_answers_the_request(run: Run) -> None:
     assert run.reload_in_outage == 200
 
 
-@EDIT_DROPPED_IN_OUTAGE
 def test_an_edit_made_during_the_outage_is_served_after_it(run: Run) -> None:
     assert run.edit_served_after is not None, f"the edge never served the edit in {RECOVERY:.0f} s"
 
