@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import text
 
-from ..db import database_status
+from ..db import database_status, ledger
 from ..jsonview import utc_text
 from ..live import LiveCalendar
 from .openapi import operation
@@ -29,6 +29,8 @@ bp = Blueprint("health", __name__)
 
 REMINDERS_KEY = "trade_calendar.reminders"  # as `web.subscriptions` names it
 PING_EVERY = 2.0  # seconds between checks that a database seen failing is back
+# A reminder this far past due and unsent means no worker is delivering (as `Tuning.stale_after`).
+STALE_AFTER = dt.timedelta(seconds=90)
 
 
 def health_report(live: LiveCalendar) -> dict[str, Any]:
@@ -63,10 +65,29 @@ def database_report(engine: Engine | None) -> dict[str, Any] | None:
     return {"status": "down", "error": status.error, "since": utc_text(since)}
 
 
-def _reminders_report() -> dict[str, Any] | None:
+def _reminders_report(engine: Engine | None) -> dict[str, Any] | None:
+    """The scheduler's own report where `serve` runs one; elsewhere what the ledger shows overdue."""
     service = current_app.extensions.get(REMINDERS_KEY)
     health = getattr(service, "health", None)
-    return health() if callable(health) else None
+    if callable(health):
+        report: dict[str, Any] = health()
+        return report
+    if engine is None or database_status(engine).down:
+        return None  # the database report says what is wrong
+    clock = current_app.extensions.get("trade_calendar.clock")
+    now = clock.now() if clock is not None else dt.datetime.now(dt.UTC)
+    try:
+        oldest = ledger.oldest_overdue(engine, cutoff=now - STALE_AFTER)
+    except Exception:  # health reports, it never fails; the database status recorded the error
+        return None
+    return {
+        "status": "stale" if oldest is not None else "ok",
+        "oldest_due": None if oldest is None else utc_text(oldest),
+        "failed_wakeups": 0,
+        "failing_since": None,
+        "last_error": None,
+        "last_run": None,
+    }
 
 
 def _down(database: dict[str, Any] | None, reminders: dict[str, Any] | None) -> dict[str, str]:
@@ -88,8 +109,9 @@ def healthz() -> Response:
     live: LiveCalendar = current_app.extensions["trade_calendar.live"]
     live.maybe_check()
     report = health_report(live)
-    database = database_report(current_app.extensions.get("trade_calendar.engine"))
-    reminders = _reminders_report()
+    engine = current_app.extensions.get("trade_calendar.engine")
+    database = database_report(engine)
+    reminders = _reminders_report(engine)
     down = _down(database, reminders)
     if down and report["status"] == "ok":
         report["status"] = "degraded"
@@ -108,7 +130,8 @@ def readyz() -> Response:
         return problem(
             503, "Not ready", "no valid data file has been loaded yet; see /healthz for the errors"
         )
-    down = _down(database_report(current_app.extensions.get("trade_calendar.engine")), _reminders_report())
+    engine = current_app.extensions.get("trade_calendar.engine")
+    down = _down(database_report(engine), _reminders_report(engine))
     response = jsonify({"ready": True, "down": down} if down else {"ready": True})
     response.headers["Cache-Control"] = "no-store"
     return response
