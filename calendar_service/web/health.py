@@ -18,6 +18,7 @@ from sqlalchemy import text
 from ..db import database_status, ledger
 from ..jsonview import utc_text
 from ..live import LiveCalendar
+from ..reminders.tuning import Tuning
 from .openapi import operation
 from .problems import problem
 from .schemas import Health, Ready
@@ -29,8 +30,8 @@ bp = Blueprint("health", __name__)
 
 REMINDERS_KEY = "trade_calendar.reminders"  # as `web.subscriptions` names it
 PING_EVERY = 2.0  # seconds between checks that a database seen failing is back
-# A reminder this far past due and unsent means no worker is delivering (as `Tuning.stale_after`).
-STALE_AFTER = dt.timedelta(seconds=90)
+# A reminder this far past due and unsent means no worker is delivering: the engine's own threshold.
+STALE_AFTER = Tuning().stale_after
 
 
 def health_report(live: LiveCalendar) -> dict[str, Any]:
