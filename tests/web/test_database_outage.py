@@ -31,7 +31,7 @@ TOKEN = "t0ken-for-outage-tests-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 SUBSCRIPTIONS = "/api/v1/subscriptions"
 HOOK = {"url": "https://93.184.215.14/hook", "lead_times": ["P1D"]}  # a public literal: no DNS
-FEW_SECONDS = 7.0  # the engine gives up within 5 s (busy timeout, connect timeout)
+FEW_SECONDS = 8.0  # the engine gives up within 5 s (busy timeout, connect timeout)
 
 
 @contextmanager
@@ -75,7 +75,6 @@ def _check_recovered(base: str) -> None:
     assert created.status_code == 201, created.text
     listed = requests.get(base + SUBSCRIPTIONS, headers=AUTH, timeout=20)
     assert [s["id"] for s in listed.json()["subscriptions"]] == [created.json()["id"]]
-    time.sleep(2.1)  # past the health check's ping interval
     assert requests.get(base + "/healthz", timeout=20).json()["down"] == {}
 
 
