@@ -12,13 +12,14 @@ import datetime as dt
 import time
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
 from ..db import database_status, ledger
 from ..jsonview import utc_text
 from ..live import LiveCalendar
 from ..reminders.tuning import Tuning
+from .extension import services
 from .openapi import operation
 from .problems import problem
 from .schemas import Health, Ready
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
 bp = Blueprint("health", __name__)
 
-REMINDERS_KEY = "trade_calendar.reminders"  # as `web.subscriptions` names it
 PING_EVERY = 2.0  # seconds between checks that a database seen failing is back
 # A reminder this far past due and unsent means no worker is delivering: the engine's own threshold.
 STALE_AFTER = Tuning().stale_after
@@ -68,17 +68,14 @@ def database_report(engine: Engine | None) -> dict[str, Any] | None:
 
 def _reminders_report(engine: Engine | None) -> dict[str, Any] | None:
     """The scheduler's own report where `serve` runs one; elsewhere what the ledger shows overdue."""
-    service = current_app.extensions.get(REMINDERS_KEY)
-    health = getattr(service, "health", None)
+    health = getattr(services().reminders, "health", None)
     if callable(health):
         report: dict[str, Any] = health()
         return report
     if engine is None or database_status(engine).down:
         return None  # the database report says what is wrong
-    clock = current_app.extensions.get("trade_calendar.clock")
-    now = clock.now() if clock is not None else dt.datetime.now(dt.UTC)
     try:
-        oldest = ledger.oldest_overdue(engine, cutoff=now - STALE_AFTER)
+        oldest = ledger.oldest_overdue(engine, cutoff=services().clock.now() - STALE_AFTER)
     except Exception:  # health reports, it never fails; the database status recorded the error
         return None
     return {
@@ -107,10 +104,10 @@ def _down(database: dict[str, Any] | None, reminders: dict[str, Any] | None) -> 
 @operation("/healthz", tag="meta", response=Health)
 def healthz() -> Response:
     """Always 200 while the process answers; `status` says ok, degraded or failing, `down` says why."""
-    live: LiveCalendar = current_app.extensions["trade_calendar.live"]
+    live = services().live
     live.maybe_check()
     report = health_report(live)
-    engine = current_app.extensions.get("trade_calendar.engine")
+    engine = services().engine
     database = database_report(engine)
     reminders = _reminders_report(engine)
     down = _down(database, reminders)
@@ -126,12 +123,12 @@ def healthz() -> Response:
 @operation("/readyz", tag="meta", response=Ready, errors=(503,))
 def readyz() -> Response:
     """200 once a valid calendar is loaded (listing what is down, if anything), 503 problem before."""
-    live: LiveCalendar = current_app.extensions["trade_calendar.live"]
+    live = services().live
     if not live.ready:
         return problem(
             503, "Not ready", "no valid data file has been loaded yet; see /healthz for the errors"
         )
-    engine = current_app.extensions.get("trade_calendar.engine")
+    engine = services().engine
     down = _down(database_report(engine), _reminders_report(engine))
     response = jsonify({"ready": True, "down": down} if down else {"ready": True})
     response.headers["Cache-Control"] = "no-store"
