@@ -11,6 +11,7 @@
     ├── DatabaseUnreachable (ConnectionError) the configured database cannot be reached at start-up
     ├── SubscriptionInvalid (ValueError) a subscription request has bad fields (`.errors` lists them)
     ├── SubscriptionNotFound (LookupError) no subscription with that id
+    ├── SubscriptionDisabled (ValueError) the operation needs an enabled subscription
     └── UnsafeWebhookURL (ValueError)   a webhook URL (or the address it resolves to) is refused
 
 Each message is built from the offending value and says what to do about it.
@@ -125,6 +126,19 @@ class SubscriptionNotFound(TradeCalendarError, LookupError):
         self.subscription_id = subscription_id
         super().__init__(
             f"no subscription with id {subscription_id!r}; list them with GET /api/v1/subscriptions"
+        )
+
+
+class SubscriptionDisabled(TradeCalendarError, ValueError):
+    """The subscription is disabled, and the operation asked for needs it enabled."""
+
+    def __init__(self, subscription_id: str, action: str, reason: str | None) -> None:
+        self.subscription_id = subscription_id
+        self.reason = reason
+        why = f" ({reason})" if reason else ""
+        super().__init__(
+            f"subscription {subscription_id!r} is disabled{why}; enable it first "
+            f"(POST /api/v1/subscriptions/{subscription_id}/enable), then {action}"
         )
 
 

@@ -57,6 +57,16 @@ class Subscription:
     enabled: bool = True
     disabled_reason: str | None = None
     failure_count: int = 0
+    # After a rotation, the secret it replaced keeps signing (beside the new one) until this instant.
+    previous_secret: str | None = field(default=None, repr=False)
+    previous_secret_expires_at: dt.datetime | None = None
+
+    def secret_in_grace(self, now: dt.datetime) -> str | None:
+        """The replaced secret while its grace period lasts at `now`, else None."""
+        expires = self.previous_secret_expires_at
+        if self.previous_secret is None or expires is None or now >= expires:
+            return None
+        return self.previous_secret
 
     def event_filter(self) -> EventFilter:
         """The stored filter parsed (FilterError if the vocabulary has since dropped a value)."""
@@ -73,6 +83,9 @@ class Subscription:
             "enabled": self.enabled,
             "disabled_reason": self.disabled_reason,
             "failure_count": self.failure_count,
+            "previous_secret_expires_at": (
+                None if self.previous_secret_expires_at is None else utc_text(self.previous_secret_expires_at)
+            ),
             "created_at": utc_text(self.created_at),
             "updated_at": utc_text(self.updated_at),
         }
@@ -331,6 +344,58 @@ def new_subscription(
         created_at=now,
         updated_at=now,
     )
+
+
+# How long a rotated-out secret keeps signing: none at all (it leaked and must stop now) up to a month
+# for a receiver that deploys slowly; a day by default.
+GRACE_DEFAULT = "PT24H"
+GRACE_MAX = dt.timedelta(days=30)
+GRACE_RANGE = "PT0S..P30D"
+
+
+class RotationInput(BaseModel):
+    """The body of `POST /api/v1/subscriptions/{id}/rotate-secret` (optional; `{}` keeps the default)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    grace: Annotated[str, Field(min_length=1, max_length=32, strict=True)] = Field(
+        default=GRACE_DEFAULT,
+        description=f"How long the old secret keeps signing beside the new one, an ISO 8601 duration in "
+        f"{GRACE_RANGE}",
+    )
+
+    @field_validator("grace")
+    @classmethod
+    def _in_range(cls, value: str) -> str:
+        parse_grace(value)
+        return value
+
+
+def parse_grace(text: str) -> dt.timedelta:
+    """A grace period as a timedelta; ValueError names the value and `GRACE_RANGE`."""
+    if text.upper() in ("PT0S", "P0D", "PT0M", "PT0H"):
+        return dt.timedelta(0)  # parse_duration has no seconds; zero is the one we need
+    duration = parse_duration(text)
+    outside = f"{text!r} is outside the allowed range {GRACE_RANGE}"
+    # Compare the parts first: a timedelta of a billion days overflows instead of comparing.
+    if not 0 <= duration.days <= GRACE_MAX.days or not 0 <= duration.seconds <= GRACE_MAX.total_seconds():
+        raise ValueError(outside)
+    delta = duration.as_timedelta()
+    if delta > GRACE_MAX:
+        raise ValueError(outside)
+    return delta
+
+
+def parse_rotation(data: object) -> dt.timedelta:
+    """Validate a rotation body (None or `{}` for the default); SubscriptionInvalid names the field."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SubscriptionInvalid([{"field": "body", "message": "must be a JSON object"}])
+    try:
+        return parse_grace(RotationInput.model_validate(data).grace)
+    except ValidationError as exc:
+        raise SubscriptionInvalid(_errors(exc)) from None
 
 
 def apply_patch(subscription: Subscription, patch: SubscriptionPatch, *, now: dt.datetime) -> Subscription:

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from calendar_service.db import create_schema, make_engine
 from calendar_service.db import subscriptions as db
-from calendar_service.errors import SubscriptionNotFound
+from calendar_service.errors import SubscriptionDisabled, SubscriptionNotFound
 from calendar_service.subscriptions import Subscription, new_subscription_id
 from tests.dbtargets import BACKENDS, postgres_schema
 
@@ -149,3 +149,30 @@ def test_concurrent_failures_are_all_counted(engine: Engine) -> None:
 def test_naive_times_are_refused(engine: Engine) -> None:
     with pytest.raises(ValueError, match="aware"):
         db.create_subscription(engine, make_sub(created_at=dt.datetime(2025, 1, 1)))
+
+
+def test_rotation_keeps_one_previous_secret_until_its_grace_ends(engine: Engine) -> None:
+    sub = make_sub()
+    db.create_subscription(engine, sub)
+    rotated = db.rotate_secret(engine, sub.id, "whsec_second", now=T0, grace=dt.timedelta(hours=1))
+    assert (rotated.secret, rotated.previous_secret) == ("whsec_second", sub.secret)
+    assert rotated.previous_secret_expires_at == T0 + dt.timedelta(hours=1)
+    assert db.get_subscription(engine, sub.id) == rotated
+    assert rotated.secret_in_grace(T0 + dt.timedelta(minutes=59)) == sub.secret
+    assert rotated.secret_in_grace(T0 + dt.timedelta(hours=1)) is None
+    # Rotating again within the grace period keeps only the secret just replaced.
+    again = db.rotate_secret(engine, sub.id, "whsec_third", now=T0, grace=dt.timedelta(hours=2))
+    assert (again.secret, again.previous_secret) == ("whsec_third", "whsec_second")
+    assert [s.previous_secret for s in db.list_subscriptions(engine)] == ["whsec_second"]
+    db.delete_subscription(engine, sub.id, now=T0)  # the previous secret goes with it
+    with pytest.raises(SubscriptionNotFound):
+        db.rotate_secret(engine, sub.id, "whsec_fourth", now=T0, grace=dt.timedelta(0))
+
+
+def test_a_disabled_subscription_does_not_rotate(engine: Engine) -> None:
+    sub = make_sub()
+    db.create_subscription(engine, sub)
+    db.disable_subscription(engine, sub.id, "410 Gone", now=T0)
+    with pytest.raises(SubscriptionDisabled, match="410 Gone"):
+        db.rotate_secret(engine, sub.id, "whsec_new", now=T0, grace=dt.timedelta(hours=1))
+    assert db.get_subscription(engine, sub.id).secret == sub.secret

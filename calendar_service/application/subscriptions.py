@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..db import ledger
 from ..db import subscriptions as subscription_rows
-from ..subscriptions import Subscription, apply_patch, new_subscription, parse_input, parse_patch
+from ..subscriptions import (
+    Subscription,
+    apply_patch,
+    new_subscription,
+    parse_input,
+    parse_patch,
+    parse_rotation,
+)
 from ..webhooks.payloads import Message, MessageType
 from ..webhooks.security import redact_url
 from ..webhooks.signing import new_secret
@@ -77,6 +84,25 @@ def enable_subscription(services: Services, subscription_id: str) -> tuple[Subsc
     return sub, reason
 
 
+def rotate_secret(services: Services, subscription_id: str, body: Any = None) -> Subscription:
+    """Give an enabled subscription a new secret; the old one also signs for `body["grace"]` (24 h).
+
+    The answer holds the new secret (shown this once) and when the old one stops signing.
+    SubscriptionNotFound, SubscriptionDisabled, or SubscriptionInvalid for a bad grace period.
+    """
+    grace = parse_rotation(body)
+    sub = subscription_rows.rotate_secret(
+        services.engine, subscription_id, new_secret(), now=services.clock.now(), grace=grace
+    )
+    # Log that it happened and until when, never either secret.
+    until = sub.previous_secret_expires_at
+    log.info(
+        "subscription %s secret rotated; the old one signs %s",
+        subscription_id, f"until {until.isoformat()}" if until else "no more",
+    )  # fmt: skip
+    return sub
+
+
 def delivery_log(services: Services, subscription_id: str, limit: int) -> list[ledger.DeliveryAttempt]:
     """The delivery attempts of one subscription, newest first (SubscriptionNotFound for an unknown id)."""
     subscription_rows.get_subscription(services.engine, subscription_id)  # unknown: an error, not []
@@ -100,7 +126,8 @@ def send_test(services: Services, subscription_id: str) -> TestSent:
         timestamp=services.clock.now(),
         data={"subscription_id": sub.id, "message": TEST_MESSAGE},
     )
-    attempt = services.webhooks.send(sub.url, sub.secret, message, sub.format)
+    previous = sub.secret_in_grace(services.clock.now())
+    attempt = services.webhooks.send(sub.url, sub.secret, message, sub.format, previous_secret=previous)
     # A test does not count towards disabling the endpoint: only real deliveries do.
     record_outcome(services, sub, message, attempt)
     return TestSent(message, attempt)

@@ -13,9 +13,9 @@ from typing import Any
 import click
 
 from ..application import subscriptions as usecases
-from ..errors import SubscriptionInvalid, SubscriptionNotFound
+from ..errors import SubscriptionDisabled, SubscriptionInvalid, SubscriptionNotFound
 from ..services import Services
-from ..subscriptions import DEFAULT_LEAD_TIMES, Subscription
+from ..subscriptions import DEFAULT_LEAD_TIMES, GRACE_DEFAULT, GRACE_RANGE, Subscription
 from ..timing import utc_text
 from ..webhooks.payloads import FORMATS
 from .startup import load_settings, open_services
@@ -118,6 +118,39 @@ def enable(subscription_id: str) -> None:
     click.echo(
         f"enabled {sub.id}" + (f" (it had been disabled: {reason})" if reason else " (it was enabled)")
     )
+
+
+@subscriptions.command("rotate-secret")
+@click.argument("subscription_id")
+@click.option(
+    "--grace",
+    default=GRACE_DEFAULT,
+    show_default=True,
+    help=f"How long the old secret keeps signing beside the new one (ISO 8601 duration, {GRACE_RANGE}).",
+)
+def rotate_secret(subscription_id: str, grace: str) -> None:
+    """Give SUBSCRIPTION_ID a new signing secret and print it (shown only this once)."""
+    services = _services()
+    try:
+        sub = usecases.rotate_secret(services, subscription_id, {"grace": grace})
+    except SubscriptionNotFound as exc:
+        raise click.ClickException(f"no subscription with id {exc.subscription_id!r}") from None
+    except SubscriptionDisabled as exc:
+        raise click.ClickException(
+            f"{exc.subscription_id} is disabled ({exc.reason}); enable it first with "
+            f"`trade-calendar subscriptions enable {exc.subscription_id}`"
+        ) from None
+    except SubscriptionInvalid as exc:
+        raise click.UsageError("; ".join(f"--{e['field']}: {e['message']}" for e in exc.errors)) from None
+    finally:
+        services.close()
+    until = sub.previous_secret_expires_at
+    click.echo(f"secret: {sub.secret}")
+    click.echo(
+        f"The old secret also signs until {utc_text(until)}." if until else "The old secret no longer signs.",
+        err=True,
+    )
+    click.echo("Keep the new secret now: it is not shown again.", err=True)
 
 
 @click.command()

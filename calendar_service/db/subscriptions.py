@@ -1,7 +1,8 @@
 """The `subscriptions` table and its queries (SQLite and PostgreSQL alike).
 
 The signing secret is stored in clear: the service needs it to sign every delivery. It leaves this module
-only inside a `Subscription`, whose repr hides it.
+only inside a `Subscription`, whose repr hides it. A rotated-out secret lives in `previous_secrets` until
+its grace period ends (a table of its own, so `create_all` adds it to a database made before rotation).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    ForeignKey,
     Integer,
     String,
     Table,
@@ -26,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
-from ..errors import SubscriptionNotFound
+from ..errors import SubscriptionDisabled, SubscriptionNotFound
 from ..subscriptions import Subscription
 from . import as_utc, ledger, metadata
 
@@ -46,11 +48,34 @@ subscriptions = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+previous_secrets = Table(
+    "previous_secrets",
+    metadata,
+    Column(
+        "subscription_id", String(64), ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("secret", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def _select() -> Any:
+    """Subscriptions with their previous secret (if any) beside them."""
+    return select(
+        subscriptions,
+        previous_secrets.c.secret.label("previous_secret"),
+        previous_secrets.c.expires_at.label("previous_secret_expires_at"),
+    ).select_from(subscriptions.outerjoin(previous_secrets))
+
 
 def _utc(moment: dt.datetime) -> dt.datetime:
     if moment.tzinfo is None:
         raise ValueError(f"an aware datetime is needed, got naive {moment.isoformat()}")
     return moment.astimezone(dt.UTC)
+
+
+def _maybe_utc(value: dt.datetime | None) -> dt.datetime | None:
+    return None if value is None else as_utc(value)
 
 
 def subscription_from_row(row: RowMapping) -> Subscription:
@@ -67,6 +92,8 @@ def subscription_from_row(row: RowMapping) -> Subscription:
         failure_count=int(row["failure_count"]),
         created_at=as_utc(row["created_at"]),
         updated_at=as_utc(row["updated_at"]),
+        previous_secret=row.get("previous_secret"),
+        previous_secret_expires_at=_maybe_utc(row.get("previous_secret_expires_at")),
     )
 
 
@@ -94,9 +121,11 @@ def create_subscription(engine: Engine, sub: Subscription) -> Subscription:
 
 
 def _get(conn: Connection, subscription_id: str, *, lock: bool = False) -> Subscription:
-    query = select(subscriptions).where(subscriptions.c.id == subscription_id)
+    query = _select().where(subscriptions.c.id == subscription_id)
     if lock:
-        query = query.with_for_update()  # PostgreSQL row lock; SQLite's write transaction serialises
+        # PostgreSQL row lock (of the subscription, not the outer-joined side); SQLite's write
+        # transaction serialises anyway.
+        query = query.with_for_update(of=subscriptions)
     row = conn.execute(query).mappings().first()
     if row is None:
         raise SubscriptionNotFound(subscription_id)
@@ -111,7 +140,7 @@ def get_subscription(engine: Engine, subscription_id: str) -> Subscription:
 
 def list_subscriptions(engine: Engine, *, enabled_only: bool = False) -> list[Subscription]:
     """Every subscription, oldest first (only enabled ones if asked)."""
-    query = select(subscriptions).order_by(subscriptions.c.created_at, subscriptions.c.id)
+    query = _select().order_by(subscriptions.c.created_at, subscriptions.c.id)
     if enabled_only:
         query = query.where(subscriptions.c.enabled.is_(True))
     with engine.connect() as conn:
@@ -132,6 +161,7 @@ def update_subscription(engine: Engine, sub: Subscription) -> Subscription:
 def delete_subscription(engine: Engine, subscription_id: str, *, now: dt.datetime) -> None:
     """Remove a subscription and cancel the reminders it was still owed (SubscriptionNotFound if none)."""
     with engine.begin() as conn:
+        conn.execute(delete(previous_secrets).where(previous_secrets.c.subscription_id == subscription_id))
         result = conn.execute(delete(subscriptions).where(subscriptions.c.id == subscription_id))
         if result.rowcount == 0:
             raise SubscriptionNotFound(subscription_id)
@@ -155,6 +185,38 @@ def disable_subscription(
     return _set(
         engine, subscription_id, {"enabled": False, "disabled_reason": reason, "updated_at": _utc(now)}
     )
+
+
+def rotate_secret(
+    engine: Engine, subscription_id: str, secret: str, *, now: dt.datetime, grace: dt.timedelta
+) -> Subscription:
+    """Make `secret` the signing secret; the one it replaces keeps signing for `grace` (none if zero).
+
+    Only an enabled subscription rotates (SubscriptionDisabled otherwise). One previous secret is kept:
+    rotating again within a grace period drops the older one. Expired previous secrets are purged here.
+    """
+    with engine.begin() as conn:
+        before = _get(conn, subscription_id, lock=True)
+        if not before.enabled:
+            raise SubscriptionDisabled(subscription_id, "rotate its secret", before.disabled_reason)
+        conn.execute(
+            delete(previous_secrets).where(
+                (previous_secrets.c.subscription_id == subscription_id)
+                | (previous_secrets.c.expires_at <= _utc(now))
+            )
+        )
+        conn.execute(
+            update(subscriptions)
+            .where(subscriptions.c.id == subscription_id)
+            .values(secret=secret, updated_at=_utc(now))
+        )
+        if grace > dt.timedelta(0):
+            conn.execute(
+                insert(previous_secrets).values(
+                    subscription_id=subscription_id, secret=before.secret, expires_at=_utc(now + grace)
+                )
+            )
+        return _get(conn, subscription_id)
 
 
 def enable_subscription(

@@ -51,7 +51,9 @@ DISABLED = "subscription disabled"
 class Client(Protocol):
     """Sends one message to one endpoint, once (`webhooks.client.WebhookClient` is one)."""
 
-    def send(self, url: str, secret: str, message: Message, fmt: Format) -> Attempt: ...
+    def send(
+        self, url: str, secret: str, message: Message, fmt: Format, *, previous_secret: str | None = None
+    ) -> Attempt: ...
 
 
 @dataclass
@@ -219,7 +221,9 @@ class Delivery:
         row = job.row
         number = row.attempts + 1
         try:
-            attempt = self.client.send(job.sub.url, job.sub.secret, job.message, job.sub.format)
+            sub = job.sub
+            previous = sub.secret_in_grace(self.clock.now())
+            attempt = self.client.send(sub.url, sub.secret, job.message, sub.format, previous_secret=previous)
         except Exception as exc:  # a bug in the client must not lose the row: retry it
             log.exception("sending %s failed unexpectedly", row.id)
             attempt = Attempt(self.clock.now(), None, 0.0, f"{type(exc).__name__}: {exc}", None, "retry")

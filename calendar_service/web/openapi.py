@@ -43,6 +43,7 @@ ERROR_DESCRIPTIONS = {
     401: "Missing or wrong bearer token",
     403: "Management is off: no admin token is configured",
     404: "Not found",
+    409: "The subscription is disabled: enable it first",
     413: "Body too large",
     415: "Body is not application/json",
     503: "Not ready",
@@ -66,6 +67,7 @@ class Operation:
     extra_statuses: Mapping[int, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
     body: type[BaseModel] | None = None  # an application/json request body, validated by this model
+    body_required: bool = True  # False: the body may be left out (the model's defaults then apply)
     status: int = 200  # the success status; 204 has no body
     security: tuple[str, ...] = ()  # names in SECURITY_SCHEMES, any one of which is required
 
@@ -209,7 +211,7 @@ def build_document(title: str, version: str, operations: Sequence[Operation]) ->
         }
         if op.body is not None:
             entry["requestBody"] = {
-                "required": True,
+                "required": op.body_required,
                 "content": {"application/json": {"schema": _schema(op.body, components, "validation")}},
             }
         if op.security:

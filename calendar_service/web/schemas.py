@@ -249,6 +249,9 @@ class SubscriptionOut(_Out):
     enabled: bool
     disabled_reason: str | None = Field(description="Why deliveries stopped (paused, or failing endpoint)")
     failure_count: int = Field(description="Deliveries that failed in a row")
+    previous_secret_expires_at: str | None = Field(
+        default=None, description="After a secret rotation, when the old secret stops signing beside the new"
+    )
     created_at: str
     updated_at: str
 
@@ -257,6 +260,12 @@ class SubscriptionCreated(SubscriptionOut):
     """A new subscription and its signing secret, shown this once."""
 
     secret: str = Field(description="Standard Webhooks signing secret (whsec_...); not shown again")
+
+
+class SecretRotated(SubscriptionOut):
+    """A subscription's new signing secret, shown this once; the old one signs too until the grace ends."""
+
+    secret: str = Field(description="The new Standard Webhooks signing secret (whsec_...); not shown again")
 
 
 class SubscriptionEnabled(SubscriptionOut):

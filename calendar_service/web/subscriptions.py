@@ -24,8 +24,9 @@ from flask import Blueprint, Response, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..application import subscriptions as usecases
-from ..errors import SubscriptionInvalid, SubscriptionNotFound
+from ..errors import SubscriptionDisabled, SubscriptionInvalid, SubscriptionNotFound
 from ..subscriptions import (
+    RotationInput,
     Subscription,
     SubscriptionInput,
     SubscriptionPatch,
@@ -37,6 +38,7 @@ from .problems import problem
 from .schemas import (
     DeliveriesQuery,
     DeliveryLog,
+    SecretRotated,
     SubscriptionCreated,
     SubscriptionEnabled,
     SubscriptionList,
@@ -78,6 +80,11 @@ def _rejected(exc: _Reject) -> Response:
 @bp.errorhandler(SubscriptionNotFound)
 def _not_found(exc: SubscriptionNotFound) -> Response:
     return problem(404, "No such subscription", str(exc), subscription_id=exc.subscription_id)
+
+
+@bp.errorhandler(SubscriptionDisabled)
+def _disabled(exc: SubscriptionDisabled) -> Response:
+    return problem(409, "Subscription disabled", str(exc), subscription_id=exc.subscription_id)
 
 
 @bp.errorhandler(SubscriptionInvalid)
@@ -253,6 +260,23 @@ def enable(subscription_id: str) -> Response:
     """Re-enable an endpoint; the answer says why it had been disabled."""
     sub, reason = usecases.enable_subscription(services(), subscription_id)
     return respond(SubscriptionEnabled, {**_public(sub), "previous_disabled_reason": reason})
+
+
+@bp.post("/<subscription_id>/rotate-secret")
+@operation(
+    ONE + "/rotate-secret", method="post", tag="subscriptions", path_params=ID_PARAM, body=RotationInput,
+    body_required=False, response=SecretRotated, errors=(400, *AUTH_ERRORS, 404, 409, 413, 415, 503),
+    security=BEARER,
+)  # fmt: skip
+def rotate_secret(subscription_id: str) -> Response:
+    """Replace the signing secret; during the grace (`PT24H` unless sent) messages carry both signatures."""
+    parts = services()
+    usecases.get_subscription(parts, subscription_id)  # 404 before the body is looked at
+    # The body is optional: no body at all (no Content-Type, nothing sent) keeps the default grace.
+    empty = not request.content_length and not request.mimetype
+    body = None if empty else read_json(parts.settings.max_body_bytes)
+    sub = usecases.rotate_secret(parts, subscription_id, body)
+    return respond(SecretRotated, {**_public(sub), "secret": sub.secret})
 
 
 @bp.get("/<subscription_id>/deliveries")

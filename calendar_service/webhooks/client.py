@@ -88,13 +88,18 @@ class WebhookClient:
     def __repr__(self) -> str:
         return f"WebhookClient({self.policy!r}, timeout={self.timeout})"
 
-    def send(self, url: str, secret: str, message: Message, fmt: Format) -> Attempt:
-        """Make one attempt to deliver `message` to `url`; never raises for network or HTTP trouble."""
+    def send(
+        self, url: str, secret: str, message: Message, fmt: Format, *, previous_secret: str | None = None
+    ) -> Attempt:
+        """Make one attempt to deliver `message` to `url`; never raises for network or HTTP trouble.
+
+        `previous_secret`, during a rotation's grace period, adds a second signature (`signing.sign`).
+        """
         started_at = self.clock.now()
         body = render_payload(message, fmt)
         # Standard Webhooks: webhook-timestamp is when this attempt is sent (receivers reject stale ones);
         # webhook-id stays the message id on every retry so receivers can deduplicate.
-        headers = sign(secret, message.id, started_at, body)
+        headers = sign(secret, message.id, started_at, body, previous_secret=previous_secret)
         headers.update({"Content-Type": "application/json", "Accept-Encoding": "identity"})
         t0 = time.monotonic()
         watch = _Watch(t0 + self.timeout)

@@ -46,7 +46,9 @@ class StandInClient:
     def __init__(self) -> None:
         self.sent: list[str] = []
 
-    def send(self, url: str, secret: str, message: Message, fmt: str) -> Attempt:
+    def send(
+        self, url: str, secret: str, message: Message, fmt: str, *, previous_secret: str | None = None
+    ) -> Attempt:
         self.sent.append(url)
         return Attempt(NOW, 204, 1.5, None, None, "delivered")
 
@@ -156,7 +158,7 @@ def test_subscription_operations_are_documented_behind_bearer_auth(server_url: s
         for method, item in methods.items()
         if path.startswith("/api/v1/subscriptions")
     }
-    assert len(operations) == 8
+    assert len(operations) == 9
     for item in operations.values():
         assert item["security"] == [{"bearerAuth": []}]
         assert {"401", "403"} <= set(item["responses"])
@@ -168,6 +170,10 @@ def test_subscription_operations_are_documented_behind_bearer_auth(server_url: s
     assert "secret" not in document["components"]["schemas"]["SubscriptionOut"]["properties"]
     deleted = operations["delete", "/api/v1/subscriptions/{subscription_id}"]["responses"]["204"]
     assert "content" not in deleted
+    rotation = operations["post", "/api/v1/subscriptions/{subscription_id}/rotate-secret"]
+    assert set(rotation["responses"]) == {"200", "400", "401", "403", "404", "409", "413", "415", "503"}
+    assert rotation["requestBody"]["required"] is False  # the body is optional: the grace has a default
+    assert "secret" in document["components"]["schemas"]["SecretRotated"]["properties"]
     patch = document["components"]["schemas"]["SubscriptionPatch"]
     assert patch["minProperties"] == 1
     assert all("null" not in str(prop) for prop in patch["properties"].values())
