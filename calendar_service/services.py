@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from .reminders.delivery import Client
+    from .reminders.metrics import DeliveryMetrics
     from .reminders.service import ReminderService, Tuning
     from .webhooks.security import AddressPolicy
 
@@ -39,6 +40,7 @@ class Services:
     live: LiveCalendar
     address_policy: AddressPolicy  # which webhook targets may be reached (registration and delivery)
     webhooks: Client  # sends one webhook attempt
+    delivery_metrics: DeliveryMetrics  # what the sender did, for /metrics and the worker's endpoint
     reminders: ReminderService | None = field(default=None)  # set by start_reminders (serve, worker)
 
     def start_reminders(self, *, tuning: Tuning | None = None) -> ReminderService:
@@ -49,8 +51,9 @@ class Services:
         if self.reminders is not None:
             raise RuntimeError("the reminder service is already running in this process")
         service = ReminderService(
-            self.settings, self.engine, self.live, self.clock, self.webhooks, tuning=tuning
-        )
+            self.settings, self.engine, self.live, self.clock, self.webhooks, tuning=tuning,
+            observer=self.delivery_metrics,
+        )  # fmt: skip
         service.start()
         self.reminders = service
         return service
@@ -83,6 +86,7 @@ def build_services(
     parts replace the ones built from settings (tests pass a settable clock, a test resolver, a
     stand-in client).
     """
+    from .reminders.metrics import DeliveryMetrics
     from .webhooks.client import WebhookClient
     from .webhooks.security import AddressPolicy
 
@@ -102,7 +106,7 @@ def build_services(
             live.check()  # the first load; a failure is kept for /healthz, and /readyz says 503
     policy = address_policy or AddressPolicy(allow_private=settings.allow_private_webhooks)
     client = webhooks or WebhookClient(policy, settings.webhook_timeout, clock=clock)
-    return Services(settings, clock, engine, live, policy, client)
+    return Services(settings, clock, engine, live, policy, client, DeliveryMetrics())
 
 
 def open_database(settings: Settings) -> Engine:

@@ -12,11 +12,17 @@ import logging
 import signal
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..logs import configure_logging
 from .startup import load_settings, open_services
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
+    from ..services import Services
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +33,13 @@ log = logging.getLogger(__name__)
               help="Deliveries in flight at once.")
 @click.option("--lease", default=120.0, show_default=True, type=click.FloatRange(1, 3600),
               help="Seconds a claimed reminder stays this worker's; after a crash another resends it then.")
-def worker(data_path: Path | None, concurrency: int, lease: float) -> None:
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
+              help="Serve Prometheus metrics on this port (0: any free one); off unless given.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True,
+              help="Address the metrics endpoint listens on (loopback: only this machine can scrape).")
+def worker(
+    data_path: Path | None, concurrency: int, lease: float, metrics_port: int | None, metrics_host: str
+) -> None:
     """Plan and deliver webhook reminders (share TRADE_CALENDAR_DATABASE_URL with the web replicas)."""
     from ..reminders.tuning import Tuning
 
@@ -47,10 +59,33 @@ def worker(data_path: Path | None, concurrency: int, lease: float) -> None:
     services.live.start_polling()
     database = _redacted(settings.effective_database_url)
     click.echo(f"worker: reminders for {settings.data_path} from {database}")
+    endpoint = None if metrics_port is None else _serve_metrics(services, metrics_host, metrics_port)
     try:
         stop.wait()
     finally:
+        if endpoint is not None:
+            endpoint.shutdown()
+            endpoint.server_close()
         services.close()
+
+
+def _serve_metrics(services: Services, host: str, port: int) -> WSGIServer:
+    """Start prometheus_client's HTTP endpoint for this worker's delivery metrics; say where it is."""
+    from prometheus_client import start_http_server
+
+    from ..reminders.metrics import LedgerCollector, exposition_registry
+
+    registry = exposition_registry(
+        services.delivery_metrics, LedgerCollector(services.engine, services.clock),
+        services.settings.prometheus_multiproc_dir,
+    )  # fmt: skip
+    try:
+        server, _thread = start_http_server(port, host, registry)
+    except OSError as exc:
+        services.close()
+        raise click.ClickException(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}") from None
+    click.echo(f"worker: metrics on http://{host}:{server.server_port}/metrics")
+    return server
 
 
 def _redacted(url: str) -> str:

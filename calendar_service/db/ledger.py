@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    case,
     func,
     insert,
     or_,
@@ -395,6 +396,20 @@ def list_rows(
         query = query.where(outbox.c.state == state)
     with engine.connect() as conn:
         return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def backlog(engine: Engine, *, now: dt.datetime) -> tuple[int, int, dt.datetime | None]:
+    """Pending rows never tried, pending rows waiting to be retried, and the due time of the earliest
+    pending row due by `now` (claimed or not: it has not been delivered), for the metrics."""
+    tried = outbox.c.attempts > 0
+    query = select(
+        func.sum(case((tried, 0), else_=1)),
+        func.sum(case((tried, 1), else_=0)),
+        func.min(case((outbox.c.next_attempt_at <= now, outbox.c.next_attempt_at), else_=None)),
+    ).where(outbox.c.state == PENDING)
+    with engine.connect() as conn:
+        fresh, retrying, oldest = conn.execute(query).one()
+    return int(fresh or 0), int(retrying or 0), as_utc(oldest)
 
 
 def count_by_state(engine: Engine) -> dict[str, int]:

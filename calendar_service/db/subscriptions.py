@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
+    func,
     insert,
     select,
     update,
@@ -145,6 +146,13 @@ def list_subscriptions(engine: Engine, *, enabled_only: bool = False) -> list[Su
         query = query.where(subscriptions.c.enabled.is_(True))
     with engine.connect() as conn:
         return [subscription_from_row(row) for row in conn.execute(query).mappings()]
+
+
+def count_disabled(engine: Engine) -> int:
+    """How many subscriptions are disabled (paused by their owner or by failing deliveries)."""
+    query = select(func.count()).select_from(subscriptions).where(subscriptions.c.enabled.is_(False))
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar() or 0)
 
 
 def update_subscription(engine: Engine, sub: Subscription) -> Subscription:

@@ -56,6 +56,17 @@ class Client(Protocol):
     ) -> Attempt: ...
 
 
+class Observer(Protocol):
+    """Hears of every attempt made (`reminders.metrics.DeliveryMetrics` is one)."""
+
+    def attempted(self, fmt: str, outcome: str, seconds: float, lateness: float | None) -> None: ...
+
+
+class _Unobserved:
+    def attempted(self, fmt: str, outcome: str, seconds: float, lateness: float | None) -> None:
+        pass
+
+
 @dataclass
 class RunStats:
     """What one `run_due` did."""
@@ -87,10 +98,12 @@ class Delivery:
         tuning: Tuning,
         retry_policy: RetryPolicy,
         rng: random.Random,
+        observer: Observer | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.client = client
+        self.observer: Observer = observer or _Unobserved()
         self.tuning = tuning
         self.retry_policy = retry_policy
         self._rng = rng
@@ -218,6 +231,13 @@ class Delivery:
         return _Job(row, sub, message)
 
     def _deliver(self, job: _Job) -> ledger.Outcome:
+        outcome = self._attempt(job)
+        if outcome.outcome is not None:
+            seconds = (outcome.latency_ms or 0) / 1000
+            self.observer.attempted(job.sub.format, outcome.outcome, seconds, outcome.lateness)
+        return outcome
+
+    def _attempt(self, job: _Job) -> ledger.Outcome:
         row = job.row
         number = row.attempts + 1
         try:

@@ -46,7 +46,7 @@ from ..settings import Settings
 from ..store import Calendar
 from ..subscriptions import Subscription
 from ..webhooks.retry import RetryPolicy
-from .delivery import DISABLED, Client, Delivery, RunStats
+from .delivery import DISABLED, Client, Delivery, Observer, RunStats
 from .messages import change_message_data
 from .planning import (
     EVENT_CANCELLED,
@@ -104,6 +104,7 @@ class ReminderService:
         tuning: Tuning | None = None,
         retry_policy: RetryPolicy | None = None,
         rng: random.Random | None = None,
+        observer: Observer | None = None,
 
     ) -> None:
         self.settings = settings
@@ -114,7 +115,9 @@ class ReminderService:
         self.tuning = tuning or Tuning()
         self.retry_policy = retry_policy or RetryPolicy()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
-        self._delivery = Delivery(engine, clock, client, self.tuning, self.retry_policy, self._rng)
+        self._delivery = Delivery(
+            engine, clock, client, self.tuning, self.retry_policy, self._rng, observer=observer
+        )
         self._plan_lock = threading.Lock()
         self._scheduler: Any = None
         self._plan_key: tuple[Any, ...] | None = None

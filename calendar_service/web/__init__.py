@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from flask import Flask
 
+from ..reminders.metrics import LedgerCollector
 from ..services import Services, build_services
 from ..settings import Settings
 from . import (
@@ -73,7 +74,10 @@ def create_app(
         MAX_CONTENT_LENGTH=config.max_body_bytes,
         JSON_SORT_KEYS=False,
     )
-    app_metrics = metrics.Metrics(services.live, config.prometheus_multiproc_dir)
+    app_metrics = metrics.Metrics(
+        services.live, config.prometheus_multiproc_dir, counters=[services.delivery_metrics.registry],
+        gauges=[LedgerCollector(services.engine, services.clock)],
+    )  # fmt: skip
     cache = FeedCache(refresh=config.feed_refresh, on_render=app_metrics.observe_render)
     extension.init_app(app, extension.WebParts(services, cache, app_metrics))
     problems.init_app(app)

@@ -6,7 +6,7 @@ can name the type without importing a blueprint. See `metrics.py` for what multi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,24 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from ..live import LiveCalendar, ReloadStats
 
+Collectors = Sequence[Any]  # prometheus_client collectors: objects with collect()
+
 
 class Metrics:
     """The app's metrics and the cheap request counter."""
 
-    def __init__(self, live: LiveCalendar, multiprocess_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        live: LiveCalendar,
+        multiprocess_dir: Path | None = None,
+        *,
+        counters: Collectors = (),
+        gauges: Collectors = (),
+    ) -> None:
         self.live = live
+        # More of the service's metrics: `counters` this process keeps (the delivery engine's, which
+        # multiprocess mode reads from the files instead) and `gauges` read at scrape time (the ledger).
+        self.gauges = tuple(gauges)
         self.multiprocess_dir = str(multiprocess_dir) if multiprocess_dir is not None else None
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
@@ -43,6 +55,8 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_LiveCollector(live))
+        for collector in (*counters, *gauges):
+            self.registry.register(collector)
         self._children: dict[tuple[str, int], Any] = {}
         if self.multiprocess_dir is not None:
             # This worker's reload counts, written whenever they change; read back as the maximum.
@@ -82,6 +96,8 @@ class Metrics:
         registry = CollectorRegistry()
         registry.register(_AllWorkers(self.multiprocess_dir))
         registry.register(_LiveCollector(self.live, counters=False))
+        for collector in self.gauges:
+            registry.register(collector)
         return bytes(generate_latest(registry))
 
 
