@@ -7,8 +7,8 @@ from typing import Any
 
 from ..store import Calendar, Event
 from ..timing import parse_duration
-from ..webhooks.payloads import change_data, reminder_data
-from .planning import EVENT_CANCELLED, Change
+from ..webhooks.payloads import change_data, reminder_data, successor_data
+from .planning import EVENT_CANCELLED, Change, moment
 from .records import Claimed
 
 
@@ -27,11 +27,25 @@ def reminder_message_data(
 
 
 def change_message_data(change: Change, event: Event, calendar: Calendar) -> dict[str, Any]:
-    """The `event.*` data announcing `change` to `event` (as `calendar` has it)."""
+    """The `event.*` data announcing `change` to `event` (as `calendar` has it).
+
+    A supersession names its successor (title and the time that now applies), not only its id.
+    """
+    successor = _successor(change, calendar)
     return change_data(
         event_id=event.id, title=event.title, kind=event.kind.value, zone=_zone_name(event, calendar),
-        old=change.old_at, new=change.new_at, sources=_sources(event), reason=_reason(change),
-        day_moment=_day_moment(event),
+        old=change.old_at, new=change.new_at, sources=_sources(event),
+        reason=_reason(change, successor), day_moment=_day_moment(event), successor=successor,
+    )
+
+
+def _successor(change: Change, calendar: Calendar) -> dict[str, Any] | None:
+    if change.kind != EVENT_CANCELLED or not change.superseded_by or change.superseded_by not in calendar:
+        return None
+    after = calendar.get(change.superseded_by)
+    return successor_data(
+        event_id=after.id, title=after.title, at=moment(after, calendar),
+        zone=_zone_name(after, calendar), day_moment=_day_moment(after),
     )
 
 
@@ -49,9 +63,11 @@ def _sources(event: Event) -> list[dict[str, str]]:
     return [{"title": s.title, "url": s.url} for s in event.sources if s.url]
 
 
-def _reason(change: Change) -> str | None:
+def _reason(change: Change, successor: dict[str, Any] | None) -> str | None:
     if change.kind != EVENT_CANCELLED:
         return None
-    if change.superseded_by:
+    if successor is not None:
+        return f"{change.reason} by {successor['title']}"
+    if change.superseded_by:  # the successor is not in the data (yet): its id is all there is
         return f"{change.reason} by {change.superseded_by}"
     return change.reason or None

@@ -6,7 +6,7 @@ so every format finds the fields it renders:
     reminder.due        event_id, title, kind, url, deadline{local, zone, utc}, lead_time (ISO 8601),
                         time_remaining (ISO 8601), sources[{title, url}], late
     event.rescheduled   event_id, title, kind, url, old{local, zone, utc}|None, new{…}|None, sources,
-    event.cancelled     reason
+    event.cancelled     reason, successor{event_id, title, at{local, zone, utc}}|None (a supersession)
     event.created
     test                anything; rendered as a short "test message"
 """
@@ -112,16 +112,27 @@ def reminder_data(
 def change_data(
     *, event_id: str, title: str, kind: str, zone: str, old: dt.datetime | None, new: dt.datetime | None,
     sources: Sequence[Mapping[str, str]] = (), reason: str | None = None, url: str | None = None,
-    day_moment: str | None = None,
+    day_moment: str | None = None, successor: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The `data` of an `event.rescheduled` / `event.cancelled` / `event.created` message."""
+    """The `data` of an `event.rescheduled` / `event.cancelled` / `event.created` message.
+
+    `successor` (from `successor_data`) is the event that superseded a cancelled one.
+    """
     return {
         "event_id": event_id, "title": title, "kind": kind, "url": url,
         "old": whole_day_data(old, zone, day_moment) if old else None,
         "new": whole_day_data(new, zone, day_moment) if new else None,
         "sources": [{"title": s.get("title", ""), "url": s["url"]} for s in sources],
         "reason": reason,
+        "successor": dict(successor) if successor is not None else None,
     }
+
+
+def successor_data(
+    *, event_id: str, title: str, at: dt.datetime, zone: str, day_moment: str | None = None
+) -> dict[str, Any]:
+    """The event that superseded another: its id, title and the time that now applies."""
+    return {"event_id": event_id, "title": title, "at": whole_day_data(at, zone, day_moment)}
 
 
 def iso_duration(delta: dt.timedelta) -> str:
@@ -160,6 +171,8 @@ def _lines(message: Message) -> tuple[str, list[tuple[str, str]], list[dict[str,
     """Headline, (label, value) facts and sources shared by the Slack and Teams renderings."""
     d = message.data
     headline = _HEADLINES.get(message.type, message.type)
+    if message.type == MessageType.EVENT_CANCELLED and isinstance(d.get("successor"), Mapping):
+        headline = "Event superseded"
     title = str(d.get("title") or "")
     if title:
         headline = f"{headline}: {title}"
@@ -172,8 +185,12 @@ def _lines(message: Message) -> tuple[str, list[tuple[str, str]], list[dict[str,
         remaining = _until(deadline, message.timestamp)
         if remaining:
             facts.append(("Time left", remaining))
+    successor = d.get("successor")
     for key, label in (("old", "Was"), ("new", "Now")):
         value = d.get(key)
+        if key == "new" and isinstance(successor, Mapping) and isinstance(successor.get("at"), Mapping):
+            # Superseded: what now applies is the successor's time (its title is in "Why").
+            value = successor["at"]
         if key in d and message.type != MessageType.REMINDER_DUE:
             facts.append((label, _when(value) if isinstance(value, Mapping) else "—"))
     if d.get("kind"):

@@ -360,7 +360,10 @@ def test_cancelled_superseded_and_new_events_notify(sqlite_engine: Engine) -> No
                      ("reminder.due", "c")}
     reasons = {body(r)["data"]["event_id"]: body(r)["data"]["reason"] for r in rx.requests[:3]}
     assert reasons["a"] == "cancelled"
-    assert reasons["b"] == "superseded by c"
+    assert reasons["b"] == "superseded by Deadline c"  # the successor's title, not its id
+    successor = next(body(r)["data"]["successor"] for r in rx.requests if body(r)["data"]["event_id"] == "b")
+    assert successor["event_id"] == "c"
+    assert successor["at"]["utc"] == "2026-07-11T04:01:00Z"  # its new time
 
 
 # --- downtime -------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from calendar_service.webhooks import Message, change_data, reminder_data, render_payload
-from calendar_service.webhooks.payloads import humanize, iso_duration, shorten
+from calendar_service.webhooks.payloads import humanize, iso_duration, shorten, successor_data
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 NY = "America/New_York"
@@ -37,13 +37,21 @@ CANCELLED = Message("chg_sub1_ec-duties_v3", "event.cancelled", SENT, change_dat
     event_id="ec-duties", title="EU countermeasures take effect", kind="effective", zone="Europe/Brussels",
     old=dt.datetime(2025, 7, 14, 22, 0, tzinfo=dt.UTC), new=None,
 ))
+# Superseded: the message names the successor and the time that now applies, not an internal id.
+SUPERSEDED = Message("chg_sub1_wood-2026_v2", "event.cancelled", SENT, change_data(
+    event_id="wood-2026", title="Wood tariff step-up", kind="effective", zone=NY,
+    old=dt.datetime(2026, 1, 1, 5, 1, tzinfo=dt.UTC), new=None, reason="superseded by Deferred wood step-up",
+    successor=successor_data(event_id="wood-2027", title="Deferred wood step-up",
+                             at=dt.datetime(2027, 1, 1, 5, 1, tzinfo=dt.UTC), zone=NY),
+))
 LATE = Message("rem_sub1_truce-ends_PT1H", "reminder.due", DEADLINE - dt.timedelta(minutes=20), reminder_data(
     event_id="truce-ends", title="US–China tariff truce ends", kind="deadline", deadline=DEADLINE, zone=NY,
     lead_time=dt.timedelta(hours=1), now=DEADLINE - dt.timedelta(minutes=20), late=True,
 ))
 TEST = Message("test_sub1_1", "test", SENT, {"subscription_id": "sub1"})
 
-CASES = {"reminder": REMINDER, "rescheduled": RESCHEDULED, "cancelled": CANCELLED, "late": LATE, "test": TEST}
+CASES = {"reminder": REMINDER, "rescheduled": RESCHEDULED, "cancelled": CANCELLED, "late": LATE, "test": TEST,
+         "superseded": SUPERSEDED}
 
 
 @pytest.mark.parametrize("fmt", ["standard", "slack", "teams"])
@@ -132,3 +140,11 @@ def test_message_needs_an_id_and_an_aware_timestamp() -> None:
         Message("", "test", SENT, {})
     with pytest.raises(ValueError, match="naive"):
         Message("m", "test", dt.datetime(2025, 1, 1), {})
+
+
+@pytest.mark.parametrize("fmt", ["slack", "teams"])
+def test_a_supersession_reads_with_the_successors_title_and_new_time(fmt: Any) -> None:
+    text = render_payload(SUPERSEDED, fmt).decode()
+    assert "superseded by Deferred wood step-up" in text
+    assert "Fri 1 Jan 2027 00:01 EST (America/New_York)" in text  # the time that now applies
+    assert "wood-2027" not in text  # an internal id is not what a reader needs
