@@ -54,6 +54,7 @@ def generate_yaml(n: int, seed: int = 0) -> str:
     # Events that others may derive from or be superseded by: (id, has an end).
     anchors: list[tuple[str, bool]] = []
     pending_successor: list[int] = []  # lines to patch with the id of a later live event
+    actions: dict[str, None] = {}  # the action ids events name, in order: each gets a record
     for i in range(n):
         event_id = f"ev-{i:06d}-{rng.choice(WORDS)}"
         kind = rng.choice(KINDS)
@@ -74,6 +75,7 @@ def generate_yaml(n: int, seed: int = 0) -> str:
             lines.append(f"    tags: [{', '.join(sorted(set(rng.sample(TAGS, rng.randint(1, 2)))))}]")
         if rng.random() < 0.3:
             lines.append(f"    action: action-{i // 4:05d}")
+            actions.setdefault(f"action-{i // 4:05d}", None)
         if kind in ("tariff", "export-control", "deadline") and rng.random() < 0.7:
             lines.append(f"    authority: {rng.choice(AUTHORITIES)}")
             lines.append(f"    instrument: EO {14000 + rng.randint(0, 400)}")
@@ -109,6 +111,14 @@ def generate_yaml(n: int, seed: int = 0) -> str:
                 out[at] = out[at].replace("PENDING", event_id)
             pending_successor.clear()
             anchors.append((event_id, has_end))
+    if actions:  # events may only name an action listed under `actions:`
+        at = out.index("events:")
+        records = ["actions:"]
+        for number, action_id in enumerate(actions):
+            records.append(f"  - id: {action_id}")
+            records.append(f"    title: Synthetic action {number}")
+            records.append(f"    sources: [{{title: Notice {number}, url: 'https://example.org/actions/{number}'}}]")
+        out[at:at] = records
     return "\n".join(out) + "\n"
 
 

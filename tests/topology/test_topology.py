@@ -38,6 +38,7 @@ from calendar_service.clock import SystemClock
 from calendar_service.db import ledger, make_engine
 from calendar_service.reminders.planning import reminder_id
 from tests.pgcluster import PgCluster, requires_pg_cluster
+from tests.polling import wait_until as _wait
 from tests.processes import free_port
 from tests.reminders.helpers import event, write_calendar
 from tests.topology.stack import AUTH, RELOAD_INTERVAL, Stack
@@ -153,14 +154,6 @@ def _paused(pollers: Iterable[Poller]) -> Iterator[float]:
     finally:
         for poller in held:
             poller.turn.release()
-
-
-def _wait(condition: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def _delivered_ids(url: str) -> set[str]:
