@@ -195,3 +195,18 @@ def test_git_unknown_revision_is_exit_2(repo: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith("error: cannot read ")
     assert "at git revision 'no-such-branch'" in result.stderr
+
+
+def test_git_defaults_to_the_data_file_in_the_current_folder(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(repo)
+    result = run("--git", "HEAD~1", "--format", "markdown")
+    assert result.exit_code == 1, result.output
+    assert result.stdout.startswith("### Calendar changes: HEAD~1:data/events.yaml → data/events.yaml\n")
+
+
+def test_markdown_of_no_changes() -> None:
+    result = run(OLD, OLD, "--format", "markdown")
+    assert result.exit_code == 0
+    assert result.stdout == f"### Calendar changes: {OLD} → {OLD}\n\nNo changes.\n"

@@ -17,7 +17,7 @@ import click
 from ..clock import Clock, SystemClock
 from ..errors import StoreUnreadable
 from ..store import Calendar
-from .data import DEFAULT_DATA, _now_option
+from .data import DEFAULT_DATA, _now_option, paused_gc
 
 # Exit codes shared with `validate`: 0 nothing to report, 1 something to report, 2 unusable input.
 EXIT_CHANGES = 1
@@ -34,7 +34,8 @@ def _calendar_from_bytes(raw: bytes, label: str, today: dt.date) -> Calendar:
     from ..validation import validate_bytes
 
     try:
-        outcome = validate_bytes(raw, label, today=today)
+        with paused_gc():
+            outcome = validate_bytes(raw, label, today=today)
     except StoreUnreadable as exc:
         _unusable(f"{label}: cannot read: {exc.reason}")
     if outcome.calendar is None or outcome.errors:
