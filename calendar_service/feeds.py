@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
 from . import timing
-from .errors import FilterError
+from .errors import ActionNotFound, FilterError
 from .filters import EventFilter, split_values
 from .model import Moment, Precision, Source, Status
 from .publication import Published, event_from_snapshot, initial_state
@@ -90,8 +90,13 @@ def render_feed(
     alarms: Sequence[Duration] = (),
     refresh: str = "PT1H",
     feed_url: str | None = None,
+    event_base: str | None = None,
 ) -> bytes:
-    """The feed of the events `event_filter` lets through, tombstones included, as iCalendar bytes."""
+    """The feed of the events `event_filter` lets through, tombstones included, as iCalendar bytes.
+
+    With `event_base` (the site's public address), each event's URL is its page there, else its first
+    source's address.
+    """
     # Events no reconcile has seen yet (the caller skipped it) are dated by the data's review date, not
     # by the clock, so the output stays a function of the inputs.
     fallback = dt.datetime.combine(calendar.meta.reviewed, dt.time(0), tzinfo=dt.UTC)
@@ -113,7 +118,8 @@ def render_feed(
     body: list[str] = []
     zones: dict[str, tuple[int, int]] = {}
     for event, state, tombstone in items:
-        body.extend(_event_lines(calendar, event, state, tombstone, alarms, zones))
+        page = f"{event_base}/events/{event.id}" if event_base else None
+        body.extend(_event_lines(calendar, event, state, tombstone, alarms, zones, page))
 
     if not items:
         # RFC 5545 §3.6 wants at least one component in a VCALENDAR; a filter that matches nothing
@@ -124,9 +130,35 @@ def render_feed(
         first, last = zones[name]
         lines.extend(vtimezone_lines(name, first, last))
     lines.extend(body)
+    return _encode(lines)
+
+
+def render_event(
+    calendar: Calendar,
+    event: Event,
+    state: Published,
+    *,
+    tombstone: bool = False,
+    page_url: str | None = None,
+) -> bytes:
+    """One event as a calendar object of its own: the feed's VEVENT (same UID and SEQUENCE) and its zone.
+
+    Adding this file and later subscribing to the feed updates the one event instead of duplicating it
+    (RFC 5545 §3.8.4.7, §3.8.7.4). It is not a subscription, so it has no name or refresh interval.
+    """
+    zones: dict[str, tuple[int, int]] = {}
+    body = _event_lines(calendar, event, state, tombstone, (), zones, page_url)
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN"]
+    for name in sorted(zones):
+        lines.extend(vtimezone_lines(name, *zones[name]))
+    lines.extend(body)
+    return _encode(lines)
+
+
+def _encode(lines: list[str]) -> bytes:
     lines.append("END:VCALENDAR")
     lines.append("")
-    # Most lines are short ASCII and need no folding; encode the whole feed once.
+    # Most lines are short ASCII and need no folding; encode the whole calendar once.
     return "\r\n".join(
         line if len(line) <= 75 and line.isascii() else fold(line).decode("utf-8") for line in lines
     ).encode("utf-8")
@@ -166,6 +198,7 @@ def _event_lines(
     tombstone: bool,
     alarms: Sequence[Duration],
     zones: dict[str, tuple[int, int]],
+    page_url: str | None = None,
 ) -> list[str]:
     stamp = f"{state.last_modified.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}"
     status, prefix = _status(event, tombstone)
@@ -184,7 +217,7 @@ def _event_lines(
     lines.append("TRANSP:TRANSPARENT")
     if event.location:
         lines.append(f"LOCATION:{escape_text(event.location)}")
-    url = next((source.url for source in event.sources if source.url), None)
+    url = page_url or next((source.url for source in event.sources if source.url), None)
     if url:
         lines.append(f"URL:{_uri(url)}")
     categories = dict.fromkeys([event.kind.value, *event.tags])
@@ -318,16 +351,26 @@ def _description(calendar: Calendar, event: Event, tombstone: bool) -> str:
         ("Countries", ", ".join(event.countries)),
         ("Importance", event.importance.value),
         ("Authority", event.authority.value if event.authority else None),
+        ("Action", _action_title(calendar, event.action)),
         ("Instrument", event.instrument),
         ("HS scope", ", ".join(event.hs) if event.hs else None),
+        ("US chapter 99", ", ".join(event.chapter99) if event.chapter99 else None),
     ]
     lines.extend(f"{label}: {value}" for label, value in facts if value)
     if event.history:
         lines.extend(("", "Changes:"))
-        for change in event.history:
+        for i, change in enumerate(event.history):
             text = f"- {change.changed.isoformat()} {change.kind}"
             if change.was is not None:
-                text += f"; before: {_describe_moment(change.was, event)}"
+                # "now" is what the next recorded move says it was, or the event's time today.
+                later = next((c.was for c in event.history[i + 1 :] if c.was is not None), None)
+                if later is not None:
+                    now = _describe_moment(later, event)
+                elif change.kind == "superseded" and event.superseded_by in calendar:
+                    now = _describe_deadline(calendar.get(event.superseded_by or ""))
+                else:
+                    now = _describe_start(event)
+                text += f"; was {_describe_moment(change.was, event)} → now {now}"
             if change.was_status is not None:
                 text += f"; status before: {change.was_status.value}"
             if change.note:
@@ -342,6 +385,15 @@ def _description(calendar: Calendar, event: Event, tombstone: bool) -> str:
     return "\n".join(lines)
 
 
+def _action_title(calendar: Calendar, action_id: str | None) -> str | None:
+    if action_id is None:
+        return None
+    try:
+        return f"{calendar.action(action_id).title} ({action_id})"
+    except ActionNotFound:  # a tombstone may name an action the data no longer has
+        return action_id
+
+
 def _describe_other(calendar: Calendar, event_id: str | None) -> str:
     if event_id is None:
         return "a later decision (see the sources)"
@@ -351,6 +403,21 @@ def _describe_other(calendar: Calendar, event_id: str | None) -> str:
     start = other.start
     when = start.strftime("%Y-%m-%d %H:%M %Z") if isinstance(start, dt.datetime) else start.isoformat()
     return f"{other.title} ({when}; {event_id})"
+
+
+def _describe_start(event: Event) -> str:
+    start = event.start
+    if isinstance(start, dt.datetime):
+        return f"{start:%Y-%m-%d %H:%M} {getattr(start.tzinfo, 'key', '')}".rstrip()
+    return start.isoformat()
+
+
+def _describe_deadline(event: Event) -> str:
+    """What counts for a successor: its deadline (a truce's end) in its own zone, else its start."""
+    if event.deadline_at is None or not isinstance(event.start, dt.datetime):
+        return _describe_start(event)
+    local = event.deadline_at.astimezone(event.start.tzinfo)
+    return f"{local:%Y-%m-%d %H:%M} {getattr(local.tzinfo, 'key', '')}".rstrip()
 
 
 def _describe_moment(was: Moment, event: Event) -> str:

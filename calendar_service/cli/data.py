@@ -138,6 +138,9 @@ def _filter_options(func: Any) -> Any:
             click.option("--tag", multiple=True, help="Tag."),
             click.option("--importance", multiple=True, help="low, medium or high."),
             click.option("--status", multiple=True, help="Event status."),
+            click.option("--authority", multiple=True, help='Legal authority, e.g. IEEPA or "Section 232".'),
+            click.option("--hs", multiple=True, help="HS code, 2 to 10 digits (dots allowed)."),
+            click.option("--action", multiple=True, help="Action id, e.g. china-fentanyl-tariff."),
             click.option(
                 "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
             ),
@@ -221,7 +224,7 @@ def _filtered(calendar: Calendar, options: dict[str, Sequence[str]]) -> list[Eve
 
     params = {name: list(values) for name, values in options.items() if values}
     try:
-        chosen = parse_filter(params, calendar)
+        chosen = parse_filter(params)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
     return chosen.apply(calendar.events)

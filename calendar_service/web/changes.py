@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ..jsonview import moment_to_dict, utc_text
+from ..history import steps
+from ..jsonview import moment_to_dict, utc_text, was_to_dict
 from ..live import Snapshot
 from ..store import Event
 
@@ -15,7 +16,8 @@ _HISTORY_ORDER = {"history": 0, "observed": 1}
 def _history_entries(event: Event, since_day: dt.date, snapshot: Snapshot) -> list[dict[str, Any]]:
     tz = snapshot.calendar.tz
     entries = []
-    for change in event.history:
+    for step in steps(event, snapshot.calendar.meta.timezone):
+        change = step.change
         if change.changed < since_day:
             continue
         data = change.model_dump(mode="json", exclude_none=True)
@@ -27,7 +29,10 @@ def _history_entries(event: Event, since_day: dt.date, snapshot: Snapshot) -> li
                 "at": change.changed.isoformat(),
                 "origin": "history",
                 "note": change.note,
-                "was": data.get("was"),
+                "was": was_to_dict(change, event, snapshot.calendar),
+                # The same earlier time as an instant, and the time that replaced it.
+                "was_at": moment_to_dict(step.before, tz),
+                "now_at": moment_to_dict(step.after, tz),
                 "was_status": data.get("was_status"),
                 "status": event.status.value,
                 "start": moment_to_dict(event.start, tz),

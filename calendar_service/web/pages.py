@@ -1,22 +1,42 @@
-"""The home page (feed addresses, a filtered-feed builder, upcoming deadlines) and `/docs`."""
+"""The home page (timeline, what changed, upcoming, the feed builder), `/changes`, its Atom feed, `/docs`.
+
+The same query as the feed narrows every part of the home page and the changes: one parser
+(`filters.parse_filter`) reads `/`, `/changes`, `/calendar.ics` and `/api/v1/events` alike.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request, url_for
 
-from ..clock import Clock
+from ..atom import Entry, entry_id, render_atom
 from ..errors import FilterError
-from ..filters import FILTER_PARAMETERS, known_values, parse_filter
-from ..live import LiveCalendar
+from ..feeds import parse_alarms
+from ..filters import FILTER_PARAMETERS, EventFilter, known_values, parse_filter
+from ..jsonview import utc_text
+from ..live import Snapshot
 from ..model import Anchor, Authority, Importance, Kind, Status
+from ..publication import event_from_snapshot
 from ..store import Event
-from .feeds import FEED_PATH, public_base
+from ..timeline import Lane, lanes_by_action, moment_label, render_svg
+from ..timing import zone
+from . import pagekit
+from .changes import changes_since
+from .feeds import FEED_PATH
+from .ignored import takes
 from .openapi import document
 
 bp = Blueprint("pages", __name__)
+
+TIMELINE_BEFORE = dt.timedelta(days=14)
+TIMELINE_AFTER = dt.timedelta(days=183)
+MAX_LANES = 30  # more actions than this in the window: the rest are counted, and the filters narrow
+CHANGES_WINDOW = dt.timedelta(days=7)
+ATOM_LIMIT = 200
 
 
 def feed_addresses(base: str, query: str = "") -> dict[str, str]:
@@ -26,39 +46,43 @@ def feed_addresses(base: str, query: str = "") -> dict[str, str]:
     return {"https": https, "webcal": f"webcal://{rest}" if scheme in {"http", "https"} else https}
 
 
+def _chosen() -> dict[str, list[str]]:
+    return {name: request.args.getlist(name) for name in (*FILTER_PARAMETERS, "alarm")}
+
+
+def _filter(snap: Snapshot | None, chosen: Mapping[str, list[str]]) -> tuple[EventFilter, str | None]:
+    """The page's filter and the problem with it (an invalid filter shows everything and says why)."""
+    if snap is None:
+        return EventFilter(), None
+    try:
+        return parse_filter({k: v for k, v in chosen.items() if k != "alarm" and v}), None
+    except FilterError as exc:
+        return EventFilter(), str(exc)
+
+
 @bp.get("/")
-def home() -> str:
-    """What this is, the feed addresses, a filtered-feed builder and the next deadlines."""
-    live: LiveCalendar = current_app.extensions["trade_calendar.live"]
-    clock: Clock = current_app.extensions["trade_calendar.clock"]
-    live.maybe_check()
-    snapshot = live.snapshot
-    base = public_base(current_app.config["TRADE_CALENDAR_BASE_URL"], request.host_url)
-    chosen = {name: request.args.getlist(name) for name in (*FILTER_PARAMETERS, "alarm")}
-    built, error = None, None
-    if snapshot is not None and any(chosen.values()):
+@takes(*FILTER_PARAMETERS, "alarm")
+def home() -> Response:
+    """The coming months on a timeline, what changed this week, the upcoming deadlines, the feeds."""
+    snap = pagekit.snapshot()
+    now = pagekit.now()
+    base = pagekit.base_url()
+    chosen = _chosen()
+    event_filter, error = _filter(snap, chosen)
+    built = None
+    if snap is not None and error is None and any(chosen.values()):
+        query = list(event_filter.to_query().items())
         try:
-            event_filter = parse_filter(
-                {k: v for k, v in chosen.items() if k != "alarm" and v}, snapshot.calendar
-            )
-            query = list(event_filter.to_query().items())
             alarms = [a for a in chosen["alarm"] if a]
             if alarms:
-                from ..feeds import parse_alarms
-
                 query.append(("alarm", [a.text for a in parse_alarms(alarms)]))
-            built = feed_addresses(base, urlencode([(k, ",".join(v)) for k, v in query], safe=","))
         except FilterError as exc:
             error = str(exc)
-    now = clock.now()
-    upcoming = []
-    if snapshot is not None:
-        due = [e for e in snapshot.calendar if e.is_live and e.deadline_at and e.deadline_at >= now]
-        due.sort(key=lambda e: e.deadline_at or now)
-        upcoming = [
-            (e, _when_label(e), _days_left(e.deadline_at - now) if e.deadline_at else "") for e in due[:10]
-        ]
-    known = known_values(snapshot.calendar) if snapshot else {"country": frozenset(), "tag": frozenset()}
+        built = feed_addresses(base, urlencode([(k, ",".join(v)) for k, v in query], safe=","))
+    context: dict[str, Any] = {"timeline": None, "hidden_lanes": 0, "changes": [], "upcoming": []}
+    if snap is not None:
+        context = _overview(snap, event_filter, now)
+    known = known_values(snap.calendar) if snap else {"country": frozenset(), "tag": frozenset()}
     options = {
         "country": sorted(known["country"]),
         "kind": [k.value for k in Kind],
@@ -67,17 +91,76 @@ def home() -> str:
         "authority": [a.value for a in Authority],
         "tag": sorted(known["tag"]),
     }
-    return render_template(
+    filter_query = urlencode([(k, ",".join(v)) for k, v in event_filter.to_query().items()], safe=",")
+    html = render_template(
         "home.html",
-        snapshot=snapshot,
+        snapshot=snap,
         feeds=feed_addresses(base),
         built=built,
         error=error,
         chosen=chosen,
         options=options,
-        upcoming=upcoming,
         host=urlsplit(base).netloc,
+        filter_query=filter_query,
+        **context,
     )
+    return pagekit.page(html, snap, now)
+
+
+def _overview(snap: Snapshot, event_filter: EventFilter, now: dt.datetime) -> dict[str, Any]:
+    calendar = snap.calendar
+    tz = calendar.tz
+    begin, end = now - TIMELINE_BEFORE, now + TIMELINE_AFTER
+    shown: list[Event] = []
+    due: list[Event] = []
+    for event in calendar:
+        if not event_filter.matches(event):
+            continue
+        start = event.start_utc(tz)
+        if start <= end and (event.end_utc(tz) or start) >= begin:
+            shown.append(event)
+        if event.is_live and event.deadline_at is not None and event.deadline_at >= now:
+            due.append(event)
+    lanes = lanes_by_action(shown, tz, _event_href, _action_href)
+    picked = _pick_lanes(lanes, now)
+    timeline = render_svg(
+        picked, begin, end, now, label="The coming months, one row per action", element_id="timeline"
+    )
+    due.sort(key=lambda e: (e.deadline_at or now, e.id))
+    upcoming = [
+        (e, _when_label(e), pagekit.countdown(e.deadline_at - now), utc_text(e.deadline_at))
+        for e in due[:10]
+        if e.deadline_at is not None
+    ]
+    changes = [c for c in _filtered_changes(snap, event_filter, now - CHANGES_WINDOW)][:20]
+    return {
+        "timeline": timeline,
+        "hidden_lanes": len(lanes) - len(picked),
+        "changes": changes,
+        "upcoming": upcoming,
+        "week_ago": (now - CHANGES_WINDOW).astimezone(tz).date(),
+    }
+
+
+def _pick_lanes(lanes: list[Lane], now: dt.datetime) -> list[Lane]:
+    """At most MAX_LANES lanes, those with the soonest date still ahead first, drawn in their order."""
+    if len(lanes) <= MAX_LANES:
+        return lanes
+
+    def key(index: int) -> tuple[int, dt.datetime]:
+        ahead = [i.end or i.start for i in lanes[index].items if (i.end or i.start) >= now]
+        return (0, min(ahead)) if ahead else (1, lanes[index].items[0].start)
+
+    chosen = sorted(sorted(range(len(lanes)), key=key)[:MAX_LANES])
+    return [lanes[i] for i in chosen]
+
+
+def _event_href(event_id: str) -> str:
+    return url_for("eventpages.event_page", event_id=event_id)
+
+
+def _action_href(action: str) -> str:
+    return url_for("eventpages.action_page", action=action)
 
 
 def _when_label(event: Event) -> str:
@@ -85,22 +168,134 @@ def _when_label(event: Event) -> str:
     if event.deadline is Anchor.END and event.end is not None:
         moment = event.end
         if not isinstance(moment, dt.datetime):  # exclusive DTEND: the last day is the one before
-            return f"{moment - dt.timedelta(days=1):%Y-%m-%d} (end of day)"
+            return f"{moment_label(moment, last_day=True)} (end of day)"
     else:
         moment = event.start
     if isinstance(moment, dt.datetime):
         zone = getattr(moment.tzinfo, "key", "")
         utc = moment.astimezone(dt.UTC)
-        return f"{moment:%Y-%m-%d %H:%M} {zone} ({utc:%H:%M} UTC)"
-    return f"{moment:%Y-%m-%d} (all day)"
+        return f"{moment_label(moment)} ({zone}; {utc:%H:%M} UTC)"
+    return f"{moment_label(moment)} (all day)"
 
 
-def _days_left(delta: dt.timedelta) -> str:
-    days = delta.days
-    if days >= 2:
-        return f"in {days} days"
-    hours = int(delta.total_seconds() // 3600)
-    return f"in {hours} hours" if hours >= 1 else "within the hour"
+def _filtered_changes(snap: Snapshot, event_filter: EventFilter, since: dt.datetime) -> list[dict[str, Any]]:
+    """Changes since `since` to events the filter lets through (removed ones judged as they were)."""
+    calendar = snap.calendar
+    out = []
+    for entry in changes_since(snap, since):
+        event_id = entry["event_id"]
+        if event_id in calendar:
+            event = calendar.get(event_id)
+        else:
+            state = snap.published.get(event_id)
+            if state is None:
+                continue
+            event = event_from_snapshot(state.snapshot)
+        if event_filter.matches(event):
+            out.append({**entry, "summary": _summary(entry)})
+    return out
+
+
+def _shown(moment: Mapping[str, Any] | None) -> str | None:
+    if not moment:
+        return None
+    local = dt.datetime.fromisoformat(moment["local"])
+    if moment.get("all_day"):
+        return moment_label(local.date())
+    return moment_label(local.astimezone(zone(moment["zone"])))  # the zone names its abbreviation
+
+
+def _summary(entry: Mapping[str, Any]) -> str:
+    """One sentence: what happened, with the old and new times where they are known."""
+    text = str(entry["change"])
+    was, now = _shown(entry.get("was_at")), _shown(entry.get("now_at"))
+    if was and now:
+        text += f": was {was} → now {now}"
+    elif entry.get("start") and entry["change"] != "removed":
+        text += f"; date {_shown(entry['start'])}"
+    if entry.get("was_status"):
+        text += f" (status was {entry['was_status']})"
+    if entry.get("note"):
+        text += f" — {entry['note']}"
+    return text
+
+
+def _since(now: dt.datetime, tz: dt.tzinfo) -> tuple[dt.datetime, str | None]:
+    raw = request.args.get("since", "")
+    if not raw:
+        return now - dt.timedelta(days=30), None
+    try:
+        day = dt.date.fromisoformat(raw[:10])
+        return dt.datetime.combine(day, dt.time(0), tzinfo=tz), None
+    except ValueError:
+        return now - dt.timedelta(days=30), f"since={raw[:40]!r} is not a date; use YYYY-MM-DD"
+
+
+@bp.get("/changes")
+@takes(*FILTER_PARAMETERS, "alarm", "since")
+def changes() -> Response:
+    """What moved, was cancelled, superseded or removed since a date (default: the last 30 days)."""
+    snap = pagekit.snapshot()
+    if snap is None:
+        return pagekit.not_loaded()
+    now = pagekit.now()
+    tz = snap.calendar.tz
+    since, since_error = _since(now, tz)
+    chosen = _chosen()
+    event_filter, error = _filter(snap, chosen)
+    items = _filtered_changes(snap, event_filter, since)
+    query = urlencode([(k, ",".join(v)) for k, v in event_filter.to_query().items()], safe=",")
+    html = render_template(
+        "changes.html",
+        snapshot=snap,
+        items=items,
+        since=since.astimezone(tz).date(),
+        error=error or since_error,
+        atom=url_for("pages.changes_atom") + (f"?{query}" if query else ""),
+    )
+    return pagekit.page(html, snap, now)
+
+
+@bp.get("/changes.atom")
+@takes(*FILTER_PARAMETERS)
+def changes_atom() -> Response:
+    """Every recorded or observed change as Atom 1.0, newest first; the feed filters apply."""
+    snap = pagekit.snapshot()
+    if snap is None:
+        return pagekit.not_loaded()
+    event_filter = parse_filter(
+        {name: request.args.getlist(name) for name in FILTER_PARAMETERS if request.args.getlist(name)}
+    )
+    base = pagekit.base_url()
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    entries = []
+    for item in _filtered_changes(snap, event_filter, epoch)[:ATOM_LIMIT]:
+        at = item["at"]
+        updated = (
+            dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+            if "T" in at
+            else dt.datetime.combine(dt.date.fromisoformat(at), dt.time(0), tzinfo=dt.UTC)
+        )
+        entries.append(
+            Entry(
+                id=entry_id(item["event_id"], item["origin"], item["change"], at),
+                title=f"{item['title']}: {item['change']}",
+                updated=updated,
+                link=f"{base}/events/{item['event_id']}",
+                summary=item["summary"],
+            )
+        )
+    reviewed = dt.datetime.combine(snap.calendar.meta.reviewed, dt.time(0), tzinfo=dt.UTC)
+    query = request.query_string.decode("latin-1")
+    body = render_atom(
+        entries,
+        feed_id=f"tag:trade-calendar,2025:changes{'?' + query if query else ''}",
+        title=f"{snap.calendar.meta.name}: what changed",
+        self_url=f"{base}/changes.atom" + (f"?{query}" if query else ""),
+        page_url=f"{base}/changes",
+        fallback=reviewed,
+    )
+    return pagekit.page(body, snap, pagekit.now(), mimetype="application/atom+xml; charset=utf-8")
 
 
 @bp.get("/docs")

@@ -68,7 +68,6 @@ def test_event_queries(client: FlaskClient, query: str, ids: list[str]) -> None:
         ("from=yesterday", "from"),
         ("cursor=%%%", "cursor"),
         ("country=XX", "country"),
-        ("sort=title", "sort"),
     ],
 )
 def test_event_query_errors_name_the_parameter(client: FlaskClient, query: str, parameter: str) -> None:

@@ -1,0 +1,214 @@
+"""One event's page (`/events/<id>`, its `.ics`), an action's page (`/actions/<action>`), and `/search`.
+
+The id in the address is the one the data file and the feed's UID use, so a page's address never
+changes. Anything that is not a known id gets the 404 page with a search box; an event removed from the
+data answers 410 with what it was, for as long as the feed keeps its tombstone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request, url_for
+
+from ..calendarlinks import google_link, outlook_link
+from ..feeds import render_event
+from ..filters import FILTER_PARAMETERS
+from ..history import steps
+from ..live import Snapshot
+from ..model import SLUG, Status
+from ..publication import Published, event_from_snapshot
+from ..store import Event
+from ..timeline import lanes_per_event, moment_label, render_svg, span_label, window_around
+from . import pagekit
+from .api import _matches_text
+
+bp = Blueprint("eventpages", __name__)
+
+_SLUG = re.compile(SLUG)
+ICS = "text/calendar; charset=utf-8"
+
+
+def _is_id(value: str) -> bool:
+    return len(value) <= 120 and _SLUG.match(value) is not None
+
+
+@bp.get("/events/<path:event_id>")
+def event_page(event_id: str) -> Response:
+    """The event's page (or, with `.ics`, its calendar file); 410 once removed, 404 when unknown."""
+    snap = pagekit.snapshot()
+    if snap is None:
+        return pagekit.not_loaded()
+    ics = event_id.endswith(".ics")
+    key = event_id.removesuffix(".ics")
+    if not _is_id(key):
+        return pagekit.not_found("event", event_id, snap)
+    calendar = snap.calendar
+    state = snap.published.get(key)
+    if key in calendar:
+        event, gone = calendar.get(key), False
+    elif state is not None and state.is_tombstone:
+        event, gone = event_from_snapshot(state.snapshot), True
+    else:
+        return pagekit.not_found("event", event_id, snap)
+    now = pagekit.now()
+    page_url = f"{pagekit.base_url()}/events/{key}"
+    if ics:
+        return _event_ics(snap, event, state, gone, page_url, now)
+    html = render_template("event.html", **_event_context(snap, event, state, gone, page_url, now))
+    return pagekit.page(html, snap, now, status=410 if gone else 200)
+
+
+def _event_ics(
+    snap: Snapshot, event: Event, state: Published | None, gone: bool, page_url: str, now: dt.datetime
+) -> Response:
+    if state is None:  # not reconciled yet: render as the feed would (dated by the review date)
+        from ..publication import initial_state
+
+        when = dt.datetime.combine(snap.calendar.meta.reviewed, dt.time(0), tzinfo=dt.UTC)
+        state = initial_state(event, when)
+    body = render_event(snap.calendar, event, state, tombstone=gone, page_url=page_url)
+    response = pagekit.page(body, snap, now, mimetype=ICS)
+    response.headers["Content-Disposition"] = f'attachment; filename="{event.id}.ics"'
+    return response
+
+
+def _deadline(event: Event, now: dt.datetime) -> dict[str, str] | None:
+    if event.deadline_at is None:
+        return None
+    zone = event.start.tzinfo if isinstance(event.start, dt.datetime) else None
+    local = event.deadline_at.astimezone(zone) if zone else event.deadline_at
+    anchor = event.deadline.value if event.deadline else "start"
+    if zone is None and event.end is not None and anchor == "end":
+        label = f"end of {moment_label(event.end, last_day=True)}"
+    elif zone is None:
+        label = moment_label(event.start)
+    else:
+        label = moment_label(local)
+    return {
+        "label": label,
+        "utc": event.deadline_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "countdown": pagekit.countdown(event.deadline_at - now),
+    }
+
+
+def _notice(snap: Snapshot, event: Event, gone: bool, state: Published | None) -> dict[str, Any] | None:
+    calendar = snap.calendar
+    if gone and state is not None and state.removed_at is not None:
+        return {"kind": "removed", "at": state.removed_at}
+    successor = event.superseded_by
+    link = successor if successor and successor in calendar else None
+    if event.status is Status.SUPERSEDED:
+        return {
+            "kind": "superseded",
+            "successor": link,
+            "successor_title": calendar.get(link).title if link else successor,
+        }
+    if event.status is Status.CANCELLED:
+        return {
+            "kind": "cancelled",
+            "successor": link,
+            "successor_title": calendar.get(link).title if link else successor,
+        }
+    if event.status is Status.POSTPONED:
+        return {"kind": "postponed"}
+    return None
+
+
+def _event_context(
+    snap: Snapshot, event: Event, state: Published | None, gone: bool, page_url: str, now: dt.datetime
+) -> dict[str, Any]:
+    calendar = snap.calendar
+    tz = calendar.tz
+    siblings = pagekit.action_index(calendar).get(event.action or "", ())
+    timeline = None
+    if len(siblings) > 1:
+        lanes = lanes_per_event(siblings, tz, _event_href)
+        begin, end = window_around((i for lane in lanes for i in lane.items), now)
+        timeline = render_svg(
+            lanes, begin, end, now, label=f"Dates of {event.action}", element_id="action-timeline"
+        )
+    details = f"{event.description or event.title}\n\n{page_url}"
+    start_utc = event.start_utc(tz)
+    return {
+        "snapshot": snap,
+        "event": event,
+        "gone": gone,
+        "notice": _notice(snap, event, gone, state),
+        "when": span_label(event),
+        "zone": getattr(event.start.tzinfo, "key", "") if isinstance(event.start, dt.datetime) else "",
+        "start_utc": start_utc.isoformat().replace("+00:00", "Z"),
+        "deadline": _deadline(event, now),
+        "history": [
+            {
+                "step": step,
+                "before": moment_label(step.before) if step.before is not None else None,
+                "after": moment_label(step.after) if step.after is not None else None,
+            }
+            for step in steps(event, calendar.meta.timezone)
+        ],
+        "siblings": siblings,
+        "labels": {e.id: span_label(e) for e in siblings},
+        "timeline": timeline,
+        "related": [calendar.get(r) for r in event.related if r in calendar],
+        "sequence": state.sequence if state else None,
+        "google": google_link(event, details),
+        "outlook": outlook_link(event, details),
+        "page_url": page_url,
+    }
+
+
+def _event_href(event_id: str) -> str:
+    return url_for("eventpages.event_page", event_id=event_id)
+
+
+@bp.get("/actions/<path:action>")
+def action_page(action: str) -> Response:
+    """An action's dates in order on a timeline, with what they share: instrument, authority, sources."""
+    snap = pagekit.snapshot()
+    if snap is None:
+        return pagekit.not_loaded()
+    events = pagekit.action_index(snap.calendar).get(action) if _is_id(action) else None
+    if not events:
+        return pagekit.not_found("action", action, snap)
+    now = pagekit.now()
+    tz = snap.calendar.tz
+    lanes = lanes_per_event(events, tz, _event_href)
+    begin, end = window_around((i for lane in lanes for i in lane.items), now)
+    sources: dict[tuple[str, str | None], Any] = {}
+    for event in events:
+        for source in event.sources:
+            sources.setdefault((source.title, source.url), source)
+    html = render_template(
+        "action.html",
+        snapshot=snap,
+        action=action,
+        events=events,
+        labels={e.id: span_label(e) for e in events},
+        timeline=render_svg(lanes, begin, end, now, label=f"Dates of {action}", element_id="action-timeline"),
+        instruments=sorted({e.instrument for e in events if e.instrument}),
+        authorities=sorted({e.authority.value for e in events if e.authority}),
+        countries=sorted({c for e in events for c in e.countries}),
+        hs=sorted({h for e in events for h in e.hs}),
+        sources=list(sources.values()),
+        # `?action=` joins the feed filters in another change; until then the page offers no feed.
+        feed=f"{pagekit.base_url()}/calendar.ics?action={action}" if "action" in FILTER_PARAMETERS else None,
+    )
+    return pagekit.page(html, snap, now)
+
+
+@bp.get("/search")
+def search() -> Response:
+    """Events whose id, title, description, instrument, action, tags or sources hold every word."""
+    snap = pagekit.snapshot()
+    if snap is None:
+        return pagekit.not_loaded()
+    text = request.args.get("q", "")[:200]
+    words = [w.casefold() for w in text.split()]
+    found = [e for e in snap.calendar if _matches_text(e, words)][:100] if words else []
+    html = render_template(
+        "search.html", snapshot=snap, q=text, found=found, labels={e.id: span_label(e) for e in found}
+    )
+    return pagekit.page(html, snap, pagekit.now())
