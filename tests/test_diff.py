@@ -49,7 +49,8 @@ def test_core_sorts_each_change_into_its_kind() -> None:
     assert steel.sources.added == ("Official Journal <https://eur-lex.europa.eu/oj>",)
     assert steel.sources.removed == ("European Commission <https://trade.ec.europa.eu/n>",)
     assert [f.field for f in steel.fields] == ["title"]
-    assert [f.field for f in changes.calendar] == ["calendar.reviewed"]
+    assert [f.field for f in changes.calendar] == ["calendar.reviewed", "actions"]
+    assert [f.field for f in by_id["reciprocal-july-9"].fields] == ["history", "chapter99"]
 
 
 def test_same_file_is_no_change_and_exit_0() -> None:
@@ -71,9 +72,13 @@ def test_table_shows_every_change_and_exits_1() -> None:
     assert "sources:     + EO 14316 <https://www.federalregister.gov/d/2025-12962>" in out
     assert "history:     + 2025-07-07 rescheduled: Deferred by EO 14316" in out
     assert "calendar.reviewed: 2025-06-01 → 2025-07-10" in out
+    # Fields the format grew later come through without the diff knowing them by name.
+    assert "chapter99:   + 9903.01.25" in out
+    assert "actions: + cbam: EU Carbon Border Adjustment Mechanism" in out
+    assert "actions: ~ reciprocal-tariffs: summary changed" in out
     assert "cn-rare-earths" not in out
     assert out.rstrip().endswith(
-        "1 added, 1 removed, 3 changed (1 moved, 1 re-statused, 2 re-sourced, 1 calendar field(s))"
+        "1 added, 1 removed, 3 changed (1 moved, 1 re-statused, 2 re-sourced, 2 calendar field(s))"
     )
 
 
@@ -98,7 +103,9 @@ def test_json_is_machine_readable() -> None:
     assert changed["reciprocal-july-9"]["fields"]["history"]["new"][0]["was"]["date"] == "2025-07-09"
     assert changed["london-talks"]["status"] == {"old": "scheduled", "new": "held"}
     assert data["added"][0]["id"] == "cbam-declaration-2027"
-    assert data["calendar"] == {"calendar.reviewed": {"old": "2025-06-01", "new": "2025-07-10"}}
+    assert data["calendar"]["calendar.reviewed"] == {"old": "2025-06-01", "new": "2025-07-10"}
+    assert [a["id"] for a in data["calendar"]["actions"]["new"]] == ["reciprocal-tariffs", "cbam"]
+    assert changed["reciprocal-july-9"]["fields"]["chapter99"] == {"old": [], "new": ["9903.01.25"]}
 
 
 def test_markdown_tables_for_a_pull_request() -> None:
@@ -114,6 +121,10 @@ def test_markdown_tables_for_a_pull_request() -> None:
     assert "| `london-talks` | London talks | scheduled | held |" in md
     # A pipe in a title would end the cell: it is escaped.
     assert "EU steel safeguard review → EU steel safeguard review \\| final" in md
+    assert (
+        "| (calendar) | actions | + cbam: EU Carbon Border Adjustment Mechanism<br>"
+        "~ reciprocal-tariffs: summary changed |"
+    ) in md
     for heading in ("Added", "Removed", "Moved", "Status changed", "Sources changed", "Other changes"):
         assert f"#### {heading}\n" in md
 
