@@ -6,8 +6,8 @@ Each command runs as a fresh subprocess (start-up and imports included: that is 
 or a CI step pays), the commands interleaved round by round so a busy machine slows all of them alike.
 Prints the median wall time of each and its ratio to `check-jsonschema` with the committed schema; the
 goal is `validate` and `diff` each at most 0.5x. `diff` compares two git revisions of the data file:
-the file's two latest commits when it has two, else a throw-away repository holding the file and a
-copy with a few events moved and re-statused (printed either way).
+the file's newest commit and the latest older one that the current format accepts, else a throw-away
+repository holding the file and a copy with a few events moved and re-statused (printed either way).
 """
 
 from __future__ import annotations
@@ -46,15 +46,17 @@ def git(*args: str, cwd: Path) -> str:
 def revisions(data: Path, scratch: Path) -> tuple[Path, str, str, str]:
     """(file, old rev, new rev, how chosen) for `diff --git OLD --git NEW FILE`."""
     repo = Path(git("rev-parse", "--show-toplevel", cwd=data.parent).strip())
-    commits = git("log", "--format=%H", "-n", "2", "--", str(data), cwd=repo).split()
-    if len(commits) == 2:
-        return (
-            data,
-            commits[1],
-            commits[0],
-            f"the file's two latest commits {commits[1][:8]}..{commits[0][:8]}",
-        )
-    # One revision only: a scratch repository with the file, then a copy edited as a curator would.
+    commits = git("log", "--format=%H", "-n", "20", "--", str(data), cwd=repo).split()
+    relative = data.relative_to(repo).as_posix()
+    # The newest commit, against the latest older one the current format still accepts (diff refuses
+    # to compare across a format change: one side would not validate).
+    for older in commits[1:]:
+        copy = scratch / f"{older}.yaml"
+        copy.write_text(git("show", f"{older}:{relative}", cwd=repo), encoding="utf-8")
+        check = subprocess.run([tool("trade-calendar"), "validate", "-q", str(copy)], capture_output=True)
+        if check.returncode == 0:
+            return data, older, commits[0], f"commits {older[:8]}..{commits[0][:8]} of the file"
+    # No such pair: a scratch repository with the file, then a copy edited as a curator would.
     (scratch / "data").mkdir()
     target = scratch / "data" / "events.yaml"
     shutil.copy(data, target)
