@@ -20,6 +20,10 @@ CORE = [
     "calendar_service.publication",
     "calendar_service.subscriptions",
     "calendar_service.reminders.planning",
+    "calendar_service.diff",
+    "calendar_service.diffreport",
+    "calendar_service.review",
+    "calendar_service.annotations",
 ]
 ADAPTERS = ("flask", "werkzeug", "sqlalchemy", "requests", "urllib3", "apscheduler", "psycopg")
 
