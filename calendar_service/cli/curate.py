@@ -38,6 +38,10 @@ def _calendar_from_bytes(raw: bytes, label: str, today: dt.date) -> Calendar:
             outcome = validate_bytes(raw, label, today=today)
     except StoreUnreadable as exc:
         _unusable(f"{label}: cannot read: {exc.reason}")
+    except Exception as exc:  # MemoryError or a bug: a sentence, never a traceback (as `validate`)
+        from ..validation.reading import describe_failure
+
+        _unusable(f"{label}: {describe_failure(exc)}")
     if outcome.calendar is None or outcome.errors:
         errors = outcome.errors
         first = f"; first: {errors[0].format()}" if errors else ""
@@ -49,10 +53,12 @@ def _calendar_from_bytes(raw: bytes, label: str, today: dt.date) -> Calendar:
 
 
 def _read_file(path: str) -> bytes:
+    from ..validation.reading import read_event_file  # a plain file, size-limited, as `validate` reads
+
     try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        _unusable(f"{path}: cannot read: {exc.strerror or exc}")
+        return read_event_file(path)[0]
+    except StoreUnreadable as exc:
+        _unusable(f"{path}: cannot read: {exc.reason}")
 
 
 def _read_git(rev: str, path: str) -> bytes:
