@@ -221,3 +221,11 @@ def test_markdown_of_no_changes() -> None:
     result = run(OLD, OLD, "--format", "markdown")
     assert result.exit_code == 0
     assert result.stdout == f"### Calendar changes: {OLD} → {OLD}\n\nNo changes.\n"
+
+
+def test_a_revision_that_looks_like_an_option_is_refused(repo: Path, tmp_path: Path) -> None:
+    written = tmp_path / "written"
+    result = run(f"--git=--output={written}", str(repo / "data" / "events.yaml"))
+    assert result.exit_code == 2
+    assert "is not a revision — name a branch, tag or commit" in result.stderr
+    assert not written.exists()

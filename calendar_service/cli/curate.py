@@ -64,7 +64,9 @@ def _read_file(path: str) -> bytes:
 def _read_git(rev: str, path: str) -> bytes:
     """The bytes of `path` as of git revision `rev` (`git show REV:./path`, relative to the file's folder)."""
     file = Path(path)
-    folder = file.parent if str(file.parent) else Path(".")
+    folder = file.parent  # Path("events.yaml").parent is Path(".")
+    if rev.startswith("-"):  # it would reach git as an option (`--output=…` writes a file)
+        _unusable(f"{rev!r} is not a revision — name a branch, tag or commit")
     if not folder.is_dir():
         _unusable(f"{path}: folder {folder} does not exist")
     try:
