@@ -229,3 +229,30 @@ def test_a_revision_that_looks_like_an_option_is_refused(repo: Path, tmp_path: P
     assert result.exit_code == 2
     assert "is not a revision — name a branch, tag or commit" in result.stderr
     assert not written.exists()
+
+
+@pytest.mark.parametrize(
+    ("event_id", "expected"),
+    [
+        ("london-talks", "2025-06-09 10:00–17:00 Europe/London"),
+        ("reciprocal-july-9", "2025-07-09 00:01 America/New_York"),
+        ("eu-steel", "2025-06-30"),
+    ],
+)
+def test_when_text_is_the_time_as_written(event_id: str, expected: str) -> None:
+    from calendar_service.diff import when_text
+
+    assert when_text(load_calendar(OLD, today=TODAY).calendar.get(event_id)) == expected
+
+
+def test_a_span_reads_as_first_and_last_day(tmp_path: Path) -> None:
+    from calendar_service.diff import when_text
+
+    span = tmp_path / "span.yaml"
+    span.write_text(
+        Path(OLD)
+        .read_text(encoding="utf-8")
+        .replace("    date: 2025-06-30\n", "    date: 2025-06-30\n    end_date: 2025-07-02\n"),
+        encoding="utf-8",
+    )
+    assert when_text(load_calendar(span, today=TODAY).calendar.get("eu-steel")) == "2025-06-30..2025-07-02"
