@@ -109,7 +109,21 @@ def generate_yaml(n: int, seed: int = 0) -> str:
                 out[at] = out[at].replace("PENDING", event_id)
             pending_successor.clear()
             anchors.append((event_id, has_end))
+    # Events name their action by id; each named one is a record under `actions:` (before `events:`).
+    used = sorted({line.split(": ", 1)[1] for line in out if line.startswith("    action: ")})
+    if used:
+        at = out.index("events:")
+        out[at:at] = ["actions:", *(line for action in used for line in _action(action))]
     return "\n".join(out) + "\n"
+
+
+def _action(action_id: str) -> list[str]:
+    number = int(action_id.rsplit("-", 1)[1])
+    return [
+        f"  - id: {action_id}",
+        f"    title: Synthetic action {number}",
+        f"    sources: [{{title: Generated notice {number}, url: https://example.org/actions/{number}}}]",
+    ]
 
 
 def _title(rng: random.Random, kind: str, i: int) -> str:
