@@ -140,6 +140,8 @@ def test_invalid_input_is_exit_2_with_one_message(tmp_path: Path) -> None:
     )
     assert "'chat'" in result.stderr
     assert "Traceback" not in result.output
+    # The same broken bytes on both sides are still broken, not "no changes".
+    assert run(str(broken), str(broken)).exit_code == 2
 
 
 def test_missing_file_is_exit_2(tmp_path: Path) -> None:
