@@ -54,6 +54,7 @@ def generate_yaml(n: int, seed: int = 0) -> str:
     # Events that others may derive from or be superseded by: (id, has an end).
     anchors: list[tuple[str, bool]] = []
     pending_successor: list[int] = []  # lines to patch with the id of a later live event
+    actions: dict[str, None] = {}  # the action ids events name, in order: each gets a record
     for i in range(n):
         event_id = f"ev-{i:06d}-{rng.choice(WORDS)}"
         kind = rng.choice(KINDS)
@@ -74,6 +75,7 @@ def generate_yaml(n: int, seed: int = 0) -> str:
             lines.append(f"    tags: [{', '.join(sorted(set(rng.sample(TAGS, rng.randint(1, 2)))))}]")
         if rng.random() < 0.3:
             lines.append(f"    action: action-{i // 4:05d}")
+            actions.setdefault(f"action-{i // 4:05d}", None)
         if kind in ("tariff", "export-control", "deadline") and rng.random() < 0.7:
             lines.append(f"    authority: {rng.choice(AUTHORITIES)}")
             lines.append(f"    instrument: EO {14000 + rng.randint(0, 400)}")
@@ -109,21 +111,15 @@ def generate_yaml(n: int, seed: int = 0) -> str:
                 out[at] = out[at].replace("PENDING", event_id)
             pending_successor.clear()
             anchors.append((event_id, has_end))
-    # Events name their action by id; each named one is a record under `actions:` (before `events:`).
-    used = sorted({line.split(": ", 1)[1] for line in out if line.startswith("    action: ")})
-    if used:
+    if actions:  # events may only name an action listed under `actions:`
         at = out.index("events:")
-        out[at:at] = ["actions:", *(line for action in used for line in _action(action))]
+        records = ["actions:"]
+        for number, action_id in enumerate(actions):
+            records.append(f"  - id: {action_id}")
+            records.append(f"    title: Synthetic action {number}")
+            records.append(f"    sources: [{{title: Notice {number}, url: 'https://example.org/actions/{number}'}}]")
+        out[at:at] = records
     return "\n".join(out) + "\n"
-
-
-def _action(action_id: str) -> list[str]:
-    number = int(action_id.rsplit("-", 1)[1])
-    return [
-        f"  - id: {action_id}",
-        f"    title: Synthetic action {number}",
-        f"    sources: [{{title: Generated notice {number}, url: https://example.org/actions/{number}}}]",
-    ]
 
 
 def _title(rng: random.Random, kind: str, i: int) -> str:

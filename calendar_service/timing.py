@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -46,6 +47,22 @@ def parse_duration(text: str) -> Duration:
     days = int(match["w"] or 0) * 7 + int(match["d"] or 0)
     seconds = int(match["h"] or 0) * 3600 + int(match["m"] or 0) * 60
     return Duration(sign * days, sign * seconds, text.strip())
+
+
+def duration_text(days: int, seconds: int = 0) -> str:
+    """Non-negative days and seconds as an ISO 8601 duration: P1D, PT1H30M, P2DT5S; PT0S for nothing."""
+    text = "P" + (f"{days}D" if days else "")
+    if seconds or not days:
+        hours, rest = divmod(seconds, 3600)
+        minutes, secs = divmod(rest, 60)
+        text += "T" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+        text += f"{secs}S" if secs or not (hours or minutes) else ""
+    return text
+
+
+def utc_text(value: dt.datetime) -> str:
+    """An aware datetime as ISO 8601 UTC with a Z (microseconds kept when there are any)."""
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 @cache
@@ -88,13 +105,6 @@ def wall_clock_exists(moment: dt.datetime) -> bool:
     return back.replace(tzinfo=None) == moment.replace(tzinfo=None)
 
 
-def wall_clock_repeats(moment: dt.datetime) -> bool:
-    """Whether a local time happens twice (in a fall-back overlap); Python then means the first."""
-    return moment.replace(fold=0).utcoffset() != moment.replace(fold=1).utcoffset() and wall_clock_exists(
-        moment
-    )
-
-
 def clock_change(moment: dt.datetime) -> tuple[dt.time, dt.time] | None:
     """For a local time in a DST gap or overlap, the wall clock just before and just after the change."""
     tz = moment.tzinfo
@@ -129,3 +139,62 @@ def shift(moment: dt.date | dt.datetime, by: Duration) -> dt.date | dt.datetime:
             local = (local.astimezone(dt.UTC) + dt.timedelta(seconds=by.seconds)).astimezone(tz)
         return local
     return moment + dt.timedelta(days=by.days)
+
+
+# --- recurrence (RFC 5545 §3.3.10, expanded with python-dateutil) --------------------------------------
+
+MAX_OCCURRENCES = 500
+_SUB_DAILY = ("HOURLY", "MINUTELY", "SECONDLY")
+
+
+def rule_parts(rule: str) -> dict[str, str]:
+    """`FREQ=YEARLY;COUNT=3` as {"FREQ": "YEARLY", "COUNT": "3"} (names upper-cased)."""
+    parts: dict[str, str] = {}
+    for part in rule.strip().split(";"):
+        name, sep, value = part.partition("=")
+        if not sep or not name or not value:
+            raise ValueError(f"{part!r} is not NAME=VALUE — write the rule as e.g. FREQ=YEARLY;COUNT=4")
+        parts[name.strip().upper()] = value.strip()
+    return parts
+
+
+def expand_rule(
+    first: dt.date | dt.datetime, rule: str, exdates: Sequence[dt.date] = ()
+) -> list[dt.date | dt.datetime]:
+    """Every occurrence of `rule` from `first` (its DTSTART), without the local days in `exdates`.
+
+    A timed series repeats on the wall clock of `first`'s zone (RFC 5545 §3.3.10), so 00:01 stays 00:01
+    across daylight-saving changes; its UNTIL must be UTC (ending in Z). An all-day series repeats dates
+    and its UNTIL is a date. The rule needs COUNT or UNTIL: a calendar lists a finite number of deadlines.
+    ValueError says what is wrong in a curator's terms.
+    """
+    from dateutil.rrule import rrulestr  # imported here: only files with `repeat:` pay for it
+
+    parts = rule_parts(rule)
+    if "DTSTART" in parts:
+        raise ValueError("DTSTART does not belong in the rule — the event's own date (and time) is the first")
+    if parts.get("FREQ", "").upper() in _SUB_DAILY or "FREQ" not in parts:
+        raise ValueError("the rule needs FREQ=DAILY, WEEKLY, MONTHLY or YEARLY (not hourly or finer)")
+    if "COUNT" not in parts and "UNTIL" not in parts:
+        raise ValueError("the rule has no end — add COUNT=n or UNTIL=YYYYMMDD so the series is finite")
+    until = parts.get("UNTIL", "")
+    timed = isinstance(first, dt.datetime)
+    if until and timed and not re.fullmatch(r"\d{8}T\d{6}Z", until):
+        raise ValueError(f"UNTIL={until} — a timed series ends at a UTC instant: write YYYYMMDDTHHMMSSZ")
+    if until and not timed and not re.fullmatch(r"\d{8}", until):
+        raise ValueError(f"UNTIL={until} — an all-day series ends on a date: write YYYYMMDD")
+    start = first if isinstance(first, dt.datetime) else dt.datetime.combine(first, dt.time(0))
+    try:
+        series = rrulestr(rule, dtstart=start)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not an RFC 5545 rule: {exc}") from None
+    skip = set(exdates)
+    out: list[dt.date | dt.datetime] = []
+    for moment in series:
+        if len(out) >= MAX_OCCURRENCES:
+            raise ValueError(f"the rule gives more than {MAX_OCCURRENCES} dates — lower COUNT or UNTIL")
+        day = moment.date()
+        if day in skip:
+            continue
+        out.append(moment if timed else day)
+    return out

@@ -8,8 +8,8 @@ import json
 from click.testing import CliRunner, Result
 
 from calendar_service.cli import main
+from calendar_service.datafile import load_calendar
 from calendar_service.review import Reason, review_calendar
-from calendar_service.store import load_calendar
 from tests.conftest import TESTS_DATA
 
 SAMPLE = str(TESTS_DATA / "review.yaml")
@@ -62,7 +62,7 @@ def test_within_option_and_json() -> None:
     assert [item["id"] for item in items][-1] == "deadline-far-away"
     far = items[-1]
     assert far["reason"] == "stale-verification"
-    assert far["when"] == "2025-08-12T04:00:00Z"  # midnight in New York
+    assert far["when"] == "2025-08-13T04:00:00Z"  # a deadline day counts to its end: midnight after, New York
     assert far["line"] == 59
 
 
@@ -78,3 +78,11 @@ def test_bad_duration_is_a_usage_error() -> None:
     result = CliRunner().invoke(main, ["review", "--data", SAMPLE, "--within", "30 days"])
     assert result.exit_code == 2
     assert "--within" in result.stderr
+
+
+def test_the_file_comes_from_the_setting_when_not_given() -> None:
+    result = CliRunner().invoke(
+        main, ["review", "--now", NOW.isoformat()], env={"TRADE_CALENDAR_DATA_PATH": SAMPLE}
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{SAMPLE}:9: past-still-open: past-still-scheduled:")

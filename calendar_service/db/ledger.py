@@ -17,7 +17,6 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -41,10 +40,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.types import TypeDecorator
 
-from . import metadata
+from ..reminders.records import Claimed, DeliveryAttempt, NewRow, Outcome, RowState
+from . import as_utc, metadata
 
-PENDING, DELIVERED, FAILED, MISSED, CANCELLED = "pending", "delivered", "failed", "missed", "cancelled"
-STATES = (PENDING, DELIVERED, FAILED, MISSED, CANCELLED)
+# The records live in reminders.records (pure), re-exported here.
+__all__ = ["Claimed", "DeliveryAttempt", "NewRow", "Outcome", "RowState"]
+
+PENDING, DELIVERED, FAILED, MISSED, CANCELLED = RowState
+STATES = tuple(RowState)
 _BATCH = 2000
 
 
@@ -114,51 +117,6 @@ attempts = Table(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    """One outbox row claimed for delivery by this process."""
-
-    id: str
-    subscription_id: str
-    kind: str
-    event_id: str
-    lead_time: str | None
-    payload: Mapping[str, Any] | None
-    due_at: dt.datetime
-    deadline_at: dt.datetime | None
-    attempts: int
-    late: bool
-    first_attempt_at: dt.datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What happened to a claimed row: the attempt made (if any) and the row's new state."""
-
-    id: str
-    subscription_id: str
-    kind: str
-    event_id: str
-    state: str  # PENDING (retry at next_attempt_at) or a final state
-    attempt: int  # attempts made so far, this one included
-    next_attempt_at: dt.datetime | None = None
-    started_at: dt.datetime | None = None  # None: no attempt was made (missed, cancelled)
-    status: int | None = None
-    latency_ms: int | None = None
-    outcome: str | None = None
-    error: str | None = None
-    late: bool = False
-    finished_at: dt.datetime | None = None
-    due_at: dt.datetime | None = None  # carried along so callers can measure lateness
-
-    @property
-    def lateness(self) -> float | None:
-        """Seconds from due time to this attempt's start, for a first attempt."""
-        if self.attempt != 1 or self.started_at is None or self.due_at is None:
-            return None
-        return (self.started_at - self.due_at).total_seconds()
-
-
 def _insert(conn: Connection) -> Any:
     dialect = conn.dialect.name
     if dialect == "postgresql":
@@ -168,11 +126,10 @@ def _insert(conn: Connection) -> Any:
     raise NotImplementedError(f"the ledger supports SQLite and PostgreSQL, not {dialect}")
 
 
-def add_rows(engine: Engine, rows: Iterable[Mapping[str, Any]], *, now: dt.datetime) -> int:
+def add_rows(engine: Engine, rows: Iterable[NewRow | Mapping[str, Any]], *, now: dt.datetime) -> int:
     """Insert outbox rows that are not there yet (by id); return how many were new.
 
-    Each row needs id, subscription_id, kind, event_id, due_at; lead_time, payload (a dict) and
-    deadline_at are optional. A row already present, in any state, is left alone.
+    A row already present, in any state, is left alone. A mapping with NewRow's fields is accepted too.
     """
     added = 0
     batch: list[dict[str, Any]] = []
@@ -188,20 +145,20 @@ def add_rows(engine: Engine, rows: Iterable[Mapping[str, Any]], *, now: dt.datet
     return added
 
 
-def _new_row(row: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
-    payload = row.get("payload")
+def _new_row(given: NewRow | Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
+    row = given if isinstance(given, NewRow) else NewRow(**given)
     return {
-        "id": row["id"],
-        "subscription_id": row["subscription_id"],
-        "kind": row["kind"],
-        "event_id": row["event_id"],
-        "lead_time": row.get("lead_time"),
-        "payload": None if payload is None else json.dumps(payload, sort_keys=True),
-        "due_at": row["due_at"],
-        "deadline_at": row.get("deadline_at"),
+        "id": row.id,
+        "subscription_id": row.subscription_id,
+        "kind": row.kind,
+        "event_id": row.event_id,
+        "lead_time": row.lead_time,
+        "payload": None if row.payload is None else json.dumps(row.payload, sort_keys=True),
+        "due_at": row.due_at,
+        "deadline_at": row.deadline_at,
         "state": PENDING,
         "attempts": 0,
-        "next_attempt_at": row["due_at"],
+        "next_attempt_at": row.due_at,
         "claimed_until": None,
         "claimed_by": None,
         "late": False,
@@ -275,15 +232,6 @@ def reopen_cancelled(
             )
             reopened += int(result.rowcount or 0)
     return reopened
-
-
-def pending_ids(engine: Engine, *, kind: str | None = None) -> set[str]:
-    """The ids of every pending row (of one kind, if given)."""
-    query = select(outbox.c.id).where(outbox.c.state == PENDING)
-    if kind is not None:
-        query = query.where(outbox.c.kind == kind)
-    with engine.connect() as conn:
-        return set(conn.execute(query).scalars())
 
 
 def _claimable(now: dt.datetime) -> Any:
@@ -409,19 +357,28 @@ def next_wake(engine: Engine) -> dt.datetime | None:
         leased = conn.execute(
             select(func.min(ready)).where(outbox.c.state == PENDING, outbox.c.claimed_until.is_not(None))
         ).scalar()
-    found = [_aware(v) for v in (unclaimed, leased) if v is not None]
+    found = [as_utc(v) for v in (unclaimed, leased) if v is not None]
     return min(found) if found else None
 
 
-def _aware(value: Any) -> dt.datetime:
-    if isinstance(value, str):  # SQLite's min() over a coalesce loses the column type
-        value = dt.datetime.fromisoformat(value)
-    assert isinstance(value, dt.datetime)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+def oldest_overdue(engine: Engine, *, cutoff: dt.datetime) -> dt.datetime | None:
+    """The due time of the earliest pending row claimable since `cutoff` that nobody has sent, if any.
+
+    A row held under a live claim is being sent; one whose claim ran out before `cutoff` is not. For
+    health checks where no scheduler runs in the process (a web replica): it sees a dead worker.
+    """
+    query = select(func.min(outbox.c.next_attempt_at)).where(
+        outbox.c.state == PENDING,
+        outbox.c.next_attempt_at <= cutoff,
+        or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= cutoff),
+    )
+    with engine.connect() as conn:
+        value = conn.execute(query).scalar()
+    return as_utc(value)
 
 
 def get_row(engine: Engine, outbox_id: str) -> dict[str, Any] | None:
-    """One outbox row as a dict (for tests, the CLI and the API)."""
+    """One outbox row as a dict (for tests)."""
     with engine.connect() as conn:
         row = conn.execute(select(outbox).where(outbox.c.id == outbox_id)).mappings().first()
     return dict(row) if row is not None else None
@@ -447,7 +404,7 @@ def count_by_state(engine: Engine) -> dict[str, int]:
     return {str(state): int(n) for state, n in rows}
 
 
-def list_attempts(engine: Engine, subscription_id: str, limit: int = 100) -> list[dict[str, Any]]:
+def list_attempts(engine: Engine, subscription_id: str, limit: int = 100) -> list[DeliveryAttempt]:
     """The delivery log of one subscription, newest first: time, status, latency, outcome, error."""
     query = (
         select(attempts)
@@ -458,17 +415,17 @@ def list_attempts(engine: Engine, subscription_id: str, limit: int = 100) -> lis
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     return [
-        {
-            "webhook_id": row["outbox_id"],
-            "type": row["kind"],
-            "event_id": row["event_id"],
-            "attempt": row["attempt"],
-            "at": row["started_at"],
-            "status": row["status"],
-            "latency_ms": row["latency_ms"],
-            "outcome": row["outcome"],
-            "error": row["error"],
-            "late": bool(row["late"]),
-        }
+        DeliveryAttempt(
+            webhook_id=row["outbox_id"],
+            type=row["kind"],
+            event_id=row["event_id"],
+            attempt=row["attempt"],
+            at=row["started_at"],
+            status=row["status"],
+            latency_ms=row["latency_ms"],
+            outcome=row["outcome"],
+            error=row["error"],
+            late=bool(row["late"]),
+        )
         for row in rows
     ]

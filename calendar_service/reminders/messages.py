@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ..db import ledger
 from ..store import Calendar, Event
 from ..timing import parse_duration
 from ..webhooks.payloads import change_data, reminder_data
-from .planning import CANCELLED, Change
+from .planning import EVENT_CANCELLED, Change
+from .records import Claimed
 
 
 def reminder_message_data(
-    row: ledger.Claimed, calendar: Calendar, now: dt.datetime, late: bool
+    row: Claimed, calendar: Calendar, now: dt.datetime, late: bool
 ) -> dict[str, Any]:
     """The `reminder.due` data for a claimed reminder row, as of `now`."""
     event = calendar.get(row.event_id)
@@ -22,7 +22,7 @@ def reminder_message_data(
     return reminder_data(
         event_id=event.id, title=event.title, kind=event.kind.value, deadline=row.deadline_at,
         zone=_zone_name(event, calendar), lead_time=parse_duration(row.lead_time).as_timedelta(),
-        now=now, sources=_sources(event), late=late,
+        now=now, sources=_sources(event), late=late, day_moment=_day_moment(event),
     )
 
 
@@ -31,11 +31,18 @@ def change_message_data(change: Change, event: Event, calendar: Calendar) -> dic
     return change_data(
         event_id=event.id, title=event.title, kind=event.kind.value, zone=_zone_name(event, calendar),
         old=change.old_at, new=change.new_at, sources=_sources(event), reason=_reason(change),
+        day_moment=_day_moment(event),
     )
 
 
+def _day_moment(event: Event) -> str | None:
+    # A whole-day deadline is announced as its date ("end of Thu 31 Dec 2026"), not as a midnight.
+    return event.day_moment.value if event.day_moment is not None and event.deadline is not None else None
+
+
 def _zone_name(event: Event, calendar: Calendar) -> str:
-    return event.tz or calendar.meta.timezone
+    # A whole day is read in its own zone (the issuing jurisdiction's), not the calendar's.
+    return event.tz or event.day_tz or calendar.meta.timezone
 
 
 def _sources(event: Event) -> list[dict[str, str]]:
@@ -43,7 +50,7 @@ def _sources(event: Event) -> list[dict[str, str]]:
 
 
 def _reason(change: Change) -> str | None:
-    if change.kind != CANCELLED:
+    if change.kind != EVENT_CANCELLED:
         return None
     if change.superseded_by:
         return f"{change.reason} by {change.superseded_by}"

@@ -39,7 +39,7 @@ from typing import Any, Protocol, TypeGuard
 from sqlalchemy.engine import Engine
 
 from ..clock import Clock
-from ..db import create_schema, ledger
+from ..db import ledger
 from ..db import subscriptions as subs_db
 from ..jsonview import utc_text
 from ..settings import Settings
@@ -49,7 +49,7 @@ from ..webhooks.retry import RetryPolicy
 from .delivery import DISABLED, Client, Delivery, RunStats
 from .messages import change_message_data
 from .planning import (
-    CANCELLED,
+    EVENT_CANCELLED,
     REMINDER,
     RESCHEDULED,
     Change,
@@ -58,6 +58,7 @@ from .planning import (
     notification_id,
     plan_reminders,
 )
+from .records import NewRow
 from .tuning import Tuning
 
 __all__ = [
@@ -131,8 +132,8 @@ class ReminderService:
     # --- lifecycle ----------------------------------------------------------------------------------
 
     def start(self, *, schedule: bool = True) -> None:
-        """Create the ledger tables, plan, listen for data changes and (with `schedule`) arm the alarm."""
-        create_schema(self.engine)
+        """Plan, listen for data changes and (with `schedule`) arm the alarm (the schema exists already:
+        `services.build_services` creates it)."""
         if _is_holder(self.source):
             self.source.on_change(self.on_calendar_change)
         self.plan()
@@ -275,15 +276,10 @@ class ReminderService:
             added = ledger.add_rows(
                 self.engine,
                 (
-                    {
-                        "id": r.id,
-                        "subscription_id": r.subscription_id,
-                        "kind": REMINDER,
-                        "event_id": r.event_id,
-                        "lead_time": r.lead_time,
-                        "due_at": r.due_at,
-                        "deadline_at": r.deadline_at,
-                    }
+                    NewRow(
+                        r.id, r.subscription_id, REMINDER, r.event_id, r.due_at,
+                        lead_time=r.lead_time, deadline_at=r.deadline_at,
+                    )
                     for r in reminders
                 ),
                 now=now,
@@ -350,11 +346,12 @@ class ReminderService:
     def _apply_changes(self, old: Calendar, new: Calendar, changes: Sequence[Change]) -> None:
         now = self.clock.now()
         subscriptions = [s for s in subs_db.list_subscriptions(self.engine) if s.enabled]
-        rows: list[dict[str, Any]] = []
+        rows: list[NewRow] = []
         for change in changes:
-            if change.kind in (RESCHEDULED, CANCELLED):
+            if change.kind in (RESCHEDULED, EVENT_CANCELLED):
                 # Reminders for the old deadline go; those for the new one are planned next, by id.
-                keep = [] if change.kind == CANCELLED else _kept(new, change.event_id, subscriptions, now)
+                cancelled = change.kind == EVENT_CANCELLED
+                keep = [] if cancelled else _kept(new, change.event_id, subscriptions, now)
                 ledger.cancel_pending(
                     self.engine, now=now, reason=f"{change.kind}: was due for {utc_text_or(change.old_at)}",
                     event_id=change.event_id, kind=REMINDER, keep_ids=keep,
@@ -367,15 +364,10 @@ class ReminderService:
                 flt = event_filter(sub.filter, calendar)
                 if flt is None or not flt.matches(event):
                     continue
-                rows.append({
-                    "id": notification_id(sub.id, change),
-                    "subscription_id": sub.id,
-                    "kind": change.kind,
-                    "event_id": change.event_id,
-                    "payload": payload,
-                    "due_at": now,
-                    "deadline_at": None,
-                })
+                rows.append(
+                    NewRow(notification_id(sub.id, change), sub.id, change.kind, change.event_id, now,
+                           payload=payload)
+                )
         added = ledger.add_rows(self.engine, rows, now=now)
         log.info("%d calendar change(s): %d notification(s) queued", len(changes), added)
 

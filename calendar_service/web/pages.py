@@ -13,6 +13,7 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Response, render_template, request, url_for
 
+from ..application.deadlines import upcoming_deadlines
 from ..atom import Entry, entry_id, render_atom
 from ..errors import FilterError
 from ..feeds import parse_alarms
@@ -112,21 +113,18 @@ def _overview(snap: Snapshot, event_filter: EventFilter, now: dt.datetime) -> di
     tz = calendar.tz
     begin, end = now - TIMELINE_BEFORE, now + TIMELINE_AFTER
     shown: list[Event] = []
-    due: list[Event] = []
     for event in calendar:
         if not event_filter.matches(event):
             continue
         start = event.start_utc(tz)
         if start <= end and (event.end_utc(tz) or start) >= begin:
             shown.append(event)
-        if event.is_live and event.deadline_at is not None and event.deadline_at >= now:
-            due.append(event)
     lanes = lanes_by_action(shown, tz, _event_href, _action_href)
     picked = _pick_lanes(lanes, now)
     timeline = render_svg(
         picked, begin, end, now, label="The coming months, one row per action", element_id="timeline"
     )
-    due.sort(key=lambda e: (e.deadline_at or now, e.id))
+    due = upcoming_deadlines(event_filter.apply(calendar.events), now)
     upcoming = [
         (e, _when_label(e), pagekit.countdown(e.deadline_at - now), utc_text(e.deadline_at))
         for e in due[:10]

@@ -27,6 +27,9 @@ class Moment(_Out):
     utc: str = Field(description="The same instant in UTC, ending in Z")
     all_day: bool
     date: str | None = Field(None, description="For all-day items: the date (an end date is exclusive)")
+    moment: Literal["start", "end"] | None = Field(
+        None, description="For a whole-day deadline: whether the day's start or its end counts"
+    )
 
 
 class SourceOut(_Out):
@@ -81,6 +84,9 @@ class EventOut(_Out):
     chapter99: list[str] = Field(
         default_factory=list, description="US HTSUS chapter 99 headings (9903.xx.xx, or a range a-b)"
     )
+    series: str | None = Field(None, description="For one date of a repeating entry: the entry's id")
+    rrule: str | None = Field(None, description="The series' RFC 5545 RRULE (its first date is the DTSTART)")
+    exdate: list[str] = Field(default_factory=list, description="Dates the rule skips (EXDATE)")
     instrument: str | None
     location: str | None
     description: str | None
@@ -332,8 +338,8 @@ class FilterQuery(BaseModel):
     )
     hs: list[str] = Field(
         default_factory=list,
-        description=f"HS code of 2, 4, 6, 8, 9 or 10 digits, dots allowed (8542.31); covers codes above and "
-        f"below it ({_REPEAT})",
+        description="HS code of 2, 4, 6, 8, 9 or 10 digits, dots allowed (8542.31), covering the codes above "
+        f"and below it; or a US chapter 99 heading (9903.01.25), finding events filed under it ({_REPEAT})",
     )
     action: list[str] = Field(
         default_factory=list, description=f"Action id grouping the dated events of one action ({_REPEAT})"

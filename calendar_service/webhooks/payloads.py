@@ -15,14 +15,30 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from ..timing import duration_text, utc_text
+
 Format = Literal["standard", "slack", "teams"]
 FORMATS: tuple[Format, ...] = ("standard", "slack", "teams")
-MESSAGE_TYPES = ("reminder.due", "event.rescheduled", "event.cancelled", "event.created", "test")
+
+
+class MessageType(StrEnum):
+    """The `type` of a webhook message, as receivers see it (and as the ledger's `kind` column stores it)."""
+
+    REMINDER_DUE = "reminder.due"
+    EVENT_RESCHEDULED = "event.rescheduled"
+    EVENT_CANCELLED = "event.cancelled"
+    EVENT_CREATED = "event.created"
+    TEST = "test"
+
+
+MESSAGE_TYPES: tuple[MessageType, ...] = tuple(MessageType)
 
 
 @dataclass(frozen=True)
@@ -46,7 +62,7 @@ def render_payload(message: Message, fmt: Format) -> bytes:
     if fmt == "standard":
         body: dict[str, Any] = {
             "type": message.type,
-            "timestamp": _utc(message.timestamp),
+            "timestamp": utc_text(message.timestamp),
             "data": dict(message.data),
         }
     elif fmt == "slack":
@@ -60,17 +76,32 @@ def render_payload(message: Message, fmt: Format) -> bytes:
 
 def moment_data(moment: dt.datetime, zone: str) -> dict[str, str]:
     """`{"local", "zone", "utc"}` for an aware instant shown in IANA zone `zone`."""
-    return {"local": moment.astimezone(ZoneInfo(zone)).isoformat(), "zone": zone, "utc": _utc(moment)}
+    return {"local": moment.astimezone(ZoneInfo(zone)).isoformat(), "zone": zone, "utc": utc_text(moment)}
+
+
+def whole_day_data(moment: dt.datetime, zone: str, day_moment: str | None) -> dict[str, str]:
+    """`moment_data`, plus `date` and `moment` when the instant is the start or end of a whole day."""
+    data = moment_data(moment, zone)
+    if day_moment not in ("start", "end"):
+        return data
+    day = moment.astimezone(ZoneInfo(zone)).date()
+    if day_moment == "end":  # the end of a day is the midnight after it
+        day -= dt.timedelta(days=1)
+    return {**data, "date": day.isoformat(), "moment": str(day_moment)}
 
 
 def reminder_data(
     *, event_id: str, title: str, kind: str, deadline: dt.datetime, zone: str, lead_time: dt.timedelta,
     now: dt.datetime, sources: Sequence[Mapping[str, str]] = (), late: bool = False, url: str | None = None,
+    day_moment: str | None = None,
 ) -> dict[str, Any]:
-    """The `data` of a `reminder.due` message; `now` is when it is sent (for time_remaining)."""
+    """The `data` of a `reminder.due` message; `now` is when it is sent (for time_remaining).
+
+    A whole-day deadline gives `day_moment` (start or end of its day in `zone`): it is shown as a date.
+    """
     return {
         "event_id": event_id, "title": title, "kind": kind, "url": url,
-        "deadline": moment_data(deadline, zone),
+        "deadline": whole_day_data(deadline, zone, day_moment),
         "lead_time": iso_duration(lead_time),
         "time_remaining": iso_duration(max(deadline - now, dt.timedelta(0))),
         "sources": [{"title": s.get("title", ""), "url": s["url"]} for s in sources],
@@ -81,12 +112,13 @@ def reminder_data(
 def change_data(
     *, event_id: str, title: str, kind: str, zone: str, old: dt.datetime | None, new: dt.datetime | None,
     sources: Sequence[Mapping[str, str]] = (), reason: str | None = None, url: str | None = None,
+    day_moment: str | None = None,
 ) -> dict[str, Any]:
     """The `data` of an `event.rescheduled` / `event.cancelled` / `event.created` message."""
     return {
         "event_id": event_id, "title": title, "kind": kind, "url": url,
-        "old": moment_data(old, zone) if old else None,
-        "new": moment_data(new, zone) if new else None,
+        "old": whole_day_data(old, zone, day_moment) if old else None,
+        "new": whole_day_data(new, zone, day_moment) if new else None,
         "sources": [{"title": s.get("title", ""), "url": s["url"]} for s in sources],
         "reason": reason,
     }
@@ -94,18 +126,16 @@ def change_data(
 
 def iso_duration(delta: dt.timedelta) -> str:
     """ISO 8601 duration of a non-negative timedelta, e.g. `P1DT2H30M`; `PT0S` for zero."""
-    seconds = int(delta.total_seconds())
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    time = "".join(f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M"), (secs, "S")) if n)
-    text = "P" + (f"{days}D" if days else "") + (f"T{time}" if time else "")
-    return text if text != "P" else "PT0S"
+    return duration_text(*divmod(int(delta.total_seconds()), 86400))
 
 
 def humanize(delta: dt.timedelta) -> str:
-    """`2 days 3 hours`, `45 minutes`, `less than a minute` — the two largest units."""
-    minutes = int(delta.total_seconds() // 60)
+    """`2 days 3 hours`, `45 minutes`, `less than a minute` — the two largest units.
+
+    Rounded to the nearest minute, as people read a countdown: a one-hour reminder fires a moment
+    after its instant, and 59 min 59.8 s left is "1 hour", not "59 minutes".
+    """
+    minutes = int((delta.total_seconds() + 30) // 60)
     if minutes < 1:
         return "less than a minute"
     days, rest = divmod(minutes, 1440)
@@ -117,12 +147,12 @@ def humanize(delta: dt.timedelta) -> str:
 
 # --- human formats ---------------------------------------------------------------------------------
 
-_HEADLINES = {
-    "reminder.due": "Deadline reminder",
-    "event.rescheduled": "Deadline moved",
-    "event.cancelled": "Event cancelled",
-    "event.created": "New event",
-    "test": "Test message from Trade Calendar",
+_HEADLINES: dict[str, str] = {
+    MessageType.REMINDER_DUE: "Deadline reminder",
+    MessageType.EVENT_RESCHEDULED: "Deadline moved",
+    MessageType.EVENT_CANCELLED: "Event cancelled",
+    MessageType.EVENT_CREATED: "New event",
+    MessageType.TEST: "Test message from Trade Calendar",
 }
 
 
@@ -144,7 +174,7 @@ def _lines(message: Message) -> tuple[str, list[tuple[str, str]], list[dict[str,
             facts.append(("Time left", remaining))
     for key, label in (("old", "Was"), ("new", "Now")):
         value = d.get(key)
-        if key in d and message.type != "reminder.due":
+        if key in d and message.type != MessageType.REMINDER_DUE:
             facts.append((label, _when(value) if isinstance(value, Mapping) else "—"))
     if d.get("kind"):
         facts.append(("Kind", str(d["kind"])))
@@ -164,6 +194,11 @@ def _when(moment: Mapping[str, Any]) -> str:
     zone = str(moment.get("zone") or "")
     abbrev = local.astimezone(ZoneInfo(zone)).tzname() if zone else local.strftime("%z")
     shown = f"{local:%a} {local.day} {local:%b %Y %H:%M} {abbrev}"
+    if moment.get("date") and moment.get("moment") in ("start", "end"):
+        # A whole-day deadline reads as its date ("by the end of Thu 31 Dec 2026"), not a midnight.
+        day = dt.date.fromisoformat(str(moment["date"]))
+        which = "end" if moment["moment"] == "end" else "start"
+        shown = f"{which} of {day:%a} {day.day} {day:%b %Y}"
     if zone:
         shown += f" ({zone})"
     return f"{shown} · {utc:%Y-%m-%d %H:%M} UTC"
@@ -184,7 +219,7 @@ def _slack(message: Message) -> dict[str, Any]:
     headline, facts, sources = _lines(message)
     fallback = headline + "".join(f" · {label}: {value}" for label, value in facts[:2])
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": headline[:150], "emoji": False}},
+        {"type": "header", "text": {"type": "plain_text", "text": shorten(headline, 150), "emoji": False}},
     ]
     if facts:
         blocks.append({"type": "section", "fields": [
@@ -199,6 +234,15 @@ def _slack(message: Message) -> dict[str, Any]:
             {"type": "mrkdwn", "text": "Sources: " + " · ".join(links)}
         ]})
     return {"text": _esc(fallback), "blocks": blocks}
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters on a word boundary, ending in "…" when cut."""
+    if len(text) <= limit:
+        return text
+    cut = textwrap.shorten(text, width=limit, placeholder="…")
+    # One word longer than the limit leaves only the placeholder: cut that word instead.
+    return cut if cut != "…" else text[: limit - 1] + "…"
 
 
 def _esc(text: str) -> str:
@@ -219,7 +263,7 @@ def _teams(message: Message) -> dict[str, Any]:
     url = message.data.get("url")
     if url:
         actions.append({"type": "Action.OpenUrl", "title": "Calendar entry", "url": str(url)})
-    actions += [{"type": "Action.OpenUrl", "title": (s.get("title") or "Source")[:40], "url": s["url"]}
+    actions += [{"type": "Action.OpenUrl", "title": shorten(s.get("title") or "Source", 40), "url": s["url"]}
                 for s in sources[:4]]
     card: dict[str, Any] = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
@@ -232,7 +276,3 @@ def _teams(message: Message) -> dict[str, Any]:
     return {"type": "message", "attachments": [
         {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
     ]}
-
-
-def _utc(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
