@@ -146,3 +146,18 @@ def test_workers_serve_one_etag_and_converge_after_an_edit(tmp_path: Path) -> No
     finally:
         blocker.close()  # closing twice is harmless; an open transaction is rolled back
         stop(process, log, what="gunicorn")
+
+
+def test_a_bad_setting_stops_gunicorn_in_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "TRADE_CALENDAR_RELOAD_INTERVAL": "abc", "TRADE_CALENDAR_STATE_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--config", "python:calendar_service.web.gunicorn_conf",
+         "--no-control-socket", "--bind", f"127.0.0.1:{free_port()}", "calendar_service.web:create_app()"],
+        env=env, capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    # gunicorn's own "Starting gunicorn" line comes first; then ours, and no traceback.
+    assert done.stderr.strip().splitlines()[-1] == (
+        "Error: TRADE_CALENDAR_RELOAD_INTERVAL: must be a number of seconds above 0; got 'abc'"
+    )
+    assert "Traceback" not in done.stderr
