@@ -272,9 +272,10 @@ def rotate_secret(subscription_id: str) -> Response:
     """Replace the signing secret; during the grace (`PT24H` unless sent) messages carry both signatures."""
     parts = services()
     usecases.get_subscription(parts, subscription_id)  # 404 before the body is looked at
-    # The body is optional: no body at all (no Content-Type, nothing sent) keeps the default grace.
-    empty = not request.content_length and not request.mimetype
-    body = None if empty else read_json(parts.settings.max_body_bytes)
+    # The body is optional: none at all (RFC 9112 §6.3: no Content-Length or a zero one, not chunked)
+    # keeps the default grace, whatever the Content-Type says.
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    body = read_json(parts.settings.max_body_bytes) if request.content_length or chunked else None
     sub = usecases.rotate_secret(parts, subscription_id, body)
     return respond(SecretRotated, {**_public(sub), "secret": sub.secret})
 

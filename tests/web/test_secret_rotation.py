@@ -91,6 +91,8 @@ def test_no_body_means_a_day_of_grace_and_the_secret_is_never_shown_again(
     rotated = response.get_json()
     assert rotated["previous_secret_expires_at"] == "2025-06-11T12:00:00Z"
     assert rotate(client, created["id"], json={}).status_code == 200
+    empty_json = rotate(client, created["id"], data=b"", content_type="application/json")
+    assert empty_json.status_code == 200, empty_json.get_json()
     shown = client.get(f"{BASE}/{created['id']}", headers=AUTH)
     listed = client.get(BASE, headers=AUTH)
     for text in (shown.get_data(as_text=True), listed.get_data(as_text=True), caplog.text):
