@@ -12,6 +12,7 @@ gauges, as prometheus_client's documentation asks.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -56,12 +57,17 @@ def refuse_bad_settings() -> None:
 
 
 def on_starting(server: object) -> None:
-    """Refuse a bad setting, then start the counts from zero: empty the multiprocess directory."""
-    refuse_bad_settings()
+    """Start the counts from zero (empty the multiprocess directory), then refuse a bad setting.
+
+    The directory is made first: the settings check wants it to exist, and making it is this hook's job.
+    """
     directory = multiproc_dir()
     if directory is not None:
-        directory.mkdir(parents=True, exist_ok=True)
-        clear_metric_files(directory)
+        with contextlib.suppress(OSError):  # a file in the way: the settings check below says so
+            directory.mkdir(parents=True, exist_ok=True)
+        if directory.is_dir():
+            clear_metric_files(directory)
+    refuse_bad_settings()
 
 
 def child_exit(server: object, worker: _Worker) -> None:
