@@ -14,6 +14,8 @@ _HISTORY_ORDER = {"history": 0, "observed": 1}
 
 
 def _history_entries(event: Event, since_day: dt.date, snapshot: Snapshot) -> list[dict[str, Any]]:
+    if not any(change.changed >= since_day for change in event.history):
+        return []  # most events: nothing recorded since, and no need to resolve earlier times
     tz = snapshot.calendar.tz
     entries = []
     for step in steps(event, tz):
