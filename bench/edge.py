@@ -13,6 +13,7 @@ import re
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,14 +33,20 @@ def validity(conf: str | None = None) -> str:
 def render_edge_conf(
     work: Path,
     listen_port: int,
-    upstream_port: int,
+    upstream_port: int | Sequence[int],
     *,
     cache_valid: str | None = None,
     access_log: bool = True,
     keepalive_requests: int | None = None,
 ) -> str:
-    """deploy/nginx.conf with paths under `work`, loopback ports and the given overrides."""
+    """deploy/nginx.conf with paths under `work`, loopback ports and the given overrides.
+
+    Several upstream ports stand for several replicas: `server web:8080;` becomes one line per port,
+    as Docker's DNS answering `web` with every replica does.
+    """
     text = NGINX_CONF.read_text(encoding="utf-8")
+    ports = [upstream_port] if isinstance(upstream_port, int) else list(upstream_port)
+    servers = "\n        ".join(f"server 127.0.0.1:{port};" for port in ports)
     # As root the workers run as root (the temp dirs may be private to us); otherwise `user` is moot.
     user = "user root;" if os.geteuid() == 0 else ""
     once = [
@@ -51,7 +58,7 @@ def render_edge_conf(
             f"access_log {work}/access.log edge;" if access_log else "access_log off;",
         ),
         ("listen 8080;", f"listen 127.0.0.1:{listen_port};"),
-        ("server web:8080;", f"server 127.0.0.1:{upstream_port};"),
+        ("server web:8080;", servers),
     ]
     if cache_valid is not None:
         once.append((f"proxy_cache_valid 200 {validity(text)};", f"proxy_cache_valid 200 {cache_valid};"))
@@ -78,7 +85,7 @@ def _directives(text: str) -> str:
 def start_edge(
     work: Path,
     listen_port: int,
-    upstream_port: int,
+    upstream_port: int | Sequence[int],
     *,
     cache_valid: str | None = None,
     access_log: bool = True,

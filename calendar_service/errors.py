@@ -70,6 +70,14 @@ class EventNotFound(TradeCalendarError, LookupError):
         super().__init__(f"no event with id {event_id!r}; list ids with GET /api/v1/events")
 
 
+class ActionNotFound(TradeCalendarError, LookupError):
+    """No action has the requested id."""
+
+    def __init__(self, action_id: str) -> None:
+        self.action_id = action_id
+        super().__init__(f"no action with id {action_id!r}; the calendar's `actions:` list names them")
+
+
 class ConfigError(TradeCalendarError, ValueError):
     """A setting is missing, malformed or unsafe."""
 

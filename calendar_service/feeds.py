@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
 from . import timing
-from .errors import FilterError
+from .errors import ActionNotFound, FilterError
 from .filters import EventFilter, split_values
 from .model import Moment, Precision, Source, Status
 from .publication import Published, event_from_snapshot, initial_state
@@ -351,16 +351,26 @@ def _description(calendar: Calendar, event: Event, tombstone: bool) -> str:
         ("Countries", ", ".join(event.countries)),
         ("Importance", event.importance.value),
         ("Authority", event.authority.value if event.authority else None),
+        ("Action", _action_title(calendar, event.action)),
         ("Instrument", event.instrument),
         ("HS scope", ", ".join(event.hs) if event.hs else None),
+        ("US chapter 99", ", ".join(event.chapter99) if event.chapter99 else None),
     ]
     lines.extend(f"{label}: {value}" for label, value in facts if value)
     if event.history:
         lines.extend(("", "Changes:"))
-        for change in event.history:
+        for i, change in enumerate(event.history):
             text = f"- {change.changed.isoformat()} {change.kind}"
             if change.was is not None:
-                text += f"; before: {_describe_moment(change.was, event)}"
+                # "now" is what the next recorded move says it was, or the event's time today.
+                later = next((c.was for c in event.history[i + 1 :] if c.was is not None), None)
+                if later is not None:
+                    now = _describe_moment(later, event)
+                elif change.kind == "superseded" and event.superseded_by in calendar:
+                    now = _describe_deadline(calendar.get(event.superseded_by or ""))
+                else:
+                    now = _describe_start(event)
+                text += f"; was {_describe_moment(change.was, event)} → now {now}"
             if change.was_status is not None:
                 text += f"; status before: {change.was_status.value}"
             if change.note:
@@ -375,6 +385,15 @@ def _description(calendar: Calendar, event: Event, tombstone: bool) -> str:
     return "\n".join(lines)
 
 
+def _action_title(calendar: Calendar, action_id: str | None) -> str | None:
+    if action_id is None:
+        return None
+    try:
+        return f"{calendar.action(action_id).title} ({action_id})"
+    except ActionNotFound:  # a tombstone may name an action the data no longer has
+        return action_id
+
+
 def _describe_other(calendar: Calendar, event_id: str | None) -> str:
     if event_id is None:
         return "a later decision (see the sources)"
@@ -384,6 +403,21 @@ def _describe_other(calendar: Calendar, event_id: str | None) -> str:
     start = other.start
     when = start.strftime("%Y-%m-%d %H:%M %Z") if isinstance(start, dt.datetime) else start.isoformat()
     return f"{other.title} ({when}; {event_id})"
+
+
+def _describe_start(event: Event) -> str:
+    start = event.start
+    if isinstance(start, dt.datetime):
+        return f"{start:%Y-%m-%d %H:%M} {getattr(start.tzinfo, 'key', '')}".rstrip()
+    return start.isoformat()
+
+
+def _describe_deadline(event: Event) -> str:
+    """What counts for a successor: its deadline (a truce's end) in its own zone, else its start."""
+    if event.deadline_at is None or not isinstance(event.start, dt.datetime):
+        return _describe_start(event)
+    local = event.deadline_at.astimezone(event.start.tzinfo)
+    return f"{local:%Y-%m-%d %H:%M} {getattr(local.tzinfo, 'key', '')}".rstrip()
 
 
 def _describe_moment(was: Moment, event: Event) -> str:

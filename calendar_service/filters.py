@@ -1,8 +1,13 @@
 """Which events a feed, an API query or a subscription wants.
 
 Each parameter may repeat or hold comma-separated values; values of one parameter are alternatives
-(OR), different parameters all have to match (AND). A value the calendar cannot know is a FilterError,
-never a silently empty result.
+(OR), different parameters all have to match (AND).
+
+Values are checked against the vocabulary of the file format (ISO 3166-1 codes, the kind, status,
+importance and authority lists, the shapes of tags, actions and HS codes), never against the data
+loaded today: a subscribed URL or a webhook filter must outlive the edit that removes the last event
+with a tag, and a value the data does not hold yet simply matches nothing. A malformed value is a
+FilterError naming the parameter.
 """
 
 from __future__ import annotations
@@ -10,14 +15,26 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from enum import StrEnum
 from typing import Any
 
 from .errors import FilterError
-from .model import Authority, Importance, Kind, Status
+from .model import HS_CODE, SLUG, Authority, Importance, Kind, Status
 from .store import Calendar, Event
+from .validation import country_codes
 
-FILTER_PARAMETERS = ("country", "kind", "tag", "importance", "status", "authority", "hs")
-_HS = re.compile(r"^\d{2,10}$")
+FILTER_PARAMETERS = ("country", "kind", "tag", "importance", "status", "authority", "hs", "action")
+# Longer than any id, tag or authority the format allows; keeps a hostile query from costing much.
+MAX_VALUE_LENGTH = 120
+_UNKNOWN = f"unknown filter; use {', '.join(FILTER_PARAMETERS)}"
+_SLUG = re.compile(SLUG)
+_HS = re.compile(HS_CODE)
+_ENUMS: dict[str, type[StrEnum]] = {
+    "kind": Kind,
+    "importance": Importance,
+    "status": Status,
+    "authority": Authority,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +48,7 @@ class EventFilter:
     status: tuple[Status, ...] = ()
     authority: tuple[Authority, ...] = ()
     hs: tuple[str, ...] = ()
+    action: tuple[str, ...] = ()
 
     def matches(self, event: Event) -> bool:
         """Whether `event` passes every parameter that is set."""
@@ -45,6 +63,8 @@ class EventFilter:
         if self.status and event.status not in self.status:
             return False
         if self.authority and event.authority not in self.authority:
+            return False
+        if self.action and event.action not in self.action:
             return False
         # An HS code covers everything below it: hs=854231 finds an action on chapter 85, and hs=85 finds
         # an action on subheading 854231.
@@ -68,64 +88,80 @@ def split_values(raw: Sequence[str]) -> list[str]:
     return [part.strip() for item in raw for part in item.split(",") if part.strip()]
 
 
-def parse_filter(params: Mapping[str, Sequence[str]], calendar: Calendar) -> EventFilter:
-    """Build a filter from query-style parameters, checking every value against what the calendar knows."""
+def parse_filter(params: Mapping[str, Sequence[str]]) -> EventFilter:
+    """Build a filter from query-style parameters, checking every value against the vocabulary.
+
+    Every name must be one of FILTER_PARAMETERS: callers that ignore other names (a query string with
+    `utm_source`) pick the filter's names out first.
+    """
     for name in params:
         if name not in FILTER_PARAMETERS:
-            raise FilterError(
-                name, ",".join(params[name]), f"unknown parameter; use {', '.join(FILTER_PARAMETERS)}"
-            )
+            raise FilterError(name, _joined(params[name]), _UNKNOWN)
     values: dict[str, Any] = {}
     for name in FILTER_PARAMETERS:
-        raw = split_values(params.get(name, ()))
-        if raw:
-            values[name] = tuple(dict.fromkeys(_convert(name, value, calendar) for value in raw))
+        raw = params.get(name, ())
+        if isinstance(raw, str) or not all(isinstance(item, str) for item in raw):
+            raise FilterError(name, _joined(raw), "give a list of text values, e.g. [\"US\", \"CN\"]")
+        parts = split_values(raw)
+        if parts:
+            values[name] = tuple(dict.fromkeys(convert_value(name, value) for value in parts))
     return EventFilter(**values)
 
 
-def _convert(name: str, value: str, calendar: Calendar) -> Any:
+def convert_value(name: str, value: str) -> Any:
+    """One value of filter `name` in its canonical form; FilterError when the vocabulary has no such value."""
+    if len(value) > MAX_VALUE_LENGTH:
+        raise FilterError(name, value[:40] + "…", f"a value is at most {MAX_VALUE_LENGTH} characters")
     if name == "country":
         code = value.upper()
-        known = known_values(calendar)["country"]
-        if code not in known:
+        if code not in country_codes():
             raise FilterError(
-                name, value, f"no event concerns it; countries in the calendar: {_sample(known)}"
+                name, value, "use an ISO 3166-1 alpha-2 code such as US, CN or GB, EU, or * (every country)"
             )
         return code
-    if name == "tag":
-        known = known_values(calendar)["tag"]
-        if value not in known:
-            raise FilterError(name, value, f"no event carries that tag; tags in use: {_sample(known)}")
-        return value
+    if name in ("tag", "action"):
+        slug = value.lower()
+        example = "reciprocal" if name == "tag" else "china-fentanyl-tariff"
+        if not _SLUG.match(slug):
+            raise FilterError(name, value, f"a {name} is lowercase words joined by hyphens, e.g. {example}")
+        return slug
     if name == "hs":
-        if not _HS.match(value):
-            raise FilterError(name, value, "an HS code is 2 to 10 digits, e.g. 85 or 854231")
-        return value
-    enum = {"kind": Kind, "importance": Importance, "status": Status, "authority": Authority}[name]
+        # Tariff schedules print codes with dots (8542.31, 9903.88.15); the data holds the digits.
+        digits = value.replace(".", "")
+        if not _HS.match(digits):
+            raise FilterError(
+                name, value, "an HS code is 2, 4, 6, 8, 9 or 10 digits (dots allowed), e.g. 85, 8542.31"
+            )
+        return digits
+    enum = _ENUMS.get(name)
+    if enum is None:
+        raise FilterError(name, value, _UNKNOWN)
+    wanted = _loose(value)
     for member in enum:
-        if value.casefold() == member.value.casefold():
+        if wanted == _loose(member.value):
             return member
     raise FilterError(name, value, f"use one of {', '.join(m.value for m in enum)}")
 
 
+def _loose(text: str) -> str:
+    # "section-232", "Section_232" and "SECTION 232" all name Section 232.
+    return re.sub(r"[\s_-]+", " ", text).strip().casefold()
+
+
+def _joined(raw: object) -> str:
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, Iterable):
+        return ",".join(str(item) for item in raw)
+    return str(raw)
+
+
 def known_values(calendar: Calendar) -> dict[str, frozenset[str]]:
-    """The countries and tags the calendar's events use (cached per calendar version)."""
-    cached = _KNOWN.get(calendar.version)
-    if cached is None:
-        cached = {
-            "country": frozenset(c for e in calendar for c in e.countries if c != "*"),
-            "tag": frozenset(t for e in calendar for t in e.tags),
-        }
-        if len(_KNOWN) > 8:
-            _KNOWN.clear()
-        _KNOWN[calendar.version] = cached
-    return cached
+    """The countries and tags the calendar's events use: choices to offer in a form.
 
-
-_KNOWN: dict[str, dict[str, frozenset[str]]] = {}
-
-
-def _sample(values: frozenset[str], limit: int = 30) -> str:
-    ordered = sorted(values)
-    more = f", … ({len(ordered) - limit} more)" if len(ordered) > limit else ""
-    return ", ".join(ordered[:limit]) + more
+    Not a check: a filter value is valid when the vocabulary has it, whether or not the data does.
+    """
+    return {
+        "country": frozenset(c for e in calendar for c in e.countries if c != "*"),
+        "tag": frozenset(t for e in calendar for t in e.tags),
+    }

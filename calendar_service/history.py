@@ -8,17 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from . import model, timing
-from .store import Event
-
-
-def earlier_start(was: model.Moment, event: Event, default_tz: dt.tzinfo) -> dt.date | dt.datetime:
-    """The start a change record says the event had: an aware time in its zone, or a date."""
-    if was.time is None:
-        return was.date
-    name = was.tz or event.tz
-    tz = timing.zone(name) if name else default_tz
-    return timing.local_instant(was.date, timing.parse_clock(was.time), tz)
+from . import model
+from .store import Event, earlier_start
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +21,7 @@ class Step:
     after: dt.date | dt.datetime | None
 
 
-def steps(event: Event, default_tz: dt.tzinfo) -> list[Step]:
+def steps(event: Event, default_tz: str) -> list[Step]:
     """The history oldest first; `after` is the next change's earlier time, or the event's start now."""
     ordered = sorted(event.history, key=lambda c: c.changed)
     out: list[Step] = []

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from .store import Calendar, Event
+from . import model
+from .store import Calendar, Event, earlier_start
 
 
 def moment_to_dict(value: dt.date | dt.datetime | None, default_tz: dt.tzinfo) -> dict[str, Any] | None:
@@ -48,6 +49,7 @@ def descriptive_fields(event: Event) -> dict[str, Any]:
         "related": list(event.related),
         "authority": event.authority.value if event.authority else None,
         "hs": list(event.hs),
+        "chapter99": list(event.chapter99),
         "instrument": event.instrument,
         "location": event.location,
         "description": event.description,
@@ -60,6 +62,36 @@ def records(event: Event) -> dict[str, Any]:
         "sources": [source.model_dump(mode="json", exclude_none=True) for source in event.sources],
         "history": [change.model_dump(mode="json", exclude_none=True) for change in event.history],
         "verified": event.verified.isoformat() if event.verified else None,
+    }
+
+
+def was_to_dict(change: model.Change, event: Event, calendar: Calendar) -> dict[str, Any] | None:
+    """A history entry's earlier time as written, plus the instant it meant (local, zone, UTC)."""
+    if change.was is None:
+        return None
+    written = change.was.model_dump(mode="json", exclude_none=True)
+    moment = moment_to_dict(earlier_start(change.was, event, calendar.meta.timezone), calendar.tz)
+    assert moment is not None
+    return {**moment, **written}
+
+
+def history_to_list(event: Event, calendar: Calendar) -> list[dict[str, Any]]:
+    """The event's recorded changes, each earlier time resolved so a reader can say "was → now"."""
+    out = []
+    for change in event.history:
+        data = change.model_dump(mode="json", exclude_none=True)
+        was = was_to_dict(change, event, calendar)
+        if was is not None:
+            data["was"] = was
+        out.append(data)
+    return out
+
+
+def action_to_dict(action: model.Action, calendar: Calendar) -> dict[str, Any]:
+    """An action record and the ids of its dated events in time order (for action pages and the API)."""
+    return {
+        **action.model_dump(mode="json", exclude_none=True),
+        "events": [event.id for event in calendar.events_of(action.id)],
     }
 
 
@@ -76,6 +108,7 @@ def event_to_dict(event: Event, calendar: Calendar) -> dict[str, Any]:
         else None,
         "superseded_by": event.superseded_by,
         **records(event),
+        "history": history_to_list(event, calendar),
     }
 
 

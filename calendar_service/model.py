@@ -19,6 +19,9 @@ TIME = r"^(?:[01]\d|2[0-3]):[0-5]\d$"
 # ISO 8601 durations in whole days/hours/minutes: what curators and subscribers write (P90D, PT1H).
 DURATION = r"^P(?:\d+W)?(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?)?$"
 HS_CODE = r"^\d{2}(?:\d{2}(?:\d{2}(?:\d{2,4})?)?)?$"
+# A US HTSUS chapter 99 heading (a temporary tariff provision such as 9903.01.25), or a range of them as
+# sources state it ("9903.01.43 through 9903.01.76"). Not a product code: it says which measure applies.
+CHAPTER_99 = r"^9903\.\d{2}\.\d{2}(?:-9903\.\d{2}\.\d{2})?$"
 
 
 class Kind(StrEnum):
@@ -35,6 +38,7 @@ class Kind(StrEnum):
     CALL = "call"
     ANNOUNCEMENT = "announcement"
     AGREEMENT = "agreement"
+    REGULATION = "regulation"  # a rule starts to apply or a prohibition bites
 
 
 class Status(StrEnum):
@@ -134,13 +138,14 @@ class DerivedTime(_Strict):
 
 
 class Moment(_Strict):
-    """A recorded earlier version of an event's time, for change history."""
+    """A recorded earlier version of an event's time, for change history: "was" in "was → now"."""
 
-    date: dt.date
-    time: str | None = Field(None, pattern=TIME)
-    tz: str | None = None
+    date: dt.date = Field(description="The local date it had before the change")
+    time: str | None = Field(None, pattern=TIME, description="The clock time it had (HH:MM); none: whole day")
+    tz: str | None = Field(None, description="IANA zone of that time; defaults to the event's zone")
     end_date: dt.date | None = None
     end_time: str | None = Field(None, pattern=TIME)
+    end_tz: str | None = Field(None, description="IANA zone of `end_time`; defaults to `tz`")
 
 
 class Change(_Strict):
@@ -164,11 +169,20 @@ class Event(_Strict):
     countries: list[str] = Field(min_length=1, description="ISO 3166-1 alpha-2 codes, EU, or * for all")
     importance: Importance = Importance.MEDIUM
     tags: list[Annotated[str, Field(pattern=SLUG)]] = Field(default_factory=list)
-    action: str | None = Field(None, pattern=SLUG, description="Groups the dated events of one action")
+    action: str | None = Field(
+        None, pattern=SLUG, description="id of the action (under `actions:`) this dated event belongs to"
+    )
     related: list[Annotated[str, Field(pattern=SLUG)]] = Field(default_factory=list)
     authority: Authority | None = None
     hs: list[Annotated[str, Field(pattern=HS_CODE)]] = Field(
-        default_factory=list, description="HS chapters, headings or subheadings in scope (2–10 digits)"
+        default_factory=list,
+        description="HS product codes in scope as digits: chapters (72), headings (8541), subheadings "
+        "(854110) or national tariff lines (85411000); the `hs` filter matches them by prefix",
+    )
+    chapter99: list[Annotated[str, Field(pattern=CHAPTER_99)]] = Field(
+        default_factory=list,
+        description="US HTSUS chapter 99 headings the measure is filed under, e.g. 9903.01.25, or a "
+        "range 9903.01.43-9903.01.76; these are not HS product codes",
     )
     instrument: str | None = Field(None, description='Legal instrument, e.g. "EO 14257" or "90 FR 15041"')
     location: str | None = None
@@ -195,6 +209,17 @@ class Event(_Strict):
     sources: list[Source] = Field(min_length=1)
 
 
+class Action(_Strict):
+    """A measure, agreement or process that several dated events belong to (events name it in `action:`)."""
+
+    id: str = Field(pattern=SLUG, max_length=120, description="Stable slug; events name it in `action:`")
+    title: str = Field(min_length=1, max_length=200)
+    instrument: str | None = Field(None, description='The legal instrument it rests on, e.g. "EO 14257"')
+    authority: Authority | None = None
+    summary: str | None = Field(None, description="What the action does, in a sentence or two")
+    sources: list[Source] = Field(min_length=1)
+
+
 class CalendarMeta(_Strict):
     """Metadata about the whole calendar."""
 
@@ -210,4 +235,5 @@ class Document(_Strict):
     """The whole `events.yaml` file."""
 
     calendar: CalendarMeta
+    actions: list[Action] = Field(default_factory=list, description="The actions events name in `action:`")
     events: list[Event]

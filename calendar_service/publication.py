@@ -183,4 +183,5 @@ def event_from_snapshot(snapshot: Mapping[str, Any]) -> Event:
         history=tuple(model.Change.model_validate(c) for c in snapshot.get("history", ())),
         verified=dt.date.fromisoformat(snapshot["verified"]) if snapshot.get("verified") else None,
         sources=tuple(model.Source.model_validate(s) for s in snapshot.get("sources", ())),
+        chapter99=tuple(snapshot.get("chapter99", ())),
     )

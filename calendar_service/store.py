@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import model, timing
-from .errors import EventNotFound, StoreInvalid, StoreUnreadable
+from .errors import ActionNotFound, EventNotFound, StoreInvalid, StoreUnreadable
 from .model import Anchor, Authority, Importance, Kind, Precision, Status
 from .problems import Problem
 
@@ -51,6 +51,7 @@ class Event:
     verified: dt.date | None
     sources: tuple[model.Source, ...]
     line: int = 0
+    chapter99: tuple[str, ...] = ()  # US 9903.xx.xx headings (or ranges), apart from the HS product codes
 
     @property
     def all_day(self) -> bool:
@@ -71,6 +72,17 @@ class Event:
         return None if self.end is None else _instant(self.end, default_tz)
 
 
+def earlier_start(was: model.Moment, event: Event, default_tz: str) -> dt.date | dt.datetime:
+    """The start a history entry says the event had before: a date, or an aware time in its zone.
+
+    A clock time without a zone is read in the event's zone (else the calendar's), as curators write it.
+    """
+    if was.time is None:
+        return was.date
+    zone_name = was.tz or event.tz or default_tz
+    return timing.local_instant(was.date, timing.parse_clock(was.time), timing.zone(zone_name))
+
+
 def _instant(value: dt.date | dt.datetime, default_tz: dt.tzinfo) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC)
@@ -86,9 +98,24 @@ class Calendar:
     version: str
     path: str = ""
     _by_id: Mapping[str, Event] = field(default_factory=dict, repr=False, compare=False)
+    actions: tuple[model.Action, ...] = ()  # in file order; events name them in `action:`
+    _actions_by_id: Mapping[str, model.Action] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {event.id: event for event in self.events})
+        object.__setattr__(self, "_actions_by_id", {action.id: action for action in self.actions})
+
+    def action(self, action_id: str) -> model.Action:
+        """The action with `action_id`; ActionNotFound otherwise."""
+        try:
+            return self._actions_by_id[action_id]
+        except KeyError:
+            raise ActionNotFound(action_id) from None
+
+    def events_of(self, action_id: str) -> tuple[Event, ...]:
+        """The dated events of one action, in time order (ActionNotFound for an unknown id)."""
+        self.action(action_id)
+        return tuple(event for event in self.events if event.action == action_id)
 
     @property
     def tz(self) -> dt.tzinfo:
@@ -362,6 +389,7 @@ def _build(event: model.Event, times: _Times, default_tz: str, line: int) -> Eve
         verified=event.verified,
         sources=tuple(event.sources),
         line=line,
+        chapter99=tuple(event.chapter99),
     )
 
 

@@ -1,7 +1,8 @@
 """Webhook subscriptions: the record, and the request models that validate what a client sends.
 
 Pure: the URL's address check is handed in as `check_url` (the adapters pass
-`webhooks.AddressPolicy(allow_private).check_url`), the calendar and the time as arguments.
+`webhooks.AddressPolicy(allow_private).check_url`), the time as an argument. Filter values go through the
+feed's own parser (`filters.convert_value`): the same names, the same vocabulary, never today's data.
 Validate with `parse_input` / `parse_patch`; they collect every problem before anything is stored, so
 a bad request creates nothing.
 """
@@ -28,15 +29,13 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from .errors import FilterError, SubscriptionInvalid
-from .filters import EventFilter, parse_filter
-from .model import Importance, Kind
-from .store import Calendar
+from .filters import FILTER_PARAMETERS, EventFilter, convert_value, parse_filter
 from .timing import Duration, parse_duration
 
 FORMATS = ("standard", "slack", "teams")
 Format = Literal["standard", "slack", "teams"]
 DEFAULT_LEAD_TIMES = ("P7D", "P1D", "PT1H")
-SUBSCRIPTION_FILTERS = ("country", "kind", "tag", "importance")
+SUBSCRIPTION_FILTERS = FILTER_PARAMETERS  # the feed's filters, all of them
 MAX_LEAD_TIMES = 10
 MAX_URL_LENGTH = 2048
 ID_PREFIX = "sub_"
@@ -60,9 +59,9 @@ class Subscription:
     disabled_reason: str | None = None
     failure_count: int = 0
 
-    def event_filter(self, calendar: Calendar) -> EventFilter:
-        """The filter as the calendar understands it (FilterError if a value has since disappeared)."""
-        return parse_filter(self.filter, calendar)
+    def event_filter(self) -> EventFilter:
+        """The stored filter parsed (FilterError if the vocabulary has since dropped a value)."""
+        return parse_filter(self.filter)
 
     def lead_durations(self) -> tuple[Duration, ...]:
         """The lead times parsed."""
@@ -102,56 +101,84 @@ def _as_list(value: Any) -> Any:
         value = [value]
     if not isinstance(value, list):
         return value
-    # Split "US,CN" items too: each value is then checked (and named by its index) on its own.
+    # Split "US,CN" items too: each value is then checked (and named by its index) on its own. Anything
+    # but text is passed through untouched, for the item validator to refuse by its index.
     return [
-        part.strip()
+        part.strip() if isinstance(part, str) else part
         for item in value
         for part in (item.split(",") if isinstance(item, str) else [item])
         if not isinstance(part, str) or part.strip()
     ]
 
 
-def _lead_time(text: str) -> str:
-    try:
-        duration = parse_duration(text)
-    except ValueError as exc:
-        raise ValueError(str(exc)) from None
+# Lead times the service plans: a minute (finer is noise next to delivery latency) up to a year and a
+# day (an annual deadline, announced a year ahead). Beyond these, due times leave datetime's range or
+# the ledger's column, so they are refused at the door and skipped if an older row holds one.
+LEAD_TIME_MIN = dt.timedelta(minutes=1)
+LEAD_TIME_MAX = dt.timedelta(days=366)
+LEAD_TIME_RANGE = "PT1M..P366D"
+_LEAD_TIME_MAX_CHARS = 64  # zero-padded spellings are fine; megabytes of digits are not
+
+
+def lead_time_text(delta: dt.timedelta) -> str:
+    """The one spelling of a lead time: `P1D`, `PT1H30M`, `P2DT6H` (days, hours, minutes; no weeks)."""
+    days, rest = divmod(int(delta.total_seconds()), 86400)
+    hours, minutes = divmod(rest // 60, 60)
+    clock = (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+    return "P" + (f"{days}D" if days else "") + (f"T{clock}" if clock else "")
+
+
+def normalise_lead_time(text: str) -> str:
+    """Check a lead time against `LEAD_TIME_RANGE` and return its one spelling (`P0001D` -> `P1D`).
+
+    ValueError names the value and the range; `PT24H` and `P1D` come back the same, as they are the
+    same instant before a deadline (and the same reminder id).
+    """
+    if len(text) > _LEAD_TIME_MAX_CHARS:
+        raise ValueError(
+            f"a lead time of {len(text)} characters is not one; use an ISO 8601 duration in "
+            f"{LEAD_TIME_RANGE}, such as P1D or PT1H"
+        )
+    duration = parse_duration(text)
     if not duration.is_positive or duration.days < 0 or duration.seconds < 0:
         raise ValueError(f"{text!r} is not a positive duration; a lead time counts back from the deadline")
-    return duration.text
+    too_big = duration.days > LEAD_TIME_MAX.days or duration.seconds > LEAD_TIME_MAX.total_seconds()
+    if too_big or not LEAD_TIME_MIN <= duration.as_timedelta() <= LEAD_TIME_MAX:
+        raise ValueError(f"{text!r} is outside the allowed range {LEAD_TIME_RANGE}")
+    return lead_time_text(duration.as_timedelta())
 
 
-def _filter_value(name: str) -> Callable[[str, ValidationInfo], str]:
-    def check(value: str, info: ValidationInfo) -> str:
-        calendar = (info.context or {}).get("calendar")
+def _lead_time(text: str) -> str:
+    try:
+        return normalise_lead_time(text)
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _filter_value(name: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
         try:
-            if calendar is None:
-                # No calendar loaded: only the enumerations can be checked.
-                enum = {"kind": Kind, "importance": Importance}.get(name)
-                if enum is None:
-                    return value.upper() if name == "country" else value
-                for member in enum:
-                    if value.casefold() == member.value.casefold():
-                        return member.value
-                raise ValueError(f"use one of {', '.join(m.value for m in enum)}")
-            parsed = parse_filter({name: [value]}, calendar)
+            return str(convert_value(name, value))
         except FilterError as exc:
             raise ValueError(exc.hint) from None
-        return str(getattr(parsed, name)[0])
 
     return check
 
 
 def _values(name: str) -> Any:
+    # strict: a number or a boolean is refused as such, never turned into the text "1" or "False".
     return Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_filter_value(name))]],
+        list[Annotated[str, Field(min_length=1, strict=True), AfterValidator(_filter_value(name))]],
         BeforeValidator(_as_list),
         Field(max_length=50),
     ]
 
 
 class FilterInput(BaseModel):
-    """Which events a subscription hears about; the feed's parameters, checked against the calendar."""
+    """Which events a subscription hears about: the feed's parameters, checked against the vocabulary.
+
+    A value no event has today is accepted (data changes; a subscription must outlive it).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -159,6 +186,10 @@ class FilterInput(BaseModel):
     kind: _values("kind") = []  # type: ignore[valid-type]
     tag: _values("tag") = []  # type: ignore[valid-type]
     importance: _values("importance") = []  # type: ignore[valid-type]
+    status: _values("status") = []  # type: ignore[valid-type]
+    authority: _values("authority") = []  # type: ignore[valid-type]
+    hs: _values("hs") = []  # type: ignore[valid-type]
+    action: _values("action") = []  # type: ignore[valid-type]
 
     def to_query(self) -> dict[str, tuple[str, ...]]:
         """The canonical stored form: only set parameters, values de-duplicated and sorted."""
@@ -178,6 +209,9 @@ LeadTimes = Annotated[
 
 def _check_url(value: str, info: ValidationInfo) -> str:
     value = value.strip()
+    # RFC 3986 has no place for spaces or control characters (PostgreSQL cannot even store a NUL).
+    if any(char <= " " or char == "\x7f" for char in value):
+        raise ValueError("must not contain spaces or control characters; percent-encode them (%20)")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http:// or https:// URL with a host name")
@@ -247,27 +281,34 @@ def field_name(loc: Iterable[int | str]) -> str:
     return out or "body"
 
 
-def _errors(exc: ValidationError) -> list[dict[str, str]]:
+def _errors(exc: ValidationError, *, optional_fields: bool = False) -> list[dict[str, str]]:
     found = []
     for error in exc.errors(include_url=False, include_input=False):
+        loc = error["loc"]
+        if optional_fields and len(loc) > 1:
+            # A PATCH field is `X | None`: pydantic names the union member (`FilterInput`) after the field
+            # and reports the None member too; nulls are refused on their own, so keep X's complaint only.
+            if error["type"] == "none_required":
+                continue
+            loc = (loc[0], *loc[2:])
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown field; remove it"
-        found.append({"field": field_name(error["loc"]), "message": message})
+        found.append({"field": field_name(loc), "message": message})
     return found
 
 
-def parse_input(data: object, *, calendar: Calendar | None, check_url: CheckURL) -> SubscriptionInput:
+def parse_input(data: object, *, check_url: CheckURL) -> SubscriptionInput:
     """Validate a creation body; SubscriptionInvalid lists every bad field."""
     if not isinstance(data, dict):
         raise SubscriptionInvalid([{"field": "body", "message": "must be a JSON object"}])
     try:
-        return SubscriptionInput.model_validate(data, context={"calendar": calendar, "check_url": check_url})
+        return SubscriptionInput.model_validate(data, context={"check_url": check_url})
     except ValidationError as exc:
         raise SubscriptionInvalid(_errors(exc)) from None
 
 
-def parse_patch(data: object, *, calendar: Calendar | None, check_url: CheckURL) -> SubscriptionPatch:
+def parse_patch(data: object, *, check_url: CheckURL) -> SubscriptionPatch:
     """Validate a PATCH body (explicit nulls are refused: a field is either changed or left out)."""
     if not isinstance(data, dict):
         raise SubscriptionInvalid([{"field": "body", "message": "must be a JSON object"}])
@@ -275,9 +316,9 @@ def parse_patch(data: object, *, calendar: Calendar | None, check_url: CheckURL)
         {"field": str(k), "message": "may not be null; leave it out"} for k, v in data.items() if v is None
     ]
     try:
-        patch = SubscriptionPatch.model_validate(data, context={"calendar": calendar, "check_url": check_url})
+        patch = SubscriptionPatch.model_validate(data, context={"check_url": check_url})
     except ValidationError as exc:
-        raise SubscriptionInvalid(nulls + _errors(exc)) from None
+        raise SubscriptionInvalid(nulls + _errors(exc, optional_fields=True)) from None
     if nulls:
         raise SubscriptionInvalid(nulls)
     if not patch.model_fields_set:

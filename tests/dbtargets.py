@@ -12,13 +12,14 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
-from calendar_service.db import make_engine
+from calendar_service.db import create_schema, make_engine
 
 POSTGRES_ENV = "TRADE_CALENDAR_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -64,3 +65,23 @@ def postgres_schema(prefix: str) -> Iterator[PostgresSchema]:
         yield schema
     finally:
         schema.drop()
+
+
+@contextmanager
+def database_engine(backend: str, directory: Path, prefix: str) -> Iterator[Engine]:
+    """An engine with every table created: a SQLite file in `directory`, or a PostgreSQL schema."""
+    if backend == "sqlite":
+        engine = make_engine(f"sqlite:///{(directory / f'{prefix}.sqlite3').as_posix()}")
+        create_schema(engine)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    with postgres_schema(prefix) as schema:
+        engine = make_engine(schema.url_text())
+        try:
+            create_schema(engine)
+            yield engine
+        finally:
+            engine.dispose()

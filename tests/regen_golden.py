@@ -62,7 +62,7 @@ def _small() -> bytes:
 
 def _small_filtered_alarms() -> bytes:
     calendar, states = small_state()
-    chosen = parse_filter({"kind": ["talks,truce"]}, calendar)
+    chosen = parse_filter({"kind": ["talks,truce"]})
     return render_feed(
         calendar,
         states,

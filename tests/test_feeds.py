@@ -286,7 +286,7 @@ def test_status_summary_and_description() -> None:
         "Authority: IEEPA",
         "Instrument: EO 14257",
         "HS scope: 85, 8542",
-        "before: 2025-04-05 00:01 America/New_York",
+        "was 2025-04-05 00:01 America/New_York → now 2025-04-09 00:01 America/New_York",
         "moved by the annex",
         "Regulating imports — White House, 2025-04-02 <https://example.com/eo>",
         "Federal Register notice <https://example.com/fr>",
@@ -329,7 +329,7 @@ def test_calendar_level_properties() -> None:
 
 def test_filtered_feed_holds_only_matching_events() -> None:
     calendar, states = rich()
-    chosen = parse_filter({"country": ["GB,JP"]}, calendar)
+    chosen = parse_filter({"country": ["GB,JP"]})
     feed = render_feed(calendar, states, chosen)
     parsed = assert_well_formed(feed)
     assert set(events_by_uid(feed)) == {"summer-talks@trade-calendar", "tokyo@trade-calendar"}
@@ -339,7 +339,7 @@ def test_filtered_feed_holds_only_matching_events() -> None:
 
 def test_hs_filter_feed() -> None:
     calendar, states = rich()
-    feed = render_feed(calendar, states, parse_filter({"hs": ["854231"]}, calendar))
+    feed = render_feed(calendar, states, parse_filter({"hs": ["854231"]}))
     assert_well_formed(feed)
     assert set(events_by_uid(feed)) == {"reciprocal@trade-calendar"}
 
@@ -403,7 +403,7 @@ def test_tombstone_leaves_the_feed_after_retention() -> None:
 
 def test_tombstones_follow_the_filter() -> None:
     calendar, states = golden.changed_state()
-    kept = parse_filter({"kind": ["talks"]}, golden.calendar_from(golden.small_text()))
+    kept = parse_filter({"kind": ["talks"]})
     feed = render_feed(calendar, states, kept)
     assert set(events_by_uid(feed)) == {"london@trade-calendar"}
     assert_well_formed(feed)
@@ -476,7 +476,7 @@ def test_real_data_feed_is_well_formed() -> None:
 
 def test_feed_matching_nothing_is_still_a_valid_calendar() -> None:
     calendar, states = rich()
-    feed = render_feed(calendar, states, parse_filter({"hs": ["01"]}, calendar))
+    feed = render_feed(calendar, states, parse_filter({"hs": ["01"]}))
     parsed = icalendar.Calendar.from_ical(feed)
     assert not parsed.walk("VEVENT")
     # RFC 5545 §3.6: at least one component; the calendar's own zone serves.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from calendar_service.yamlsource import parse_yaml
+import pytest
+
+from calendar_service.yamlsource import ALIAS_BUDGET, MAX_DEPTH, parse_yaml
 
 
 def test_yaml_11_traps_stay_text() -> None:
@@ -65,3 +67,79 @@ def test_python_tags_are_refused() -> None:
 
 def test_empty_document_is_none() -> None:
     assert parse_yaml("", "f.yaml").data is None
+
+
+def alias_bomb(levels: int) -> str:
+    """`levels` anchors, each a list of nine aliases of the one before: 9**levels values."""
+    names = "abcdefghij"
+    lines = [f"a: &a [{', '.join(['lol'] * 9)}]"]
+    lines += [f"{names[i]}: &{names[i]} [{', '.join([f'*{names[i - 1]}'] * 9)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("levels", [8, 9])
+def test_alias_bomb_is_refused_at_the_alias_that_overruns_the_budget(levels: int) -> None:
+    text = alias_bomb(levels)
+    assert len(text) < 450  # the campaign's files were 340 and 432 bytes
+    parsed = parse_yaml(text, "f.yaml")  # before the budget: MemoryError after minutes
+    assert parsed.data is None
+    (problem,) = parsed.problems
+    assert problem.format().startswith("f.yaml:5:8: error: alias *d repeats 7,381 values")
+    assert f"past {ALIAS_BUDGET:,}" in problem.message
+
+
+def test_a_few_aliases_are_still_allowed() -> None:
+    parsed = parse_yaml("s: &s {title: EO}\nevents: [{sources: [*s]}, {sources: [*s]}]\n", "f.yaml")
+    assert parsed.problems == []
+    assert parsed.data["events"][1] == {"sources": [{"title": "EO"}]}
+
+
+@pytest.mark.parametrize(
+    ("text", "where"), [("a: &a [x, *a]\n", (1, 11)), ("a: &a {k: [x, {j: *a}]}\n", (1, 19))]
+)
+def test_alias_inside_its_own_anchor_is_refused(text: str, where: tuple[int, int]) -> None:
+    (problem,) = parse_yaml(text, "f.yaml").problems
+    assert (problem.line, problem.column) == where
+    assert "alias *a is inside the value it repeats" in problem.message
+
+
+@pytest.mark.parametrize("depth", [500, 999])
+def test_deep_nesting_is_a_located_error_not_a_recursion_error(depth: int) -> None:
+    flow = parse_yaml("a: " + "[" * depth + "]" * depth + "\n", "f.yaml")
+    block = parse_yaml("a:\n" + "".join("  " * i + "- \n" for i in range(1, depth)), "f.yaml")
+    (problem,) = flow.problems
+    assert (problem.line, problem.column) == (1, 3 + MAX_DEPTH)  # the first `[` too deep
+    assert f"nested more than {MAX_DEPTH} levels deep" in problem.message
+    (problem,) = block.problems
+    assert problem.line == MAX_DEPTH + 1
+    assert f"nested more than {MAX_DEPTH} levels deep" in problem.message
+
+
+UNCLOSED = """\
+calendar:
+  name: x
+events:
+  - id: a
+    title: {quote}never closed
+    kind: talks
+  - id: b
+    time: "10:00"
+    title: {quote}fine{quote}
+"""
+
+
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_unclosed_quote_is_reported_where_it_opens(quote: str) -> None:
+    (problem,) = parse_yaml(UNCLOSED.format(quote=quote), "f.yaml").problems
+    assert (problem.line, problem.column) == (5, 12)  # not line 8 or 9, where the parser stopped
+    assert "quote opened here is not closed on its line" in problem.message
+
+
+def test_unclosed_quote_at_the_end_of_the_file_is_reported_where_it_opens() -> None:
+    (problem,) = parse_yaml('a: x\nb: "open\nc: d\n', "f.yaml").problems
+    assert (problem.line, problem.column) == (2, 4)
+
+
+def test_a_multi_line_quoted_value_that_is_fine_is_not_blamed() -> None:
+    (problem,) = parse_yaml('a: "one\n  two"\nb: [1, 2\nc: 3\n', "f.yaml").problems
+    assert "close the list with ]" in problem.message

@@ -11,11 +11,10 @@ import click
 
 from ..clock import Clock, SettableClock, SystemClock
 from ..errors import StoreInvalid, StoreUnreadable
-from ..filters import parse_filter
-from ..jsonview import event_to_dict
-from ..schema import schema_json
 from ..store import Calendar, Event, load_calendar
-from ..validation import validate_bytes
+
+# The listing commands' helpers (filters, JSON views, the schema) are imported where they are used:
+# `validate` runs on every commit and should load no more than the validator.
 
 DEFAULT_DATA = "data/events.yaml"
 
@@ -45,33 +44,67 @@ def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) ->
 
 
 @click.command()
-@click.argument("path", default=DEFAULT_DATA, type=click.Path(dir_okay=False))
+@click.argument("paths", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only, not warnings.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "github"]),
+    default="text",
+    show_default=True,
+    help="github: GitHub Actions annotations, so a pull request shows each mistake on its line.",
+)
 @_now_option
-def validate(path: str, quiet: bool, now: Clock) -> None:
-    """Check an event file; exit 0 when valid (warnings allowed), 1 on errors, 2 when unreadable."""
+def validate(paths: tuple[str, ...], quiet: bool, fmt: str, now: Clock) -> None:
+    """Check event files (default data/events.yaml); exit 0 when valid (warnings allowed), 1 on errors,
+    2 when one is unreadable."""
+    worst = 0
+    for path in paths or (DEFAULT_DATA,):
+        worst = max(worst, _validate_one(path, quiet, fmt, now))
+    if worst:
+        raise SystemExit(worst)
+
+
+def _validate_one(path: str, quiet: bool, fmt: str, now: Clock) -> int:
+    """Report on one file; return its exit code."""
+    from ..annotations import github_annotation
+    from ..validation import validate_bytes
+
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
         outcome = validate_bytes(raw, path, today=_today(now))
     except (OSError, StoreUnreadable) as exc:
-        click.echo(f"{path}: error: cannot read: {getattr(exc, 'reason', None) or exc}", err=True)
-        raise SystemExit(2) from exc
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
+        if fmt == "github":
+            click.echo(github_annotation("error", f"cannot read: {reason}", file=path))
+        click.echo(f"{path}: error: cannot read: {reason}", err=True)
+        return 2
     shown = outcome.errors if quiet else outcome.problems
     for problem in shown:
-        click.echo(problem.format(), err=problem.is_error)
+        if fmt == "github":
+            click.echo(
+                github_annotation(
+                    problem.severity, problem.message, file=path, line=problem.line, col=problem.column
+                )
+            )
+        else:
+            click.echo(problem.format(), err=problem.is_error)
     errors = len(outcome.errors)
     warnings = len(outcome.problems) - errors
     if errors:
         click.echo(f"{path}: {errors} error(s), {warnings} warning(s)", err=True)
-        raise SystemExit(1)
+        return 1
     count = len(outcome.calendar) if outcome.calendar else 0
     click.echo(f"{path}: valid, {count} events, {warnings} warning(s)")
+    return 0
 
 
 @click.command()
 def schema() -> None:
     """Print the JSON Schema of the event file format."""
+    from ..schema import schema_json
+
     click.echo(schema_json(), nl=False)
 
 
@@ -86,6 +119,9 @@ def _filter_options(func: Any) -> Any:
             click.option("--tag", multiple=True, help="Tag."),
             click.option("--importance", multiple=True, help="low, medium or high."),
             click.option("--status", multiple=True, help="Event status."),
+            click.option("--authority", multiple=True, help='Legal authority, e.g. IEEPA or "Section 232".'),
+            click.option("--hs", multiple=True, help="HS code, 2 to 10 digits (dots allowed)."),
+            click.option("--action", multiple=True, help="Action id, e.g. china-fentanyl-tariff."),
             click.option(
                 "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
             ),
@@ -165,15 +201,19 @@ def _load(path: str, clock: Clock) -> Calendar:
 
 
 def _filtered(calendar: Calendar, options: dict[str, Sequence[str]]) -> list[Event]:
+    from ..filters import parse_filter
+
     params = {name: list(values) for name, values in options.items() if values}
     try:
-        chosen = parse_filter(params, calendar)
+        chosen = parse_filter(params)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
     return chosen.apply(calendar.events)
 
 
 def _emit(calendar: Calendar, chosen: list[Event], fmt: str) -> None:
+    from ..jsonview import event_to_dict
+
     if fmt == "json":
         click.echo(json.dumps([event_to_dict(e, calendar) for e in chosen], indent=2, ensure_ascii=False))
         return

@@ -57,9 +57,8 @@ def start_reminders(app: Flask) -> ReminderService:
 @click.option("--data", "data_path", type=click.Path(dir_okay=False, path_type=Path), help="Event file.")
 def serve(host: str, port: int, data_path: Path | None) -> None:
     """Serve feeds, the API, the home page and reminders from one process (SQLite unless configured)."""
-    from werkzeug.serving import make_server
-
     from ..web import create_app
+    from ..web.server import make_http_server
 
     overrides: dict[str, Any] = {"data_path": data_path} if data_path else {}
     settings = Settings.from_env(**overrides)
@@ -72,7 +71,7 @@ def serve(host: str, port: int, data_path: Path | None) -> None:
         raise click.ClickException(f"cannot serve: the data file does not load:\n{detail}")
     # One process, threads for requests (gunicorn would fork a worker away from the scheduler). The
     # file is also polled in the background so reminder listeners hear of edits without a request.
-    server = make_server(host, port, app, threaded=True)
+    server = make_http_server(host, port, app)
     live.start_polling()
     reminders = start_reminders(app)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())

@@ -17,9 +17,8 @@ from ..clock import SystemClock
 from ..db import create_schema, make_engine
 from ..db import subscriptions as store
 from ..db.ledger import list_attempts
-from ..errors import ConfigError, StoreInvalid, StoreUnreadable, SubscriptionInvalid, SubscriptionNotFound
+from ..errors import ConfigError, SubscriptionInvalid, SubscriptionNotFound
 from ..settings import Settings
-from ..store import load_calendar
 from ..subscriptions import DEFAULT_LEAD_TIMES, FORMATS, Subscription, new_subscription, parse_input
 from ..webhooks.security import AddressPolicy
 from ..webhooks.signing import new_secret
@@ -55,6 +54,10 @@ def subscriptions() -> None:
 @click.option("--kind", multiple=True, help="Event kind, e.g. tariff,truce.")
 @click.option("--tag", multiple=True, help="Tag.")
 @click.option("--importance", multiple=True, help="low, medium or high.")
+@click.option("--status", multiple=True, help="Event status, e.g. scheduled.")
+@click.option("--authority", multiple=True, help='Legal authority, e.g. IEEPA or "Section 232".')
+@click.option("--hs", multiple=True, help="HS code, 2 to 10 digits (dots allowed), e.g. 8542.31.")
+@click.option("--action", multiple=True, help="Action id grouping the dated events of one action.")
 @click.option(
     "--lead-time",
     "lead_times",
@@ -62,24 +65,19 @@ def subscriptions() -> None:
     help=f"ISO 8601 duration before the deadline (repeatable; default {' '.join(DEFAULT_LEAD_TIMES)}).",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="standard", show_default=True)
-@click.option("--data", "data_path", type=click.Path(dir_okay=False), help="Event file (default: settings).")
-def add(url: str, lead_times: tuple[str, ...], fmt: str, data_path: str | None, **filters: Any) -> None:
-    """Register URL; print the subscription and its signing secret (shown only this once)."""
+def add(url: str, lead_times: tuple[str, ...], fmt: str, **filters: Any) -> None:
+    """Register URL; print the subscription and its signing secret (shown only this once).
+
+    Filters take the feed's values; a value no event has yet is accepted and matches once one does.
+    """
     settings = _settings()
-    path = data_path or settings.data_path
     now = SystemClock().now()
-    try:
-        calendar = load_calendar(path, today=now.date()).calendar
-    except (StoreUnreadable, StoreInvalid) as exc:
-        raise click.ClickException(f"filters are checked against the calendar, which failed: {exc}") from None
     body: dict[str, Any] = {"url": url, "format": fmt}
     body["filter"] = {name: list(values) for name, values in filters.items() if values}
     if lead_times:
         body["lead_times"] = list(lead_times)
     try:
-        checked = parse_input(
-            body, calendar=calendar, check_url=AddressPolicy(settings.allow_private_webhooks).check_url
-        )
+        checked = parse_input(body, check_url=AddressPolicy(settings.allow_private_webhooks).check_url)
     except SubscriptionInvalid as exc:
         raise click.UsageError("\n".join(f"{e['field']}: {e['message']}" for e in exc.errors)) from None
     sub = store.create_subscription(

@@ -3,6 +3,15 @@
 Each claimed row is first checked against the current data and subscriptions (a reminder no longer owed
 is cancelled, one past its deadline is missed), then sent once; the retry policy decides whether a failed
 attempt goes back to pending or fails for good. Failed deliveries count towards disabling an endpoint.
+
+An outcome that could not be written (the database went away between the send and the record) is kept
+in memory and written first at the next run, before anything new is claimed; a row whose outcome is
+held here is never sent again by this process, even after its lease ran out. What holds, exactly:
+
+- one process: each reminder is sent once, unless the process dies between sending and recording;
+- after such a crash (or a database outage longer than the lease while another worker runs): the row
+  is sent again once its lease ends, with the same `webhook-id`, so a receiver that remembers the ids
+  it saw (as the Standard Webhooks spec asks) handles it once. Delivery is at-least-once, never lost.
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -24,7 +33,7 @@ from ..db import ledger
 from ..db import subscriptions as subs_db
 from ..jsonview import utc_text
 from ..store import Calendar
-from ..subscriptions import Subscription
+from ..subscriptions import Subscription, normalise_lead_time
 from ..timing import parse_duration
 from ..webhooks.client import Attempt
 from ..webhooks.payloads import Format, Message
@@ -85,31 +94,41 @@ class Delivery:
         self._rng = rng
         self._pool = cf.ThreadPoolExecutor(tuning.concurrency, thread_name_prefix="reminder-send")
         self._run_lock = threading.Lock()
+        self._unrecorded: dict[str, ledger.Outcome] = {}  # sent, but the record failed; by row id
 
     def shutdown(self, *, wait: bool) -> None:
         """Stop the send pool (letting sends in flight finish when `wait`)."""
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
 
     def run_due(self, now: dt.datetime, calendar_now: Callable[[], Calendar | None]) -> RunStats:
-        """Claim and deliver every row due at `now`, a batch at a time, until none is left."""
+        """Claim and deliver every row due at `now`, a batch at a time, until none is left.
+
+        A database error stops the claiming, lets the sends in flight finish, keeps their outcomes for
+        the next run if they cannot be written, then raises (the caller backs off and calls again).
+        """
         stats = RunStats()
         with self._run_lock:
+            self._record_held(stats)
             subscriptions = {s.id: s for s in subs_db.list_subscriptions(self.engine)}
             calendar = calendar_now()
             limit = self.tuning.concurrency * 2
             inflight: set[cf.Future[ledger.Outcome]] = set()
             done_rows: list[ledger.Outcome] = []
             exhausted = False
+            error: Exception | None = None
             last_flush = time.monotonic()
             while True:
                 if not exhausted and len(inflight) < limit:
-                    claimed = ledger.claim_due(
-                        self.engine, now=now, lease=self.tuning.lease, limit=self.tuning.batch
-                    )
+                    try:
+                        claimed = ledger.claim_due(
+                            self.engine, now=now, lease=self.tuning.lease, limit=self.tuning.batch
+                        )
+                    except Exception as exc:
+                        error, claimed = exc, []
                     stats.claimed += len(claimed)
                     exhausted = not claimed
                     for row in claimed:
-                        job_or_outcome = self._prepare(row, subscriptions, calendar)
+                        job_or_outcome = self._prepare_safely(row, subscriptions, calendar)
                         if isinstance(job_or_outcome, ledger.Outcome):
                             done_rows.append(job_or_outcome)
                         else:
@@ -122,11 +141,39 @@ class Delivery:
                     finished, inflight = cf.wait(inflight, timeout=0.2, return_when=cf.FIRST_COMPLETED)
                     done_rows.extend(f.result() for f in finished)
                 if len(done_rows) >= 100 or (done_rows and time.monotonic() - last_flush > 0.05):
-                    self._record(done_rows, subscriptions, stats)
+                    error = self._record(done_rows, subscriptions, stats) or error
+                    exhausted = exhausted or error is not None
                     done_rows = []
                     last_flush = time.monotonic()
-            self._record(done_rows, subscriptions, stats)
+            error = self._record(done_rows, subscriptions, stats) or error
+        if error is not None:
+            raise error
         return stats
+
+    def _record_held(self, stats: RunStats) -> None:
+        """Write the outcomes an earlier run could not (raises while the database is still away)."""
+        if not self._unrecorded:
+            return
+        held = list(self._unrecorded.values())
+        ledger.record_outcomes(self.engine, held)
+        self._unrecorded.clear()
+        log.warning("recorded %d outcome(s) held since the database failed", len(held))
+
+    def _prepare_safely(
+        self, row: ledger.Claimed, subscriptions: Mapping[str, Subscription], calendar: Calendar | None
+    ) -> _Job | ledger.Outcome:
+        held = self._unrecorded.get(row.id)
+        if held is not None:
+            return held  # sent already: record what happened, never send it again
+        try:
+            return self._prepare(row, subscriptions, calendar)
+        except Exception as exc:  # one row that cannot be rendered must not stop the others
+            log.exception("reminder %s cannot be prepared; marking it failed", row.id)
+            return ledger.Outcome(
+                row.id, row.subscription_id, row.kind, row.event_id, ledger.FAILED, row.attempts,
+                error=f"could not be prepared: {type(exc).__name__}: {exc}"[:500],
+                finished_at=self.clock.now(), late=row.late,
+            )
 
     def _prepare(
         self, row: ledger.Claimed, subscriptions: Mapping[str, Subscription], calendar: Calendar | None
@@ -192,10 +239,25 @@ class Delivery:
 
     def _record(
         self, outcomes: list[ledger.Outcome], subscriptions: dict[str, Subscription], stats: RunStats
-    ) -> None:
+    ) -> Exception | None:
+        """Write `outcomes`; on a database error keep them for the next run and return the error."""
         if not outcomes:
-            return
-        ledger.record_outcomes(self.engine, outcomes)
+            return None
+        try:
+            ledger.record_outcomes(self.engine, outcomes)
+        except Exception as exc:
+            self._unrecorded.update((o.id, o) for o in outcomes)
+            log.warning("could not record %d outcome(s), holding them: %s", len(outcomes), exc)
+            return exc
+        try:
+            self._count(outcomes, subscriptions, stats)
+        except Exception as exc:  # counts towards disabling an endpoint; the outcomes are safe
+            return exc
+        return None
+
+    def _count(
+        self, outcomes: list[ledger.Outcome], subscriptions: dict[str, Subscription], stats: RunStats
+    ) -> None:
         now = self.clock.now()
         for o in outcomes:
             if o.lateness is not None:
@@ -241,10 +303,21 @@ def _stale(row: ledger.Claimed, sub: Subscription, calendar: Calendar) -> str:
         return f"event {event.status.value}"
     if event.deadline_at != row.deadline_at:
         return "deadline moved"
-    leads = {parse_duration(t).as_timedelta() for t in sub.lead_times}
+    leads = _lead_deltas(sub.lead_times)
     if row.lead_time is None or parse_duration(row.lead_time).as_timedelta() not in leads:
         return "lead time no longer subscribed"
     flt = event_filter(sub.filter, calendar)
     if flt is None or not flt.matches(event):
         return "event no longer matches the subscription's filter"
     return ""
+
+
+def _lead_deltas(texts: Sequence[str]) -> set[dt.timedelta]:
+    """The subscription's lead times as durations, leaving out any outside the allowed range."""
+    deltas = set()
+    for text in texts:
+        try:
+            deltas.add(parse_duration(normalise_lead_time(text)).as_timedelta())
+        except ValueError:
+            continue  # planning logged it; no row is planned for it either
+    return deltas

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from ..errors import FilterError
 from ..filters import EventFilter, parse_filter
 from ..store import Calendar, Event
+from ..subscriptions import normalise_lead_time
 from ..timing import parse_duration
 
 REMINDER = "reminder.due"  # the message type, as `webhooks.payloads` names it
@@ -85,13 +86,14 @@ def notification_id(subscription_id: str, change: Change) -> str:
 
 
 def event_filter(subscription_filter: Mapping[str, Sequence[str]], calendar: Calendar) -> EventFilter | None:
-    """The subscription's filter against this calendar; None when it names something the data no longer has.
+    """The subscription's filter; None when a stored value is no longer in the vocabulary.
 
-    A filter was valid when the subscription was made; if a later version of the data drops the only
-    event with that tag, the subscription matches nothing rather than everything.
+    Values are checked against the vocabulary, not `calendar`'s data, so a filter naming a tag no event
+    carries today still matches the events that carry it tomorrow; a stored value the vocabulary has
+    since dropped makes the subscription match nothing rather than everything.
     """
     try:
-        return parse_filter(subscription_filter, calendar)
+        return parse_filter(subscription_filter)
     except FilterError:
         return None
 
@@ -102,10 +104,13 @@ def plan_reminders(
     now: dt.datetime,
     *,
     late_window: dt.timedelta = dt.timedelta(0),
+    on_skip: Callable[[str, str], None] | None = None,
 ) -> list[Reminder]:
     """Every reminder owed: live events, deadline ahead, due no earlier than `now - late_window`.
 
-    Pass `late_window=dt.timedelta.max` to get every reminder whose deadline is still ahead.
+    Pass `late_window=dt.timedelta.max` to get every reminder whose deadline is still ahead. A
+    subscription that cannot be planned (a lead time stored before the range was enforced) is skipped
+    and reported to `on_skip(subscription_id, reason)`; the others are planned as usual.
     """
     unbounded = late_window == dt.timedelta.max
     earliest = dt.datetime.min.replace(tzinfo=dt.UTC) if unbounded else now - late_window
@@ -114,21 +119,35 @@ def plan_reminders(
     for sub in subscriptions:
         if not sub.enabled:
             continue
-        flt = event_filter(sub.filter, calendar)
-        if flt is None:
-            continue
-        leads = [(text, parse_duration(text).as_timedelta()) for text in dict.fromkeys(sub.lead_times)]
-        for event in events:
-            if not flt.matches(event):
-                continue
-            deadline = event.deadline_at
-            assert deadline is not None  # filtered above
-            for text, lead in leads:
-                due = deadline - lead
-                if due >= earliest:
-                    rid = reminder_id(sub.id, event.id, deadline, text)
-                    plan.append(Reminder(rid, sub.id, event.id, deadline, text, due))
+        try:
+            plan.extend(_plan_one(calendar, events, sub, earliest))
+        except (ValueError, OverflowError) as exc:
+            if on_skip is not None:
+                on_skip(sub.id, str(exc))
     plan.sort(key=lambda r: (r.due_at, r.id))
+    return plan
+
+
+def _plan_one(
+    calendar: Calendar, events: Sequence[Event], sub: Subscriber, earliest: dt.datetime
+) -> list[Reminder]:
+    flt = event_filter(sub.filter, calendar)
+    if flt is None:
+        return []
+    # The stored spelling is normalised again: rows written before the door checked the range.
+    leads = {normalise_lead_time(text): None for text in sub.lead_times}
+    timed = [(text, parse_duration(text).as_timedelta()) for text in leads]
+    plan: list[Reminder] = []
+    for event in events:
+        if not flt.matches(event):
+            continue
+        deadline = event.deadline_at
+        assert deadline is not None  # filtered by the caller
+        for text, lead in timed:
+            due = deadline - lead
+            if due >= earliest:
+                rid = reminder_id(sub.id, event.id, deadline, text)
+                plan.append(Reminder(rid, sub.id, event.id, deadline, text, due))
     return plan
 
 

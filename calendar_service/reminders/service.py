@@ -9,11 +9,16 @@ process at a time and inserted once by id.
 
     ReminderService(settings, engine, source, clock, client)
         .start()                    plan, register for calendar changes, arm the alarm
+        .health()                   whether reminders go out on time, for /healthz
         .run_due(now)               claim everything due at `now`, send through a bounded pool, record
         .on_calendar_change(o, n)   cancel what moved, notify subscribers, plan the new data
         .plan()                     insert every reminder owed (idempotent), re-arm
         .request_plan()             plan() soon on a background thread (after a subscription change)
         .shutdown()
+
+Every failure at a wake-up (the database away, re-arming's own query failing, a bug) re-arms the
+alarm after a backoff (`Tuning.backoff_first`, doubling to `backoff_max`), so reminders that fell due
+during an outage go out when it ends, without any other activity, and a lasting fault never spins.
 
 This module is the alarm and the planning; sending a claimed batch is `delivery.py`, and the data the
 messages carry is built in `messages.py`.
@@ -21,6 +26,7 @@ messages carry is built in `messages.py`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -115,6 +121,12 @@ class ReminderService:
         self._replan_lock = threading.Lock()
         self._replan_wanted = False
         self._replan_thread: threading.Thread | None = None
+        self._failures = 0  # wake-ups failed in a row
+        self._failing_since: dt.datetime | None = None
+        self._last_error: str | None = None
+        self._last_run: dt.datetime | None = None
+        self._next_due: dt.datetime | None = None  # the earliest pending row when last armed
+        self._skips_logged: set[tuple[str, str]] = set()
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -156,27 +168,77 @@ class ReminderService:
         now = self.clock.now()
         when = now + dt.timedelta(seconds=self.tuning.max_sleep)
         due = ledger.next_wake(self.engine)
+        self._next_due = due
         if due is not None:
             when = max(min(when, due), now)
+        self._arm_in((when - now).total_seconds())
+        return when
+
+    def _arm_in(self, delay: float) -> None:
+        from apscheduler.schedulers import SchedulerNotRunningError
         from apscheduler.triggers.date import DateTrigger
 
         # APScheduler keeps its own (system) time; hand it the delay, so a clock that is not the system
         # clock (an offset clock in a test, a clock in another zone) still wakes at the right moment.
-        delay = (when - now).total_seconds()
         run_date = dt.datetime.fromtimestamp(time.time() + delay, dt.UTC)
-        self._scheduler.add_job(
-            self._wake, DateTrigger(run_date=run_date, timezone=dt.UTC), id=WAKE_JOB, replace_existing=True
-        )
-        return when
+        scheduler = self._scheduler
+        if scheduler is None or self._stopped:
+            return
+        trigger = DateTrigger(run_date=run_date, timezone=dt.UTC)
+        with contextlib.suppress(SchedulerNotRunningError):  # shut down meanwhile
+            scheduler.add_job(self._wake, trigger, id=WAKE_JOB, replace_existing=True)
 
     def _wake(self) -> None:
         try:
             self.plan_if_changed()
             self.run_due(self.clock.now())
-        except Exception:
-            log.exception("reminder run failed; trying again at the next wake-up")
-        finally:
             self.arm()
+        except Exception as exc:  # anything at all: the alarm must ring again
+            self._wake_failed(exc)
+        else:
+            self._wake_succeeded()
+
+    def _wake_failed(self, exc: Exception) -> None:
+        self._failures += 1
+        delay = min(self.tuning.backoff_first * 2 ** min(self._failures - 1, 16), self.tuning.backoff_max)
+        self._last_error = _one_line(exc)
+        if self._failing_since is None:
+            self._failing_since = self.clock.now()
+            log.exception("reminder wake-up failed; trying again in %.0f s", delay)
+        else:  # the traceback was logged once; a lasting outage costs one line per try
+            log.warning(
+                "reminder wake-up failed again (%d in a row since %s): %s; trying again in %.0f s",
+                self._failures, utc_text(self._failing_since), self._last_error, delay,
+            )
+        self._arm_in(delay)
+
+    def _wake_succeeded(self) -> None:
+        now = self.clock.now()
+        if self._failing_since is not None:
+            log.warning(
+                "reminders running again after %d failed wake-up(s) since %s",
+                self._failures, utc_text(self._failing_since),
+            )
+        self._failures, self._failing_since, self._last_run = 0, None, now
+
+    def health(self) -> dict[str, Any]:
+        """Whether reminders go out on time: "ok", "failing" (wake-ups fail) or "stale" (due rows wait).
+
+        "stale" means the earliest pending row is more than `tuning.stale_after` past due and no wake-up
+        sent it; both come with the time and the last error, so an operator sees what is wrong.
+        """
+        now = self.clock.now()
+        due = self._next_due
+        overdue = due is not None and now - due > self.tuning.stale_after
+        status = "stale" if overdue else ("failing" if self._failures else "ok")
+        return {
+            "status": status,
+            "oldest_due": utc_text(due) if overdue and due is not None else None,
+            "failed_wakeups": self._failures,
+            "failing_since": utc_text_or(self._failing_since),
+            "last_error": self._last_error if self._failures else None,
+            "last_run": utc_text_or(self._last_run),
+        }
 
     # --- planning -----------------------------------------------------------------------------------
 
@@ -207,7 +269,9 @@ class ReminderService:
                     ledger.cancel_pending(
                         self.engine, now=now, reason=DISABLED, subscription_id=sub.id, kind=REMINDER
                     )
-            reminders = plan_reminders(calendar, subscriptions, now, late_window=window)
+            reminders = plan_reminders(
+                calendar, subscriptions, now, late_window=window, on_skip=self._skipped
+            )
             added = ledger.add_rows(
                 self.engine,
                 (
@@ -229,6 +293,12 @@ class ReminderService:
             log.info("planned %d new reminder(s) for calendar %s", added, calendar.version)
         self.arm()
         return added
+
+    def _skipped(self, subscription_id: str, reason: str) -> None:
+        # Once per subscription and reason: planning runs at every change and wake-up.
+        if (subscription_id, reason) not in self._skips_logged:
+            self._skips_logged.add((subscription_id, reason))
+            log.error("subscription %s skipped by planning: %s", subscription_id, reason)
 
     def request_plan(self) -> None:
         """Plan again soon, off the caller's thread; a burst of requests costs one or two plans.
@@ -318,10 +388,16 @@ class ReminderService:
 
 def _kept(new: Calendar, event_id: str, subscriptions: Sequence[Subscription], now: dt.datetime) -> list[str]:
     event = new.get(event_id)
-    planned = plan_reminders(
-        Calendar(new.meta, (event,), new.version), subscriptions, now, late_window=dt.timedelta.max
-    )
+    # A calendar of one event is another content: it gets a version of its own, never `new.version`,
+    # so nothing keyed by version can mistake it for the whole calendar.
+    only = Calendar(new.meta, (event,), f"{new.version}#{event_id}")
+    planned = plan_reminders(only, subscriptions, now, late_window=dt.timedelta.max)
     return [r.id for r in planned]
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
 
 
 def utc_text_or(value: dt.datetime | None) -> str | None:

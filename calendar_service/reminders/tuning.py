@@ -18,3 +18,9 @@ class Tuning:
     notification_max_age: dt.timedelta = dt.timedelta(hours=24)  # stop retrying a change notice after
     disable_after: int = 5  # consecutive finally-failed deliveries that disable an endpoint
     max_sleep: float = 30.0  # wake at least this often: other processes plan and retry too
+    # After a failed wake-up (database away, a bug) the alarm rings again after this, doubling up to
+    # `backoff_max`: never at once, so a fault that persists costs a log line now and then, not a core.
+    backoff_first: float = 1.0
+    backoff_max: float = 30.0
+    # A pending reminder this far past due that no wake-up has delivered makes health say "stale".
+    stale_after: dt.timedelta = dt.timedelta(seconds=90)

@@ -17,6 +17,7 @@ from ..errors import StoreUnreadable
 from ..problems import Problem
 from ..store import Calendar, content_version
 from ..yamlsource import parse_yaml
+from .actions import check_action_references, check_actions, raw_action_ids
 from .findings import Findings
 from .rules import SPECIAL_COUNTRIES, check_rules, country_codes, raw_event_ids
 from .structure import check_events, check_meta
@@ -70,16 +71,25 @@ def _validate_text(text: str, path: str, version: str, today: dt.date) -> Outcom
         found.report((), "the file must be a mapping with `calendar:` and `events:` at the top")
         return _outcome(found, None)
     for key in data:
-        if key not in ("calendar", "events"):
-            found.report((key,), f"unknown top-level key {key!r} — only `calendar:` and `events:`", key=True)
+        if key not in ("calendar", "actions", "events"):
+            hint = "only `calendar:`, `actions:` and `events:`"
+            found.report((key,), f"unknown top-level key {key!r} — {hint}", key=True)
     meta = check_meta(found, data)
+    actions = check_actions(found, data)
     events = check_events(found, data)
+    check_action_references(found, actions, events, raw_action_ids(data))
     # With broken metadata the events are still checked (in UTC) so every mistake shows at once.
     resolved = check_rules(found, meta.timezone if meta else "UTC", events, raw_event_ids(data))
     calendar = None
     if meta is not None and not found.has_errors():
         ordered = sorted(resolved, key=lambda e: (e.start_utc(timing.zone(meta.timezone)), e.id))
-        calendar = Calendar(meta=meta, events=tuple(ordered), version=version, path=path)
+        calendar = Calendar(
+            meta=meta,
+            events=tuple(ordered),
+            version=version,
+            path=path,
+            actions=tuple(action for _, action in actions),
+        )
         check_warnings(found, meta, events, calendar, today)
     return _outcome(found, calendar)
 

@@ -66,6 +66,8 @@ def check_rules(
     parsed_ids = {event.id for _, event in events}
     for index, event in events:
         _check_fields(found, ("events", index), event, ids)
+        check_tariff_codes(found, ("events", index), event)
+        check_history_zones(found, ("events", index), event)
     unique = [(index, event) for index, event in events if seen.get(event.id) == index]
     resolvable = unique
     lines = [found.locations.of(("events", index))[0] for index, _ in resolvable]
@@ -199,12 +201,6 @@ def _check_fields(found: Findings, at: PathKey, event: model.Event, ids: set[str
             close = difflib.get_close_matches(ref, sorted(ids), n=1)
             hint = f" — did you mean {close[0]!r}?" if close else ""
             found.report(where, f"no event with id {ref!r} in this file{hint}")
-    for i, change in enumerate(event.history):
-        if change.was is not None and change.was.tz is not None:
-            try:
-                timing.zone(change.was.tz)
-            except ValueError as exc:
-                found.report((*at, "history", i, "was", "tz"), str(exc))
 
 
 def _country_guess(code: str) -> str | None:
@@ -220,3 +216,37 @@ def _country_guess(code: str) -> str | None:
     except LookupError:
         return None
     return f"{found.alpha_2!r} ({found.name})"
+
+
+def check_tariff_codes(found: Findings, at: PathKey, event: model.Event) -> None:
+    """HS product codes and US chapter 99 headings are different things: keep each in its own list."""
+    for i, code in enumerate(event.hs):
+        if code.startswith("99"):
+            # HS chapter 99 is reserved for national use; in the US it holds the 9903 tariff measures.
+            dotted = f"{code[:4]}.{code[4:6]}.{code[6:8]}" if len(code) == 8 else "9903.xx.xx"
+            found.report(
+                (*at, "hs", i),
+                f"hs: {code!r} is a US chapter 99 heading, not an HS product code — move it to "
+                f"`chapter99:` as {dotted}",
+            )
+    for i, heading in enumerate(event.chapter99):
+        low, _, high = heading.partition("-")
+        if high and high <= low:
+            found.report(
+                (*at, "chapter99", i),
+                f"chapter99: the range {heading!r} ends before it starts — write the lower heading first, "
+                f"e.g. {high}-{low}",
+            )
+
+
+def check_history_zones(found: Findings, at: PathKey, event: model.Event) -> None:
+    """The zones of an earlier time (`was.tz`, `was.end_tz`) must exist, or "was → now" means nothing."""
+    for i, change in enumerate(event.history):
+        for field in ("tz", "end_tz"):
+            name = getattr(change.was, field, None)
+            if name is not None:
+                try:
+                    timing.zone(name)
+                except ValueError as exc:
+                    found.report((*at, "history", i, "was", field), str(exc))
+

@@ -118,12 +118,13 @@ def _fields_at(where: PathKey) -> list[str]:
         "after": model.DerivedTime,
         "history": model.Change,
         "was": model.Moment,
+        "actions": model.Action,
     }
     for part in reversed(where[:-1]):
         if isinstance(part, str):
             cls = parents.get(part, model.Event)
             return sorted(cls.model_fields)
-    return sorted(model.Event.model_fields) if len(where) > 2 else ["calendar", "events"]
+    return sorted(model.Event.model_fields) if len(where) > 2 else ["actions", "calendar", "events"]
 
 
 def _pattern_hint(name: str) -> str:
@@ -133,7 +134,10 @@ def _pattern_hint(name: str) -> str:
         "end_time": "is not a time — write HH:MM on a 24-hour clock, e.g. 00:01",
         "duration": "is not an ISO 8601 duration — write e.g. P90D, P1W or PT2H",
         "offset": "is not an ISO 8601 duration — write e.g. P90D or -P7D",
-        "hs": "is not an HS code — 2, 4, 6, 8 or 10 digits, e.g. 85 or 854231",
+        "hs": "is not an HS code — 2, 4, 6, 8 or 10 digits without dots or spaces, e.g. 85, 8541 or "
+        "85411000 (a US 9903.xx.xx heading goes under `chapter99:`)",
+        "chapter99": "is not a US chapter 99 heading — write 9903.xx.xx, e.g. 9903.01.25, or a range "
+        "9903.01.43-9903.01.76",
     }
     return hints.get(name, "is not a lowercase slug (letters, digits, hyphens)")
 

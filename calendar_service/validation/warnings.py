@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from .. import model
 from ..model import Status
-from ..store import Calendar
+from ..store import Calendar, Event
 from ..yamlsource import PathKey
 from .findings import Findings
 
@@ -83,7 +83,23 @@ def check_warnings(
                     f"a {change.kind} change without `was:` — record the old date "
                     "so subscribers see what moved",
                 )
+    for index, written in events:
+        if written.id in cal:
+            check_history_times(found, ("events", index), cal.get(written.id))
     _duplicate_titles(found, cal, index_of)
+
+
+def check_history_times(found: Findings, at: PathKey, event: Event) -> None:
+    """A timed event that moved should say at what clock time it was, not just on which day."""
+    if event.all_day:
+        return
+    for i, change in enumerate(event.history):
+        if change.kind in ("rescheduled", "postponed") and change.was is not None and change.was.time is None:
+            found.warn(
+                (*at, "history", i, "was"),
+                f"the {change.kind} change records the old date but not its time — add `time:` (and "
+                "`tz:` if it was in another zone) so subscribers see what moved",
+            )
 
 
 def _duplicate_titles(found: Findings, cal: Calendar, index_of: dict[str, int]) -> None:

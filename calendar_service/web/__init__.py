@@ -20,7 +20,7 @@ from ..clock import Clock, SystemClock
 from ..db import create_schema, make_engine
 from ..live import LiveCalendar
 from ..settings import Settings
-from . import api, eventpages, feeds, health, metrics, openapi, pages, problems, subscriptions
+from . import api, eventpages, feeds, health, ignored, metrics, openapi, pages, problems, subscriptions
 from .feedcache import FeedCache
 from .feeds import FeedFastPath
 
@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 # Blueprint modules, each exposing `bp` (and optionally `init_app(app)`); add one to extend the app.
-BLUEPRINTS: tuple[ModuleType, ...] = (feeds, api, health, pages, eventpages, metrics, openapi, subscriptions)
+BLUEPRINTS: tuple[ModuleType, ...] = (
+    feeds, api, health, pages, eventpages, metrics, openapi, subscriptions, ignored,
+)
 
 
 def create_app(

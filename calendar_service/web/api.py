@@ -15,7 +15,7 @@ from ..clock import Clock
 from ..filters import FILTER_PARAMETERS, EventFilter, parse_filter
 from ..jsonview import event_to_dict, moment_to_dict, utc_text
 from ..live import LiveCalendar, Snapshot
-from ..store import Calendar, Event
+from ..store import Event
 from ..timing import parse_duration
 from .changes import changes_since
 from .openapi import operation, parse_query, respond
@@ -35,6 +35,7 @@ from .schemas import (
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 P = "/api/v1"
+MAX_WITHIN_DAYS = 3660  # ten years
 
 
 def _snapshot() -> Snapshot | Response:
@@ -55,9 +56,9 @@ def _args() -> dict[str, list[str]]:
     return {name: request.args.getlist(name) for name in request.args}
 
 
-def _event_filter(query: FilterQuery, calendar: Calendar) -> EventFilter:
+def _event_filter(query: FilterQuery) -> EventFilter:
     params = {name: getattr(query, name) for name in FILTER_PARAMETERS if getattr(query, name)}
-    return parse_filter(params, calendar)
+    return parse_filter(params)
 
 
 def event_view(event: Event, snapshot: Snapshot) -> dict[str, Any]:
@@ -90,7 +91,10 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         moment, event_id = text.split("|", 1)
-        return dt.datetime.fromisoformat(moment), event_id
+        after = dt.datetime.fromisoformat(moment)
+        if after.utcoffset() is None:
+            raise ValueError("a cursor's instant carries its offset")  # compared with aware instants
+        return after, event_id
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise BadParameter(
             "cursor", cursor, "not a cursor this API issued; use `next_cursor` from the previous page"
@@ -124,7 +128,7 @@ def list_events() -> Response:
     query = parse_query(EventsQuery, _args())
     calendar = snapshot.calendar
     tz = calendar.tz
-    event_filter = _event_filter(query, calendar)
+    event_filter = _event_filter(query)
     begin = _instant("from", query.from_, tz)
     end = _instant("to", query.to, tz)
     words = [word.casefold() for word in (query.q or "").split()]
@@ -171,9 +175,6 @@ def get_event(event_id: str) -> Response:
     snapshot = _snapshot()
     if isinstance(snapshot, Response):
         return snapshot
-    if request.args:
-        name = next(iter(request.args))
-        raise BadParameter(name, request.args[name], "this address takes no query parameters")
     return respond(EventOut, event_view(snapshot.calendar.get(event_id), snapshot))
 
 
@@ -201,10 +202,12 @@ def upcoming_deadlines() -> Response:
         window = parse_duration(query.within)
     except ValueError as exc:
         raise BadParameter("within", query.within, str(exc)) from None
-    if not window.is_positive or window.days > 3660:
-        raise BadParameter("within", query.within, "use a positive duration up to ten years, e.g. P30D")
+    # Compared in whole seconds: PT99999999H is a few days in `days` and overflows a datetime.
+    if not window.is_positive or window.days * 86400 + window.seconds > MAX_WITHIN_DAYS * 86400:
+        hint = f"use a positive duration up to ten years (P{MAX_WITHIN_DAYS}D), e.g. P30D"
+        raise BadParameter("within", query.within, hint)
     calendar = snapshot.calendar
-    event_filter = _event_filter(query, calendar)
+    event_filter = _event_filter(query)
     now = _now()
     horizon = now + window.as_timedelta()
     due = sorted(

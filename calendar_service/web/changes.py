@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from ..history import steps
-from ..jsonview import moment_to_dict, utc_text
+from ..jsonview import moment_to_dict, utc_text, was_to_dict
 from ..live import Snapshot
 from ..store import Event
 
@@ -18,7 +18,7 @@ def _history_entries(event: Event, since_day: dt.date, snapshot: Snapshot) -> li
         return []  # most events: nothing recorded since, and no need to resolve earlier times
     tz = snapshot.calendar.tz
     entries = []
-    for step in steps(event, tz):
+    for step in steps(event, snapshot.calendar.meta.timezone):
         change = step.change
         if change.changed < since_day:
             continue
@@ -31,7 +31,7 @@ def _history_entries(event: Event, since_day: dt.date, snapshot: Snapshot) -> li
                 "at": change.changed.isoformat(),
                 "origin": "history",
                 "note": change.note,
-                "was": data.get("was"),
+                "was": was_to_dict(change, event, snapshot.calendar),
                 # The same earlier time as an instant, and the time that replaced it.
                 "was_at": moment_to_dict(step.before, tz),
                 "now_at": moment_to_dict(step.after, tz),
@@ -80,7 +80,12 @@ def _observed_entries(snapshot: Snapshot, since: dt.datetime) -> list[dict[str, 
 
 def changes_since(snapshot: Snapshot, since: dt.datetime) -> list[dict[str, Any]]:
     """Every change at or after `since`, newest first; history dates are read in the calendar's zone."""
-    since_day = since.astimezone(snapshot.calendar.tz).date()
+    try:
+        since_day = since.astimezone(snapshot.calendar.tz).date()
+    except OverflowError:
+        # An instant within hours of year 1 or 9999 has no local date in some zones; it is still a
+        # valid `since`, older or newer than anything the calendar can hold.
+        since_day = dt.date.min if since.year == 1 else dt.date.max
     entries: list[dict[str, Any]] = []
     for event in snapshot.calendar:
         entries.extend(_history_entries(event, since_day, snapshot))

@@ -147,7 +147,7 @@ def _event_context(
                 "before": moment_label(step.before) if step.before is not None else None,
                 "after": moment_label(step.after) if step.after is not None else None,
             }
-            for step in steps(event, tz)
+            for step in steps(event, calendar.meta.timezone)
         ],
         "siblings": siblings,
         "labels": {e.id: span_label(e) for e in siblings},

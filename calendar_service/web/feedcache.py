@@ -3,6 +3,9 @@
 A feed is rendered once per snapshot generation and canonical filter; a second, raw index maps the
 exact `Host` + query string a client sends to the same entry, so a repeat request costs two dict
 lookups. Both indexes are dropped as a whole when the live calendar swaps in a new generation.
+
+Parameters the feed does not take (`utm_source`, a cache-busting `_=...`) are not part of the key:
+they change neither the body nor its ETag, only the `Trade-Calendar-Ignored` header of that spelling.
 """
 
 from __future__ import annotations
@@ -12,17 +15,19 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import urlencode
 
 from ..feeds import parse_alarms, render_feed
-from ..filters import parse_filter
+from ..filters import FILTER_PARAMETERS, parse_filter
 from ..live import Snapshot
+from .ignored import HEADER, header_value, ignored
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 # Calendar clients poll; "no-cache" lets them keep the body but revalidate every time, which is a 304.
 CACHE_CONTROL = "public, no-cache"
+FEED_PARAMETERS = (*FILTER_PARAMETERS, "alarm")
 
 Headers = list[tuple[str, str]]
 
@@ -73,6 +78,15 @@ def make_entry(body: bytes, snapshot: Snapshot) -> RenderedFeed:
     return RenderedFeed(body, etag, last_modified, int(modified.timestamp()), headers_200, common)
 
 
+def naming_ignored(entry: RenderedFeed, names: Sequence[str]) -> RenderedFeed:
+    """The entry with a `Trade-Calendar-Ignored` header for `names` (the same entry when there are none)."""
+    value = header_value(names)
+    if value is None:
+        return entry
+    named = (HEADER, value)
+    return replace(entry, headers_200=[*entry.headers_200, named], headers_304=[*entry.headers_304, named])
+
+
 class FeedCache:
     """An LRU of rendered feeds for the current generation, with a raw-query alias index."""
 
@@ -104,9 +118,9 @@ class FeedCache:
         hit = self.cached(snapshot, host, query)
         if hit is not None:
             return hit
-        filter_params = {name: list(values) for name, values in params.items() if name != "alarm"}
+        filter_params = {name: list(params[name]) for name in FILTER_PARAMETERS if name in params}
         alarms = parse_alarms(list(params.get("alarm", ())))
-        event_filter = parse_filter(filter_params, snapshot.calendar)
+        event_filter = parse_filter(filter_params)
         alarm_texts = tuple(alarm.text for alarm in alarms)
         key = (snapshot.generation, base, event_filter.cache_key(), tuple(sorted(alarm_texts)))
         with self._lock:
@@ -133,6 +147,7 @@ class FeedCache:
             if self.on_render is not None:
                 self.on_render(time.perf_counter() - started)
             entry = make_entry(body, snapshot)
+        spelled = naming_ignored(entry, ignored(params, FEED_PARAMETERS))
         with self._lock:
             if self.generation == snapshot.generation:
                 self._entries[key] = entry
@@ -140,5 +155,5 @@ class FeedCache:
                     self._entries.popitem(last=False)
                 if len(self.alias) >= self.maxsize * 4:
                     self.alias = {}  # bounded: many spellings of few filters start over cheaply
-                self.alias[(host, query)] = entry
-        return entry
+                self.alias[(host, query)] = spelled
+        return spelled

@@ -1,18 +1,34 @@
-"""`/healthz` (what is served and whether the last reload failed) and `/readyz` (can we serve)."""
+"""`/healthz` (what is served, whether reminders go out, whether the database answers) and `/readyz`.
+
+`/readyz` is 200 as soon as a calendar is loaded, also while the database is away: feeds and the read
+API serve the loaded calendar without it, so a load balancer must keep the replica. What is down is
+listed under `down` in both answers, and makes `/healthz` say "degraded".
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import datetime as dt
+import time
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, jsonify
+from sqlalchemy import text
 
+from ..db import database_status
 from ..jsonview import utc_text
 from ..live import LiveCalendar
 from .openapi import operation
 from .problems import problem
 from .schemas import Health, Ready
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
 bp = Blueprint("health", __name__)
+
+REMINDERS_KEY = "trade_calendar.reminders"  # as `web.subscriptions` names it
+PING_EVERY = 2.0  # seconds between checks that a database seen failing is back
 
 
 def health_report(live: LiveCalendar) -> dict[str, Any]:
@@ -33,13 +49,52 @@ def health_report(live: LiveCalendar) -> dict[str, Any]:
     }
 
 
+def database_report(engine: Engine | None) -> dict[str, Any] | None:
+    """"ok" or "down" with the last error; a database seen failing is pinged (at most every 2 s)."""
+    if engine is None:
+        return None
+    status = database_status(engine)
+    if status.down and time.monotonic() - (status.error_at or 0.0) > PING_EVERY:
+        with contextlib.suppress(Exception), engine.connect() as conn:  # the status records the result
+            conn.execute(text("SELECT 1"))
+    if not status.down:
+        return {"status": "ok", "error": None, "since": None}
+    since = dt.datetime.fromtimestamp(status.wall_error_at or time.time(), dt.UTC)
+    return {"status": "down", "error": status.error, "since": utc_text(since)}
+
+
+def _reminders_report() -> dict[str, Any] | None:
+    service = current_app.extensions.get(REMINDERS_KEY)
+    health = getattr(service, "health", None)
+    return health() if callable(health) else None
+
+
+def _down(database: dict[str, Any] | None, reminders: dict[str, Any] | None) -> dict[str, str]:
+    down: dict[str, str] = {}
+    if database is not None and database["status"] == "down":
+        down["database"] = f"down since {database['since']}: {database['error']}"
+    if reminders is not None and reminders["status"] != "ok":
+        oldest = reminders["oldest_due"]
+        late = f"; the earliest due at {oldest} has not gone out" if oldest else ""
+        error = f"; last error: {reminders['last_error']}" if reminders["last_error"] else ""
+        down["reminders"] = f"{reminders['status']}{late}{error}"
+    return down
+
+
 @bp.get("/healthz")
 @operation("/healthz", tag="meta", response=Health)
 def healthz() -> Response:
-    """Always 200 while the process answers; `status` says ok, degraded (bad edit refused) or failing."""
+    """Always 200 while the process answers; `status` says ok, degraded or failing, `down` says why."""
     live: LiveCalendar = current_app.extensions["trade_calendar.live"]
     live.maybe_check()
-    response = jsonify(health_report(live))
+    report = health_report(live)
+    database = database_report(current_app.extensions.get("trade_calendar.engine"))
+    reminders = _reminders_report()
+    down = _down(database, reminders)
+    if down and report["status"] == "ok":
+        report["status"] = "degraded"
+    report.update(database=database, reminders=reminders, down=down)
+    response = jsonify(report)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -47,12 +102,13 @@ def healthz() -> Response:
 @bp.get("/readyz")
 @operation("/readyz", tag="meta", response=Ready, errors=(503,))
 def readyz() -> Response:
-    """200 once a valid calendar is loaded, 503 problem before."""
+    """200 once a valid calendar is loaded (listing what is down, if anything), 503 problem before."""
     live: LiveCalendar = current_app.extensions["trade_calendar.live"]
     if not live.ready:
         return problem(
             503, "Not ready", "no valid data file has been loaded yet; see /healthz for the errors"
         )
-    response = jsonify({"ready": True})
+    down = _down(database_report(current_app.extensions.get("trade_calendar.engine")), _reminders_report())
+    response = jsonify({"ready": True, "down": down} if down else {"ready": True})
     response.headers["Cache-Control"] = "no-store"
     return response

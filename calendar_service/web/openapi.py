@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
+from .ignored import HEADER as IGNORED_HEADER
+from .ignored import register
 from .problems import BadParameter
 from .schemas import ProblemOut
 
@@ -69,6 +71,10 @@ class Operation:
 
 
 OPERATIONS: list[Operation] = []
+IGNORED_DESCRIPTION = (
+    "Query parameters this address does not take, comma-separated (e.g. `cuntry, utm_source`): they were "
+    "ignored, not refused; absent when there were none"
+)
 
 
 def operation(path: str, **details: Any) -> Callable[[F], F]:
@@ -78,7 +84,9 @@ def operation(path: str, **details: Any) -> Callable[[F], F]:
         details.setdefault("operation_id", view.__name__)
         details.setdefault("summary", (view.__doc__ or "").strip().splitlines()[0] if view.__doc__ else "")
         details.setdefault("method", "get")
-        OPERATIONS.append(Operation(path=path, **details))
+        op = Operation(path=path, **details)
+        OPERATIONS.append(op)
+        register(view, query_names(op.query) if op.query is not None else ())
         return view
 
     return record
@@ -95,14 +103,21 @@ def _is_list(annotation: Any) -> bool:
     return False
 
 
+def query_names(model: type[BaseModel]) -> list[str]:
+    """The query parameters `model` takes, as a URL spells them."""
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
 def parse_query(model: type[M], args: Mapping[str, Sequence[str]]) -> M:
-    """Validate query parameters against `model`; BadParameter names the first one refused."""
+    """Validate the query parameters `model` takes; BadParameter names the first one refused.
+
+    Other names are left out here (and listed in the `Trade-Calendar-Ignored` header by `ignored`).
+    """
     names = {(f.alias or name): _is_list(f.annotation) for name, f in model.model_fields.items()}
     values: dict[str, Any] = {}
     for name, raw in args.items():
-        if name not in names:
-            raise BadParameter(name, ",".join(raw), f"unknown parameter; use {', '.join(sorted(names))}")
-        values[name] = list(raw) if names[name] else raw[-1]
+        if name in names:
+            values[name] = list(raw) if names[name] else raw[-1]
     try:
         return model.model_validate(values)
     except ValidationError as exc:
@@ -170,9 +185,12 @@ def build_document(title: str, version: str, operations: Sequence[Operation]) ->
                 raw = {"type": "object"} if op.content_type == "application/json" else {"type": "string"}
                 content = {op.content_type: {"schema": raw}}
             ok["content"] = content
-        if op.headers:
+        headers = dict(op.headers)
+        if op.method == "get":
+            headers[IGNORED_HEADER] = IGNORED_DESCRIPTION
+        if headers:
             ok["headers"] = {
-                name: {"description": text, "schema": {"type": "string"}} for name, text in op.headers.items()
+                name: {"description": text, "schema": {"type": "string"}} for name, text in headers.items()
             }
         responses[str(op.status)] = ok
         for status, text in op.extra_statuses.items():
@@ -204,7 +222,9 @@ def build_document(title: str, version: str, operations: Sequence[Operation]) ->
             "title": title,
             "version": version,
             "description": "Trade-policy deadlines as iCalendar feeds and a JSON API. Errors are RFC 9457 "
-            "problem details naming the parameter.",
+            "problem details naming the parameter. Filter values are checked against the vocabulary, not "
+            "the data: a valid value no event has yet gives an empty result. Query parameters an address "
+            f"does not take are ignored and named in the `{IGNORED_HEADER}` response header.",
         },
         "paths": dict(sorted(paths.items())),
         "components": {"schemas": dict(sorted(components.items())), **_security_schemes(schemes)},

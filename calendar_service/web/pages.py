@@ -27,6 +27,7 @@ from ..timing import zone
 from . import pagekit
 from .changes import changes_since
 from .feeds import FEED_PATH
+from .ignored import takes
 from .openapi import document
 
 bp = Blueprint("pages", __name__)
@@ -56,12 +57,13 @@ def _filter(snap: Snapshot | None, chosen: Mapping[str, list[str]]) -> tuple[Eve
     if snap is None:
         return EventFilter(), None
     try:
-        return parse_filter({k: v for k, v in chosen.items() if k != "alarm" and v}, snap.calendar), None
+        return parse_filter({k: v for k, v in chosen.items() if k != "alarm" and v}), None
     except FilterError as exc:
         return EventFilter(), str(exc)
 
 
 @bp.get("/")
+@takes(*FILTER_PARAMETERS, "alarm")
 def home() -> Response:
     """The coming months on a timeline, what changed this week, the upcoming deadlines, the feeds."""
     snap = pagekit.snapshot()
@@ -228,6 +230,7 @@ def _since(now: dt.datetime, tz: dt.tzinfo) -> tuple[dt.datetime, str | None]:
 
 
 @bp.get("/changes")
+@takes(*FILTER_PARAMETERS, "alarm", "since")
 def changes() -> Response:
     """What moved, was cancelled, superseded or removed since a date (default: the last 30 days)."""
     snap = pagekit.snapshot()
@@ -253,14 +256,14 @@ def changes() -> Response:
 
 
 @bp.get("/changes.atom")
+@takes(*FILTER_PARAMETERS)
 def changes_atom() -> Response:
     """Every recorded or observed change as Atom 1.0, newest first; the feed filters apply."""
     snap = pagekit.snapshot()
     if snap is None:
         return pagekit.not_loaded()
     event_filter = parse_filter(
-        {name: request.args.getlist(name) for name in FILTER_PARAMETERS if request.args.getlist(name)},
-        snap.calendar,
+        {name: request.args.getlist(name) for name in FILTER_PARAMETERS if request.args.getlist(name)}
     )
     base = pagekit.base_url()
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

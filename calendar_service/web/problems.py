@@ -7,6 +7,8 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Flask, Response, request
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from ..errors import EventNotFound, FilterError
@@ -15,6 +17,9 @@ bp = Blueprint("problems", __name__)
 log = logging.getLogger(__name__)
 
 PROBLEM_TYPE = "application/problem+json"
+# Seconds a client is asked to wait while the database is away: the engine gives up on a connection
+# within about this long, so a retry after it meets a recovered database or a quick 503 again.
+RETRY_AFTER = 5
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
@@ -68,6 +73,30 @@ def _http_error(exc: HTTPException) -> Response:
     if code == 405 and exc.get_response().headers.get("Allow"):
         response.headers["Allow"] = exc.get_response().headers["Allow"]
     return response
+
+
+def database_unavailable() -> Response:
+    """503 with `Retry-After`: the database cannot be reached or written right now."""
+    response = problem(
+        503,
+        "Database unavailable",
+        "the database cannot be reached or written right now; feeds and the read API still serve the "
+        f"last loaded calendar. Try again in {RETRY_AFTER} seconds",
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
+# Errors that say the database is away (down, restarting, read-only, locked, pool exhausted), not that
+# the request was wrong; IntegrityError and DataError are neither, and stay with their own handlers.
+@bp.app_errorhandler(OperationalError)
+@bp.app_errorhandler(InterfaceError)
+@bp.app_errorhandler(DisconnectionError)
+@bp.app_errorhandler(PoolTimeout)
+def _database_error(exc: Exception) -> Response:
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, first_line[:300])
+    return database_unavailable()
 
 
 @bp.app_errorhandler(Exception)

@@ -7,9 +7,12 @@ document cannot drift from what the service answers.
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ..model import Authority, Importance, Kind, Status
 
 
 class _Out(BaseModel):
@@ -36,13 +39,18 @@ class SourceOut(_Out):
 
 
 class EarlierTime(_Out):
-    """A time an event had before it changed."""
+    """A time an event had before it changed: as written (date, time, tz) and the instant it meant."""
 
     date: str
     time: str | None = None
     tz: str | None = None
     end_date: str | None = None
     end_time: str | None = None
+    end_tz: str | None = None
+    local: str | None = Field(None, description="ISO 8601 local time with UTC offset (all-day: midnight)")
+    zone: str | None = Field(None, description="IANA time zone of `local`")
+    utc: str | None = Field(None, description="The same instant in UTC, ending in Z")
+    all_day: bool | None = None
 
 
 class ChangeOut(_Out):
@@ -69,7 +77,10 @@ class EventOut(_Out):
     action: str | None
     related: list[str]
     authority: str | None
-    hs: list[str]
+    hs: list[str] = Field(description="HS product codes in scope (digits; chapters, headings, subheadings)")
+    chapter99: list[str] = Field(
+        default_factory=list, description="US HTSUS chapter 99 headings (9903.xx.xx, or a range a-b)"
+    )
     instrument: str | None
     location: str | None
     description: str | None
@@ -174,6 +185,25 @@ class FailedReload(_Out):
     errors: list[str] = Field(description="`file:line:col: error: ...` messages")
 
 
+class DatabaseHealth(_Out):
+    """Whether the database answered its last statement."""
+
+    status: Literal["ok", "down"]
+    error: str | None
+    since: str | None
+
+
+class ReminderHealth(_Out):
+    """Whether reminders go out on time (only where `serve` runs the scheduler)."""
+
+    status: Literal["ok", "failing", "stale"]
+    oldest_due: str | None = Field(description="Due time of the earliest reminder overdue (when stale)")
+    failed_wakeups: int
+    failing_since: str | None
+    last_error: str | None
+    last_run: str | None
+
+
 class Health(_Out):
     """The state of the live data."""
 
@@ -184,12 +214,16 @@ class Health(_Out):
     last_reload: str | None
     last_check: str | None
     last_failed_reload: FailedReload | None
+    database: DatabaseHealth | None = None
+    reminders: ReminderHealth | None = None
+    down: dict[str, str] = Field(default_factory=dict, description="What is not working, and why")
 
 
 class Ready(_Out):
     """Whether the service can serve."""
 
     ready: bool
+    down: dict[str, str] | None = Field(default=None, description="What is not working (feeds still serve)")
 
 
 # --- webhook subscriptions ---------------------------------------------------------------------------
@@ -200,7 +234,10 @@ class SubscriptionOut(_Out):
 
     id: str
     url: str
-    filter: dict[str, list[str]] = Field(description="Filters it hears about: country, kind, tag, importance")
+    filter: dict[str, list[str]] = Field(
+        description="The events it hears about, with the feed's filters: country, kind, tag, importance, "
+        "status, authority, hs, action"
+    )
     lead_times: list[str] = Field(description="ISO 8601 durations before each deadline, e.g. P1D")
     format: Literal["standard", "slack", "teams"]
     enabled: bool
@@ -266,19 +303,40 @@ class TestDelivery(_Out):
 _REPEAT = "repeatable or comma-separated"
 
 
+def _enum_text(enum: type[StrEnum]) -> str:
+    return ", ".join(member.value for member in enum)
+
+
 class FilterQuery(BaseModel):
-    """The filters every feed and list takes."""
+    """The filters every feed and list takes.
+
+    Values are checked against the vocabulary, not the data: a valid value no event has today gives an
+    empty result (200), a malformed one a 400 naming the parameter. Parameters a route does not take
+    are ignored and named in the `Trade-Calendar-Ignored` response header.
+    """
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    country: list[str] = Field(default_factory=list, description=f"ISO country code, EU ({_REPEAT})")
-    kind: list[str] = Field(default_factory=list, description=f"Event kind, e.g. tariff ({_REPEAT})")
-    tag: list[str] = Field(default_factory=list, description=f"Tag ({_REPEAT})")
-    importance: list[str] = Field(default_factory=list, description=f"low, medium, high ({_REPEAT})")
-    status: list[str] = Field(default_factory=list, description=f"scheduled, cancelled, ... ({_REPEAT})")
-    authority: list[str] = Field(default_factory=list, description=f"Legal authority ({_REPEAT})")
+    country: list[str] = Field(
+        default_factory=list,
+        description=f"ISO 3166-1 alpha-2 code, EU, or * for events concerning every country ({_REPEAT})",
+    )
+    kind: list[str] = Field(default_factory=list, description=f"{_enum_text(Kind)} ({_REPEAT})")
+    tag: list[str] = Field(
+        default_factory=list, description=f"Tag: lowercase words joined by hyphens ({_REPEAT})"
+    )
+    importance: list[str] = Field(default_factory=list, description=f"{_enum_text(Importance)} ({_REPEAT})")
+    status: list[str] = Field(default_factory=list, description=f"{_enum_text(Status)} ({_REPEAT})")
+    authority: list[str] = Field(
+        default_factory=list, description=f"Legal authority: {_enum_text(Authority)} ({_REPEAT})"
+    )
     hs: list[str] = Field(
-        default_factory=list, description=f"HS code, 2–10 digits; covers above/below ({_REPEAT})"
+        default_factory=list,
+        description=f"HS code of 2, 4, 6, 8, 9 or 10 digits, dots allowed (8542.31); covers codes above and "
+        f"below it ({_REPEAT})",
+    )
+    action: list[str] = Field(
+        default_factory=list, description=f"Action id grouping the dated events of one action ({_REPEAT})"
     )
 
 

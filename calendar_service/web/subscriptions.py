@@ -6,7 +6,7 @@ full (`subscriptions.parse_input`) before anything is written. The signing secre
 the 201 of the POST, and never again.
 
 Reads from `app.extensions`: `trade_calendar.settings`, `trade_calendar.engine`, `trade_calendar.clock`,
-`trade_calendar.live` (the current calendar, for checking filter values), optionally
+`trade_calendar.live` (its engine, when no engine is given), optionally
 `trade_calendar.address_policy` (an `AddressPolicy`, e.g. with a test resolver) and
 `trade_calendar.webhook_client` (a `WebhookClient`; built from the settings when absent), and
 `trade_calendar.reminders` (`REMINDERS_KEY`): the reminder service `trade-calendar serve` runs in this
@@ -56,8 +56,6 @@ from .schemas import (
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
-
-    from ..store import Calendar
 
 bp = Blueprint("subscriptions", __name__, url_prefix="/api/v1/subscriptions")
 log = logging.getLogger(__name__)
@@ -123,18 +121,6 @@ def _engine() -> Engine:
 def _clock() -> Clock:
     clock: Clock | None = current_app.extensions.get("trade_calendar.clock")
     return clock if clock is not None else SystemClock()
-
-
-def _calendar() -> Calendar:
-    live = current_app.extensions.get("trade_calendar.live")
-    snapshot: Any = getattr(live, "snapshot", None)
-    if snapshot is None:
-        # Filter values are checked against the calendar; without one nothing can be checked.
-        raise _Reject(
-            problem(503, "Calendar not loaded", "no valid data file has been loaded yet; see /healthz")
-        )
-    calendar: Calendar = snapshot.calendar
-    return calendar
 
 
 def _replan() -> None:
@@ -229,6 +215,9 @@ def read_json(limit: int) -> Any:
         return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         raise SubscriptionInvalid([{"field": "body", "message": f"not valid JSON: {exc}"}]) from None
+    except RecursionError:  # the parser's own guard against a body of [[[[...]]]] nested 1,000 deep
+        too_deep = {"field": "body", "message": "nested too deeply to be a subscription"}
+        raise SubscriptionInvalid([too_deep]) from None
 
 
 def _too_large(limit: int) -> Response:
@@ -252,7 +241,7 @@ def create() -> tuple[Response, int, dict[str, str]]:
     """Register a subscription; the answer carries its signing secret, shown this once."""
     settings = _settings()
     data = read_json(settings.max_body_bytes)
-    checked = parse_input(data, calendar=_calendar(), check_url=_url_check())
+    checked = parse_input(data, check_url=_url_check())
     sub = new_subscription(checked, secret=new_secret(), now=_clock().now())
     store.create_subscription(_engine(), sub)
     log.info("subscription %s created for %s", sub.id, redact_url(sub.url))
@@ -290,7 +279,7 @@ def change(subscription_id: str) -> Response:
     engine = _engine()
     current = store.get_subscription(engine, subscription_id)
     data = read_json(settings.max_body_bytes)
-    checked = parse_patch(data, calendar=_calendar(), check_url=_url_check())
+    checked = parse_patch(data, check_url=_url_check())
     updated = store.update_subscription(engine, apply_patch(current, checked, now=_clock().now()))
     log.info("subscription %s changed: %s", subscription_id, ", ".join(sorted(checked.model_fields_set)))
     _replan()

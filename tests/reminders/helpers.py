@@ -125,3 +125,19 @@ def make_service(
     return ReminderService(
         settings, engine, source, clock, client, tuning=tuning or Tuning(concurrency=4), retry_policy=retry
     )
+
+
+class OffsetClock:
+    """The system clock moved by `offset`: real seconds pass, so APScheduler's real alarm can be used."""
+
+    def __init__(self, offset: dt.timedelta) -> None:
+        self.offset = offset
+
+    @classmethod
+    def starting_at(cls, moment: dt.datetime) -> OffsetClock:
+        """A clock that reads `moment` now."""
+        return cls(moment - dt.datetime.now(UTC))
+
+    def now(self) -> dt.datetime:
+        """The moved time."""
+        return dt.datetime.now(UTC) + self.offset

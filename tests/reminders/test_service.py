@@ -92,7 +92,7 @@ def test_dst_morning_reminder_fires_exactly_an_hour_before(sqlite_engine: Engine
 
 
 def test_wakes_at_due_time_with_the_real_scheduler(sqlite_engine: Engine) -> None:
-    """APScheduler's alarm fires a reminder due 0.6 s from now within a fraction of a second."""
+    """APScheduler's alarm fires a reminder due 0.6 s from now when due, not at the next routine wake."""
 
     class OffsetClock:
         def __init__(self, offset: dt.timedelta) -> None:
@@ -102,18 +102,20 @@ def test_wakes_at_due_time_with_the_real_scheduler(sqlite_engine: Engine) -> Non
             return SystemClock().now() + self.offset
 
     due = DEADLINE - dt.timedelta(hours=1)
+    # Measured from the moment the offset is taken: setting up on a busy machine only eats into the wait.
+    started = time.monotonic()
     clock = OffsetClock(due - dt.timedelta(seconds=0.6) - SystemClock().now())
     with Receiver() as rx:
         add_subscription(sqlite_engine, rx.url, clock, lead_times=("PT1H",))
         service = make_service(sqlite_engine, make_calendar(event("soon", DEADLINE)), clock)
-        started = time.monotonic()
         service.start()
         try:
-            (request,) = rx.wait_for(1, timeout=5)
+            (request,) = rx.wait_for(1, timeout=15)
         finally:
             service.shutdown()
     fired_after = request.at - started
-    assert 0.5 <= fired_after < 1.4, fired_after
+    # Not before it is due; and at the due time, not at the next routine wake-up (`max_sleep`, 30 s).
+    assert 0.55 <= fired_after < 10, fired_after
     assert ledger.count_by_state(sqlite_engine) == {"delivered": 1}
 
 

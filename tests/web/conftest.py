@@ -112,3 +112,12 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def render_count(app: Flask) -> float:
+    """How many feeds `app` has rendered (the render-time histogram's count)."""
+    for metric in app.extensions["trade_calendar.metrics"].renders.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_count"):
+                return float(sample.value)
+    return 0.0

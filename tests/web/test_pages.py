@@ -60,9 +60,20 @@ ACTION_EVENTS = """
 """
 
 
+# The record the three dates name in `action:` (events may only name an action listed under `actions:`).
+ACTIONS = """actions:
+  - id: reciprocal-pause
+    title: Pause on country-specific reciprocal rates
+    instrument: EO 14266
+    authority: IEEPA
+    sources: [{title: EO 14266, url: "https://example.com/eo-14266"}]
+"""
+
+
 def page_yaml() -> str:
     """The web sample plus one action of three dates."""
-    return sample_yaml().rstrip("\n") + "\n" + ACTION_EVENTS
+    text = sample_yaml().replace("\nevents:\n", "\n" + ACTIONS + "events:\n", 1)
+    return text.rstrip("\n") + "\n" + ACTION_EVENTS
 
 
 @pytest.fixture

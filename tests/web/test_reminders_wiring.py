@@ -71,7 +71,7 @@ def served(wiring_settings: Settings, offset_clock: OffsetClock) -> Iterator[tup
         service.shutdown()
 
 
-def _wait(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+def _wait(condition: Callable[[], bool], timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
@@ -103,8 +103,9 @@ def test_a_new_subscription_gets_a_reminder_due_now_without_waiting_for_the_next
             "/api/v1/subscriptions", json={"url": rx.url, "lead_times": ["PT1H"]}, headers=AUTH
         )
         assert response.status_code == 201, response.get_json()
-        (request,) = rx.wait_for(1, timeout=5)
-    assert request.at - started < 3
+        (request,) = rx.wait_for(1, timeout=15)
+    # Far sooner than the routine wake-up (`max_sleep`, 30 s), however busy the machine.
+    assert request.at - started < 10
     assert ledger.count_by_state(service.engine) == {"delivered": 1}
 
 

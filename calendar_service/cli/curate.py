@@ -1,0 +1,201 @@
+"""Curators' commands: `diff` (what an edit changes) and `review` (what needs checking again).
+
+Both read event files alone. `diff` runs on every pull request, so this module imports only the
+validator and the pure diff code; nothing from the web, the database or the webhook client.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from ..clock import Clock, SystemClock
+from ..errors import StoreUnreadable
+from ..store import Calendar
+from .data import DEFAULT_DATA, _now_option
+
+# Exit codes shared with `validate`: 0 nothing to report, 1 something to report, 2 unusable input.
+EXIT_CHANGES = 1
+EXIT_UNUSABLE = 2
+
+
+def _unusable(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    raise SystemExit(EXIT_UNUSABLE)
+
+
+def _calendar_from_bytes(raw: bytes, label: str, today: dt.date) -> Calendar:
+    """The calendar in `raw`, or exit 2 with one sentence naming the first error and how to see all."""
+    from ..validation import validate_bytes
+
+    try:
+        outcome = validate_bytes(raw, label, today=today)
+    except StoreUnreadable as exc:
+        _unusable(f"{label}: cannot read: {exc.reason}")
+    if outcome.calendar is None or outcome.errors:
+        errors = outcome.errors
+        first = f"; first: {errors[0].format()}" if errors else ""
+        _unusable(
+            f"{label} is not a valid event file ({len(errors)} error(s)){first} — "
+            f"run `trade-calendar validate` on it for every message"
+        )
+    return outcome.calendar
+
+
+def _read_file(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        _unusable(f"{path}: cannot read: {exc.strerror or exc}")
+
+
+def _read_git(rev: str, path: str) -> bytes:
+    """The bytes of `path` as of git revision `rev` (`git show REV:./path`, relative to the file's folder)."""
+    file = Path(path)
+    folder = file.parent if str(file.parent) else Path(".")
+    if not folder.is_dir():
+        _unusable(f"{path}: folder {folder} does not exist")
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed program, the revision is one argument, no shell
+            ["git", "-C", str(folder), "show", f"{rev}:./{file.name}"],  # noqa: S607 - git from PATH
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+    except FileNotFoundError:
+        _unusable("git is not installed or not on PATH — compare two files instead: diff OLD NEW")
+    except subprocess.TimeoutExpired:
+        _unusable(f"git show {rev}:{path} took over 60 s")
+    if done.returncode != 0:
+        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        _unusable(f"cannot read {path} at git revision {rev!r}: {reason[0] if reason else 'git failed'}")
+    return done.stdout
+
+
+@click.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option(
+    "--git",
+    "revs",
+    multiple=True,
+    metavar="REV",
+    help="Compare with the file at this git revision (given twice: two revisions); FILES is then "
+    f"at most one path (default {DEFAULT_DATA}).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "markdown"]),
+    default="table",
+    show_default=True,
+    help="markdown: to paste into a pull request.",
+)
+def diff(files: tuple[str, ...], revs: tuple[str, ...], fmt: str) -> None:
+    """Show what changed between two event files: added, removed, moved, re-statused, re-sourced.
+
+    \b
+      trade-calendar diff OLD.yaml NEW.yaml
+      trade-calendar diff --git main                  # main's data/events.yaml → the working file
+      trade-calendar diff --git v1 --git v2 data/events.yaml
+    Exit 0 with no changes, 1 with changes, 2 when a file cannot be read or is not valid.
+    """
+    from ..diff import diff_calendars
+    from ..diffreport import diff_to_json, render_markdown, render_table
+
+    if len(revs) > 2:
+        raise click.UsageError("--git takes at most two revisions: OLD (and NEW; default the working file)")
+    if revs:
+        if len(files) > 1:
+            raise click.UsageError("with --git give at most one file path")
+        path = files[0] if files else DEFAULT_DATA
+        old_label, old_raw = f"{revs[0]}:{path}", _read_git(revs[0], path)
+        if len(revs) == 2:
+            new_label, new_raw = f"{revs[1]}:{path}", _read_git(revs[1], path)
+        else:
+            new_label, new_raw = path, _read_file(path)
+    else:
+        if len(files) != 2:
+            raise click.UsageError("give two files, OLD and NEW, or --git REV to compare with a revision")
+        old_label, new_label = files
+        old_raw, new_raw = _read_file(old_label), _read_file(new_label)
+
+    # Only warnings depend on the day, and diff shows none of them.
+    today = SystemClock().now().date()
+    changes = diff_calendars(
+        _calendar_from_bytes(old_raw, old_label, today), _calendar_from_bytes(new_raw, new_label, today)
+    )
+    if fmt == "json":
+        click.echo(json.dumps(diff_to_json(changes, old_label, new_label), indent=2, ensure_ascii=False))
+    elif fmt == "markdown":
+        click.echo(render_markdown(changes, old_label, new_label), nl=False)
+    else:
+        click.echo(render_table(changes, old_label, new_label), nl=False)
+    if not changes.is_empty:
+        raise SystemExit(EXIT_CHANGES)
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> dt.timedelta:
+    from ..timing import parse_duration
+
+    try:
+        duration = parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r}: {exc}") from None
+    return dt.timedelta(days=duration.days, seconds=duration.seconds)
+
+
+@click.command()
+@click.option("--data", "data_path", default=DEFAULT_DATA, show_default=True, help="Event file.")
+@click.option(
+    "--within",
+    default="P30D",
+    show_default=True,
+    callback=_duration,
+    help="How far ahead to look (ISO 8601 duration).",
+)
+@click.option(
+    "--stale-after",
+    default="P30D",
+    show_default=True,
+    callback=_duration,
+    help="A coming deadline verified longer ago than this needs re-checking.",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_now_option
+def review(data_path: str, within: dt.timedelta, stale_after: dt.timedelta, fmt: str, now: Clock) -> None:
+    """List what needs a curator: stale checks before deadlines, past events still open, near tentatives.
+
+    Exit 0 (with or without items), 2 when the file is unusable.
+    """
+    from ..review import review_calendar
+
+    moment = now.now()
+    calendar = _calendar_from_bytes(_read_file(data_path), data_path, moment.date())
+    items = review_calendar(calendar, moment, within, stale_after)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": item.event.id,
+                        "title": item.event.title,
+                        "reason": item.reason.value,
+                        "when": item.when.isoformat().replace("+00:00", "Z"),
+                        "message": item.message,
+                        "line": item.event.line,
+                    }
+                    for item in items
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+    else:
+        for item in items:
+            click.echo(f"{data_path}:{item.event.line}: {item.reason.value}: {item.event.id}: {item.message}")
+        click.echo(f"{len(items)} item(s) to review" if items else "Nothing to review.")
