@@ -54,6 +54,7 @@ def generate_yaml(n: int, seed: int = 0) -> str:
     # Events that others may derive from or be superseded by: (id, has an end).
     anchors: list[tuple[str, bool]] = []
     pending_successor: list[int] = []  # lines to patch with the id of a later live event
+    actions: dict[str, None] = {}  # every action an event names must be listed under `actions:`
     for i in range(n):
         event_id = f"ev-{i:06d}-{rng.choice(WORDS)}"
         kind = rng.choice(KINDS)
@@ -74,6 +75,7 @@ def generate_yaml(n: int, seed: int = 0) -> str:
             lines.append(f"    tags: [{', '.join(sorted(set(rng.sample(TAGS, rng.randint(1, 2)))))}]")
         if rng.random() < 0.3:
             lines.append(f"    action: action-{i // 4:05d}")
+            actions.setdefault(f"action-{i // 4:05d}", None)
         if kind in ("tariff", "export-control", "deadline") and rng.random() < 0.7:
             lines.append(f"    authority: {rng.choice(AUTHORITIES)}")
             lines.append(f"    instrument: EO {14000 + rng.randint(0, 400)}")
@@ -109,6 +111,13 @@ def generate_yaml(n: int, seed: int = 0) -> str:
                 out[at] = out[at].replace("PENDING", event_id)
             pending_successor.clear()
             anchors.append((event_id, has_end))
+    if actions:
+        listed = ["actions:"]
+        for name in actions:
+            listed += [f"  - id: {name}", f"    title: Synthetic action {name}", "    sources:"]
+            listed += ["      - title: Synthetic notice", "        url: https://example.org/actions/" + name]
+        head = out.index("events:")
+        out[head:head] = listed
     return "\n".join(out) + "\n"
 
 
