@@ -8,12 +8,12 @@ from typing import Any
 from ..db import ledger
 from ..store import Calendar, Event
 from ..timing import parse_duration
-from ..webhooks.payloads import change_data, reminder_data
+from ..webhooks.payloads import change_data, event_page_url, reminder_data
 from .planning import CANCELLED, Change
 
 
 def reminder_message_data(
-    row: ledger.Claimed, calendar: Calendar, now: dt.datetime, late: bool
+    row: ledger.Claimed, calendar: Calendar, now: dt.datetime, late: bool, base_url: str = ""
 ) -> dict[str, Any]:
     """The `reminder.due` data for a claimed reminder row, as of `now`."""
     event = calendar.get(row.event_id)
@@ -22,15 +22,18 @@ def reminder_message_data(
     return reminder_data(
         event_id=event.id, title=event.title, kind=event.kind.value, deadline=row.deadline_at,
         zone=_zone_name(event, calendar), lead_time=parse_duration(row.lead_time).as_timedelta(),
-        now=now, sources=_sources(event), late=late,
+        now=now, sources=_sources(event), late=late, url=event_page_url(base_url, event.id),
     )
 
 
-def change_message_data(change: Change, event: Event, calendar: Calendar) -> dict[str, Any]:
+def change_message_data(
+    change: Change, event: Event, calendar: Calendar, base_url: str = ""
+) -> dict[str, Any]:
     """The `event.*` data announcing `change` to `event` (as `calendar` has it)."""
     return change_data(
         event_id=event.id, title=event.title, kind=event.kind.value, zone=_zone_name(event, calendar),
         old=change.old_at, new=change.new_at, sources=_sources(event), reason=_reason(change),
+        url=event_page_url(base_url, event.id),
     )
 
 
