@@ -19,7 +19,7 @@ def _accept(url: str) -> None:
 
 
 def _lead_times(*values: str) -> list[str]:
-    checked = parse_input({"url": URL, "lead_times": list(values)}, calendar=None, check_url=_accept)
+    checked = parse_input({"url": URL, "lead_times": list(values)}, check_url=_accept)
     return list(checked.lead_times)
 
 
@@ -61,6 +61,6 @@ def test_two_spellings_of_one_lead_time_are_one_lead_time() -> None:
 
 def test_a_patch_is_checked_the_same_way() -> None:
     with pytest.raises(SubscriptionInvalid, match=r"PT1M\.\.P366D"):
-        parse_patch({"lead_times": ["P99999999999D"]}, calendar=None, check_url=_accept)
-    patched = parse_patch({"lead_times": ["P0001D"]}, calendar=None, check_url=_accept)
+        parse_patch({"lead_times": ["P99999999999D"]}, check_url=_accept)
+    patched = parse_patch({"lead_times": ["P0001D"]}, check_url=_accept)
     assert patched.lead_times == ["P1D"]

@@ -43,7 +43,7 @@ def scoped() -> Calendar:
 
 
 def matching(calendar: Calendar, code: str) -> set[str]:
-    return {event.id for event in parse_filter({"hs": [code]}, calendar).apply(calendar)}
+    return {event.id for event in parse_filter({"hs": [code]}).apply(calendar)}
 
 
 def test_hs_85_finds_the_chip_action_by_prefix(bundled: Calendar) -> None:

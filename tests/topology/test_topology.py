@@ -304,24 +304,13 @@ def run(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -
 
 
 # Known defects, each failing its own test until the fix merges (strict: the marker must then go).
-ALARM_NOT_REARMED = pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 1: a database error at a wake-up leaves the worker's alarm unarmed for good, "
-    "so nothing is sent after the outage (being fixed in h4-reminders)",
-)
 EDIT_DROPPED_IN_OUTAGE = pytest.mark.xfail(
     strict=True,
     reason="issue 12 item 6: a reload while the database is away raises out of the request (500) and "
     "records the new file as seen, so the edit is never served (being fixed in h3-reloads)",
 )
-WRITE_500_IN_OUTAGE = pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 10: a subscription write during a database outage answers 500, not 503 with "
-    "Retry-After (being fixed in h4-reminders)",
-)
 
 
-@ALARM_NOT_REARMED
 def test_every_planned_webhook_id_arrived_and_was_recorded(run: Run) -> None:
     missing = run.expected - set(run.arrived)
     assert not missing, f"{len(missing)} of {len(run.expected)} reminders never arrived"
@@ -329,7 +318,6 @@ def test_every_planned_webhook_id_arrived_and_was_recorded(run: Run) -> None:
     assert run.states == {ledger.DELIVERED: len(run.expected)}
 
 
-@ALARM_NOT_REARMED
 def test_reminders_owed_during_the_outage_went_out_after_it(run: Run) -> None:
     assert run.owed_at_fault, "the burst was over before the fault"
     assert run.owed_at_fault <= set(run.arrived)
@@ -364,7 +352,6 @@ def test_an_edit_made_during_the_outage_is_served_after_it(run: Run) -> None:
     assert run.edit_served_after is not None, f"the edge never served the edit in {RECOVERY:.0f} s"
 
 
-@WRITE_500_IN_OUTAGE
 def test_a_subscription_write_during_the_outage_is_a_prompt_503_with_retry_after(run: Run) -> None:
     status, headers, took = run.write_in_outage
     assert status == 503, (status, headers)

@@ -139,7 +139,10 @@ def test_subscribed_feed_url_survives_the_data_losing_its_last_tagged_event(
 
 def test_action_filters_feed_and_api(client: FlaskClient, data_file: Path) -> None:
     text = data_file.read_text(encoding="utf-8")
-    data_file.write_text(text.replace("tags: [reciprocal]\n", "tags: [reciprocal]\n    action: eo-14299\n"))
+    text = text.replace("tags: [reciprocal]\n", "tags: [reciprocal]\n    action: eo-14299\n")
+    # An event may only name a listed action (issue 10): list it before the events.
+    action = 'actions:\n  - {id: eo-14299, title: EO 14299, sources: [{title: EO, url: "https://example.org/eo"}]}\n'
+    data_file.write_text(text.replace("events:\n", action + "events:\n", 1))
     assert _items(client, "/calendar.ics", "action=eo-14299") == ["UID:tariff-hike@trade-calendar"]
     assert [e["id"] for e in _items(client, "/api/v1/events", "action=EO-14299")] == ["tariff-hike"]
 
