@@ -79,7 +79,7 @@ def test_the_2026_wood_step_up_is_superseded_by_the_deferred_2027_one(calendar: 
 
 def test_a_superseded_deadline_says_was_and_now_in_the_feed(calendar: Calendar) -> None:
     published = reconcile({}, calendar, dt.datetime(2026, 11, 29, tzinfo=dt.UTC), dt.timedelta(days=60))
-    only = parse_filter({"tag": ["geneva-truce"]}, calendar)
+    only = parse_filter({"tag": ["geneva-truce"]})
     feed = icalendar.Calendar.from_ical(render_feed(calendar, published, only))
     (event,) = [
         e for e in feed.walk("VEVENT") if str(e["UID"]).startswith("us-cn-geneva-truce-original-expiry@")
