@@ -200,7 +200,8 @@ def test_action_page_lists_its_dates_in_order_with_what_they_share(client: Flask
     assert text_of(client, feed.group(1)).count("BEGIN:VEVENT") == 3
     dates = html[html.index('id="dates"') :]
     assert dates.index("pause-start") < dates.index("pause-end-july") < dates.index("pause-end-august")
-    assert "EO 14266; EO 14316" in html
+    assert "<dt>Instrument</dt><dd>EO 14266</dd>" in html  # the action's own
+    assert "scheduled · EO 14316</span>" in html  # a date resting on another instrument says so
     assert "72, 7601" in html
     assert html.count('<a href="https://example.com/eo-14266">') == 1  # a shared source once
     svg = html[html.index("<svg") : html.index("</svg>")]
