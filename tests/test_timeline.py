@@ -32,8 +32,8 @@ def test_a_window_longer_than_the_view_is_clipped_to_it_and_today_is_marked() ->
 
 def test_labels_and_titles_are_escaped() -> None:
     hostile = Item("x", "<script>alert(1)</script>", NOW, None, "10 Jun", True, '/events/x"onmouseover="y')
-    svg = render_svg([Lane("<b>lane</b>", (hostile,))], NOW - dt.timedelta(days=1), NOW + dt.timedelta(days=1),
-                     NOW, label='a"b')  # fmt: skip
+    day = dt.timedelta(days=1)
+    svg = render_svg([Lane("<b>lane</b>", (hostile,))], NOW - day, NOW + day, NOW, label='a"b')
     assert "<script>" not in svg
     assert "<b>" not in svg
     assert '"onmouseover' not in svg
