@@ -1,8 +1,14 @@
 """Time loading and validating a generated 10,000-event file against a bare C-loader `yaml.load`.
 
     .venv/bin/python bench/bench_validate.py [--events 10000] [--runs 7] [--profile]
+    .venv/bin/python bench/bench_validate.py --dangling 1000,4000 [--runs 3]
 
 Prints the median of the runs for both and their ratio; the goal is a ratio of at most 3.
+
+`--dangling N,...`: a file of N generated events plus N more that each refer to an id that does not
+exist (half of them a typo of a real id, half unlike any). Prints, for each N, the "did you mean"
+step done as before (difflib over every id for each reference: quadratic), the same step with the
+index (`IdSuggester`), and the whole validation as it is now; the goal is well under a second at 4,000.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime as dt
+import difflib
 import pstats
 import statistics
 import sys
@@ -23,7 +30,9 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.generate import generate_yaml
+from calendar_service.errors import StoreInvalid
 from calendar_service.store import load_calendar
+from calendar_service.validation.suggestions import IdSuggester
 
 TODAY = dt.date(2025, 6, 10)
 
@@ -38,13 +47,68 @@ def median_seconds(func: Callable[[], object], runs: int) -> float:
     return statistics.median(times)
 
 
+def dangling_yaml(n: int) -> tuple[str, list[str], list[str]]:
+    """N generated events plus N that each name a missing id; also the ids and the missing references."""
+    base = generate_yaml(n, seed=1)
+    ids = [line.split(":", 1)[1].strip() for line in base.splitlines() if line.startswith("  - id:")]
+    refs = []
+    lines = [base.rstrip("\n")]
+    for i in range(n):
+        real = ids[i % len(ids)]
+        ref = real[:-1] + ("x" if real[-1] != "x" else "y") if i % 2 else f"nothing-like-this-{i}"
+        refs.append(ref)
+        lines.append(
+            f"  - id: dangling-{i}\n    title: Refers to a missing event {i}\n    kind: talks\n"
+            f"    countries: [US]\n    date: 2025-03-01\n    related: [{ref}]\n    sources: [{{title: x}}]"
+        )
+    return "\n".join(lines) + "\n", ids + [f"dangling-{i}" for i in range(n)], refs
+
+
+def bench_dangling(sizes: list[int], runs: int) -> None:
+    """Print the cost of dangling references before and after the suggestion index."""
+    print(f"{'dangling':>8}  {'before: difflib/ref':>20}  {'after: index':>13}  {'validate now':>13}")
+    for n in sizes:
+        text, ids, refs = dangling_yaml(n)
+        start = time.perf_counter()
+        for ref in refs:  # what rules._check_fields did for each dangling reference
+            difflib.get_close_matches(ref, sorted(set(ids)), n=1)
+        before = time.perf_counter() - start
+
+        def suggest_all(ids: list[str] = ids, refs: list[str] = refs) -> None:
+            suggester = IdSuggester(ids)
+            for ref in refs:
+                suggester.suggest(ref)
+
+        after = median_seconds(suggest_all, runs)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "events.yaml"
+            path.write_text(text, encoding="utf-8")
+
+            def validate(path: Path = path, n: int = n) -> None:
+                try:
+                    load_calendar(path, today=TODAY)
+                except StoreInvalid as exc:
+                    errors = sum(p.is_error for p in exc.problems)
+                    if errors != n:  # pragma: no cover - each dangling reference is one error
+                        raise AssertionError(f"{errors} errors for {n} dangling references") from exc
+                else:  # pragma: no cover - the file has n errors
+                    raise AssertionError("dangling references were accepted")
+
+            whole = median_seconds(validate, runs)
+        print(f"{n:>8}  {before:>18.2f} s  {after:>11.3f} s  {whole:>11.3f} s")
+
+
 def main() -> None:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--profile", action="store_true", help="print the 25 most expensive functions")
+    parser.add_argument("--dangling", help="comma-separated counts of dangling references to time instead")
     args = parser.parse_args()
+    if args.dangling:
+        bench_dangling([int(part) for part in args.dangling.split(",")], args.runs)
+        return
 
     text = generate_yaml(args.events, seed=1)
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,11 +1,19 @@
 """The calendar being served right now, swapped atomically when the data file changes.
 
 `LiveCalendar` owns one `Snapshot` (a calendar, the publication state that goes with it and a
-generation number). `check()` looks at the file (mtime, size, then a hash of the bytes) and, when the
-content changed, validates it, reconciles the publication state (so SEQUENCE rises for what moved and
-removed events stay as CANCELLED), saves that state and swaps in the new snapshot in one assignment.
+generation number). `check()` looks at the file (mtime, size, inode, then a hash of the bytes) and, when
+the content changed, validates it, reconciles the publication state (so SEQUENCE rises for what moved
+and removed events stay as CANCELLED), saves that state and swaps in the new snapshot in one assignment.
 An invalid edit changes nothing that is served: the last good snapshot stays and the failure, with its
 `file:line` messages, is kept for /healthz and written to the log.
+
+Every way a reload can fail is a refused reload with a message, never an exception out of a check.
+Only two outcomes are final for a version of the file ("settled"): it is served, or it is invalid (the
+same bytes would fail the same way). Anything else — the file unreadable for a while, too large, the
+database away while publishing, memory exhausted, a bug — is reported and tried again at the next
+check, and when the file is back as it was the report is cleared. Validation runs without the lock
+(one validation per version of the file), so a newer edit is considered while an older one is still
+being checked, and once a newer version has been read the older result is dropped.
 
 With a database, the publication state is shared by every process that serves the feed (gunicorn
 workers, web replicas), and a process serves the state *as stored*, never one only it computed: the
@@ -37,7 +45,8 @@ from .clock import Clock, SystemClock
 from .errors import StoreInvalid, StoreUnreadable
 from .problems import Problem
 from .publication import Published, last_modified_of, reconcile
-from .store import Calendar, parse_calendar
+from .store import Calendar, LoadResult, parse_calendar
+from .validation.reading import DEFAULT_MAX_DATA_BYTES, Fingerprint, describe_failure, read_event_file
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -45,7 +54,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Calendar | None, Calendar], None]
-Fingerprint = tuple[int, int]  # (mtime_ns, size): cheap to compare on every check
+_MAX_IN_FLIGHT = 2  # versions validated at once: the one being checked and the newest edit
 
 
 @dataclass(frozen=True)
@@ -71,10 +80,40 @@ class ReloadFailure:
     content_hash: str = ""
 
 
-@dataclass
-class _FileState:
+@dataclass(frozen=True)
+class _Settled:
+    """The last version of the file with a final outcome: served (failure None) or invalid."""
+
     fingerprint: Fingerprint | None = None
-    content_hash: str = ""
+    digest: str = ""
+    failure: ReloadFailure | None = None
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One version of the file read for validation; `ticket` orders the versions read."""
+
+    ticket: int
+    fingerprint: Fingerprint
+    digest: str
+    raw: bytes
+    now: dt.datetime
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """Why an attempt is not served; `settled` when the same bytes would always fail so."""
+
+    messages: tuple[str, ...]
+    settled: bool
+
+
+class _Busy:
+    """This version of the file is being validated by another thread already."""
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:200]
 
 
 @dataclass
@@ -97,20 +136,27 @@ class LiveCalendar:
         engine: Engine | None = None,
         reload_interval: float = 2.0,
         retention: dt.timedelta = dt.timedelta(days=60),
+        max_data_bytes: int = DEFAULT_MAX_DATA_BYTES,
     ) -> None:
         self.path = Path(path)
         self.clock: Clock = clock or SystemClock()
         self.engine = engine
         self.reload_interval = reload_interval
         self.retention = retention
+        self.max_data_bytes = max_data_bytes
         self.stats = ReloadStats()
         self.last_failure: ReloadFailure | None = None
         self.last_checked: dt.datetime | None = None
         self._snapshot: Snapshot | None = None
-        self._file = _FileState()
+        self._settled = _Settled()
+        self._tickets = 0  # versions of the file read so far
+        self._in_flight: dict[Fingerprint, int] = {}  # versions being validated, by fingerprint
+        self._validated: tuple[str, LoadResult] | None = None  # valid, by digest, not yet published
+        self._workers: list[threading.Thread] = []
         self._listeners: list[Listener] = []
         self._stats_listeners: list[Callable[[ReloadStats], None]] = []
-        self._lock = threading.Lock()  # one check at a time; readers never take it
+        self._lock = threading.Lock()  # guards the checking state; readers never take it
+        self._settled_or_free = threading.Condition(self._lock)  # an in-flight validation finished
         self._next_check = 0.0  # time.monotonic() deadline; checked without the lock on the hot path
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -139,78 +185,178 @@ class LiveCalendar:
     # --- checking -----------------------------------------------------------------------------------
 
     def maybe_check(self) -> None:
-        """Check the file if `reload_interval` has passed; never blocks behind another check."""
+        """Check the file if `reload_interval` has passed; never blocks behind another check, never raises."""
         if time.monotonic() < self._next_check:
             return
-        if not self._lock.acquire(blocking=False):
-            return  # another thread is checking; keep serving the current snapshot
-        try:
-            self._check_locked()
-        finally:
-            self._lock.release()
+        self._guarded(wait=False, background=False)
 
     def check(self) -> bool:
         """Check the file and the shared publication state now; return whether a snapshot was swapped in."""
-        with self._lock:
-            return self._check_locked()
+        return self._guarded(wait=True, background=False)
 
-    def _check_locked(self) -> bool:
-        self._next_check = time.monotonic() + self.reload_interval
-        now = self.clock.now()
-        self.last_checked = now
-        # Read the stored revision *before* looking at the file. A process that published a new file
-        # saw it before we read the revision, so our stat below sees it too and we publish the new
-        # file, not our old one. Only a reader that raced a half-written file (refused as invalid) or a
-        # replica whose own copy is still old (a rolling deploy) can publish an older version after a
-        # newer one; see `_follow`.
-        stored_revision = self._stored_revision()
-        swapped = self._check_file(now)
-        if not swapped and stored_revision is not None:
-            swapped = self._follow(stored_revision, now)
-        return swapped
+    def _guarded(self, *, wait: bool, background: bool) -> bool:
+        try:
+            return self._check(wait=wait, background=background)
+        except Exception as exc:  # a bug or an exhausted resource: a refused reload, retried next check
+            log.exception("checking %s failed", self.path)
+            with self._lock:
+                self._fail(self.clock.now(), "", (self._unexpected(exc),))
+            return False
 
-    def _check_file(self, now: dt.datetime) -> bool:
+    def _check(self, *, wait: bool, background: bool) -> bool:
+        if not self._lock.acquire(blocking=wait):
+            return False  # another thread is checking; keep serving the current snapshot
+        try:
+            self._next_check = time.monotonic() + self.reload_interval
+            now = self.clock.now()
+            self.last_checked = now
+            # Read the stored revision *before* looking at the file. A process that published a new
+            # file saw it before we read the revision, so our stat below sees it too and we publish
+            # the new file, not our old one. Only a reader that raced a half-written file (refused as
+            # invalid) or a replica whose own copy is still old (a rolling deploy) can publish an
+            # older version after a newer one; see `_follow`.
+            stored_revision = self._stored_revision()
+            attempt = self._begin(now)
+            while wait and isinstance(attempt, _Busy):  # `check()` promises the file was looked at
+                self._settled_or_free.wait(timeout=1.0)
+                attempt = self._begin(now)
+            if not isinstance(attempt, _Attempt):
+                return stored_revision is not None and self._follow(stored_revision, now)
+        finally:
+            self._lock.release()
+        # Validation runs without the lock, so a newer edit is considered meanwhile (and supersedes).
+        if background:
+            worker = threading.Thread(
+                target=self._complete, args=(attempt, stored_revision), name="trade-calendar-validate"
+            )
+            worker.daemon = True
+            self._workers = [w for w in self._workers if w.is_alive()] + [worker]
+            worker.start()
+            return False
+        return self._complete(attempt, stored_revision)
+
+    def _begin(self, now: dt.datetime) -> _Attempt | _Busy | None:
+        """Under the lock: the file's bytes when they need validating, or None when settled already."""
         try:
             stat = os.stat(self.path)
-        except OSError as exc:
-            self._fail(now, "", (f"{self.path}: error: cannot read the event file: {exc.strerror or exc}",))
-            return False
-        fingerprint = (stat.st_mtime_ns, stat.st_size)
-        if fingerprint == self._file.fingerprint:
-            return False
+        except OSError as exc:  # gone, a symlink loop, a directory on the path...
+            self._fail(now, "", (self._unreadable(exc.strerror or str(exc)),))
+            return None
+        fingerprint = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        settled = self._settled
+        if fingerprint == settled.fingerprint:
+            self.last_failure = settled.failure  # a transient failure (file away, database down) is over
+            return None
+        if fingerprint in self._in_flight or len(self._in_flight) >= _MAX_IN_FLIGHT:
+            return _Busy()
         try:
-            raw = self.path.read_bytes()
-        except OSError as exc:
-            self._fail(now, "", (f"{self.path}: error: cannot read the event file: {exc.strerror or exc}",))
-            return False
+            raw, fingerprint = read_event_file(self.path, self.max_data_bytes)
+        except StoreUnreadable as exc:  # gone since the stat, a FIFO, too large...
+            self._fail(now, "", (self._unreadable(exc.reason),))
+            return None
         digest = hashlib.sha256(raw).hexdigest()
-        self._file.fingerprint = fingerprint
-        if digest == self._file.content_hash:
-            return False  # touched, not changed
-        self._file.content_hash = digest
-        try:
-            result = parse_calendar(raw, str(self.path), today=now.date())
-        except StoreInvalid as exc:
-            messages = tuple(p.format() for p in exc.problems if p.is_error) or (str(exc),)
-            self._fail(now, digest, messages)
-            return False
-        except StoreUnreadable as exc:
-            self._fail(now, digest, (str(exc),))
-            return False
-        if self._snapshot is not None and self._snapshot.calendar.version == result.calendar.version:
-            self.last_failure = None  # an invalid edit was reverted: nothing to swap
-            return False
-        self._swap(result.calendar, result.warnings, now)
-        return True
+        if digest == settled.digest:  # touched, moved back, or re-created with the same bytes
+            self._settled = dataclasses.replace(settled, fingerprint=fingerprint)
+            self.last_failure = settled.failure
+            return None
+        self._tickets += 1
+        self._in_flight[fingerprint] = self._tickets
+        return _Attempt(self._tickets, fingerprint, digest, raw, now)
 
-    def _fail(self, now: dt.datetime, digest: str, messages: tuple[str, ...]) -> None:
+    def _complete(self, attempt: _Attempt, stored_revision: int | None) -> bool:
+        """Validate `attempt` (without the lock), then publish and serve it unless a newer edit came."""
+        try:
+            outcome = self._validate(attempt)
+        except Exception as exc:  # _validate reports what it can; this is a last resort
+            outcome = _Refusal((self._unexpected(exc),), settled=False)
+        with self._lock:
+            try:
+                swapped = self._finish(attempt, outcome)
+                if not swapped and stored_revision is not None:
+                    swapped = self._follow(stored_revision, attempt.now)
+                return swapped
+            except Exception as exc:  # e.g. a listener-independent bug in swapping: refused, retried
+                log.exception("reloading %s failed", self.path)
+                self._fail(attempt.now, attempt.digest, (self._unexpected(exc),))
+                return False
+            finally:
+                del self._in_flight[attempt.fingerprint]
+                self._settled_or_free.notify_all()
+
+    def _validate(self, attempt: _Attempt) -> LoadResult | _Refusal:
+        validated = self._validated
+        if validated is not None and validated[0] == attempt.digest:
+            return validated[1]  # valid, but publishing it failed: only publishing is retried
+        try:
+            return parse_calendar(attempt.raw, str(self.path), today=attempt.now.date())
+        except StoreInvalid as exc:
+            return _Refusal(
+                tuple(p.format() for p in exc.problems if p.is_error) or (str(exc),), settled=True
+            )
+        except StoreUnreadable as exc:  # not UTF-8: the same bytes fail the same way
+            return _Refusal((str(exc),), settled=True)
+        except Exception as exc:  # MemoryError, RecursionError, a bug: refused, and tried again
+            log.exception("validating %s failed", self.path)
+            return _Refusal((self._unexpected(exc),), settled=False)
+
+    def _finish(self, attempt: _Attempt, outcome: LoadResult | _Refusal) -> bool:
+        """Under the lock: serve or refuse what `attempt` read; return whether a snapshot was swapped in."""
+        if attempt.ticket < self._tickets:
+            return False  # the file changed again while this version was validated: the newer one wins
+        if isinstance(outcome, _Refusal):
+            failure = self._fail(attempt.now, attempt.digest, outcome.messages)
+            if outcome.settled:  # the same bytes would fail the same way: not worth reading again
+                self._settled = _Settled(attempt.fingerprint, attempt.digest, failure)
+            return False
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.calendar.version == outcome.calendar.version:
+            swapped = False  # an invalid edit was reverted: nothing to swap
+        else:
+            try:
+                self._swap(outcome.calendar, outcome.warnings, attempt.now)
+            except Exception as exc:  # the database is away: keep serving, publish at the next check
+                log.exception("publishing %s failed", self.path)
+                self._validated = (attempt.digest, outcome)
+                kept = (
+                    f"still serving version {snapshot.calendar.version}" if snapshot else "nothing to serve"
+                )
+                self._fail(
+                    attempt.now,
+                    attempt.digest,
+                    (
+                        f"{self.path}: error: version {outcome.calendar.version} is valid but publishing it "
+                        f"failed ({type(exc).__name__}: {_first_line(exc)}) — {kept}; retrying every "
+                        f"{self.reload_interval:g} s",
+                    ),
+                )
+                return False
+            swapped = True
+        self._validated = None
+        self._settled = _Settled(attempt.fingerprint, attempt.digest, None)
+        self.last_failure = None
+        return swapped
+
+    def _unreadable(self, reason: str) -> str:
+        return (
+            f"{self.path}: error: cannot read the event file: {reason} (the last good version is "
+            f"served; the file is checked again every {self.reload_interval:g} s)"
+        )
+
+    def _unexpected(self, exc: BaseException) -> str:
+        return (
+            f"{self.path}: error: {describe_failure(exc)} — the last good version is served and the file "
+            f"checked again every {self.reload_interval:g} s (details in the log)"
+        )
+
+    def _fail(self, now: dt.datetime, digest: str, messages: tuple[str, ...]) -> ReloadFailure:
         if self.last_failure is not None and self.last_failure.messages == messages:
-            return  # the same failure again: counted and logged once
+            return self.last_failure  # the same failure again: counted and logged once
         self.last_failure = ReloadFailure(now, str(self.path), messages, digest)
         self.stats.failures += 1
         self._counted()
         kept = f"keeping version {self._snapshot.calendar.version}" if self._snapshot else "nothing to serve"
         log.error("reload of %s refused (%s):\n%s", self.path, kept, "\n".join(messages))
+        return self.last_failure
 
     def _swap(self, calendar: Calendar, warnings: tuple[Problem, ...], now: dt.datetime) -> None:
         old = self._snapshot
@@ -322,10 +468,11 @@ class LiveCalendar:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        for worker in self._workers:
+            worker.join(timeout=10)
+        self._workers = []
 
     def _poll(self) -> None:
+        # A long validation runs in its own thread, so this loop keeps looking at the file meanwhile.
         while not self._stop.wait(self.reload_interval):
-            try:
-                self.check()
-            except Exception:  # keep polling: the next edit may fix it
-                log.exception("checking %s failed", self.path)
+            self._guarded(wait=False, background=True)

@@ -30,6 +30,7 @@ class Settings:
     cancelled_retention_days: int = 60  # how long a removed event stays in feeds as CANCELLED
     webhook_timeout: float = 10.0  # seconds for one delivery attempt, connect to last byte
     max_body_bytes: int = 64 * 1024
+    max_data_bytes: int = 8 * 1024 * 1024  # a larger event file is refused, so checking it stays bounded
     log_level: str = "INFO"
 
     @property
@@ -61,6 +62,8 @@ class Settings:
             )
         if self.reload_interval <= 0:
             raise ConfigError(PREFIX + "RELOAD_INTERVAL", "must be a positive number of seconds")
+        if self.max_data_bytes <= 0:
+            raise ConfigError(PREFIX + "MAX_DATA_BYTES", "must be a positive number of bytes")
         if self.max_body_bytes <= 0:
             raise ConfigError(PREFIX + "MAX_BODY_BYTES", "must be a positive number of bytes")
 

@@ -11,6 +11,7 @@ import click
 
 from ..clock import Clock, SettableClock, SystemClock
 from ..errors import StoreInvalid, StoreUnreadable
+from ..settings import Settings
 from ..store import Calendar, Event, load_calendar
 
 # The listing commands' helpers (filters, JSON views, the schema) are imported where they are used:
@@ -43,6 +44,18 @@ def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) ->
     return SettableClock(moment)
 
 
+def _max_bytes_option(func: Any) -> Any:
+    """`--max-bytes` (or TRADE_CALENDAR_MAX_DATA_BYTES, as the server reads it): a larger file is refused."""
+    return click.option(
+        "--max-bytes",
+        envvar="TRADE_CALENDAR_MAX_DATA_BYTES",
+        type=click.IntRange(min=1),
+        default=Settings.max_data_bytes,
+        show_default=True,
+        help="Refuse a larger file, as the server does.",
+    )(func)
+
+
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only, not warnings.")
@@ -54,31 +67,37 @@ def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) ->
     show_default=True,
     help="github: GitHub Actions annotations, so a pull request shows each mistake on its line.",
 )
+@_max_bytes_option
 @_now_option
-def validate(paths: tuple[str, ...], quiet: bool, fmt: str, now: Clock) -> None:
+def validate(paths: tuple[str, ...], quiet: bool, fmt: str, max_bytes: int, now: Clock) -> None:
     """Check event files (default data/events.yaml); exit 0 when valid (warnings allowed), 1 on errors,
     2 when one is unreadable."""
     worst = 0
     for path in paths or (DEFAULT_DATA,):
-        worst = max(worst, _validate_one(path, quiet, fmt, now))
+        worst = max(worst, _validate_one(path, quiet, fmt, max_bytes, now))
     if worst:
         raise SystemExit(worst)
 
 
-def _validate_one(path: str, quiet: bool, fmt: str, now: Clock) -> int:
+def _validate_one(path: str, quiet: bool, fmt: str, max_bytes: int, now: Clock) -> int:
     """Report on one file; return its exit code."""
     from ..annotations import github_annotation
     from ..validation import validate_bytes
+    from ..validation.reading import describe_failure, read_event_file
 
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        raw, _ = read_event_file(path, max_bytes)
         outcome = validate_bytes(raw, path, today=_today(now))
     except (OSError, StoreUnreadable) as exc:
         reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
         if fmt == "github":
             click.echo(github_annotation("error", f"cannot read: {reason}", file=path))
         click.echo(f"{path}: error: cannot read: {reason}", err=True)
+        return 2
+    except Exception as exc:  # MemoryError or a bug: a sentence, never a traceback
+        if fmt == "github":
+            click.echo(github_annotation("error", describe_failure(exc), file=path))
+        click.echo(f"{path}: error: {describe_failure(exc)}", err=True)
         return 2
     shown = outcome.errors if quiet else outcome.problems
     for problem in shown:

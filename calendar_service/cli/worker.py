@@ -44,7 +44,12 @@ def worker(data_path: Path | None, concurrency: int, lease: float) -> None:
     create_schema(engine)
     clock = SystemClock()
     # No engine: the web replicas own the publication state; the worker only needs the calendar.
-    live = LiveCalendar(settings.data_path, clock=clock, reload_interval=settings.reload_interval)
+    live = LiveCalendar(
+        settings.data_path,
+        clock=clock,
+        reload_interval=settings.reload_interval,
+        max_data_bytes=settings.max_data_bytes,
+    )
     live.check()
     if not live.ready:
         failure = live.last_failure

@@ -99,8 +99,15 @@ class Delivery:
         self._unrecorded: dict[str, ledger.Outcome] = {}  # sent, but the record failed; by row id
 
     def shutdown(self, *, wait: bool) -> None:
-        """Stop the send pool (letting sends in flight finish when `wait`)."""
+        """Stop the send pool (letting sends in flight finish when `wait`); write held outcomes if we can."""
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
+        try:
+            self._record_held(RunStats())
+        except Exception as exc:
+            log.warning(
+                "%d outcome(s) could not be recorded before stopping (%s); those reminders go out again "
+                "once their claim runs out, with the same webhook-id", len(self._unrecorded), exc,
+            )
 
     def run_due(self, now: dt.datetime, calendar_now: Callable[[], Calendar | None]) -> RunStats:
         """Claim and deliver every row due at `now`, a batch at a time, until none is left.

@@ -7,7 +7,6 @@ errors only; what is merely worth a second look is in `warnings.py`.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from functools import lru_cache
 from typing import Any
 
@@ -18,7 +17,9 @@ from ..model import Status
 from ..store import Event, resolve_events
 from ..yamlsource import PathKey
 from .findings import Findings
+from .suggestions import IdSuggester
 
+MAX_CHAIN = 100  # `after:` links followed from one event to the one with a date
 SPECIAL_COUNTRIES = {"EU": "European Union", "*": "all or most countries"}
 # Codes curators reach for that ISO 3166-1 spells differently (EL is the EU's code for Greece).
 _COUNTRY_ALIASES = {"UK": ("GB", "United Kingdom"), "EL": ("GR", "Greece")}
@@ -64,12 +65,13 @@ def check_rules(
             seen[event_id] = index
     ids = set(seen)
     parsed_ids = {event.id for _, event in events}
+    suggester = IdSuggester(ids)
     for index, event in events:
-        _check_fields(found, ("events", index), event, ids)
+        _check_fields(found, ("events", index), event, ids, suggester)
         check_tariff_codes(found, ("events", index), event)
         check_history_zones(found, ("events", index), event)
     unique = [(index, event) for index, event in events if seen.get(event.id) == index]
-    resolvable = unique
+    resolvable = _within_chain_limit(found, unique)
     lines = [found.locations.of(("events", index))[0] for index, _ in resolvable]
     resolved, issues = resolve_events([event for _, event in resolvable], default_tz, lines)
     errors_at = {(p.line, p.column) for p in found.problems if p.is_error}
@@ -138,7 +140,45 @@ def _check_wall_clock(found: Findings, moment: dt.datetime, where: PathKey) -> N
         )
 
 
-def _check_fields(found: Findings, at: PathKey, event: model.Event, ids: set[str]) -> None:
+def _within_chain_limit(
+    found: Findings, events: list[tuple[int, model.Event]]
+) -> list[tuple[int, model.Event]]:
+    """The events derived through at most MAX_CHAIN `after:` links; the others are reported.
+
+    Resolving follows the links recursively, so a long chain (events listed after-first) would exhaust
+    Python's stack; nobody derives a date through a hundred others.
+    """
+    after = {event.id: event.after.event for _, event in events if event.after is not None}
+    depth: dict[str, int] = {}
+    for start in after:
+        path: list[str] = []
+        on_path: set[str] = set()
+        node = start
+        while node in after and node not in depth and node not in on_path:
+            path.append(node)
+            on_path.add(node)
+            node = after[node]
+        reached = 0 if node in on_path else depth.get(node, 0)  # a cycle is reported by resolving
+        for link in reversed(path):
+            reached += 1
+            depth[link] = reached
+    kept = []
+    for index, event in events:
+        links = depth.get(event.id, 0)
+        if links > MAX_CHAIN:
+            found.report(
+                ("events", index, "after"),
+                f"derived through a chain of {links} `after:` links, more than {MAX_CHAIN} — give one "
+                "of the events in the chain a `date:`",
+            )
+        else:
+            kept.append((index, event))
+    return kept
+
+
+def _check_fields(
+    found: Findings, at: PathKey, event: model.Event, ids: set[str], suggester: IdSuggester
+) -> None:
     codes = country_codes()
     for i, code in enumerate(event.countries):
         if code not in codes:
@@ -198,8 +238,8 @@ def _check_fields(found: Findings, at: PathKey, event: model.Event, ids: set[str
         if ref == event.id:
             found.report(where, f"{ref!r} refers to the event itself — name another event")
         elif ref not in ids:
-            close = difflib.get_close_matches(ref, sorted(ids), n=1)
-            hint = f" — did you mean {close[0]!r}?" if close else ""
+            close = suggester.suggest(ref)
+            hint = f" — did you mean {close!r}?" if close else ""
             found.report(where, f"no event with id {ref!r} in this file{hint}")
 
 

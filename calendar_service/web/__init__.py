@@ -60,6 +60,7 @@ def create_app(
             engine=engine,
             reload_interval=settings.reload_interval,
             retention=dt.timedelta(days=settings.cancelled_retention_days),
+            max_data_bytes=settings.max_data_bytes,
         )
         live.check()  # the first load; a failure is kept for /healthz and /readyz says 503
     app_metrics = metrics.Metrics(live)

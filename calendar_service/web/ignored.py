@@ -50,7 +50,7 @@ def header_value(names: Iterable[str]) -> str | None:
     Names are percent-encoded (a query may decode to any character, CR and LF included) and the
     list is capped.
     """
-    listed = [quote(name[:MAX_NAME], safe="") or '""' for name in names]
+    listed = [quote(name[:MAX_NAME], safe="", errors="replace") or '""' for name in names]
     if not listed:
         return None
     more = ", ..." if len(listed) > MAX_LISTED else ""

@@ -175,6 +175,15 @@ def _authenticate() -> Response | None:
     return response
 
 
+@bp.before_request
+def _printable_id() -> None:
+    # After `_authenticate`. No id has a control character, and PostgreSQL refuses a NUL in a query
+    # outright (a 500), so such an id is not found without asking the database.
+    subscription_id = (request.view_args or {}).get("subscription_id")
+    if isinstance(subscription_id, str) and not subscription_id.isprintable():
+        raise SubscriptionNotFound(subscription_id)
+
+
 @bp.after_request
 def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"

@@ -20,7 +20,7 @@ from calendar_service.clock import SettableClock
 from calendar_service.filters import FILTER_PARAMETERS
 from calendar_service.settings import Settings
 from calendar_service.web import create_app
-from calendar_service.web.ignored import HEADER
+from calendar_service.web.ignored import HEADER, MAX_LISTED, MAX_NAME, header_value
 from tests.dbtargets import BACKENDS, database_engine
 from tests.web.conftest import LiveServer, render_count
 
@@ -108,6 +108,16 @@ def test_ignored_names_are_encoded_not_injected(client: FlaskClient) -> None:
     assert response.status_code == 200
     assert response.headers[HEADER] == "a%0D%0AX-Evil%3A%201, %C3%A9t%C3%A9"
     assert "X-Evil" not in response.headers
+
+
+def test_the_ignored_list_is_capped_and_always_a_valid_header() -> None:
+    many = header_value(f"p{i}" for i in range(3000))
+    assert many is not None
+    assert many.startswith("p0, p1, ")
+    assert many.endswith(", ...")
+    assert many.count(",") == MAX_LISTED
+    assert header_value(["a\udcff", "", "x" * 500]) == "a%3F, \"\", " + "x" * MAX_NAME
+    assert header_value([]) is None
 
 
 def test_ignored_parameters_do_not_split_the_feed_cache_or_its_etag(
@@ -226,6 +236,20 @@ def test_a_body_nested_thousands_deep_is_400(managed: FlaskClient) -> None:
     deep = "[" * 5000 + "]" * 5000
     for body in (deep, '{"url": "https://93.184.215.14/h", "filter": {"kind": ' + deep + "}}"):
         _refused(managed.post(SUBS, data=body, content_type="application/json", headers=AUTH), "body")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", ""), ("patch", ""), ("delete", ""),
+        ("post", "/enable"), ("get", "/deliveries"), ("post", "/test"),
+    ],
+)
+def test_an_id_with_a_nul_is_not_found(managed: FlaskClient, method: str, path: str) -> None:
+    response = getattr(managed, method)(f"{SUBS}/sub_a%00b{path}", json={"enabled": True}, headers=AUTH)
+    assert response.status_code == 404, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    assert getattr(managed, method)(f"{SUBS}/sub_a%00b{path}").status_code == 401  # the token comes first
 
 
 @pytest.mark.parametrize("name", FILTER_PARAMETERS)
