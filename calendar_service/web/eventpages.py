@@ -24,6 +24,7 @@ from ..store import Event
 from ..timeline import lanes_per_event, moment_label, render_svg, span_label, window_around
 from . import pagekit
 from .api import _matches_text
+from .ignored import takes
 
 bp = Blueprint("eventpages", __name__)
 
@@ -36,6 +37,7 @@ def _is_id(value: str) -> bool:
 
 
 @bp.get("/events/<path:event_id>")
+@takes()
 def event_page(event_id: str) -> Response:
     """The event's page (or, with `.ics`, its calendar file); 410 once removed, 404 when unknown."""
     snap = pagekit.snapshot()
@@ -175,6 +177,7 @@ def _event_href(event_id: str) -> str:
 
 
 @bp.get("/actions/<path:action>")
+@takes()
 def action_page(action: str) -> Response:
     """An action's dates in order on a timeline, with its record: title, instrument, authority, sources."""
     snap = pagekit.snapshot()
@@ -223,6 +226,7 @@ def action_page(action: str) -> Response:
 
 
 @bp.get("/search")
+@takes("q")
 def search() -> Response:
     """Events whose id, title, description, instrument, action, tags or sources hold every word."""
     snap = pagekit.snapshot()

@@ -277,3 +277,9 @@ def test_changes_atom_parses_with_stable_ids_and_updated(client: FlaskClient, cl
     later = feedparser.parse(client.get("/changes.atom").get_data())
     assert [(e.id, e.updated) for e in later.entries] == [(e.id, e.updated) for e in feed.entries]
     assert later.feed.updated == feed.feed.updated
+
+
+def test_event_page_names_query_parameters_it_ignores(client: FlaskClient) -> None:
+    response = client.get("/events/pause-end-august?utm_source=slack")
+    assert response.status_code == 200
+    assert response.headers["Trade-Calendar-Ignored"] == "utm_source"
