@@ -46,6 +46,7 @@ publication_revision = Table(
     Column("revision", Integer, nullable=False),
 )
 
+FIRST_PUBLISHED = "_first_published"  # a key of the stored snapshot, never of an event's fields
 _CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
 
 
@@ -60,13 +61,16 @@ def published_from_row(row: RowMapping) -> Published:
     """Turn a table row into the record."""
     last_modified = _aware(row["last_modified"])
     assert last_modified is not None
+    snapshot = dict(row["snapshot"])
+    first = snapshot.pop(FIRST_PUBLISHED, None)
     return Published(
         event_id=row["event_id"],
         fingerprint=row["fingerprint"],
         sequence=int(row["sequence"]),
         last_modified=last_modified,
         removed_at=_aware(row["removed_at"]),
-        snapshot=dict(row["snapshot"]),
+        snapshot=snapshot,
+        first_published=dt.datetime.fromisoformat(first) if first else None,
     )
 
 
@@ -84,7 +88,10 @@ def _values(state: Published) -> dict[str, Any]:
         "sequence": state.sequence,
         "last_modified": state.last_modified.astimezone(dt.UTC),
         "removed_at": None if state.removed_at is None else state.removed_at.astimezone(dt.UTC),
-        "snapshot": state.snapshot,
+        # Kept inside the snapshot's JSON (no new column, so no migration of existing tables).
+        "snapshot": {**state.snapshot, FIRST_PUBLISHED: state.first_published.astimezone(dt.UTC).isoformat()}
+        if state.first_published is not None
+        else state.snapshot,
     }
 
 

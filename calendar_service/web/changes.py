@@ -8,7 +8,8 @@ from typing import Any
 from ..history import steps
 from ..jsonview import moment_to_dict, utc_text, was_to_dict
 from ..live import Snapshot
-from ..store import Event
+from ..publication import Published
+from ..store import Calendar, Event
 
 _HISTORY_ORDER = {"history": 0, "observed": 1}
 
@@ -53,6 +54,9 @@ def _observed_entries(snapshot: Snapshot, since: dt.datetime) -> list[dict[str, 
     entries = []
     for event_id, state in snapshot.published.items():
         event = calendar.get(event_id) if event_id in calendar else None
+        if state.first_published is not None and state.first_published >= since:
+            # An event a data edit added (the first publication's events are the data, not news).
+            entries.append(_observed(event_id, event, state, "created", state.first_published, calendar))
         if state.removed_at is not None:
             if state.removed_at < since:
                 continue
@@ -62,20 +66,24 @@ def _observed_entries(snapshot: Snapshot, since: dt.datetime) -> list[dict[str, 
             at = state.last_modified
         else:
             continue
-        entries.append(
-            {
-                "event_id": event_id,
-                "title": event.title if event else str(state.snapshot.get("title", event_id)),
-                "change": change,
-                "at": utc_text(at),
-                "origin": "observed",
-                "status": event.status.value if event else None,
-                "start": moment_to_dict(event.start, calendar.tz) if event else None,
-                "superseded_by": event.superseded_by if event else None,
-                "sequence": state.sequence,
-            }
-        )
+        entries.append(_observed(event_id, event, state, change, at, calendar))
     return entries
+
+
+def _observed(
+    event_id: str, event: Event | None, state: Published, change: str, at: dt.datetime, calendar: Calendar
+) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "title": event.title if event else str(state.snapshot.get("title", event_id)),
+        "change": change,
+        "at": utc_text(at),
+        "origin": "observed",
+        "status": event.status.value if event else None,
+        "start": moment_to_dict(event.start, calendar.tz) if event else None,
+        "superseded_by": event.superseded_by if event else None,
+        "sequence": state.sequence,
+    }
 
 
 def changes_since(snapshot: Snapshot, since: dt.datetime) -> list[dict[str, Any]]:

@@ -136,7 +136,9 @@ class ChangeEntry(_Out):
 
     event_id: str
     title: str
-    change: str = Field(description="rescheduled, cancelled, superseded, postponed, corrected, removed, ...")
+    change: str = Field(
+        description="rescheduled, cancelled, superseded, postponed, corrected, removed, created, ..."
+    )
     at: DayOrInstant = Field(
         description="When: the announcement date (history) or the instant it was observed"
     )

@@ -283,3 +283,41 @@ def test_event_page_names_query_parameters_it_ignores(client: FlaskClient) -> No
     response = client.get("/events/pause-end-august?utm_source=slack")
     assert response.status_code == 200
     assert response.headers["Trade-Calendar-Ignored"] == "utm_source"
+
+
+NEW_EVENT = """
+  - id: new-hearing
+    title: New safeguard hearing
+    kind: hearing
+    countries: [EU]
+    date: 2025-09-01
+    sources: [{title: OJ notice}]
+"""
+
+
+def test_an_event_added_by_an_edit_is_a_change_and_the_first_load_is_not(
+    client: FlaskClient, data_file: Path, clock: SettableClock
+) -> None:
+    first = client.get("/api/v1/changes?since=2025-01-01").get_json()["items"]
+    assert [i for i in first if i["change"] == "created"] == []  # the data as first published is not news
+    clock.advance(dt.timedelta(hours=1))
+    data_file.write_text(page_yaml().rstrip("\n") + "\n" + NEW_EVENT, encoding="utf-8")
+    items = client.get("/api/v1/changes?since=2025-06-10").get_json()["items"]
+    created = [i for i in items if i["change"] == "created"]
+    assert [(i["event_id"], i["at"]) for i in created] == [("new-hearing", "2025-06-10T13:00:00Z")]
+    html = text_of(client, "/changes?since=2025-06-10")
+    assert "New safeguard hearing</a> — created; date 1 Sep 2025" in html
+    import feedparser
+
+    feed = feedparser.parse(client.get("/changes.atom").get_data())
+    entry = next(e for e in feed.entries if e.link == "http://localhost/events/new-hearing")
+    assert entry.updated == "2025-06-10T13:00:00Z"
+    # Another edit later does not make it new again.
+    clock.advance(dt.timedelta(hours=1))
+    data_file.write_text(
+        page_yaml().rstrip("\n") + "\n" + NEW_EVENT.replace("OJ notice", "OJ C notice"), encoding="utf-8"
+    )
+    again = client.get("/api/v1/changes?since=2025-06-10").get_json()["items"]
+    assert [(i["event_id"], i["at"]) for i in again if i["change"] == "created"] == [
+        ("new-hearing", "2025-06-10T13:00:00Z")
+    ]
