@@ -44,6 +44,9 @@ class Published:
     # When a data edit added the event (a change readers hear about); None for the events of the first
     # publication and for those published before this was recorded.
     first_published: dt.datetime | None = None
+    # The start before the last significant change that moved it (as `snapshot["start"]` holds it), so a
+    # move nobody recorded in `history` can still say "was … → now …"; None when unknown.
+    was_start: Any = None
 
     @property
     def is_tombstone(self) -> bool:
@@ -73,6 +76,7 @@ def reconcile(
                 now,
                 before.snapshot,
                 before.first_published,
+                before.was_start,
             )
         elif now - before.removed_at < retention:
             out[event_id] = before
@@ -90,10 +94,14 @@ def _next_state(
     if before.removed_at is not None or before.fingerprint != fingerprint:
         # Back from a tombstone (its STATUS goes from CANCELLED to live) or a significant change.
         first = before.first_published
-        return Published(event.id, fingerprint, max(before.sequence + 1, floor), now, None, snapshot, first)
+        old_start = before.snapshot.get("start")
+        was = old_start if old_start is not None and old_start != snapshot["start"] else before.was_start
+        sequence = max(before.sequence + 1, floor)
+        return Published(event.id, fingerprint, sequence, now, None, snapshot, first, was)
     if before.snapshot != snapshot or before.sequence < floor:
         first = before.first_published
-        return Published(event.id, fingerprint, max(before.sequence, floor), now, None, snapshot, first)
+        sequence = max(before.sequence, floor)
+        return Published(event.id, fingerprint, sequence, now, None, snapshot, first, before.was_start)
     return before
 
 
@@ -165,6 +173,11 @@ def snapshot_of(event: Event) -> dict[str, Any]:
         "superseded_by": event.superseded_by,
         **records(event),
     }
+
+
+def moment_from_snapshot(value: Any) -> dt.date | dt.datetime | None:
+    """A start or end as a snapshot holds it, back as a date or an aware datetime in its zone."""
+    return _unmoment(value)
 
 
 def event_from_snapshot(snapshot: Mapping[str, Any]) -> Event:

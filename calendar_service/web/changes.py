@@ -8,7 +8,7 @@ from typing import Any
 from ..history import steps
 from ..jsonview import moment_to_dict, utc_text, was_to_dict
 from ..live import Snapshot
-from ..publication import Published
+from ..publication import Published, moment_from_snapshot
 from ..store import Calendar, Event
 
 _HISTORY_ORDER = {"history": 0, "observed": 1}
@@ -73,6 +73,7 @@ def _observed_entries(snapshot: Snapshot, since: dt.datetime) -> list[dict[str, 
 def _observed(
     event_id: str, event: Event | None, state: Published, change: str, at: dt.datetime, calendar: Calendar
 ) -> dict[str, Any]:
+    moved = change == "changed" and state.was_start is not None and event is not None
     return {
         "event_id": event_id,
         "title": event.title if event else str(state.snapshot.get("title", event_id)),
@@ -83,6 +84,9 @@ def _observed(
         "start": moment_to_dict(event.start, calendar.tz) if event else None,
         "superseded_by": event.superseded_by if event else None,
         "sequence": state.sequence,
+        # A move nobody recorded: the start the feed had before, and the one it has now.
+        "was_at": moment_to_dict(moment_from_snapshot(state.was_start), calendar.tz) if moved else None,
+        "now_at": moment_to_dict(event.start, calendar.tz) if moved and event else None,
     }
 
 

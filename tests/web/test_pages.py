@@ -321,3 +321,18 @@ def test_an_event_added_by_an_edit_is_a_change_and_the_first_load_is_not(
     assert [(i["event_id"], i["at"]) for i in again if i["change"] == "created"] == [
         ("new-hearing", "2025-06-10T13:00:00Z")
     ]
+
+
+def test_a_move_nobody_recorded_still_says_was_and_now(
+    client: FlaskClient, data_file: Path, clock: SettableClock
+) -> None:
+    client.get("/")
+    clock.advance(dt.timedelta(hours=2))
+    data_file.write_text(page_yaml().replace("date: 2025-06-20", "date: 2025-06-27"), encoding="utf-8")
+    items = client.get("/api/v1/changes?since=2025-06-10").get_json()["items"]
+    (moved,) = [i for i in items if i["event_id"] == "eu-hearing"]
+    assert moved["origin"] == "observed"
+    assert moved["was_at"]["date"] == "2025-06-20"
+    assert moved["now_at"]["date"] == "2025-06-27"
+    html = text_of(client, "/changes?since=2025-06-10")
+    assert "EU safeguard hearing</a> — changed: was 20 Jun 2025 → now 27 Jun 2025" in html
