@@ -35,12 +35,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from calendar_service.clock import SystemClock  # noqa: E402
+from calendar_service.datafile import parse_calendar  # noqa: E402
 from calendar_service.db import create_schema, ledger, make_engine  # noqa: E402
 from calendar_service.db import subscriptions as subs_db  # noqa: E402
 from calendar_service.reminders.planning import plan_reminders  # noqa: E402
 from calendar_service.reminders.service import ReminderService, Tuning  # noqa: E402
 from calendar_service.settings import Settings  # noqa: E402
-from calendar_service.store import Calendar, parse_calendar  # noqa: E402
+from calendar_service.store import Calendar  # noqa: E402
 from calendar_service.subscriptions import Subscription  # noqa: E402
 from calendar_service.webhooks.client import WebhookClient  # noqa: E402
 from calendar_service.webhooks.security import AddressPolicy  # noqa: E402

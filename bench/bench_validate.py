@@ -30,8 +30,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.generate import generate_yaml
+from calendar_service.datafile import load_calendar
 from calendar_service.errors import StoreInvalid
-from calendar_service.store import load_calendar
 from calendar_service.validation.suggestions import IdSuggester
 
 TODAY = dt.date(2025, 6, 10)

@@ -6,7 +6,9 @@
     │   └── StoreInvalid (ValueError)   readable, but has validation errors: exit code 1
     ├── FilterError (ValueError)        a filter parameter or value the calendar does not know
     ├── EventNotFound (LookupError)     no event with that id
+    ├── CalendarNotLoaded (LookupError) no valid data file has been loaded yet
     ├── ConfigError (ValueError)        a TRADE_CALENDAR_* setting is missing or unsafe
+    ├── DatabaseUnreachable (ConnectionError) the configured database cannot be reached at start-up
     ├── SubscriptionInvalid (ValueError) a subscription request has bad fields (`.errors` lists them)
     ├── SubscriptionNotFound (LookupError) no subscription with that id
     └── UnsafeWebhookURL (ValueError)   a webhook URL (or the address it resolves to) is refused
@@ -70,6 +72,14 @@ class EventNotFound(TradeCalendarError, LookupError):
         super().__init__(f"no event with id {event_id!r}; list ids with GET /api/v1/events")
 
 
+class CalendarNotLoaded(TradeCalendarError, LookupError):
+    """No valid data file has been loaded yet; `messages` says why the last load failed."""
+
+    def __init__(self, messages: Sequence[str] = ()) -> None:
+        self.messages = tuple(messages)
+        super().__init__("no valid data file has been loaded yet; see /healthz")
+
+
 class ActionNotFound(TradeCalendarError, LookupError):
     """No action has the requested id."""
 
@@ -84,6 +94,19 @@ class ConfigError(TradeCalendarError, ValueError):
     def __init__(self, name: str, problem: str) -> None:
         self.name = name
         super().__init__(f"{name}: {problem}")
+
+
+class DatabaseUnreachable(TradeCalendarError, ConnectionError):
+    """The database named by the settings could not be reached (or prepared) at start-up."""
+
+    def __init__(self, name: str, url: str, reason: str) -> None:
+        self.name = name
+        self.url = url  # with the password hidden
+        self.reason = reason
+        super().__init__(
+            f"{name}: cannot use the database at {url}: {reason} — check the address and that the "
+            "server is running"
+        )
 
 
 class SubscriptionInvalid(TradeCalendarError, ValueError):

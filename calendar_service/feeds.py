@@ -19,7 +19,7 @@ from .filters import EventFilter, split_values
 from .model import Moment, Precision, Source, Status
 from .publication import Published, event_from_snapshot, initial_state
 from .store import Calendar, Event
-from .timing import Duration
+from .timing import Duration, duration_text
 from .vtimezone import vtimezone_lines
 
 PRODID = "-//Trade Calendar//trade-calendar 0.1//EN"
@@ -306,20 +306,10 @@ def _local_line(name: str, value: dt.datetime, zones: dict[str, tuple[int, int]]
     return f"{name};TZID={key}:{local:%Y%m%dT%H%M%S}"
 
 
-def _duration_text(days: int, seconds: int) -> str:
-    text = "P" + (f"{days}D" if days else "")
-    if seconds or not days:
-        hours, rest = divmod(seconds, 3600)
-        minutes, secs = divmod(rest, 60)
-        text += "T" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
-        text += f"{secs}S" if secs or not (hours or minutes) else ""
-    return text
-
-
 def _trigger(alarm: Duration) -> str:
     if not alarm.days and not alarm.seconds:
         return "PT0S"
-    return "-" + _duration_text(alarm.days, alarm.seconds)
+    return "-" + duration_text(alarm.days, alarm.seconds)
 
 
 def _uri(url: str) -> str:

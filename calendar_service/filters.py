@@ -29,6 +29,8 @@ MAX_VALUE_LENGTH = 120
 _UNKNOWN = f"unknown filter; use {', '.join(FILTER_PARAMETERS)}"
 _SLUG = re.compile(SLUG)
 _HS = re.compile(HS_CODE)
+CHAPTER_99_PREFIX = "9903."
+_CHAPTER_99 = re.compile(r"^9903\.\d{2}\.\d{2}$")  # one heading of the model's CHAPTER_99 shape
 _ENUMS: dict[str, type[StrEnum]] = {
     "kind": Kind,
     "importance": Importance,
@@ -66,9 +68,7 @@ class EventFilter:
             return False
         if self.action and event.action not in self.action:
             return False
-        # An HS code covers everything below it: hs=854231 finds an action on chapter 85, and hs=85 finds
-        # an action on subheading 854231.
-        return not self.hs or any(q.startswith(s) or s.startswith(q) for q in self.hs for s in event.hs)
+        return not self.hs or any(_hs_matches(code, event) for code in self.hs)
 
     def apply(self, events: Iterable[Event]) -> list[Event]:
         """The events that match, in their original order."""
@@ -81,6 +81,20 @@ class EventFilter:
     def to_query(self) -> dict[str, list[str]]:
         """The filter as query parameters (only those that are set)."""
         return {name: list(values) for name, values in self.cache_key() if values}
+
+
+def _hs_matches(code: str, event: Event) -> bool:
+    if code.startswith(CHAPTER_99_PREFIX):
+        # A US chapter 99 heading is no product code: it finds the events filed under it, or under a
+        # range of headings that holds it (9903.01.43-9903.01.76; same-width text compares in order).
+        for heading in event.chapter99:
+            first, _, last = heading.partition("-")
+            if first <= code <= (last or first):
+                return True
+        return False
+    # An HS code covers everything below it: hs=854231 finds an action on chapter 85, and hs=85 finds an
+    # action on subheading 854231.
+    return any(code.startswith(s) or s.startswith(code) for s in event.hs)
 
 
 def split_values(raw: Sequence[str]) -> list[str]:
@@ -126,11 +140,16 @@ def convert_value(name: str, value: str) -> Any:
             raise FilterError(name, value, f"a {name} is lowercase words joined by hyphens, e.g. {example}")
         return slug
     if name == "hs":
-        # Tariff schedules print codes with dots (8542.31, 9903.88.15); the data holds the digits.
+        if _CHAPTER_99.match(value):
+            return value  # kept dotted, as the data writes chapter 99 headings
+        # Tariff schedules print product codes with dots (8542.31); the data holds the digits.
         digits = value.replace(".", "")
         if not _HS.match(digits):
             raise FilterError(
-                name, value, "an HS code is 2, 4, 6, 8, 9 or 10 digits (dots allowed), e.g. 85, 8542.31"
+                name,
+                value,
+                "an HS code is 2, 4, 6, 8, 9 or 10 digits (dots allowed), e.g. 85 or 8542.31, or a US "
+                "chapter 99 heading such as 9903.01.25",
             )
         return digits
     enum = _ENUMS.get(name)

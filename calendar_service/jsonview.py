@@ -7,6 +7,9 @@ from typing import Any
 
 from . import model
 from .store import Calendar, Event, earlier_start
+from .timing import utc_text
+
+__all__ = ["event_to_dict", "moment_to_dict", "utc_text"]  # utc_text: re-exported for the API
 
 
 def moment_to_dict(value: dt.date | dt.datetime | None, default_tz: dt.tzinfo) -> dict[str, Any] | None:
@@ -17,7 +20,7 @@ def moment_to_dict(value: dt.date | dt.datetime | None, default_tz: dt.tzinfo) -
         return {
             "local": value.isoformat(),
             "zone": getattr(value.tzinfo, "key", str(value.tzinfo)),
-            "utc": value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+            "utc": utc_text(value),
             "all_day": False,
         }
     begins = dt.datetime.combine(value, dt.time(0), tzinfo=default_tz)
@@ -25,14 +28,9 @@ def moment_to_dict(value: dt.date | dt.datetime | None, default_tz: dt.tzinfo) -
         "date": value.isoformat(),
         "local": begins.isoformat(),
         "zone": getattr(default_tz, "key", str(default_tz)),
-        "utc": begins.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "utc": utc_text(begins),
         "all_day": True,
     }
-
-
-def utc_text(value: dt.datetime) -> str:
-    """An aware datetime as ISO 8601 UTC with a Z."""
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def descriptive_fields(event: Event) -> dict[str, Any]:

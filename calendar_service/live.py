@@ -42,10 +42,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .clock import Clock, SystemClock
+from .datafile import LoadResult, parse_calendar
 from .errors import StoreInvalid, StoreUnreadable
 from .problems import Problem
 from .publication import Published, last_modified_of, reconcile
-from .store import Calendar, LoadResult, parse_calendar
+from .store import Calendar
 from .validation.reading import DEFAULT_MAX_DATA_BYTES, Fingerprint, describe_failure, read_event_file
 
 if TYPE_CHECKING:

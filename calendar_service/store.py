@@ -1,7 +1,7 @@
 """The calendar as the rest of the service sees it: resolved events with real instants.
 
-`load_calendar` reads and validates a file (see `validation/`) and returns a `Calendar`; nothing here
-knows about the web, the database or the clock beyond the `today` it is given.
+`datafile.load_calendar` reads and validates a file (see `validation/`) and returns a `Calendar` built
+from the types here; nothing here knows about the web, the database or the clock.
 """
 
 from __future__ import annotations
@@ -10,12 +10,10 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from . import model, timing
-from .errors import ActionNotFound, EventNotFound, StoreInvalid, StoreUnreadable
+from .errors import ActionNotFound, EventNotFound
 from .model import Anchor, Authority, Importance, Kind, Precision, Status
-from .problems import Problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,39 +135,6 @@ class Calendar:
 
     def __len__(self) -> int:
         return len(self.events)
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    """A calendar and the warnings found while loading it."""
-
-    calendar: Calendar
-    warnings: tuple[Problem, ...]
-
-
-def read_text(path: str | Path) -> bytes:
-    """Read the file's bytes; StoreUnreadable when that is impossible."""
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise StoreUnreadable(str(path), exc.strerror or str(exc)) from exc
-
-
-def load_calendar(path: str | Path, *, today: dt.date) -> LoadResult:
-    """Read, validate and resolve the event file at `path`; StoreInvalid lists every error."""
-    raw = read_text(path)
-    return parse_calendar(raw, str(path), today=today)
-
-
-def parse_calendar(raw: bytes, path: str, *, today: dt.date) -> LoadResult:
-    """Validate and resolve the bytes of an event file."""
-    from .validation import validate_bytes  # validation builds on this module's types
-
-    outcome = validate_bytes(raw, path, today=today)
-    errors = [p for p in outcome.problems if p.is_error]
-    if errors or outcome.calendar is None:
-        raise StoreInvalid(path, outcome.problems)
-    return LoadResult(outcome.calendar, tuple(outcome.problems))
 
 
 def content_version(raw: bytes) -> str:

@@ -13,7 +13,7 @@ import datetime as dt
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -30,10 +30,9 @@ from pydantic.json_schema import SkipJsonSchema
 
 from .errors import FilterError, SubscriptionInvalid
 from .filters import FILTER_PARAMETERS, EventFilter, convert_value, parse_filter
-from .timing import Duration, parse_duration
+from .timing import parse_duration, utc_text
+from .webhooks.payloads import Format
 
-FORMATS = ("standard", "slack", "teams")
-Format = Literal["standard", "slack", "teams"]
 DEFAULT_LEAD_TIMES = ("P7D", "P1D", "PT1H")
 SUBSCRIPTION_FILTERS = FILTER_PARAMETERS  # the feed's filters, all of them
 MAX_LEAD_TIMES = 10
@@ -63,10 +62,6 @@ class Subscription:
         """The stored filter parsed (FilterError if the vocabulary has since dropped a value)."""
         return parse_filter(self.filter)
 
-    def lead_durations(self) -> tuple[Duration, ...]:
-        """The lead times parsed."""
-        return tuple(parse_duration(text) for text in self.lead_times)
-
     def to_public_dict(self) -> dict[str, Any]:
         """The JSON the API shows: everything but the secret."""
         return {
@@ -78,18 +73,14 @@ class Subscription:
             "enabled": self.enabled,
             "disabled_reason": self.disabled_reason,
             "failure_count": self.failure_count,
-            "created_at": _utc_text(self.created_at),
-            "updated_at": _utc_text(self.updated_at),
+            "created_at": utc_text(self.created_at),
+            "updated_at": utc_text(self.updated_at),
         }
 
 
 def new_subscription_id() -> str:
     """An opaque, unguessable id such as `sub_Xr3...`."""
     return ID_PREFIX + secrets.token_urlsafe(12)
-
-
-def _utc_text(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 # --- request models -----------------------------------------------------------------------------------

@@ -48,6 +48,22 @@ def parse_duration(text: str) -> Duration:
     return Duration(sign * days, sign * seconds, text.strip())
 
 
+def duration_text(days: int, seconds: int = 0) -> str:
+    """Non-negative days and seconds as an ISO 8601 duration: P1D, PT1H30M, P2DT5S; PT0S for nothing."""
+    text = "P" + (f"{days}D" if days else "")
+    if seconds or not days:
+        hours, rest = divmod(seconds, 3600)
+        minutes, secs = divmod(rest, 60)
+        text += "T" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+        text += f"{secs}S" if secs or not (hours or minutes) else ""
+    return text
+
+
+def utc_text(value: dt.datetime) -> str:
+    """An aware datetime as ISO 8601 UTC with a Z (microseconds kept when there are any)."""
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 @cache
 def _zone_names() -> frozenset[str]:
     return frozenset(available_timezones())
@@ -86,13 +102,6 @@ def wall_clock_exists(moment: dt.datetime) -> bool:
     utc = moment.astimezone(dt.UTC)
     back = utc.astimezone(moment.tzinfo)
     return back.replace(tzinfo=None) == moment.replace(tzinfo=None)
-
-
-def wall_clock_repeats(moment: dt.datetime) -> bool:
-    """Whether a local time happens twice (in a fall-back overlap); Python then means the first."""
-    return moment.replace(fold=0).utcoffset() != moment.replace(fold=1).utcoffset() and wall_clock_exists(
-        moment
-    )
 
 
 def clock_change(moment: dt.datetime) -> tuple[dt.time, dt.time] | None:

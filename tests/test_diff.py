@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from calendar_service.cli import main
+from calendar_service.datafile import load_calendar
 from calendar_service.diff import diff_calendars, shift_text
-from calendar_service.store import load_calendar
 from tests.conftest import TESTS_DATA
 
 OLD = str(TESTS_DATA / "diff" / "old.yaml")

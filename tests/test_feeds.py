@@ -454,7 +454,7 @@ def test_short_line_is_not_folded() -> None:
 def test_real_data_feed_is_well_formed() -> None:
     if not DATA.exists():
         pytest.skip("data/events.yaml not written yet")
-    from calendar_service.store import load_calendar
+    from calendar_service.datafile import load_calendar
 
     calendar = load_calendar(DATA, today=golden.TODAY).calendar
     states = reconcile({}, calendar, golden.T0, golden.RETENTION)

@@ -28,7 +28,7 @@ AT = dt.datetime(2027, 3, 1, 15, tzinfo=dt.UTC)
         ("tag", "Rare-Earths", "rare-earths"),
         ("action", "China-Fentanyl-Tariff", "china-fentanyl-tariff"),
         ("hs", "8542.31", "854231"),
-        ("hs", "9903.88.15", "99038815"),
+        ("hs", "9903.88.15", "9903.88.15"),
         ("hs", "8542310000", "8542310000"),
     ],
 )
@@ -80,6 +80,22 @@ def test_a_valid_value_no_event_has_selects_nothing_without_an_error() -> None:
     assert parse_filter({"action": ["eu-steel-quota"]}).apply(calendar) == []
     assert parse_filter({"tag": ["rare-earths"]}).apply(calendar) == []
     assert parse_filter({"tag": ["steel"]}).apply(calendar) == [calendar.get("b")]
+
+
+def test_a_chapter_99_heading_finds_the_events_filed_under_it() -> None:
+    one = {**event("one", AT), "chapter99": ["9903.01.25"]}
+    span = {**event("span", AT), "chapter99": ["9903.01.43-9903.01.76"]}
+    product = {**event("product", AT), "hs": ["85"]}
+    calendar = make_calendar(one, span, product)
+
+    def ids(code: str) -> list[str]:
+        return [e.id for e in parse_filter({"hs": [code]}).apply(calendar)]
+
+    assert ids("9903.01.25") == ["one"]
+    assert ids("9903.01.43") == ids("9903.01.50") == ids("9903.01.76") == ["span"]
+    assert ids("9903.01.77") == []
+    assert ids("8542.31") == ["product"]
+    assert ids("99") == []  # digits are a product code, never a heading
 
 
 def test_choices_offered_follow_the_content_not_a_version_label() -> None:

@@ -13,9 +13,9 @@ from sqlalchemy.engine import Engine
 
 import calendar_service.live as live_module
 from calendar_service.clock import SettableClock
+from calendar_service.datafile import LoadResult
 from calendar_service.db import create_schema, make_engine
 from calendar_service.live import LiveCalendar
-from calendar_service.store import LoadResult
 from tests.web.conftest import sample_yaml
 
 

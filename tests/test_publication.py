@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from calendar_service.datafile import load_calendar
 from calendar_service.publication import (
     EPOCH,
     Published,
@@ -17,7 +18,6 @@ from calendar_service.publication import (
     reconcile,
     snapshot_of,
 )
-from calendar_service.store import load_calendar
 from tests import regen_golden as golden
 from tests.conftest import DATA
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 
 import pytest
 
@@ -40,9 +38,6 @@ def test_defaults_and_normalised_filter() -> None:
     assert sub.format == "standard"
     assert sub.filter == {"country": ("CN", "US"), "importance": ("high",)}
     assert sub.event_filter().country == ("CN", "US")
-    assert [d.as_timedelta() for d in sub.lead_durations()] == [
-        dt.timedelta(days=7), dt.timedelta(days=1), dt.timedelta(hours=1)
-    ]  # fmt: skip
     assert sub.id.startswith("sub_")
     assert len(sub.id) >= 20
 
@@ -82,7 +77,7 @@ def test_filter_values_are_checked_against_the_vocabulary_not_the_data() -> None
     )  # fmt: skip
     assert checked.filter.to_query() == {
         "country": ("DE",), "kind": ("tariff",), "tag": ("rare-earths",), "importance": ("low",),
-        "status": ("postponed",), "authority": ("Section 232",), "hs": ("99038815",),
+        "status": ("postponed",), "authority": ("Section 232",), "hs": ("9903.88.15",),
         "action": ("eu-steel-quota",),
     }  # fmt: skip
 
@@ -109,14 +104,3 @@ def test_resuming_by_patch_clears_the_failures() -> None:
     )
     resumed = apply_patch(sub, parse_patch({"enabled": True}, check_url=allow), now=T0)
     assert (resumed.enabled, resumed.disabled_reason, resumed.failure_count) == (True, None, 0)
-
-
-def test_the_core_imports_no_adapter() -> None:
-    code = (
-        "import sys, calendar_service.subscriptions\n"
-        "bad = [m for m in ('flask', 'sqlalchemy', 'requests', 'calendar_service.webhooks',"
-        " 'calendar_service.db') if m in sys.modules]\n"
-        "print(','.join(bad))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""

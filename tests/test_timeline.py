@@ -6,7 +6,8 @@ import dataclasses
 import datetime as dt
 import re
 
-from calendar_service.store import Calendar, load_calendar
+from calendar_service.datafile import load_calendar
+from calendar_service.store import Calendar
 from calendar_service.timeline import Item, Lane, lanes_by_action, moment_label, render_svg
 from tests.conftest import TESTS_DATA
 

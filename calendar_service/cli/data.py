@@ -10,14 +10,17 @@ from typing import Any
 import click
 
 from ..clock import Clock, SettableClock, SystemClock
+from ..datafile import load_calendar
 from ..errors import StoreInvalid, StoreUnreadable
-from ..settings import Settings
-from ..store import Calendar, Event, load_calendar
+from ..settings import DEFAULT_DATA_PATH, Settings
+from ..store import Calendar, Event
+from .startup import load_settings
 
 # The listing commands' helpers (filters, JSON views, the schema) are imported where they are used:
 # `validate` runs on every commit and should load no more than the validator.
 
-DEFAULT_DATA = "data/events.yaml"
+DEFAULT_DATA = str(DEFAULT_DATA_PATH)  # the built-in default; commands read TRADE_CALENDAR_DATA_PATH
+DATA_HELP = "Event file (default: TRADE_CALENDAR_DATA_PATH, else data/events.yaml)."
 
 
 def _now_option(func: Any) -> Any:
@@ -70,10 +73,11 @@ def _max_bytes_option(func: Any) -> Any:
 @_max_bytes_option
 @_now_option
 def validate(paths: tuple[str, ...], quiet: bool, fmt: str, max_bytes: int, now: Clock) -> None:
-    """Check event files (default data/events.yaml); exit 0 when valid (warnings allowed), 1 on errors,
-    2 when one is unreadable."""
+    """Check event files (default: TRADE_CALENDAR_DATA_PATH, else data/events.yaml); exit 0 when valid
+    (warnings allowed), 1 on errors, 2 when one is unreadable."""
+    configured = load_settings().data_path  # read even when unused: a bad setting stops every command
     worst = 0
-    for path in paths or (DEFAULT_DATA,):
+    for path in paths or (str(configured),):
         worst = max(worst, _validate_one(path, quiet, fmt, max_bytes, now))
     if worst:
         raise SystemExit(worst)
@@ -124,13 +128,14 @@ def schema() -> None:
     """Print the JSON Schema of the event file format."""
     from ..schema import schema_json
 
+    load_settings()  # like every command: a bad setting is reported at once, not at the next serve
     click.echo(schema_json(), nl=False)
 
 
 def _filter_options(func: Any) -> Any:
     for option in reversed(
         [
-            click.option("--data", "data_path", default=DEFAULT_DATA, show_default=True, help="Event file."),
+            click.option("--data", "data_path", help=DATA_HELP),
             click.option(
                 "--country", multiple=True, help="ISO country code (repeatable or comma-separated)."
             ),
@@ -139,7 +144,7 @@ def _filter_options(func: Any) -> Any:
             click.option("--importance", multiple=True, help="low, medium or high."),
             click.option("--status", multiple=True, help="Event status."),
             click.option("--authority", multiple=True, help='Legal authority, e.g. IEEPA or "Section 232".'),
-            click.option("--hs", multiple=True, help="HS code, 2 to 10 digits (dots allowed)."),
+            click.option("--hs", multiple=True, help="HS code (8542.31) or chapter 99 heading (9903.01.25)."),
             click.option("--action", multiple=True, help="Action id, e.g. china-fentanyl-tariff."),
             click.option(
                 "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
@@ -156,7 +161,7 @@ def _filter_options(func: Any) -> Any:
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Only events starting on or before.")
 @_now_option
 def events(
-    data_path: str,
+    data_path: str | None,
     fmt: str,
     start: dt.datetime | None,
     end: dt.datetime | None,
@@ -182,17 +187,13 @@ def events(
     "--days", default=30, show_default=True, type=click.IntRange(min=1), help="How far ahead to look."
 )
 @_now_option
-def upcoming(data_path: str, fmt: str, days: int, now: Clock, **filters: Any) -> None:
+def upcoming(data_path: str | None, fmt: str, days: int, now: Clock, **filters: Any) -> None:
     """List deadlines in the next N days that still stand."""
     calendar = _load(data_path, now)
+    from ..application.deadlines import upcoming_deadlines
+
     since = now.now()
-    horizon = since + dt.timedelta(days=days)
-    chosen = [
-        e
-        for e in _filtered(calendar, filters)
-        if e.is_live and e.deadline_at is not None and since <= e.deadline_at <= horizon
-    ]
-    chosen.sort(key=lambda e: (e.deadline_at, e.id))
+    chosen = upcoming_deadlines(_filtered(calendar, filters), since, since + dt.timedelta(days=days))
     if fmt == "table" and not chosen:
         click.echo(f"No deadlines in the next {days} days. Try --days 365, or `trade-calendar events`.")
         return
@@ -209,7 +210,9 @@ def _today(clock: Clock) -> dt.date:
     return clock.now().date()
 
 
-def _load(path: str, clock: Clock) -> Calendar:
+def _load(data_path: str | None, clock: Clock) -> Calendar:
+    configured = load_settings().data_path
+    path = data_path or str(configured)
     try:
         result = load_calendar(path, today=_today(clock))
     except StoreUnreadable as exc:

@@ -6,49 +6,13 @@ import logging
 import signal
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..logs import configure_logging
-from ..settings import Settings
-
-if TYPE_CHECKING:
-    from flask import Flask
-
-    from ..reminders.service import ReminderService
+from .startup import load_settings, open_services
 
 log = logging.getLogger(__name__)
-
-
-def start_reminders(app: Flask) -> ReminderService:
-    """Start the reminder service on the app's settings, engine, clock and live calendar; return it.
-
-    Started here and nowhere else, so importing or creating the web app never starts a scheduler.
-    Kept in `app.extensions[REMINDERS_KEY]`, so subscription changes through the API re-plan at once.
-    """
-    # Imported here, as in `worker`, so that `trade-calendar validate` and friends stay quick to start.
-    from ..reminders.service import ReminderService
-    from ..web.subscriptions import REMINDERS_KEY
-    from ..webhooks.client import WebhookClient
-    from ..webhooks.security import AddressPolicy
-
-    settings: Settings = app.extensions["trade_calendar.settings"]
-    clock = app.extensions["trade_calendar.clock"]
-    client = WebhookClient(
-        AddressPolicy(allow_private=settings.allow_private_webhooks), settings.webhook_timeout, clock=clock
-    )
-    # The live calendar is the source: the service registers `on_change` itself in start().
-    service = ReminderService(
-        settings,
-        app.extensions["trade_calendar.engine"],
-        app.extensions["trade_calendar.live"],
-        clock,
-        client,
-    )
-    service.start()
-    app.extensions[REMINDERS_KEY] = service
-    return service
 
 
 @click.command()
@@ -60,20 +24,22 @@ def serve(host: str, port: int, data_path: Path | None) -> None:
     from ..web import create_app
     from ..web.server import make_http_server
 
-    overrides: dict[str, Any] = {"data_path": data_path} if data_path else {}
-    settings = Settings.from_env(**overrides)
+    settings = load_settings(data_path=data_path)
     configure_logging(settings.log_level)
-    app = create_app(settings)
-    live = app.extensions["trade_calendar.live"]
-    if not live.ready:
-        failure = live.last_failure
+    services = open_services(settings)
+    if not services.live.ready:
+        failure = services.live.last_failure
         detail = "\n".join(failure.messages) if failure else "unknown error"
+        services.close()
         raise click.ClickException(f"cannot serve: the data file does not load:\n{detail}")
+    app = create_app(services)
     # One process, threads for requests (gunicorn would fork a worker away from the scheduler). The
     # file is also polled in the background so reminder listeners hear of edits without a request.
     server = make_http_server(host, port, app)
-    live.start_polling()
-    reminders = start_reminders(app)
+    services.live.start_polling()
+    # Started here and nowhere else, so importing or creating the web app never starts a scheduler;
+    # the API's subscription changes re-plan at once through `services.reminders`.
+    services.start_reminders()
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
     click.echo(
         f"serving {settings.data_path} on http://{host}:{server.server_port}/ "
@@ -85,5 +51,4 @@ def serve(host: str, port: int, data_path: Path | None) -> None:
         pass
     finally:
         server.server_close()
-        live.stop_polling()
-        reminders.shutdown()
+        services.close()

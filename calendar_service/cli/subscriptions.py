@@ -11,30 +11,19 @@ import json
 from typing import Any
 
 import click
-from sqlalchemy.engine import Engine
 
-from ..clock import SystemClock
-from ..db import create_schema, make_engine
-from ..db import subscriptions as store
-from ..db.ledger import list_attempts
-from ..errors import ConfigError, SubscriptionInvalid, SubscriptionNotFound
-from ..settings import Settings
-from ..subscriptions import DEFAULT_LEAD_TIMES, FORMATS, Subscription, new_subscription, parse_input
-from ..webhooks.security import AddressPolicy
-from ..webhooks.signing import new_secret
+from ..application import subscriptions as usecases
+from ..errors import SubscriptionInvalid, SubscriptionNotFound
+from ..services import Services
+from ..subscriptions import DEFAULT_LEAD_TIMES, Subscription
+from ..timing import utc_text
+from ..webhooks.payloads import FORMATS
+from .startup import load_settings, open_services
 
 
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _engine(settings: Settings) -> Engine:
-    engine = make_engine(settings.effective_database_url)
-    create_schema(engine)
-    return engine
+def _services() -> Services:
+    # The commands work on the database alone: the calendar is neither loaded nor published here.
+    return open_services(load_settings(), publishes=False, loads_data=False)
 
 
 def _row(sub: Subscription) -> str:
@@ -56,7 +45,7 @@ def subscriptions() -> None:
 @click.option("--importance", multiple=True, help="low, medium or high.")
 @click.option("--status", multiple=True, help="Event status, e.g. scheduled.")
 @click.option("--authority", multiple=True, help='Legal authority, e.g. IEEPA or "Section 232".')
-@click.option("--hs", multiple=True, help="HS code, 2 to 10 digits (dots allowed), e.g. 8542.31.")
+@click.option("--hs", multiple=True, help="HS code (8542.31) or chapter 99 heading (9903.01.25).")
 @click.option("--action", multiple=True, help="Action id grouping the dated events of one action.")
 @click.option(
     "--lead-time",
@@ -70,19 +59,17 @@ def add(url: str, lead_times: tuple[str, ...], fmt: str, **filters: Any) -> None
 
     Filters take the feed's values; a value no event has yet is accepted and matches once one does.
     """
-    settings = _settings()
-    now = SystemClock().now()
+    services = _services()
     body: dict[str, Any] = {"url": url, "format": fmt}
     body["filter"] = {name: list(values) for name, values in filters.items() if values}
     if lead_times:
         body["lead_times"] = list(lead_times)
     try:
-        checked = parse_input(body, check_url=AddressPolicy(settings.allow_private_webhooks).check_url)
+        sub = usecases.create_subscription(services, body)
     except SubscriptionInvalid as exc:
         raise click.UsageError("\n".join(f"{e['field']}: {e['message']}" for e in exc.errors)) from None
-    sub = store.create_subscription(
-        _engine(settings), new_subscription(checked, secret=new_secret(), now=now)
-    )
+    finally:
+        services.close()
     click.echo(_row(sub))
     click.echo(f"secret: {sub.secret}")
     click.echo("Keep the secret now: it is needed to verify signatures and is not shown again.", err=True)
@@ -92,7 +79,9 @@ def add(url: str, lead_times: tuple[str, ...], fmt: str, **filters: Any) -> None
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def list_(fmt: str) -> None:
     """List subscriptions, oldest first (secrets are never shown)."""
-    subs = store.list_subscriptions(_engine(_settings()))
+    services = _services()
+    subs = usecases.list_subscriptions(services)
+    services.close()
     if fmt == "json":
         click.echo(json.dumps([s.to_public_dict() for s in subs], indent=2))
     elif not subs:
@@ -105,10 +94,13 @@ def list_(fmt: str) -> None:
 @click.argument("subscription_id")
 def remove(subscription_id: str) -> None:
     """Delete a subscription and cancel the reminders it still had pending."""
+    services = _services()
     try:
-        store.delete_subscription(_engine(_settings()), subscription_id, now=SystemClock().now())
+        usecases.delete_subscription(services, subscription_id)
     except SubscriptionNotFound as exc:
         raise click.ClickException(f"no subscription with id {exc.subscription_id!r}") from None
+    finally:
+        services.close()
     click.echo(f"removed {subscription_id}")
 
 
@@ -116,12 +108,13 @@ def remove(subscription_id: str) -> None:
 @click.argument("subscription_id")
 def enable(subscription_id: str) -> None:
     """Re-enable a disabled endpoint and say why it had been disabled."""
+    services = _services()
     try:
-        sub, reason = store.enable_subscription(
-            _engine(_settings()), subscription_id, now=SystemClock().now()
-        )
+        sub, reason = usecases.enable_subscription(services, subscription_id)
     except SubscriptionNotFound as exc:
         raise click.ClickException(f"no subscription with id {exc.subscription_id!r}") from None
+    finally:
+        services.close()
     click.echo(
         f"enabled {sub.id}" + (f" (it had been disabled: {reason})" if reason else " (it was enabled)")
     )
@@ -133,12 +126,13 @@ def enable(subscription_id: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def deliveries(subscription_id: str, limit: int, fmt: str) -> None:
     """Show the delivery log of a subscription, newest first."""
-    engine = _engine(_settings())
+    services = _services()
     try:
-        store.get_subscription(engine, subscription_id)
+        attempts = usecases.delivery_log(services, subscription_id, limit)
     except SubscriptionNotFound as exc:
         raise click.ClickException(f"no subscription with id {exc.subscription_id!r}") from None
-    attempts = list_attempts(engine, subscription_id, limit)
+    finally:
+        services.close()
     if fmt == "json":
         click.echo(json.dumps(attempts, indent=2, default=_json_default))
         return
@@ -157,5 +151,5 @@ def deliveries(subscription_id: str, limit: int, fmt: str) -> None:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        return utc_text(value)
     return str(value)

@@ -12,12 +12,11 @@ import logging
 import signal
 import threading
 from pathlib import Path
-from typing import Any
 
 import click
 
 from ..logs import configure_logging
-from ..settings import Settings
+from .startup import load_settings, open_services
 
 log = logging.getLogger(__name__)
 
@@ -30,49 +29,28 @@ log = logging.getLogger(__name__)
               help="Seconds a claimed reminder stays this worker's; after a crash another resends it then.")
 def worker(data_path: Path | None, concurrency: int, lease: float) -> None:
     """Plan and deliver webhook reminders (share TRADE_CALENDAR_DATABASE_URL with the web replicas)."""
-    from ..clock import SystemClock
-    from ..db import create_schema, make_engine
-    from ..live import LiveCalendar
-    from ..reminders.service import ReminderService, Tuning
-    from ..webhooks.client import WebhookClient
-    from ..webhooks.security import AddressPolicy
+    from ..reminders.tuning import Tuning
 
-    overrides: dict[str, Any] = {"data_path": data_path} if data_path else {}
-    settings = Settings.from_env(**overrides)
+    settings = load_settings(data_path=data_path)
     configure_logging(settings.log_level)
-    engine = make_engine(settings.effective_database_url)
-    create_schema(engine)
-    clock = SystemClock()
-    # No engine: the web replicas own the publication state; the worker only needs the calendar.
-    live = LiveCalendar(
-        settings.data_path,
-        clock=clock,
-        reload_interval=settings.reload_interval,
-        max_data_bytes=settings.max_data_bytes,
-    )
-    live.check()
-    if not live.ready:
-        failure = live.last_failure
+    # publishes=False: the web replicas own the publication state; the worker only needs the calendar.
+    services = open_services(settings, publishes=False)
+    if not services.live.ready:
+        failure = services.live.last_failure
         detail = "\n".join(failure.messages) if failure else "unknown error"
+        services.close()
         raise click.ClickException(f"cannot start the worker: the data file does not load:\n{detail}")
-    client = WebhookClient(
-        AddressPolicy(allow_private=settings.allow_private_webhooks), settings.webhook_timeout, clock=clock
-    )
-    tuning = Tuning(concurrency=concurrency, lease=dt.timedelta(seconds=lease))
-    service = ReminderService(settings, engine, live, clock, client, tuning=tuning)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    service.start()
-    live.start_polling()
+    services.start_reminders(tuning=Tuning(concurrency=concurrency, lease=dt.timedelta(seconds=lease)))
+    services.live.start_polling()
     database = _redacted(settings.effective_database_url)
     click.echo(f"worker: reminders for {settings.data_path} from {database}")
     try:
         stop.wait()
     finally:
-        live.stop_polling()
-        service.shutdown()
-        engine.dispose()
+        services.close()
 
 
 def _redacted(url: str) -> str:

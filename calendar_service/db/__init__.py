@@ -12,12 +12,13 @@ last statement failed, for `/healthz` and `/readyz`.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine, ExceptionContext
@@ -151,6 +152,20 @@ def _is_input_error(engine: Engine, exc: BaseException) -> bool:
     dbapi = engine.dialect.loaded_dbapi
     kinds = tuple(getattr(dbapi, n) for n in ("IntegrityError", "DataError", "ProgrammingError"))
     return isinstance(exc, kinds)
+
+
+@overload
+def as_utc(value: None) -> None: ...
+@overload
+def as_utc(value: dt.datetime | str) -> dt.datetime: ...
+def as_utc(value: dt.datetime | str | None) -> dt.datetime | None:
+    """A stored time as an aware UTC datetime: SQLite hands back naive ones (everything stored is UTC),
+    and text where an aggregate (min over a coalesce) loses the column type."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 # Any constant works; it names "schema creation" among the advisory locks of this database.

@@ -17,7 +17,6 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -41,10 +40,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.types import TypeDecorator
 
-from . import metadata
+from ..reminders.records import Claimed, Outcome, RowState
+from . import as_utc, metadata
 
-PENDING, DELIVERED, FAILED, MISSED, CANCELLED = "pending", "delivered", "failed", "missed", "cancelled"
-STATES = (PENDING, DELIVERED, FAILED, MISSED, CANCELLED)
+__all__ = ["Claimed", "Outcome", "RowState"]  # the records live in reminders.records (pure); re-exported here
+
+PENDING, DELIVERED, FAILED, MISSED, CANCELLED = RowState
+STATES = tuple(RowState)
 _BATCH = 2000
 
 
@@ -112,51 +114,6 @@ attempts = Table(
     Column("late", Boolean, nullable=False, default=False),
     Index("ix_delivery_attempts_subscription", "subscription_id", "started_at"),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    """One outbox row claimed for delivery by this process."""
-
-    id: str
-    subscription_id: str
-    kind: str
-    event_id: str
-    lead_time: str | None
-    payload: Mapping[str, Any] | None
-    due_at: dt.datetime
-    deadline_at: dt.datetime | None
-    attempts: int
-    late: bool
-    first_attempt_at: dt.datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What happened to a claimed row: the attempt made (if any) and the row's new state."""
-
-    id: str
-    subscription_id: str
-    kind: str
-    event_id: str
-    state: str  # PENDING (retry at next_attempt_at) or a final state
-    attempt: int  # attempts made so far, this one included
-    next_attempt_at: dt.datetime | None = None
-    started_at: dt.datetime | None = None  # None: no attempt was made (missed, cancelled)
-    status: int | None = None
-    latency_ms: int | None = None
-    outcome: str | None = None
-    error: str | None = None
-    late: bool = False
-    finished_at: dt.datetime | None = None
-    due_at: dt.datetime | None = None  # carried along so callers can measure lateness
-
-    @property
-    def lateness(self) -> float | None:
-        """Seconds from due time to this attempt's start, for a first attempt."""
-        if self.attempt != 1 or self.started_at is None or self.due_at is None:
-            return None
-        return (self.started_at - self.due_at).total_seconds()
 
 
 def _insert(conn: Connection) -> Any:
@@ -275,15 +232,6 @@ def reopen_cancelled(
             )
             reopened += int(result.rowcount or 0)
     return reopened
-
-
-def pending_ids(engine: Engine, *, kind: str | None = None) -> set[str]:
-    """The ids of every pending row (of one kind, if given)."""
-    query = select(outbox.c.id).where(outbox.c.state == PENDING)
-    if kind is not None:
-        query = query.where(outbox.c.kind == kind)
-    with engine.connect() as conn:
-        return set(conn.execute(query).scalars())
 
 
 def _claimable(now: dt.datetime) -> Any:
@@ -409,19 +357,12 @@ def next_wake(engine: Engine) -> dt.datetime | None:
         leased = conn.execute(
             select(func.min(ready)).where(outbox.c.state == PENDING, outbox.c.claimed_until.is_not(None))
         ).scalar()
-    found = [_aware(v) for v in (unclaimed, leased) if v is not None]
+    found = [as_utc(v) for v in (unclaimed, leased) if v is not None]
     return min(found) if found else None
 
 
-def _aware(value: Any) -> dt.datetime:
-    if isinstance(value, str):  # SQLite's min() over a coalesce loses the column type
-        value = dt.datetime.fromisoformat(value)
-    assert isinstance(value, dt.datetime)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 def get_row(engine: Engine, outbox_id: str) -> dict[str, Any] | None:
-    """One outbox row as a dict (for tests, the CLI and the API)."""
+    """One outbox row as a dict (for tests)."""
     with engine.connect() as conn:
         row = conn.execute(select(outbox).where(outbox.c.id == outbox_id)).mappings().first()
     return dict(row) if row is not None else None

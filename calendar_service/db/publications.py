@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from ..publication import Published
-from . import metadata
+from . import as_utc, metadata
 
 publications = Table(
     "publications",
@@ -51,16 +51,9 @@ WAS_START = "_was_start"
 _CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
 
 
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    # SQLite hands back naive datetimes; everything stored here is UTC.
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-
-
 def published_from_row(row: RowMapping) -> Published:
     """Turn a table row into the record."""
-    last_modified = _aware(row["last_modified"])
+    last_modified = as_utc(row["last_modified"])
     assert last_modified is not None
     snapshot = dict(row["snapshot"])
     first = snapshot.pop(FIRST_PUBLISHED, None)
@@ -70,7 +63,7 @@ def published_from_row(row: RowMapping) -> Published:
         fingerprint=row["fingerprint"],
         sequence=int(row["sequence"]),
         last_modified=last_modified,
-        removed_at=_aware(row["removed_at"]),
+        removed_at=as_utc(row["removed_at"]),
         snapshot=snapshot,
         first_published=dt.datetime.fromisoformat(first) if first else None,
         was_start=was_start,
@@ -109,7 +102,7 @@ def save_published(engine: Engine, states: Mapping[str, Published]) -> None:
     """Store `states` (the whole result of a reconcile): upsert what changed, drop expired tombstones."""
     with engine.connect() as conn:
         stored = {
-            row.event_id: (row.fingerprint, row.sequence, _aware(row.last_modified), _aware(row.removed_at))
+            row.event_id: (row.fingerprint, row.sequence, as_utc(row.last_modified), as_utc(row.removed_at))
             for row in conn.execute(
                 select(
                     publications.c.event_id,

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from ..errors import SubscriptionNotFound
 from ..subscriptions import Subscription
-from . import ledger, metadata
+from . import as_utc, ledger, metadata
 
 subscriptions = Table(
     "subscriptions",
@@ -45,11 +45,6 @@ subscriptions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; everything stored here is UTC.
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -70,8 +65,8 @@ def subscription_from_row(row: RowMapping) -> Subscription:
         enabled=bool(row["enabled"]),
         disabled_reason=row["disabled_reason"],
         failure_count=int(row["failure_count"]),
-        created_at=_aware(row["created_at"]),
-        updated_at=_aware(row["updated_at"]),
+        created_at=as_utc(row["created_at"]),
+        updated_at=as_utc(row["updated_at"]),
     )
 
 

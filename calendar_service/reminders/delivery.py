@@ -35,7 +35,7 @@ from ..jsonview import utc_text
 from ..store import Calendar
 from ..subscriptions import Subscription, normalise_lead_time
 from ..timing import parse_duration
-from ..webhooks.client import Attempt
+from ..webhooks.attempt import Attempt
 from ..webhooks.payloads import Format, Message
 from ..webhooks.retry import RetryPolicy
 from .messages import reminder_message_data
@@ -190,7 +190,7 @@ class Delivery:
         now = self.clock.now()
         sub = subscriptions.get(row.subscription_id)
 
-        def final(state: str, reason: str) -> ledger.Outcome:
+        def final(state: ledger.RowState, reason: str) -> ledger.Outcome:
             return ledger.Outcome(
                 row.id, row.subscription_id, row.kind, row.event_id, state, row.attempts,
                 error=reason, finished_at=now, late=row.late,

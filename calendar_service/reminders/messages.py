@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ..db import ledger
 from ..store import Calendar, Event
 from ..timing import parse_duration
 from ..webhooks.payloads import change_data, event_page_url, reminder_data
-from .planning import CANCELLED, Change
+from .planning import EVENT_CANCELLED, Change
+from .records import Claimed
 
 
 def reminder_message_data(
-    row: ledger.Claimed, calendar: Calendar, now: dt.datetime, late: bool, base_url: str = ""
+    row: Claimed, calendar: Calendar, now: dt.datetime, late: bool, base_url: str = ""
 ) -> dict[str, Any]:
     """The `reminder.due` data for a claimed reminder row, as of `now`."""
     event = calendar.get(row.event_id)
@@ -46,7 +46,7 @@ def _sources(event: Event) -> list[dict[str, str]]:
 
 
 def _reason(change: Change) -> str | None:
-    if change.kind != CANCELLED:
+    if change.kind != EVENT_CANCELLED:
         return None
     if change.superseded_by:
         return f"{change.reason} by {change.superseded_by}"

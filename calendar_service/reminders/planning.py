@@ -21,12 +21,15 @@ from ..filters import EventFilter, parse_filter
 from ..store import Calendar, Event
 from ..subscriptions import normalise_lead_time
 from ..timing import parse_duration
+from ..webhooks.payloads import MessageType
 
-REMINDER = "reminder.due"  # the message type, as `webhooks.payloads` names it
-RESCHEDULED = "event.rescheduled"
-CANCELLED = "event.cancelled"
-CREATED = "event.created"
-CHANGE_KINDS = (RESCHEDULED, CANCELLED, CREATED)
+# The message types planning produces (`webhooks.payloads.MessageType`); "cancelled" alone is a ledger
+# row state (`records.RowState.CANCELLED`), never a message type.
+REMINDER = MessageType.REMINDER_DUE
+RESCHEDULED = MessageType.EVENT_RESCHEDULED
+EVENT_CANCELLED = MessageType.EVENT_CANCELLED
+CREATED = MessageType.EVENT_CREATED
+CHANGE_KINDS = (RESCHEDULED, EVENT_CANCELLED, CREATED)
 
 
 class Subscriber(Protocol):
@@ -61,11 +64,11 @@ class Reminder:
 class Change:
     """One difference between two versions of the calendar that subscribers are told about."""
 
-    kind: str  # RESCHEDULED, CANCELLED or CREATED
+    kind: MessageType  # RESCHEDULED, EVENT_CANCELLED or CREATED
     event_id: str
     old_at: dt.datetime | None  # the deadline (or start, for an event without one) before the change
     new_at: dt.datetime | None  # ... and after it; None when the event is gone or new
-    reason: str = ""  # for CANCELLED: "cancelled", "superseded" or "removed"
+    reason: str = ""  # for EVENT_CANCELLED: "cancelled", "superseded" or "removed"
     superseded_by: str | None = None
 
     @property
@@ -161,7 +164,8 @@ def diff_calendars(old: Calendar, new: Calendar) -> list[Change]:
         if after is None or not after.is_live:
             reason = "removed" if after is None else after.status.value
             superseded_by = after.superseded_by if after is not None else None
-            changes.append(Change(CANCELLED, before.id, moment(before, old), None, reason, superseded_by))
+            was = moment(before, old)
+            changes.append(Change(EVENT_CANCELLED, before.id, was, None, reason, superseded_by))
             continue
         was, now_at = moment(before, old), moment(after, new)
         if was != now_at:

@@ -39,7 +39,7 @@ from typing import Any, Protocol, TypeGuard
 from sqlalchemy.engine import Engine
 
 from ..clock import Clock
-from ..db import create_schema, ledger
+from ..db import ledger
 from ..db import subscriptions as subs_db
 from ..jsonview import utc_text
 from ..settings import Settings
@@ -49,7 +49,7 @@ from ..webhooks.retry import RetryPolicy
 from .delivery import DISABLED, Client, Delivery, RunStats
 from .messages import change_message_data
 from .planning import (
-    CANCELLED,
+    EVENT_CANCELLED,
     REMINDER,
     RESCHEDULED,
     Change,
@@ -133,8 +133,8 @@ class ReminderService:
     # --- lifecycle ----------------------------------------------------------------------------------
 
     def start(self, *, schedule: bool = True) -> None:
-        """Create the ledger tables, plan, listen for data changes and (with `schedule`) arm the alarm."""
-        create_schema(self.engine)
+        """Plan, listen for data changes and (with `schedule`) arm the alarm (the schema exists already:
+        `services.build_services` creates it)."""
         if _is_holder(self.source):
             self.source.on_change(self.on_calendar_change)
         self.plan()
@@ -354,9 +354,10 @@ class ReminderService:
         subscriptions = [s for s in subs_db.list_subscriptions(self.engine) if s.enabled]
         rows: list[dict[str, Any]] = []
         for change in changes:
-            if change.kind in (RESCHEDULED, CANCELLED):
+            if change.kind in (RESCHEDULED, EVENT_CANCELLED):
                 # Reminders for the old deadline go; those for the new one are planned next, by id.
-                keep = [] if change.kind == CANCELLED else _kept(new, change.event_id, subscriptions, now)
+                cancelled = change.kind == EVENT_CANCELLED
+                keep = [] if cancelled else _kept(new, change.event_id, subscriptions, now)
                 ledger.cancel_pending(
                     self.engine, now=now, reason=f"{change.kind}: was due for {utc_text_or(change.old_at)}",
                     event_id=change.event_id, kind=REMINDER, keep_ids=keep,

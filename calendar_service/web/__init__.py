@@ -10,22 +10,34 @@ where it is started on purpose (`trade-calendar serve`, or the worker command).
 
 from __future__ import annotations
 
-import datetime as dt
 from types import ModuleType
 from typing import TYPE_CHECKING
 
 from flask import Flask
 
-from ..clock import Clock, SystemClock
-from ..db import create_schema, make_engine
-from ..live import LiveCalendar
+from ..services import Services, build_services
 from ..settings import Settings
-from . import api, eventpages, feeds, health, ignored, metrics, openapi, pages, problems, subscriptions
+from . import (
+    api,
+    eventpages,
+    extension,
+    feeds,
+    health,
+    ignored,
+    metrics,
+    openapi,
+    pages,
+    problems,
+    subscriptions,
+)
 from .feedcache import FeedCache
 from .feeds import FeedFastPath
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
+
+    from ..clock import Clock
+    from ..live import LiveCalendar
 
 # Blueprint modules, each exposing `bp` (and optionally `init_app(app)`); add one to extend the app.
 BLUEPRINTS: tuple[ModuleType, ...] = (
@@ -34,51 +46,40 @@ BLUEPRINTS: tuple[ModuleType, ...] = (
 
 
 def create_app(
-    settings: Settings | None = None,
+    settings: Settings | Services | None = None,
     *,
     clock: Clock | None = None,
     engine: Engine | None = None,
     live: LiveCalendar | None = None,
 ) -> Flask:
-    """Build the app from `settings` (default: `Settings.from_env()`); load the data once."""
-    settings = settings if settings is not None else Settings.from_env()
-    clock = clock or SystemClock()
+    """Build the app on `services` (default: built from `Settings.from_env()`), which loads the data once.
+
+    Given settings (or nothing), the parts are built by `build_services`, with `clock`, `engine` and
+    `live` replacing the ones it would make (tests pass a settable clock).
+    """
+    if isinstance(settings, Services):
+        if clock or engine or live:
+            raise TypeError("pass either Services or settings with parts, not both")
+        services = settings
+    else:
+        services = build_services(
+            settings if settings is not None else Settings.from_env(), clock=clock, engine=engine, live=live
+        )
+    config = services.settings
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
     app.config.update(
-        TRADE_CALENDAR_SETTINGS=settings,
-        TRADE_CALENDAR_BASE_URL=settings.base_url,
-        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        TRADE_CALENDAR_SETTINGS=config,
+        TRADE_CALENDAR_BASE_URL=config.base_url,
+        MAX_CONTENT_LENGTH=config.max_body_bytes,
         JSON_SORT_KEYS=False,
     )
-    if engine is None:
-        engine = make_engine(settings.effective_database_url)
-    create_schema(engine)
-    if live is None:
-        live = LiveCalendar(
-            settings.data_path,
-            clock=clock,
-            engine=engine,
-            reload_interval=settings.reload_interval,
-            retention=dt.timedelta(days=settings.cancelled_retention_days),
-            max_data_bytes=settings.max_data_bytes,
-        )
-        live.check()  # the first load; a failure is kept for /healthz and /readyz says 503
-    app_metrics = metrics.Metrics(live)
-    cache = FeedCache(refresh=settings.feed_refresh, on_render=app_metrics.observe_render)
-    app.extensions.update(
-        {
-            "trade_calendar.settings": settings,
-            "trade_calendar.clock": clock,
-            "trade_calendar.engine": engine,
-            "trade_calendar.live": live,
-            "trade_calendar.feeds": cache,
-            "trade_calendar.metrics": app_metrics,
-        }
-    )
+    app_metrics = metrics.Metrics(services.live, config.prometheus_multiproc_dir)
+    cache = FeedCache(refresh=config.feed_refresh, on_render=app_metrics.observe_render)
+    extension.init_app(app, extension.WebParts(services, cache, app_metrics))
     problems.init_app(app)
     for module in BLUEPRINTS:
         _register(app, module)
-    app.wsgi_app = FeedFastPath(app.wsgi_app, live, cache, app_metrics)  # type: ignore[method-assign]
+    app.wsgi_app = FeedFastPath(app.wsgi_app, services.live, cache, app_metrics)  # type: ignore[method-assign]
     return app
 
 

@@ -9,17 +9,18 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
-from ..clock import Clock
+from ..application import deadlines
 from ..filters import FILTER_PARAMETERS, EventFilter, parse_filter
 from ..jsonview import event_to_dict, moment_to_dict, utc_text
-from ..live import LiveCalendar, Snapshot
+from ..live import Snapshot
 from ..store import Event
-from ..timing import parse_duration
+from ..timing import duration_text, parse_duration
 from .changes import changes_since
+from .extension import services
 from .openapi import operation, parse_query, respond
-from .problems import BadParameter, problem
+from .problems import BadParameter, calendar_not_loaded
 from .schemas import (
     CalendarInfo,
     ChangesPage,
@@ -39,16 +40,16 @@ MAX_WITHIN_DAYS = 3660  # ten years
 
 
 def _snapshot() -> Snapshot | Response:
-    live: LiveCalendar = current_app.extensions["trade_calendar.live"]
+    live = services().live
     live.maybe_check()
     snapshot = live.snapshot
     if snapshot is None:
-        return problem(503, "Calendar not loaded", "no valid data file has been loaded yet; see /healthz")
+        return calendar_not_loaded()
     return snapshot
 
 
 def _now() -> dt.datetime:
-    clock: Clock = current_app.extensions["trade_calendar.clock"]
+    clock = services().clock
     return clock.now()
 
 
@@ -180,12 +181,7 @@ def get_event(event_id: str) -> Response:
 
 def iso_duration(seconds: int) -> str:
     """Whole seconds as an ISO 8601 duration: P12DT3H20M5S; PT0S for nothing."""
-    days, rest = divmod(max(seconds, 0), 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    time_part = "".join(f"{v}{u}" for v, u in ((hours, "H"), (minutes, "M"), (secs, "S")) if v)
-    text = "P" + (f"{days}D" if days else "") + (f"T{time_part}" if time_part else "")
-    return text if text != "P" else "PT0S"
+    return duration_text(*divmod(max(seconds, 0), 86400))
 
 
 @bp.get("/deadlines/upcoming")
@@ -210,17 +206,7 @@ def upcoming_deadlines() -> Response:
     event_filter = _event_filter(query)
     now = _now()
     horizon = now + window.as_timedelta()
-    due = sorted(
-        (
-            e
-            for e in calendar
-            if e.is_live
-            and e.deadline_at is not None
-            and now <= e.deadline_at <= horizon
-            and event_filter.matches(e)
-        ),
-        key=lambda e: (e.deadline_at, e.id),
-    )[: query.limit]
+    due = deadlines.upcoming_deadlines(event_filter.apply(calendar.events), now, horizon)[: query.limit]
     items = []
     for event in due:
         assert event.deadline_at is not None

@@ -22,6 +22,7 @@ from ..model import SLUG, Status
 from ..publication import Published, event_from_snapshot
 from ..store import Event
 from ..timeline import lanes_per_event, moment_label, render_svg, span_label, window_around
+from ..timing import utc_text
 from . import pagekit
 from .api import _matches_text
 from .ignored import takes
@@ -91,7 +92,7 @@ def _deadline(event: Event, now: dt.datetime) -> dict[str, str] | None:
         label = moment_label(local)
     return {
         "label": label,
-        "utc": event.deadline_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "utc": utc_text(event.deadline_at),
         "countdown": pagekit.countdown(event.deadline_at - now),
     }
 
@@ -141,7 +142,7 @@ def _event_context(
         "notice": _notice(snap, event, gone, state),
         "when": span_label(event),
         "zone": getattr(event.start.tzinfo, "key", "") if isinstance(event.start, dt.datetime) else "",
-        "start_utc": start_utc.isoformat().replace("+00:00", "Z"),
+        "start_utc": utc_text(start_utc),
         "deadline": _deadline(event, now),
         "history": [
             {

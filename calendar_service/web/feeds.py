@@ -13,16 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, request
 
+from .extension import services, web_parts
 from .feedcache import FeedCache, RenderedFeed
 from .openapi import operation
-from .problems import problem
+from .problems import calendar_not_loaded
 from .schemas import FeedQuery
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
     from ..live import LiveCalendar
-    from .metrics import Metrics
+    from .prometheus import Metrics
 
 bp = Blueprint("feeds", __name__)
 
@@ -49,12 +50,12 @@ def public_base(base_url: str, host_url: str) -> str:
 )
 def calendar_feed() -> Response:
     """The iCalendar feed; 304 when the client's copy is current, 400 problem for a bad filter."""
-    live: LiveCalendar = current_app.extensions["trade_calendar.live"]
-    cache: FeedCache = current_app.extensions["trade_calendar.feeds"]
+    live = services().live
+    cache = web_parts().feeds
     live.maybe_check()
     snapshot = live.snapshot
     if snapshot is None:
-        return problem(503, "Calendar not loaded", "no valid data file has been loaded yet; see /healthz")
+        return calendar_not_loaded()
     params = {name: request.args.getlist(name) for name in request.args}
     base = public_base(current_app.config["TRADE_CALENDAR_BASE_URL"], request.host_url)
     entry = cache.get(

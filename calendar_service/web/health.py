@@ -12,12 +12,13 @@ import datetime as dt
 import time
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
 from ..db import database_status
 from ..jsonview import utc_text
 from ..live import LiveCalendar
+from .extension import services
 from .openapi import operation
 from .problems import problem
 from .schemas import Health, Ready
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 
 bp = Blueprint("health", __name__)
 
-REMINDERS_KEY = "trade_calendar.reminders"  # as `web.subscriptions` names it
 PING_EVERY = 2.0  # seconds between checks that a database seen failing is back
 
 
@@ -64,8 +64,7 @@ def database_report(engine: Engine | None) -> dict[str, Any] | None:
 
 
 def _reminders_report() -> dict[str, Any] | None:
-    service = current_app.extensions.get(REMINDERS_KEY)
-    health = getattr(service, "health", None)
+    health = getattr(services().reminders, "health", None)
     return health() if callable(health) else None
 
 
@@ -85,10 +84,10 @@ def _down(database: dict[str, Any] | None, reminders: dict[str, Any] | None) -> 
 @operation("/healthz", tag="meta", response=Health)
 def healthz() -> Response:
     """Always 200 while the process answers; `status` says ok, degraded or failing, `down` says why."""
-    live: LiveCalendar = current_app.extensions["trade_calendar.live"]
+    live = services().live
     live.maybe_check()
     report = health_report(live)
-    database = database_report(current_app.extensions.get("trade_calendar.engine"))
+    database = database_report(services().engine)
     reminders = _reminders_report()
     down = _down(database, reminders)
     if down and report["status"] == "ok":
@@ -103,12 +102,12 @@ def healthz() -> Response:
 @operation("/readyz", tag="meta", response=Ready, errors=(503,))
 def readyz() -> Response:
     """200 once a valid calendar is loaded (listing what is down, if anything), 503 problem before."""
-    live: LiveCalendar = current_app.extensions["trade_calendar.live"]
+    live = services().live
     if not live.ready:
         return problem(
             503, "Not ready", "no valid data file has been loaded yet; see /healthz for the errors"
         )
-    down = _down(database_report(current_app.extensions.get("trade_calendar.engine")), _reminders_report())
+    down = _down(database_report(services().engine), _reminders_report())
     response = jsonify({"ready": True, "down": down} if down else {"ready": True})
     response.headers["Cache-Control"] = "no-store"
     return response

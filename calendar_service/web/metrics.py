@@ -14,156 +14,20 @@ so the figure never goes down, as a Prometheus counter must not.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from typing import Any
+from flask import Blueprint, Flask, Response, request
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from flask import Blueprint, Flask, Response, current_app, request
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
-from prometheus_client.multiprocess import MultiProcessCollector
-
-from ..errors import ConfigError
-from ..live import LiveCalendar, ReloadStats
-from .gunicorn_conf import MULTIPROC_ENV
+from .extension import web_parts
 from .openapi import operation
+from .prometheus import Metrics
+
+__all__ = ["Metrics", "bp", "init_app"]
 
 bp = Blueprint("metrics", __name__)
 
 
-class Metrics:
-    """The app's metrics and the cheap request counter."""
-
-    def __init__(self, live: LiveCalendar) -> None:
-        self.live = live
-        self.multiprocess_dir = _multiprocess_dir()
-        self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter(
-            "trade_calendar_http_requests",
-            "HTTP requests answered, by endpoint and status",
-            ["endpoint", "status"],
-            registry=self.registry,
-        )
-        self.renders = Histogram(
-            "trade_calendar_feed_render_seconds",
-            "Time to render one feed (count: feeds rendered)",
-            buckets=(0.001, 0.005, 0.02, 0.1, 0.5, 1, 2, 5, 10),
-            registry=self.registry,
-        )
-        self.registry.register(_LiveCollector(live))
-        self._children: dict[tuple[str, int], Any] = {}
-        if self.multiprocess_dir is not None:
-            # This worker's reload counts, written whenever they change; read back as the maximum.
-            self._reloads_seen = Gauge(
-                _RELOADS, "Data versions swapped in", multiprocess_mode="max", registry=None
-            )
-            self._failures_seen = Gauge(
-                _FAILURES,
-                "Reloads refused (invalid or unreadable file)",
-                multiprocess_mode="max",
-                registry=None,
-            )
-            self._publish_counts(live.stats)  # the first load happened before the app built its metrics
-            live.on_stats(self._publish_counts)
-
-    def request_counter(self, endpoint: str, status: int) -> Any:
-        """The counter child for one endpoint and status, created once."""
-        key = (endpoint, status)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = self.requests.labels(endpoint, str(status))
-        return child
-
-    def observe_render(self, seconds: float) -> None:
-        """Record one feed render."""
-        self.renders.observe(seconds)
-
-    def _publish_counts(self, stats: ReloadStats) -> None:
-        self._reloads_seen.set(stats.reloads)
-        self._failures_seen.set(stats.failures)
-
-    def exposition(self) -> bytes:
-        """Every metric in the text format: this process's, or every worker's in multiprocess mode."""
-        if self.multiprocess_dir is None:
-            return bytes(generate_latest(self.registry))
-        self.live.maybe_check()  # an idle worker may answer the scrape: report the file as it is now
-        registry = CollectorRegistry()
-        registry.register(_AllWorkers(self.multiprocess_dir))
-        registry.register(_LiveCollector(self.live, counters=False))
-        return bytes(generate_latest(registry))
-
-
-_RELOADS = "trade_calendar_reloads"
-_FAILURES = "trade_calendar_reload_failures"
-
-
-def _multiprocess_dir() -> str | None:
-    """`PROMETHEUS_MULTIPROC_DIR` when set; it must already exist (prometheus_client writes there)."""
-    directory = os.environ.get(MULTIPROC_ENV, "")
-    if not directory:
-        return None
-    if not os.path.isdir(directory):
-        raise ConfigError(
-            MULTIPROC_ENV, f"{directory!r} is not a directory — create it (empty) before starting the server"
-        )
-    return directory
-
-
-class _AllWorkers:
-    """Every worker's counters from the multiprocess files; the reload maxima turned back into counters."""
-
-    def __init__(self, directory: str) -> None:
-        self.collector = MultiProcessCollector(None, directory)  # type: ignore[no-untyped-call]
-
-    def collect(self) -> Iterator[Any]:
-        for metric in self.collector.collect():  # type: ignore[no-untyped-call]
-            if metric.name in (_RELOADS, _FAILURES):
-                value = max((sample.value for sample in metric.samples), default=0.0)
-                yield CounterMetricFamily(metric.name, metric.documentation, value=value)
-            else:
-                yield metric
-
-
-class _LiveCollector:
-    """Reads the live calendar's state at scrape time."""
-
-    def __init__(self, live: LiveCalendar, *, counters: bool = True) -> None:
-        self.live = live
-        self.counters = counters  # False in multiprocess mode, where `_AllWorkers` reports them
-
-    def collect(self) -> Iterator[Any]:
-        stats = self.live.stats
-        if self.counters:
-            yield CounterMetricFamily(_RELOADS, "Data versions swapped in", value=stats.reloads)
-            yield CounterMetricFamily(
-                _FAILURES, "Reloads refused (invalid or unreadable file)", value=stats.failures
-            )
-        snapshot = self.live.snapshot
-        info = InfoMetricFamily("trade_calendar_data", "The data version being served")
-        if snapshot is not None:
-            info.add_metric([], {"version": snapshot.calendar.version, "events": str(len(snapshot.calendar))})
-            loaded = GaugeMetricFamily(
-                "trade_calendar_data_loaded_timestamp_seconds", "When the served version was loaded"
-            )
-            loaded.add_metric([], snapshot.loaded_at.timestamp())
-            yield loaded
-        yield info
-        yield GaugeMetricFamily(
-            "trade_calendar_reload_failing",
-            "1 while the file on disk is refused",
-            value=int(bool(self.live.last_failure)),
-        )
-
-
 def _count(response: Response) -> Response:
-    metrics: Metrics = current_app.extensions["trade_calendar.metrics"]
+    metrics = web_parts().metrics
     endpoint = request.endpoint or "unmatched"
     metrics.request_counter(endpoint, response.status_code).inc()
     return response
@@ -173,7 +37,7 @@ def _count(response: Response) -> Response:
 @operation("/metrics", tag="meta", content_type="text/plain")
 def prometheus_metrics() -> Response:
     """Every metric in the Prometheus text exposition format."""
-    metrics: Metrics = current_app.extensions["trade_calendar.metrics"]
+    metrics = web_parts().metrics
     return Response(metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

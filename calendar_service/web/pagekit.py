@@ -13,9 +13,9 @@ from collections.abc import Mapping
 
 from flask import Response, current_app, render_template, request
 
-from ..clock import Clock
-from ..live import LiveCalendar, Snapshot
+from ..live import Snapshot
 from ..store import Calendar, Event
+from .extension import services
 from .feeds import public_base
 
 HTML = "text/html; charset=utf-8"
@@ -24,15 +24,14 @@ SHOWN_ID_LENGTH = 80  # a 10 KB id is not echoed whole
 
 def snapshot() -> Snapshot | None:
     """The version being served (after the usual cheap check for a new file)."""
-    live: LiveCalendar = current_app.extensions["trade_calendar.live"]
+    live = services().live
     live.maybe_check()
     return live.snapshot
 
 
 def now() -> dt.datetime:
     """The app clock's time."""
-    clock: Clock = current_app.extensions["trade_calendar.clock"]
-    return clock.now()
+    return services().clock.now()
 
 
 def base_url() -> str:

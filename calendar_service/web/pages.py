@@ -13,6 +13,7 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Response, render_template, request, url_for
 
+from ..application.deadlines import upcoming_deadlines
 from ..atom import Entry, entry_id, render_atom
 from ..errors import FilterError
 from ..feeds import parse_alarms
@@ -114,7 +115,6 @@ def _overview(snap: Snapshot, event_filter: EventFilter, now: dt.datetime) -> di
     tz = calendar.tz
     begin, end = now - TIMELINE_BEFORE, now + TIMELINE_AFTER
     shown: list[Span] = []
-    due: list[Event] = []
     for event in calendar:
         if not event_filter.matches(event):
             continue
@@ -122,15 +122,13 @@ def _overview(snap: Snapshot, event_filter: EventFilter, now: dt.datetime) -> di
         finish = event.end_utc(tz)
         if start <= end and (finish or start) >= begin:
             shown.append((event, start, finish))
-        if event.is_live and event.deadline_at is not None and event.deadline_at >= now:
-            due.append(event)
     lanes, hidden = lanes_by_action(
         shown, tz, now, href=_event_href, group_href=_group_href, max_lanes=MAX_LANES, max_items=MAX_ITEMS
     )
     timeline = render_svg(
         lanes, begin, end, now, label="The coming months, one row per action", element_id="timeline"
     )
-    due.sort(key=lambda e: (e.deadline_at or now, e.id))
+    due = upcoming_deadlines(event_filter.apply(calendar.events), now)
     upcoming = [
         (e, _when_label(e), pagekit.countdown(e.deadline_at - now), utc_text(e.deadline_at))
         for e in due[:10]

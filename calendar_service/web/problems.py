@@ -11,7 +11,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from ..errors import EventNotFound, FilterError
+from ..errors import CalendarNotLoaded, EventNotFound, FilterError
 
 bp = Blueprint("problems", __name__)
 log = logging.getLogger(__name__)
@@ -59,6 +59,16 @@ def _bad_parameter(exc: BadParameter) -> Response:
 @bp.app_errorhandler(EventNotFound)
 def _not_found(exc: EventNotFound) -> Response:
     return problem(404, "No such event", str(exc), event_id=exc.event_id)
+
+
+def calendar_not_loaded() -> Response:
+    """503 before any valid data file has been loaded (the last failure is on /healthz)."""
+    return problem(503, "Calendar not loaded", str(CalendarNotLoaded()))
+
+
+@bp.app_errorhandler(CalendarNotLoaded)
+def _calendar_not_loaded(exc: CalendarNotLoaded) -> Response:
+    return calendar_not_loaded()
 
 
 @bp.app_errorhandler(HTTPException)

@@ -346,8 +346,8 @@ class FilterQuery(BaseModel):
     )
     hs: list[str] = Field(
         default_factory=list,
-        description=f"HS code of 2, 4, 6, 8, 9 or 10 digits, dots allowed (8542.31); covers codes above and "
-        f"below it ({_REPEAT})",
+        description="HS code of 2, 4, 6, 8, 9 or 10 digits, dots allowed (8542.31), covering the codes above "
+        f"and below it; or a US chapter 99 heading (9903.01.25), finding events filed under it ({_REPEAT})",
     )
     action: list[str] = Field(
         default_factory=list, description=f"Action id grouping the dated events of one action ({_REPEAT})"

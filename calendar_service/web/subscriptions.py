@@ -5,13 +5,11 @@ configured, management is off (403), never open. Bodies are JSON, at most `max_b
 full (`subscriptions.parse_input`) before anything is written. The signing secret is returned once, in
 the 201 of the POST, and never again.
 
-Reads from `app.extensions`: `trade_calendar.settings`, `trade_calendar.engine`, `trade_calendar.clock`,
-`trade_calendar.live` (its engine, when no engine is given), optionally
-`trade_calendar.address_policy` (an `AddressPolicy`, e.g. with a test resolver) and
-`trade_calendar.webhook_client` (a `WebhookClient`; built from the settings when absent), and
-`trade_calendar.reminders` (`REMINDERS_KEY`): the reminder service `trade-calendar serve` runs in this
-process. After every change the blueprint asks it to re-plan at once; under gunicorn there is none, and
-the worker process picks the change up on its next wake-up (at most 30 s).
+Uses the app's `Services` (`extension.services()`): settings, engine, clock, the live calendar (for
+checking filter values), the address policy and webhook client, and `reminders`, the reminder service
+`trade-calendar serve` runs in this process. After every change the blueprint asks it to re-plan at
+once; under gunicorn there is none, and the worker process picks the change up on its next wake-up
+(at most 30 s).
 """
 
 from __future__ import annotations
@@ -20,28 +18,20 @@ import datetime as dt
 import hmac
 import json
 import logging
-import secrets
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..clock import Clock, SystemClock
-from ..db import ledger
-from ..db import subscriptions as store
+from ..application import subscriptions as usecases
 from ..errors import SubscriptionInvalid, SubscriptionNotFound
-from ..settings import Settings
 from ..subscriptions import (
     Subscription,
     SubscriptionInput,
     SubscriptionPatch,
-    apply_patch,
-    new_subscription,
-    parse_input,
-    parse_patch,
 )
-from ..webhooks import AddressPolicy, Message, WebhookClient, new_secret, redact_url
+from ..timing import utc_text
+from .extension import services
 from .openapi import BEARER, operation, respond
 from .problems import problem
 from .schemas import (
@@ -54,9 +44,6 @@ from .schemas import (
     TestDelivery,
 )
 
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
 bp = Blueprint("subscriptions", __name__, url_prefix="/api/v1/subscriptions")
 log = logging.getLogger(__name__)
 
@@ -67,7 +54,6 @@ ONE = PATH + "/{subscription_id}"
 ID_PARAM = {"subscription_id": "The subscription's id, as the POST answered it"}
 # Every route answers 401 (bad token) and 403 (management off) before anything else.
 AUTH_ERRORS = (401, 403)
-REMINDERS_KEY = "trade_calendar.reminders"
 
 
 class Replanner(Protocol):
@@ -100,44 +86,6 @@ def _invalid(exc: SubscriptionInvalid) -> Response:
     return problem(400, "Invalid subscription", f"fix these fields: {fields}", errors=exc.errors)
 
 
-# --- the app's services ------------------------------------------------------------------------------
-
-
-def _settings() -> Settings:
-    settings = current_app.extensions.get("trade_calendar.settings")
-    return settings if isinstance(settings, Settings) else Settings()
-
-
-def _engine() -> Engine:
-    engine = current_app.extensions.get("trade_calendar.engine")
-    if engine is None:
-        live = current_app.extensions.get("trade_calendar.live")
-        engine = getattr(live, "engine", None)
-    if engine is None:
-        raise _Reject(problem(503, "No database", "the subscription database is not configured"))
-    return engine  # type: ignore[no-any-return]
-
-
-def _clock() -> Clock:
-    clock: Clock | None = current_app.extensions.get("trade_calendar.clock")
-    return clock if clock is not None else SystemClock()
-
-
-def _replan() -> None:
-    """Let the reminder service in this process (if any) plan the subscriptions as they now are."""
-    service: Replanner | None = current_app.extensions.get(REMINDERS_KEY)
-    if service is not None:
-        service.request_plan()
-
-
-def _url_check() -> Callable[[str], object]:
-    """The registration URL check: the app's `trade_calendar.address_policy`, else one from settings."""
-    policy: AddressPolicy | None = current_app.extensions.get("trade_calendar.address_policy")
-    if policy is None:
-        policy = AddressPolicy(_settings().allow_private_webhooks)
-    return policy.check_url
-
-
 # --- authentication ----------------------------------------------------------------------------------
 
 
@@ -152,7 +100,7 @@ def token_matches(presented: str, tokens: tuple[str, ...]) -> bool:
 
 @bp.before_request
 def _authenticate() -> Response | None:
-    tokens = _settings().admin_tokens
+    tokens = services().settings.admin_tokens
     if not tokens:
         return problem(
             403,
@@ -248,13 +196,8 @@ def _public(sub: Subscription) -> dict[str, Any]:
 )  # fmt: skip
 def create() -> tuple[Response, int, dict[str, str]]:
     """Register a subscription; the answer carries its signing secret, shown this once."""
-    settings = _settings()
-    data = read_json(settings.max_body_bytes)
-    checked = parse_input(data, check_url=_url_check())
-    sub = new_subscription(checked, secret=new_secret(), now=_clock().now())
-    store.create_subscription(_engine(), sub)
-    log.info("subscription %s created for %s", sub.id, redact_url(sub.url))
-    _replan()
+    parts = services()
+    sub = usecases.create_subscription(parts, read_json(parts.settings.max_body_bytes))
     body = {**_public(sub), "secret": sub.secret}
     return respond(SubscriptionCreated, body), 201, {"Location": url_for(".show", subscription_id=sub.id)}
 
@@ -263,7 +206,7 @@ def create() -> tuple[Response, int, dict[str, str]]:
 @operation(PATH, tag="subscriptions", response=SubscriptionList, errors=(*AUTH_ERRORS, 503), security=BEARER)
 def index() -> Response:
     """Every subscription, oldest first (without secrets)."""
-    subscriptions = [_public(s) for s in store.list_subscriptions(_engine())]
+    subscriptions = [_public(s) for s in usecases.list_subscriptions(services())]
     return respond(SubscriptionList, {"subscriptions": subscriptions})
 
 
@@ -274,7 +217,7 @@ def index() -> Response:
 )  # fmt: skip
 def show(subscription_id: str) -> Response:
     """One subscription (without its secret)."""
-    return respond(SubscriptionOut, _public(store.get_subscription(_engine(), subscription_id)))
+    return respond(SubscriptionOut, _public(usecases.get_subscription(services(), subscription_id)))
 
 
 @bp.patch("/<subscription_id>")
@@ -284,14 +227,9 @@ def show(subscription_id: str) -> Response:
 )  # fmt: skip
 def change(subscription_id: str) -> Response:
     """Change some fields; nothing changes unless every field sent is valid."""
-    settings = _settings()
-    engine = _engine()
-    current = store.get_subscription(engine, subscription_id)
-    data = read_json(settings.max_body_bytes)
-    checked = parse_patch(data, check_url=_url_check())
-    updated = store.update_subscription(engine, apply_patch(current, checked, now=_clock().now()))
-    log.info("subscription %s changed: %s", subscription_id, ", ".join(sorted(checked.model_fields_set)))
-    _replan()
+    parts = services()
+    current = usecases.get_subscription(parts, subscription_id)  # 404 before the body is looked at
+    updated = usecases.change_subscription(parts, current, read_json(parts.settings.max_body_bytes))
     return respond(SubscriptionOut, _public(updated))
 
 
@@ -302,9 +240,7 @@ def change(subscription_id: str) -> Response:
 )  # fmt: skip
 def remove(subscription_id: str) -> Response:
     """Delete a subscription and cancel the reminders it still had pending."""
-    store.delete_subscription(_engine(), subscription_id, now=_clock().now())
-    log.info("subscription %s deleted", subscription_id)
-    _replan()
+    usecases.delete_subscription(services(), subscription_id)
     return Response(status=204)
 
 
@@ -315,9 +251,7 @@ def remove(subscription_id: str) -> Response:
 )  # fmt: skip
 def enable(subscription_id: str) -> Response:
     """Re-enable an endpoint; the answer says why it had been disabled."""
-    sub, reason = store.enable_subscription(_engine(), subscription_id, now=_clock().now())
-    log.info("subscription %s re-enabled (was: %s)", subscription_id, reason)
-    _replan()
+    sub, reason = usecases.enable_subscription(services(), subscription_id)
     return respond(SubscriptionEnabled, {**_public(sub), "previous_disabled_reason": reason})
 
 
@@ -328,17 +262,15 @@ def enable(subscription_id: str) -> Response:
 )  # fmt: skip
 def deliveries(subscription_id: str) -> Response:
     """The delivery log, newest first (`?limit=`, default 100, at most 500)."""
-    engine = _engine()
-    store.get_subscription(engine, subscription_id)  # 404 for an unknown id, not an empty log
+    parts = services()
+    usecases.get_subscription(parts, subscription_id)  # 404 for an unknown id before the limit is read
     raw_limit = request.args.get("limit", "100")
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_DELIVERIES:
         raise SubscriptionInvalid(
             [{"field": "limit", "message": f"must be a whole number from 1 to {MAX_DELIVERIES}"}]
         )
-    return respond(
-        DeliveryLog,
-        {"deliveries": [_jsonable(a) for a in ledger.list_attempts(engine, subscription_id, int(raw_limit))]},
-    )
+    attempts = usecases.delivery_log(parts, subscription_id, int(raw_limit))
+    return respond(DeliveryLog, {"deliveries": [_jsonable(a) for a in attempts]})
 
 
 @bp.post("/<subscription_id>/test")
@@ -348,36 +280,8 @@ def deliveries(subscription_id: str) -> Response:
 )  # fmt: skip
 def send_test(subscription_id: str) -> Response:
     """Send a `test` message now (one attempt, no retries), record it in the delivery log, report it."""
-    engine = _engine()
-    sub = store.get_subscription(engine, subscription_id)
-    now = _clock().now()
-    message = Message(
-        id=f"test_{secrets.token_urlsafe(12)}",
-        type="test",
-        timestamp=now,
-        data={"subscription_id": sub.id, "message": "Test message from Trade Calendar"},
-    )
-    attempt = _client().send(sub.url, sub.secret, message, sub.format)
-    # A test does not count towards disabling the endpoint: only real deliveries do.
-    ledger.record_outcomes(
-        engine,
-        [
-            ledger.Outcome(
-                id=message.id,
-                subscription_id=sub.id,
-                kind="test",
-                event_id="",
-                state=ledger.DELIVERED if attempt.outcome == "delivered" else ledger.FAILED,
-                attempt=1,
-                started_at=attempt.started_at,
-                status=attempt.status,
-                latency_ms=round(attempt.latency_ms),
-                outcome=attempt.outcome,
-                error=attempt.error,
-                finished_at=_clock().now(),
-            )
-        ],
-    )
+    sent = usecases.send_test(services(), subscription_id)
+    message, attempt = sent.message, sent.attempt
     return respond(
         TestDelivery,
         _jsonable(
@@ -394,23 +298,9 @@ def send_test(subscription_id: str) -> Response:
     )
 
 
-def _client() -> WebhookClient:
-    client: WebhookClient | None = current_app.extensions.get("trade_calendar.webhook_client")
-    if client is None:
-        settings = _settings()
-        policy: AddressPolicy | None = current_app.extensions.get("trade_calendar.address_policy")
-        client = WebhookClient(
-            policy or AddressPolicy(settings.allow_private_webhooks),
-            timeout=settings.webhook_timeout,
-            clock=_clock(),
-        )
-        current_app.extensions["trade_calendar.webhook_client"] = client
-    return client
-
-
 def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
     return {
-        key: value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        key: utc_text(value)
         if isinstance(value, dt.datetime)
         else value
         for key, value in record.items()

@@ -3,16 +3,62 @@
     Message, render_payload, reminder_data, change_data   payloads.py  the three wire formats
     sign, new_secret                                      signing.py   Standard Webhooks headers
     AddressPolicy, UnsafeWebhookURL                       security.py  which targets we may reach
-    WebhookClient, Attempt                                client.py    one attempt, its outcome
+    WebhookClient, hardened_session                       client.py    one attempt over HTTP
+    Attempt, Outcome                                      attempt.py   what one attempt did
     RetryPolicy, parse_retry_after                        retry.py     when to try again (pure)
+
+Each name is imported from its module on first use (PEP 562): importing a pure module of this package
+(`payloads`, `retry`, `attempt`) must not load requests, which `client` and `security` need.
 """
 
-from ..errors import UnsafeWebhookURL
-from .client import Attempt, Outcome, WebhookClient, hardened_session
-from .payloads import FORMATS, MESSAGE_TYPES, Format, Message, change_data, reminder_data, render_payload
-from .retry import RetryPolicy, parse_retry_after
-from .security import METADATA_ADDRESSES, AddressPolicy, Resolver, redact_url, system_resolver
-from .signing import new_secret, sign
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..errors import UnsafeWebhookURL
+    from .attempt import Attempt, Outcome
+    from .client import WebhookClient, hardened_session
+    from .payloads import (
+        FORMATS,
+        MESSAGE_TYPES,
+        Format,
+        Message,
+        change_data,
+        reminder_data,
+        render_payload,
+    )
+    from .retry import RetryPolicy, parse_retry_after
+    from .security import METADATA_ADDRESSES, AddressPolicy, Resolver, redact_url, system_resolver
+    from .signing import new_secret, sign
+
+_WHERE = {
+    "UnsafeWebhookURL": "..errors",
+    "Attempt": ".attempt",
+    "Outcome": ".attempt",
+    "WebhookClient": ".client",
+    "hardened_session": ".client",
+    **dict.fromkeys(
+        ("FORMATS", "MESSAGE_TYPES", "Format", "Message", "change_data", "reminder_data", "render_payload"),
+        ".payloads",
+    ),
+    "RetryPolicy": ".retry",
+    "parse_retry_after": ".retry",
+    **dict.fromkeys(
+        ("METADATA_ADDRESSES", "AddressPolicy", "Resolver", "redact_url", "system_resolver"), ".security"
+    ),
+    "new_secret": ".signing",
+    "sign": ".signing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import `name` from its module on first use."""
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name], __name__), name)
+
 
 __all__ = [
     "FORMATS",

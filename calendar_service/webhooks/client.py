@@ -14,7 +14,6 @@ Safety on every attempt, not only at registration:
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import heapq
 import itertools
 import logging
@@ -23,8 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import requests
 import urllib3
@@ -36,6 +34,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from ..clock import Clock, SystemClock
 from ..errors import UnsafeWebhookURL
+from .attempt import Attempt, Outcome
 from .payloads import Format, Message, render_payload
 from .retry import parse_retry_after
 from .security import AddressPolicy, redact_url
@@ -43,20 +42,7 @@ from .signing import sign
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["delivered", "retry", "failed"]
 USER_AGENT = "trade-calendar-webhooks/1"
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """What one delivery attempt did; `outcome` says whether trying again can help."""
-
-    started_at: dt.datetime
-    status: int | None
-    latency_ms: float
-    error: str | None
-    retry_after: float | None  # seconds the receiver asked us to wait (429/503 Retry-After)
-    outcome: Outcome
 
 
 SessionFactory = Callable[[AddressPolicy], requests.Session]

@@ -15,15 +15,31 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from ..timing import duration_text, utc_text
+
 Format = Literal["standard", "slack", "teams"]
 FORMATS: tuple[Format, ...] = ("standard", "slack", "teams")
-MESSAGE_TYPES = ("reminder.due", "event.rescheduled", "event.cancelled", "event.created", "test")
+
+
+class MessageType(StrEnum):
+    """The `type` of a webhook message, as receivers see it (and as the ledger's `kind` column stores it)."""
+
+    REMINDER_DUE = "reminder.due"
+    EVENT_RESCHEDULED = "event.rescheduled"
+    EVENT_CANCELLED = "event.cancelled"
+    EVENT_CREATED = "event.created"
+    TEST = "test"
+
+
+MESSAGE_TYPES: tuple[MessageType, ...] = tuple(MessageType)
 
 
 @dataclass(frozen=True)
@@ -47,7 +63,7 @@ def render_payload(message: Message, fmt: Format) -> bytes:
     if fmt == "standard":
         body: dict[str, Any] = {
             "type": message.type,
-            "timestamp": _utc(message.timestamp),
+            "timestamp": utc_text(message.timestamp),
             "data": dict(message.data),
         }
     elif fmt == "slack":
@@ -66,7 +82,7 @@ def event_page_url(base_url: str, event_id: str) -> str | None:
 
 def moment_data(moment: dt.datetime, zone: str) -> dict[str, str]:
     """`{"local", "zone", "utc"}` for an aware instant shown in IANA zone `zone`."""
-    return {"local": moment.astimezone(ZoneInfo(zone)).isoformat(), "zone": zone, "utc": _utc(moment)}
+    return {"local": moment.astimezone(ZoneInfo(zone)).isoformat(), "zone": zone, "utc": utc_text(moment)}
 
 
 def reminder_data(
@@ -100,18 +116,16 @@ def change_data(
 
 def iso_duration(delta: dt.timedelta) -> str:
     """ISO 8601 duration of a non-negative timedelta, e.g. `P1DT2H30M`; `PT0S` for zero."""
-    seconds = int(delta.total_seconds())
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    time = "".join(f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M"), (secs, "S")) if n)
-    text = "P" + (f"{days}D" if days else "") + (f"T{time}" if time else "")
-    return text if text != "P" else "PT0S"
+    return duration_text(*divmod(int(delta.total_seconds()), 86400))
 
 
 def humanize(delta: dt.timedelta) -> str:
-    """`2 days 3 hours`, `45 minutes`, `less than a minute` — the two largest units."""
-    minutes = int(delta.total_seconds() // 60)
+    """`2 days 3 hours`, `45 minutes`, `less than a minute` — the two largest units.
+
+    Rounded to the nearest minute, as people read a countdown: a one-hour reminder fires a moment
+    after its instant, and 59 min 59.8 s left is "1 hour", not "59 minutes".
+    """
+    minutes = int((delta.total_seconds() + 30) // 60)
     if minutes < 1:
         return "less than a minute"
     days, rest = divmod(minutes, 1440)
@@ -123,12 +137,12 @@ def humanize(delta: dt.timedelta) -> str:
 
 # --- human formats ---------------------------------------------------------------------------------
 
-_HEADLINES = {
-    "reminder.due": "Deadline reminder",
-    "event.rescheduled": "Deadline moved",
-    "event.cancelled": "Event cancelled",
-    "event.created": "New event",
-    "test": "Test message from Trade Calendar",
+_HEADLINES: dict[str, str] = {
+    MessageType.REMINDER_DUE: "Deadline reminder",
+    MessageType.EVENT_RESCHEDULED: "Deadline moved",
+    MessageType.EVENT_CANCELLED: "Event cancelled",
+    MessageType.EVENT_CREATED: "New event",
+    MessageType.TEST: "Test message from Trade Calendar",
 }
 
 
@@ -150,7 +164,7 @@ def _lines(message: Message) -> tuple[str, list[tuple[str, str]], list[dict[str,
             facts.append(("Time left", remaining))
     for key, label in (("old", "Was"), ("new", "Now")):
         value = d.get(key)
-        if key in d and message.type != "reminder.due":
+        if key in d and message.type != MessageType.REMINDER_DUE:
             facts.append((label, _when(value) if isinstance(value, Mapping) else "—"))
     if d.get("kind"):
         facts.append(("Kind", str(d["kind"])))
@@ -190,7 +204,7 @@ def _slack(message: Message) -> dict[str, Any]:
     headline, facts, sources = _lines(message)
     fallback = headline + "".join(f" · {label}: {value}" for label, value in facts[:2])
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": headline[:150], "emoji": False}},
+        {"type": "header", "text": {"type": "plain_text", "text": shorten(headline, 150), "emoji": False}},
     ]
     if facts:
         blocks.append({"type": "section", "fields": [
@@ -205,6 +219,15 @@ def _slack(message: Message) -> dict[str, Any]:
             {"type": "mrkdwn", "text": "Sources: " + " · ".join(links)}
         ]})
     return {"text": _esc(fallback), "blocks": blocks}
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters on a word boundary, ending in "…" when cut."""
+    if len(text) <= limit:
+        return text
+    cut = textwrap.shorten(text, width=limit, placeholder="…")
+    # One word longer than the limit leaves only the placeholder: cut that word instead.
+    return cut if cut != "…" else text[: limit - 1] + "…"
 
 
 def _esc(text: str) -> str:
@@ -225,7 +248,7 @@ def _teams(message: Message) -> dict[str, Any]:
     url = message.data.get("url")
     if url:
         actions.append({"type": "Action.OpenUrl", "title": "Calendar entry", "url": str(url)})
-    actions += [{"type": "Action.OpenUrl", "title": (s.get("title") or "Source")[:40], "url": s["url"]}
+    actions += [{"type": "Action.OpenUrl", "title": shorten(s.get("title") or "Source", 40), "url": s["url"]}
                 for s in sources[:4]]
     card: dict[str, Any] = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
@@ -238,7 +261,3 @@ def _teams(message: Message) -> dict[str, Any]:
     return {"type": "message", "attachments": [
         {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
     ]}
-
-
-def _utc(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

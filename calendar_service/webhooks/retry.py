@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .client import Attempt
+    from .attempt import Attempt
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,11 @@ import yaml
 from sqlalchemy.engine import Engine
 
 from calendar_service.clock import Clock
+from calendar_service.datafile import parse_calendar
 from calendar_service.db import subscriptions as subs_db
 from calendar_service.reminders.service import ReminderService, Tuning
 from calendar_service.settings import Settings
-from calendar_service.store import Calendar, parse_calendar
+from calendar_service.store import Calendar
 from calendar_service.subscriptions import Subscription
 from calendar_service.webhooks.client import WebhookClient
 from calendar_service.webhooks.retry import RetryPolicy

@@ -16,6 +16,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from calendar_service.clock import SettableClock
 from calendar_service.settings import Settings
 from calendar_service.web import create_app
+from calendar_service.web.extension import web_parts
 from tests.conftest import TESTS_DATA
 
 # Two events beyond tests/data/small.yaml: a live deadline ahead of the clock fixture (10 June 2025)
@@ -116,7 +117,7 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
 
 def render_count(app: Flask) -> float:
     """How many feeds `app` has rendered (the render-time histogram's count)."""
-    for metric in app.extensions["trade_calendar.metrics"].renders.collect():
+    for metric in web_parts(app).metrics.renders.collect():
         for sample in metric.samples:
             if sample.name.endswith("_count"):
                 return float(sample.value)

@@ -22,6 +22,7 @@ from calendar_service.reminders.planning import CREATED, REMINDER
 from calendar_service.reminders.service import ReminderService
 from calendar_service.settings import Settings
 from calendar_service.web import create_app
+from calendar_service.web.extension import services
 from tests.reminders.helpers import add_subscription, event, make_service, write_calendar
 from tests.web.conftest import run_server
 from tests.webhooks.receiver import Receiver
@@ -53,11 +54,11 @@ def served(tmp_path: Path) -> Iterator[tuple[Served, Receiver, SettableClock]]:
         {}, data_path=data, state_dir=tmp_path / "state", reload_interval=0.001, base_url=""
     )
     app = create_app(settings, clock=clock)
-    engine: Engine = app.extensions["trade_calendar.engine"]
+    engine: Engine = services(app).engine
     with Receiver() as rx:
         add_subscription(engine, rx.url + "/us", clock, filter={"country": ["US"]}, sub_id="sub_us")
         add_subscription(engine, rx.url + "/gb", clock, filter={"country": ["GB"]}, sub_id="sub_gb")
-        service = make_service(engine, app.extensions["trade_calendar.live"], clock)
+        service = make_service(engine, services(app).live, clock)
         service.start(schedule=False)
         server, thread = run_server(app)
         try:

@@ -9,6 +9,7 @@ from pathlib import Path
 from calendar_service.clock import SettableClock
 from calendar_service.settings import Settings
 from calendar_service.web import create_app
+from calendar_service.web.extension import services
 from tests.web.conftest import LiveServer, run_server
 
 
@@ -118,7 +119,7 @@ def test_restart_on_the_same_database_keeps_sequence(
 
 
 def test_listeners_hear_each_swap(live_server: LiveServer, data_file: Path) -> None:
-    live = live_server.app.extensions["trade_calendar.live"]
+    live = services(live_server.app).live
     heard: list[tuple[str | None, str]] = []
     live.on_change(lambda old, new: heard.append((old.version if old else None, new.version)))
     version = live.snapshot.calendar.version

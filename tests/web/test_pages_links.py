@@ -7,9 +7,9 @@ import json
 
 from flask.testing import FlaskClient
 
+from calendar_service.datafile import load_calendar
 from calendar_service.reminders.messages import change_message_data
 from calendar_service.reminders.planning import RESCHEDULED, Change
-from calendar_service.store import load_calendar
 from calendar_service.webhooks.payloads import Message, render_payload
 from tests.conftest import TESTS_DATA
 

@@ -20,10 +20,11 @@ from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from calendar_service.clock import SettableClock
+from calendar_service.services import build_services
 from calendar_service.settings import Settings
 from calendar_service.web import create_app
 from calendar_service.webhooks import AddressPolicy, Message
-from calendar_service.webhooks.client import Attempt
+from calendar_service.webhooks.attempt import Attempt
 from tests.web.conftest import run_server, sample_yaml
 
 TOKEN = "fuzz-token-0123456789abcdef"
@@ -59,9 +60,11 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         {}, data_path=root / "events.yaml", state_dir=root / "state", reload_interval=60,
         admin_tokens=(TOKEN,), allow_private_webhooks=False, webhook_timeout=1.0,
     )  # fmt: skip
-    app = create_app(config, clock=SettableClock(NOW))
-    app.extensions["trade_calendar.address_policy"] = AddressPolicy(allow_private=False, resolver=_no_dns)
-    app.extensions["trade_calendar.webhook_client"] = StandInClient()
+    parts = build_services(
+        config, clock=SettableClock(NOW), address_policy=AddressPolicy(allow_private=False, resolver=_no_dns),
+        webhooks=StandInClient(),
+    )  # fmt: skip
+    app = create_app(parts)
     server, thread = run_server(app)
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()

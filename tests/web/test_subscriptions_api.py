@@ -9,7 +9,6 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -23,9 +22,7 @@ from calendar_service.clock import SettableClock
 from calendar_service.db import create_schema, make_engine
 from calendar_service.db import subscriptions as db
 from calendar_service.settings import Settings
-from calendar_service.store import load_calendar
-from calendar_service.web import problems
-from calendar_service.web.subscriptions import bp
+from calendar_service.web import create_app
 from tests.conftest import TESTS_DATA
 from tests.webhooks.receiver import Receiver, Reply
 
@@ -46,25 +43,13 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture
 def make_app(engine: Engine, clock: SettableClock) -> Callable[..., Flask]:
-    """An app with the subscriptions blueprint and the services it reads from `app.extensions`."""
-    calendar = load_calendar(TESTS_DATA / "small.yaml", today=dt.date(2025, 6, 10)).calendar
+    """The app on small.yaml, the test's engine and clock, with settings overridden as asked."""
 
     def build(**overrides: Any) -> Flask:
         values: dict[str, Any] = {"admin_tokens": (OLD_TOKEN, TOKEN), "allow_private_webhooks": False}
         values.update(overrides)
-        settings = Settings.from_env({}, **values)
-        app = Flask("test_subscriptions")
-        problems.init_app(app)
-        app.register_blueprint(bp)
-        app.extensions.update(
-            {
-                "trade_calendar.settings": settings,
-                "trade_calendar.engine": engine,
-                "trade_calendar.clock": clock,
-                "trade_calendar.live": SimpleNamespace(snapshot=SimpleNamespace(calendar=calendar)),
-            }
-        )
-        return app
+        settings = Settings.from_env({}, data_path=TESTS_DATA / "small.yaml", **values)
+        return create_app(settings, clock=clock, engine=engine)
 
     return build
 
@@ -453,8 +438,6 @@ def test_a_chunked_body_over_the_limit_is_413(server: tuple[str, int]) -> None:
 @pytest.fixture
 def real_server(tmp_path: Path, clock: SettableClock) -> Iterator[tuple[str, int]]:
     """`create_app()` as deployed (feeds, API, problems, this blueprint) on a free loopback port."""
-    from calendar_service.web import create_app
-
     settings = Settings.from_env(
         {},
         data_path=TESTS_DATA / "small.yaml",

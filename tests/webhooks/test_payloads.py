@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from calendar_service.webhooks import Message, change_data, reminder_data, render_payload
-from calendar_service.webhooks.payloads import humanize, iso_duration
+from calendar_service.webhooks.payloads import humanize, iso_duration, shorten
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 NY = "America/New_York"
@@ -108,12 +108,23 @@ def test_body_is_compact_utf8() -> None:
 
 
 @pytest.mark.parametrize(("seconds", "iso", "human"), [
-    (0, "PT0S", "less than a minute"), (59, "PT59S", "less than a minute"), (3600, "PT1H", "1 hour"),
+    (0, "PT0S", "less than a minute"), (29, "PT29S", "less than a minute"), (59, "PT59S", "1 minute"),
+    (3600, "PT1H", "1 hour"), (3599, "PT59M59S", "1 hour"), (86399, "PT23H59M59S", "1 day"),
     (86400, "P1D", "1 day"), (7 * 86400 + 5400, "P7DT1H30M", "7 days 1 hour"), (125, "PT2M5S", "2 minutes"),
 ])
 def test_durations(seconds: int, iso: str, human: str) -> None:
     delta = dt.timedelta(seconds=seconds)
     assert (iso_duration(delta), humanize(delta)) == (iso, human)
+
+
+@pytest.mark.parametrize(("text", "limit", "shown"), [
+    ("Deadline reminder: Section 122 surcharge ends", 30, "Deadline reminder: Section…"),
+    ("short", 30, "short"),
+    ("Supercalifragilistic", 10, "Supercali…"),
+])
+def test_long_text_is_cut_on_a_word_with_an_ellipsis(text: str, limit: int, shown: str) -> None:
+    assert shorten(text, limit) == shown
+    assert len(shown) <= limit
 
 
 def test_message_needs_an_id_and_an_aware_timestamp() -> None:

@@ -1,0 +1,138 @@
+"""The subscription use cases: the one place a subscription is created, changed, removed or tested.
+
+Each takes the service's parts (`Services`) and a body already read by the adapter (parsed JSON from
+the API, a dict built from options in the CLI), checks it in full with `subscriptions.parse_input` /
+`parse_patch` (filter values against the vocabulary, the URL against the address policy), writes, and
+asks the reminder service running in this process (if any) to plan again at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..db import ledger
+from ..db import subscriptions as subscription_rows
+from ..subscriptions import Subscription, apply_patch, new_subscription, parse_input, parse_patch
+from ..webhooks.payloads import Message
+from ..webhooks.security import redact_url
+from ..webhooks.signing import new_secret
+
+if TYPE_CHECKING:
+    from ..services import Services
+    from ..webhooks.attempt import Attempt
+
+log = logging.getLogger(__name__)
+
+TEST_MESSAGE = "Test message from Trade Calendar"
+
+
+def create_subscription(services: Services, body: Any) -> Subscription:
+    """Check `body` in full, store a new subscription with a fresh secret and return it."""
+    checked = parse_input(body, check_url=services.address_policy.check_url)
+    sub = new_subscription(checked, secret=new_secret(), now=services.clock.now())
+    subscription_rows.create_subscription(services.engine, sub)
+    log.info("subscription %s created for %s", sub.id, redact_url(sub.url))
+    _replan(services)
+    return sub
+
+
+def get_subscription(services: Services, subscription_id: str) -> Subscription:
+    """One subscription (SubscriptionNotFound when there is none)."""
+    return subscription_rows.get_subscription(services.engine, subscription_id)
+
+
+def list_subscriptions(services: Services) -> list[Subscription]:
+    """Every subscription, oldest first."""
+    return subscription_rows.list_subscriptions(services.engine)
+
+
+def change_subscription(services: Services, current: Subscription, body: Any) -> Subscription:
+    """Apply the fields in `body` to `current`; nothing changes unless every field sent is valid."""
+    checked = parse_patch(body, check_url=services.address_policy.check_url)
+    updated = subscription_rows.update_subscription(
+        services.engine, apply_patch(current, checked, now=services.clock.now())
+    )
+    log.info("subscription %s changed: %s", current.id, ", ".join(sorted(checked.model_fields_set)))
+    _replan(services)
+    return updated
+
+
+def delete_subscription(services: Services, subscription_id: str) -> None:
+    """Delete a subscription and cancel the reminders it still had pending."""
+    subscription_rows.delete_subscription(services.engine, subscription_id, now=services.clock.now())
+    log.info("subscription %s deleted", subscription_id)
+    _replan(services)
+
+
+def enable_subscription(services: Services, subscription_id: str) -> tuple[Subscription, str | None]:
+    """Re-enable an endpoint; return it and the reason it had been disabled (None if it was not)."""
+    sub, reason = subscription_rows.enable_subscription(
+        services.engine, subscription_id, now=services.clock.now()
+    )
+    log.info("subscription %s re-enabled (was: %s)", subscription_id, reason)
+    _replan(services)
+    return sub, reason
+
+
+def delivery_log(services: Services, subscription_id: str, limit: int) -> list[dict[str, Any]]:
+    """The delivery attempts of one subscription, newest first (SubscriptionNotFound for an unknown id)."""
+    subscription_rows.get_subscription(services.engine, subscription_id)  # unknown: an error, not []
+    return ledger.list_attempts(services.engine, subscription_id, limit)
+
+
+@dataclass(frozen=True)
+class TestSent:
+    """A test message and what its one attempt did."""
+
+    message: Message
+    attempt: Attempt
+
+
+def send_test(services: Services, subscription_id: str) -> TestSent:
+    """Send a `test` message now (one attempt, no retries) and record it in the delivery log."""
+    sub = subscription_rows.get_subscription(services.engine, subscription_id)
+    message = Message(
+        id=f"test_{secrets.token_urlsafe(12)}",
+        type="test",
+        timestamp=services.clock.now(),
+        data={"subscription_id": sub.id, "message": TEST_MESSAGE},
+    )
+    attempt = services.webhooks.send(sub.url, sub.secret, message, sub.format)
+    # A test does not count towards disabling the endpoint: only real deliveries do.
+    record_outcome(services, sub, message, attempt)
+    return TestSent(message, attempt)
+
+
+def record_outcome(services: Services, sub: Subscription, message: Message, attempt: Attempt) -> None:
+    """Log one attempt outside the outbox (a test): its status, latency, outcome and error."""
+    ledger.record_outcomes(
+        services.engine,
+        [
+            ledger.Outcome(
+                id=message.id,
+                subscription_id=sub.id,
+                kind=message.type,
+                event_id="",
+                state=ledger.DELIVERED if attempt.outcome == "delivered" else ledger.FAILED,
+                attempt=1,
+                started_at=attempt.started_at,
+                status=attempt.status,
+                latency_ms=round(attempt.latency_ms),
+                outcome=attempt.outcome,
+                error=attempt.error,
+                finished_at=services.clock.now(),
+            )
+        ],
+    )
+
+
+def _replan(services: Services) -> None:
+    """Let the reminder service in this process (if any) plan the subscriptions as they now are.
+
+    Under gunicorn there is none: the worker notices the change on its next wake-up.
+    """
+    if services.reminders is not None:
+        services.reminders.request_plan()

@@ -1,0 +1,68 @@
+"""The records that cross the ledger seam, as plain values: a claimed row and what became of it.
+
+Pure (no SQLAlchemy), so that message building and delivery can name them without the database layer;
+`db.ledger` reads and writes them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class RowState(StrEnum):
+    """Where an outbox row is: pending, then delivered, failed, missed or cancelled (final)."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """One outbox row claimed for delivery by this process."""
+
+    id: str
+    subscription_id: str
+    kind: str
+    event_id: str
+    lead_time: str | None
+    payload: Mapping[str, Any] | None
+    due_at: dt.datetime
+    deadline_at: dt.datetime | None
+    attempts: int
+    late: bool
+    first_attempt_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to a claimed row: the attempt made (if any) and the row's new state."""
+
+    id: str
+    subscription_id: str
+    kind: str
+    event_id: str
+    state: RowState  # PENDING (retry at next_attempt_at) or a final state
+    attempt: int  # attempts made so far, this one included
+    next_attempt_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None  # None: no attempt was made (missed, cancelled)
+    status: int | None = None
+    latency_ms: int | None = None
+    outcome: str | None = None
+    error: str | None = None
+    late: bool = False
+    finished_at: dt.datetime | None = None
+    due_at: dt.datetime | None = None  # carried along so callers can measure lateness
+
+    @property
+    def lateness(self) -> float | None:
+        """Seconds from due time to this attempt's start, for a first attempt."""
+        if self.attempt != 1 or self.started_at is None or self.due_at is None:
+            return None
+        return (self.started_at - self.due_at).total_seconds()

@@ -1,0 +1,147 @@
+"""The composition root: the service's parts, built in one place from the settings.
+
+    services = build_services(Settings.from_env())   # database reached, schema created, data loaded
+    app = create_app(services)                        # web: stored in app.extensions (web/extension.py)
+    services.start_reminders()                        # only `serve` and `worker` do this
+    services.close()
+
+`create_app`, `serve`, `worker` and the subscription commands all take a `Services`; nothing else
+builds a clock, an engine, a live calendar or a webhook client. A part that cannot be built is an
+error at start-up (`ConfigError`, `DatabaseUnreachable`), never a default made up later in a request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .clock import Clock, SystemClock
+from .errors import ConfigError, DatabaseUnreachable
+from .live import LiveCalendar
+from .settings import Settings, variable
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from .reminders.delivery import Client
+    from .reminders.service import ReminderService, Tuning
+    from .webhooks.security import AddressPolicy
+
+
+@dataclass
+class Services:
+    """Everything a process of the service uses, built once by `build_services`."""
+
+    settings: Settings
+    clock: Clock
+    engine: Engine
+    live: LiveCalendar
+    address_policy: AddressPolicy  # which webhook targets may be reached (registration and delivery)
+    webhooks: Client  # sends one webhook attempt
+    reminders: ReminderService | None = field(default=None)  # set by start_reminders (serve, worker)
+
+    def start_reminders(self, *, tuning: Tuning | None = None) -> ReminderService:
+        """Start planning and delivering reminders in this process; on purpose, never on import."""
+        # Imported here: APScheduler is only loaded by the processes that send reminders.
+        from .reminders.service import ReminderService
+
+        if self.reminders is not None:
+            raise RuntimeError("the reminder service is already running in this process")
+        service = ReminderService(
+            self.settings, self.engine, self.live, self.clock, self.webhooks, tuning=tuning
+        )
+        service.start()
+        self.reminders = service
+        return service
+
+    def close(self) -> None:
+        """Stop what runs in the background and release the database connections."""
+        self.live.stop_polling()
+        if self.reminders is not None:
+            self.reminders.shutdown()
+            self.reminders = None
+        self.engine.dispose()
+
+
+def build_services(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    engine: Engine | None = None,
+    live: LiveCalendar | None = None,
+    address_policy: AddressPolicy | None = None,
+    webhooks: Client | None = None,
+    publishes: bool = True,
+    loads_data: bool = True,
+) -> Services:
+    """Build every part from `settings`: reach the database, create the schema, load the data once.
+
+    `publishes=False` (the reminder worker) keeps the calendar's publication state out of the
+    database: the web replicas own it. `loads_data=False` (the subscription commands, which work on
+    the database alone) leaves the calendar unread until someone calls `live.check()`. The keyword
+    parts replace the ones built from settings (tests pass a settable clock, a test resolver, a
+    stand-in client).
+    """
+    from .webhooks.client import WebhookClient
+    from .webhooks.security import AddressPolicy
+
+    clock = clock or SystemClock()
+    engine = engine if engine is not None else open_database(settings)
+    prepare_database(engine, _url_variable(settings))
+    if live is None:
+        live = LiveCalendar(
+            settings.data_path,
+            clock=clock,
+            engine=engine if publishes else None,
+            reload_interval=settings.reload_interval,
+            retention=dt.timedelta(days=settings.cancelled_retention_days),
+            max_data_bytes=settings.max_data_bytes,
+        )
+        if loads_data:
+            live.check()  # the first load; a failure is kept for /healthz, and /readyz says 503
+    policy = address_policy or AddressPolicy(allow_private=settings.allow_private_webhooks)
+    client = webhooks or WebhookClient(policy, settings.webhook_timeout, clock=clock)
+    return Services(settings, clock, engine, live, policy, client)
+
+
+def open_database(settings: Settings) -> Engine:
+    """An engine for the configured database; ConfigError for a URL that names no usable database."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from .db import make_engine
+
+    url = settings.effective_database_url
+    try:
+        return make_engine(url)
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise ConfigError(
+            variable("database_url"),
+            "must be an SQLAlchemy URL such as postgresql+psycopg://user:password@host/db, or empty "
+            f"for SQLite under the state directory ({_first_line(exc)})",
+        ) from None
+    except OSError as exc:  # the SQLite file's directory cannot be made
+        raise DatabaseUnreachable(_url_variable(settings), url, exc.strerror or str(exc)) from None
+
+
+def prepare_database(engine: Engine, name: str) -> None:
+    """Create the schema (idempotent); DatabaseUnreachable naming the variable `name` when it fails."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .db import create_schema
+
+    try:
+        create_schema(engine)
+    except SQLAlchemyError as exc:
+        reason = _first_line(getattr(exc, "orig", None) or exc)
+        shown = engine.url.render_as_string(hide_password=True)
+        raise DatabaseUnreachable(name, shown, reason) from None
+
+
+def _url_variable(settings: Settings) -> str:
+    return variable("database_url") if settings.database_url else variable("state_dir")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
