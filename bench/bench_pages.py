@@ -29,6 +29,7 @@ from calendar_service.feeds import render_feed
 from calendar_service.filters import EventFilter
 from calendar_service.settings import Settings
 from calendar_service.web import create_app
+from calendar_service.web.extension import web_parts
 
 NOW = dt.datetime(2025, 6, 10, 12, 0, tzinfo=dt.UTC)
 
@@ -56,7 +57,7 @@ def main() -> None:
         path.write_text(generate_yaml(args.events, seed=1), encoding="utf-8")
         settings = Settings.from_env({}, data_path=path, state_dir=Path(tmp) / "state", reload_interval=3600)
         app = create_app(settings, clock=SettableClock(NOW))
-        snapshot = app.extensions["trade_calendar.live"].snapshot
+        snapshot = web_parts(app).services.live.snapshot
         assert snapshot is not None
         assert len(snapshot.calendar) == args.events
         client = app.test_client()
