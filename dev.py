@@ -56,22 +56,37 @@ def ensure_venv(extras: str) -> None:
 
 
 def ensure_system_packages() -> None:
-    """Install the Debian packages tests use when we may (root with apt); otherwise those tests skip."""
+    """Install the Debian packages tests use when we may (root with apt); otherwise say what will skip."""
     missing = [name for name, path in SYSTEM_PACKAGES.items() if not path.exists()]
-    if not missing or shutil.which("apt-get") is None or os.geteuid() != 0:
+    if not missing:
+        return
+    # No recommends: nginx and chromium are what the tests drive, not the dozens of packages Debian suggests.
+    install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing]
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        say(
+            f"{' and '.join(missing)} not installed: the tests that drive them will be skipped "
+            f"(install with `sudo {' '.join(install)}`)"
+        )
         return
     say(f"installing Debian's {' and '.join(missing)} for the tests that drive them")
+    error = apt(install)
+    if error is not None:
+        error = apt(["apt-get", "update", "-qq"]) or apt(install)  # a stale package list is the usual cause
+    if error is not None:
+        say(f"could not install {' '.join(missing)}: the tests that need them will be skipped.\n{error}")
+
+
+def apt(command: list[str]) -> str | None:
+    """Run an apt-get command quietly; None when it worked, else what it said (its last lines)."""
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-
-    def apt(*words: str) -> int:
-        return subprocess.call(
-            ["apt-get", *words], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-
-    if apt("install", "-y", "-qq", *missing) != 0:
-        apt("update", "-qq")
-        if apt("install", "-y", "-qq", *missing) != 0:
-            say(f"could not install {' '.join(missing)}: the tests that need them will be skipped")
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"`{' '.join(command)}` failed: {exc}"
+    if done.returncode == 0:
+        return None
+    said = (done.stderr.strip() or done.stdout.strip() or "(no output)").splitlines()[-15:]
+    return f"`{' '.join(command)}` exited {done.returncode}:\n" + "\n".join(f"  {line}" for line in said)
 
 
 def serve(args: list[str]) -> None:

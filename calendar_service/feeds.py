@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from urllib.parse import quote
 
 from . import timing
@@ -101,16 +102,25 @@ def render_feed(
     # by the clock, so the output stays a function of the inputs.
     fallback = dt.datetime.combine(calendar.meta.reviewed, dt.time(0), tzinfo=dt.UTC)
     items: list[tuple[Event, Published, bool]] = []
+    series_written: set[str] = set()
+    first_page: dict[str, str] = {}
     for event in calendar.events:
         if event_filter.matches(event):
             state = published.get(event.id)
             if state is None or state.removed_at is not None:
                 state = initial_state(event, fallback)
+            if event.series is not None:
+                # A repeating entry is one VEVENT with RRULE/EXDATE, revised as its first date is.
+                if event.series in series_written:
+                    continue
+                series_written.add(event.series)
+                first_page[event.series] = event.id  # the series has no page of its own; its first date has
+                event = _series_master(event)
             items.append((event, state, False))
     for event_id in sorted(published):
         state = published[event_id]
-        if state.removed_at is None or event_id in calendar:
-            continue
+        if state.removed_at is None or event_id in calendar or state.snapshot.get("series"):
+            continue  # a dropped date of a series is an EXDATE or a shorter rule, not a VEVENT of its own
         gone = event_from_snapshot(state.snapshot)
         if event_filter.matches(gone):
             items.append((gone, state, True))
@@ -118,7 +128,7 @@ def render_feed(
     body: list[str] = []
     zones: dict[str, tuple[int, int]] = {}
     for event, state, tombstone in items:
-        page = f"{event_base}/events/{event.id}" if event_base else None
+        page = f"{event_base}/events/{first_page.get(event.id, event.id)}" if event_base else None
         body.extend(_event_lines(calendar, event, state, tombstone, alarms, zones, page))
 
     if not items:
@@ -211,7 +221,13 @@ def _event_lines(
         f"LAST-MODIFIED:{stamp}",
         f"SEQUENCE:{state.sequence}",
     ]
-    lines.extend(_times(event, zones))
+    times = _times(event, zones)
+    if event.rrule is not None:
+        times = _series_times(event, times, zones)
+        lines.extend(times)
+        lines.extend(_recurrence_lines(event, times[0], zones))
+    else:
+        lines.extend(times)
     lines.append(f"SUMMARY:{escape_text(summary)}")
     lines.append(f"STATUS:{status}")
     lines.append("TRANSP:TRANSPARENT")
@@ -285,6 +301,52 @@ def _times(event: Event, zones: dict[str, tuple[int, int]]) -> list[str]:
     # would fix that but vobject ignores it. Written in UTC, both instants read the same everywhere
     # (clients show them in the reader's own zone anyway).
     return [_utc_line("DTSTART", start), _utc_line("DTEND", end)]
+
+
+def _series_master(occurrence: Event) -> Event:
+    """The VEVENT of a whole series: UID the entry's id, DTSTART its first date, the same length."""
+    first = occurrence.series_start
+    assert first is not None
+    assert occurrence.series is not None
+    end = None if occurrence.end is None else first + (occurrence.end - occurrence.start)
+    return replace(occurrence, id=occurrence.series, start=first, end=end)
+
+
+def _series_times(event: Event, times: list[str], zones: dict[str, tuple[int, int]]) -> list[str]:
+    """A timed series repeats on its zone's wall clock only when DTSTART names the zone: a series whose
+    first date `_times` wrote in UTC (its span crosses a clock change) is written with TZID after all."""
+    start, end = event.start, event.end
+    if not isinstance(start, dt.datetime) or ";TZID=" in times[0] or _is_utc(start) or start.fold:
+        return times
+    if not isinstance(end, dt.datetime) or end <= start:
+        end = (start.astimezone(dt.UTC) + MOMENT_LENGTH).astimezone(start.tzinfo)
+    return [_local_line("DTSTART", start, zones), _local_line("DTEND", end.astimezone(start.tzinfo), zones)]
+
+
+def _recurrence_lines(event: Event, dtstart: str, zones: dict[str, tuple[int, int]]) -> list[str]:
+    """RRULE as the curator wrote it, and each EXDATE in the same form as DTSTART (RFC 5545 §3.8.5.1)."""
+    assert event.rrule is not None
+    lines = [f"RRULE:{event.rrule.upper()}"]
+    dates = timing.expand_rule(event.start, event.rrule)
+    start = event.start
+    if isinstance(start, dt.datetime):
+        key = getattr(start.tzinfo, "key", "")
+        first, last = zones.get(key, (start.year, start.year))
+        zones[key] = (first, max(last, dates[-1].year))  # VTIMEZONE rules for every occurrence
+    if event.exdates:
+        if not isinstance(start, dt.datetime):
+            lines.append("EXDATE;VALUE=DATE:" + ",".join(f"{d:%Y%m%d}" for d in event.exdates))
+        else:
+            zone = start.tzinfo
+            assert zone is not None
+            clock = start.time()
+            moments = [timing.local_instant(d, clock, zone) for d in event.exdates]
+            if ";TZID=" in dtstart:
+                stamps = ",".join(f"{m:%Y%m%dT%H%M%S}" for m in moments)
+                lines.append(f"EXDATE;TZID={getattr(zone, 'key', '')}:{stamps}")
+            else:
+                lines.append("EXDATE:" + ",".join(f"{m.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}" for m in moments))
+    return lines
 
 
 def _is_utc(value: dt.datetime) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from . import model
+from . import model, timing
 from .store import Calendar, Event, earlier_start
 from .timing import utc_text
 
@@ -48,6 +48,9 @@ def descriptive_fields(event: Event) -> dict[str, Any]:
         "authority": event.authority.value if event.authority else None,
         "hs": list(event.hs),
         "chapter99": list(event.chapter99),
+        "series": event.series,
+        "rrule": event.rrule,
+        "exdate": [day.isoformat() for day in event.exdates],
         "instrument": event.instrument,
         "location": event.location,
         "description": event.description,
@@ -101,12 +104,28 @@ def event_to_dict(event: Event, calendar: Calendar) -> dict[str, Any]:
         "start": moment_to_dict(event.start, tz),
         "end": moment_to_dict(event.end, tz),
         "precision": event.precision.value,
-        "deadline": moment_to_dict(event.deadline_at.astimezone(_zone_of(event, tz)), tz)
-        if event.deadline_at
-        else None,
+        "deadline": deadline_to_dict(event, tz),
         "superseded_by": event.superseded_by,
         **records(event),
         "history": history_to_list(event, calendar),
+    }
+
+
+def deadline_to_dict(event: Event, default_tz: dt.tzinfo) -> dict[str, Any] | None:
+    """The moment that counts. A whole-day deadline is a date (`all_day`), the zone its day is read in,
+    and `moment` (start or end of that day); `local`/`utc` give the instant that means."""
+    if event.deadline_at is None:
+        return None
+    day = event.deadline_day
+    if day is None or event.day_tz is None or event.day_moment is None:
+        return moment_to_dict(event.deadline_at.astimezone(_zone_of(event, default_tz)), default_tz)
+    return {
+        "date": day.isoformat(),
+        "moment": event.day_moment.value,
+        "local": event.deadline_at.astimezone(timing.zone(event.day_tz)).isoformat(),
+        "zone": event.day_tz,
+        "utc": utc_text(event.deadline_at),
+        "all_day": True,
     }
 
 

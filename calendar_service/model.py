@@ -96,6 +96,39 @@ class Authority(StrEnum):
 DEADLINE_DEFAULTS: dict[Kind, Anchor] = {Kind.TRUCE: Anchor.END}
 
 
+class DayMoment(StrEnum):
+    """Which moment of a whole day counts when the day is a deadline."""
+
+    START = "start"  # "from", "applies from", "takes effect on": the day's first moment
+    END = "end"  # "by", "until", "expires on": the day's last moment (midnight after it)
+
+
+# "Due by 31 December" is the usual legal reading of a deadline or a truce's end; anything else (a tariff
+# "effective 1 January", a rule that "applies from") counts from the day's start.
+DAY_MOMENT_DEFAULTS: dict[Kind, DayMoment] = {Kind.DEADLINE: DayMoment.END, Kind.TRUCE: DayMoment.END}
+
+# Where a whole day is read when the entry does not say: the issuing jurisdiction (the event's first
+# country) at its seat of government. Other countries, and '*', fall back to the calendar's zone.
+COUNTRY_ZONES: dict[str, str] = {
+    "US": "America/New_York",
+    "CN": "Asia/Shanghai",
+    "HK": "Asia/Hong_Kong",
+    "EU": "Europe/Brussels",
+    "GB": "Europe/London",
+    "CA": "America/Toronto",
+    "MX": "America/Mexico_City",
+    "JP": "Asia/Tokyo",
+    "KR": "Asia/Seoul",
+    "IN": "Asia/Kolkata",
+    "TW": "Asia/Taipei",
+    "VN": "Asia/Ho_Chi_Minh",
+    "CH": "Europe/Zurich",
+    "BR": "America/Sao_Paulo",
+    "AU": "Australia/Sydney",
+    "RU": "Europe/Moscow",
+}
+
+
 def _duration(value: str) -> str:
     # The pattern (kept simple for editors' JSON Schema engines) lets "P" and "PT" through.
     if value.lstrip("-").rstrip("T") in {"P", ""} or value.endswith("T"):
@@ -146,6 +179,19 @@ class Moment(_Strict):
     end_date: dt.date | None = None
     end_time: str | None = Field(None, pattern=TIME)
     end_tz: str | None = Field(None, description="IANA zone of `end_time`; defaults to `tz`")
+
+
+class Repeat(_Strict):
+    """A deadline that recurs on a rule (RFC 5545 RRULE): the event's own date is the first occurrence."""
+
+    rrule: str = Field(
+        pattern=r"^[A-Za-z]+=[^;\s]+(?:;[A-Za-z]+=[^;\s]+)*$",
+        description="RFC 5545 RRULE without DTSTART, with COUNT or UNTIL, e.g. FREQ=YEARLY;UNTIL=20300930 "
+        "(a timed event's UNTIL is UTC: 20300930T000000Z)",
+    )
+    exdate: list[dt.date] = Field(
+        default_factory=list, description="Local dates the rule gives that do not happen (RFC 5545 EXDATE)"
+    )
 
 
 class Change(_Strict):
@@ -202,6 +248,20 @@ class Event(_Strict):
         None, description="Which moment is the deadline; default end for truces, start otherwise"
     )
     precision: Precision | None = Field(None, description="Default: exact with a time, day without")
+    repeat: Repeat | None = Field(
+        None,
+        description="Repeat on a rule: each occurrence becomes its own dated event, id `<id>-YYYY-MM-DD`",
+    )
+    day_tz: str | None = Field(
+        None,
+        description="For a whole-day event: the IANA zone its days are read in; default by the first "
+        "country (US: America/New_York, CN: Asia/Shanghai, EU: Europe/Brussels, ...), else the calendar's",
+    )
+    day_moment: DayMoment | None = Field(
+        None,
+        description="For a whole-day deadline: which moment of the day counts, start ('from') or end "
+        "('by'); default end for deadlines and truces, start otherwise",
+    )
 
     superseded_by: str | None = Field(None, pattern=SLUG)
     history: list[Change] = Field(default_factory=list)

@@ -133,6 +133,8 @@ def fingerprint_of(event: Event) -> str:
         event.precision.value,  # shown in the title and the STATUS (approximate dates are TENTATIVE)
         event.title,
     ]
+    if event.rrule is not None:  # a changed rule or exception changes the whole series: a new SEQUENCE
+        significant += [event.rrule, [d.isoformat() for d in event.exdates], _moment(event.series_start)]
     return hashlib.sha256(json.dumps(significant, separators=(",", ":")).encode()).hexdigest()[:32]
 
 
@@ -171,6 +173,9 @@ def snapshot_of(event: Event) -> dict[str, Any]:
         "deadline": event.deadline.value if event.deadline else None,
         "deadline_at": _moment(event.deadline_at),
         "superseded_by": event.superseded_by,
+        "series_start": _moment(event.series_start),
+        "day_tz": event.day_tz,
+        "day_moment": event.day_moment.value if event.day_moment else None,
         **records(event),
     }
 
@@ -211,4 +216,10 @@ def event_from_snapshot(snapshot: Mapping[str, Any]) -> Event:
         verified=dt.date.fromisoformat(snapshot["verified"]) if snapshot.get("verified") else None,
         sources=tuple(model.Source.model_validate(s) for s in snapshot.get("sources", ())),
         chapter99=tuple(snapshot.get("chapter99", ())),
+        day_tz=snapshot.get("day_tz"),
+        series=snapshot.get("series"),
+        rrule=snapshot.get("rrule"),
+        exdates=tuple(dt.date.fromisoformat(d) for d in snapshot.get("exdate", ())),
+        series_start=_unmoment(snapshot.get("series_start")),
+        day_moment=model.DayMoment(snapshot["day_moment"]) if snapshot.get("day_moment") else None,
     )

@@ -72,7 +72,8 @@ def review_calendar(
                         event,
                         event.deadline_at,
                         Reason.STALE_VERIFICATION,
-                        f"deadline {_day(event.deadline_at, tz)}, {said} — re-check the sources and set "
+                        f"deadline {event.deadline_day or _day(event.deadline_at, tz)}, {said} — re-check "
+                        "the sources and set "
                         "`verified:`",
                     )
                 )

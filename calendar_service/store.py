@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import model, timing
 from .errors import ActionNotFound, EventNotFound
@@ -50,6 +50,23 @@ class Event:
     sources: tuple[model.Source, ...]
     line: int = 0
     chapter99: tuple[str, ...] = ()  # US 9903.xx.xx headings (or ranges), apart from the HS product codes
+    # For whole-day events: the zone the days are read in and which moment of the deadline day counts
+    # (None for timed events, whose `tz` says it all).
+    day_tz: str | None = None
+    day_moment: model.DayMoment | None = None
+    # One occurrence of a repeating entry (`repeat:`): the entry's id, its rule, exceptions and first date.
+    series: str | None = None
+    rrule: str | None = None
+    exdates: tuple[dt.date, ...] = ()
+    series_start: dt.date | dt.datetime | None = None
+
+    @property
+    def deadline_day(self) -> dt.date | None:
+        """For a whole-day deadline, the day it falls on (`deadline_at` is that day's start or end)."""
+        if self.deadline_at is None or self.day_moment is None or self.day_tz is None:
+            return None
+        local = self.deadline_at.astimezone(timing.zone(self.day_tz))
+        return local.date() - dt.timedelta(days=1) if self.day_moment is model.DayMoment.END else local.date()
 
     @property
     def all_day(self) -> bool:
@@ -194,9 +211,58 @@ def resolve_events(
     out: list[Event] = []
     for i, event in enumerate(events):
         times = resolved.get(i)
-        if times is not None:
-            out.append(_build(event, times, default_tz, lines[i] if lines else 0))
+        if times is None:
+            continue
+        line = lines[i] if lines else 0
+        if event.repeat is None:
+            out.append(_build(event, times, default_tz, line))
+            continue
+        if event.after is not None:
+            issues.append(Issue(i, "after", "`repeat` on a derived date — give the first date as `date:`"))
+            continue
+        try:
+            out.extend(_occurrences(event, times, default_tz, line))
+        except _StrayExdate as exc:
+            issues.append(Issue(i, f"repeat.exdate.{exc.index}", str(exc)))
+        except ValueError as exc:
+            issues.append(Issue(i, "repeat.rrule", str(exc)))
     return out, issues
+
+
+class _StrayExdate(ValueError):
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+def _occurrences(event: model.Event, times: _Times, default_tz: str, line: int) -> list[Event]:
+    """One Event per date of a repeating entry, id `<id>-YYYY-MM-DD`, each with its own deadline.
+
+    Every occurrence keeps the series' id, rule and exceptions (`series`, `rrule`, `exdates`) so the feed
+    writes the series once with RRULE/EXDATE while the API, `upcoming` and reminders see each date.
+    """
+    assert event.repeat is not None
+    dates = timing.expand_rule(times.start, event.repeat.rrule, event.repeat.exdate)
+    given = {_as_date(d) for d in timing.expand_rule(times.start, event.repeat.rrule)}
+    for index, day in enumerate(event.repeat.exdate):
+        if day not in given:
+            message = f"exdate {day} is not a date the rule gives — remove it or fix the rule"
+            raise _StrayExdate(index, message)
+    out = []
+    for occurrence in dates:
+        end = None if times.end is None else occurrence + (times.end - times.start)
+        built = _build(event, _Times(occurrence, end, times.tz), default_tz, line)
+        out.append(
+            replace(
+                built,
+                id=f"{event.id}-{_as_date(occurrence):%Y-%m-%d}",
+                series=event.id,
+                rrule=event.repeat.rrule,
+                exdates=tuple(event.repeat.exdate),
+                series_start=times.start,
+            )
+        )
+    return out
 
 
 def _resolve_one(
@@ -213,6 +279,12 @@ def _resolve_one(
     except ValueError as exc:
         issues.append(Issue(i, "tz", str(exc)))
         return None
+    if event.day_tz is not None:
+        try:
+            timing.zone(event.day_tz)
+        except ValueError as exc:
+            issues.append(Issue(i, "day_tz", str(exc)))
+            return None
 
     start: dt.date | dt.datetime
     if event.after is not None:
@@ -325,7 +397,13 @@ def _build(event: model.Event, times: _Times, default_tz: str, line: int) -> Eve
     deadline = _deadline_anchor(event)
     precision = event.precision or (Precision.EXACT if timed else Precision.DAY)
     deadline_at: dt.datetime | None = None
-    if deadline is not None:
+    day_tz = day_moment = None
+    if not timed:
+        day_tz = event.day_tz or model.COUNTRY_ZONES.get(event.countries[0], default_tz)
+        day_moment = event.day_moment or model.DAY_MOMENT_DEFAULTS.get(event.kind, model.DayMoment.START)
+    if deadline is not None and day_tz is not None and day_moment is not None:
+        deadline_at = whole_day_instant(times.start, times.end, deadline, day_moment, day_tz)
+    elif deadline is not None:
         moment = times.start if deadline is Anchor.START else (times.end or times.start)
         deadline_at = _instant(moment, timing.zone(default_tz))
     return Event(
@@ -355,7 +433,26 @@ def _build(event: model.Event, times: _Times, default_tz: str, line: int) -> Eve
         sources=tuple(event.sources),
         line=line,
         chapter99=tuple(event.chapter99),
+        day_tz=day_tz,
+        day_moment=day_moment,
     )
+
+
+def whole_day_instant(
+    start: dt.date | dt.datetime,
+    end: dt.date | dt.datetime | None,
+    anchor: Anchor,
+    moment: model.DayMoment,
+    zone_name: str,
+) -> dt.datetime:
+    """The instant a whole-day deadline means: the start or the end of its day (the first day for
+    anchor start, the last for anchor end), in `zone_name`. The end of a day is the midnight after it."""
+    first = start.date() if isinstance(start, dt.datetime) else start
+    last = (end.date() if isinstance(end, dt.datetime) else end) - dt.timedelta(days=1) if end else first
+    day = first if anchor is Anchor.START else last
+    if moment is model.DayMoment.END:
+        day += dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(0), tzinfo=timing.zone(zone_name)).astimezone(dt.UTC)
 
 
 def _deadline_anchor(event: model.Event) -> Anchor | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -138,3 +139,62 @@ def shift(moment: dt.date | dt.datetime, by: Duration) -> dt.date | dt.datetime:
             local = (local.astimezone(dt.UTC) + dt.timedelta(seconds=by.seconds)).astimezone(tz)
         return local
     return moment + dt.timedelta(days=by.days)
+
+
+# --- recurrence (RFC 5545 §3.3.10, expanded with python-dateutil) --------------------------------------
+
+MAX_OCCURRENCES = 500
+_SUB_DAILY = ("HOURLY", "MINUTELY", "SECONDLY")
+
+
+def rule_parts(rule: str) -> dict[str, str]:
+    """`FREQ=YEARLY;COUNT=3` as {"FREQ": "YEARLY", "COUNT": "3"} (names upper-cased)."""
+    parts: dict[str, str] = {}
+    for part in rule.strip().split(";"):
+        name, sep, value = part.partition("=")
+        if not sep or not name or not value:
+            raise ValueError(f"{part!r} is not NAME=VALUE — write the rule as e.g. FREQ=YEARLY;COUNT=4")
+        parts[name.strip().upper()] = value.strip()
+    return parts
+
+
+def expand_rule(
+    first: dt.date | dt.datetime, rule: str, exdates: Sequence[dt.date] = ()
+) -> list[dt.date | dt.datetime]:
+    """Every occurrence of `rule` from `first` (its DTSTART), without the local days in `exdates`.
+
+    A timed series repeats on the wall clock of `first`'s zone (RFC 5545 §3.3.10), so 00:01 stays 00:01
+    across daylight-saving changes; its UNTIL must be UTC (ending in Z). An all-day series repeats dates
+    and its UNTIL is a date. The rule needs COUNT or UNTIL: a calendar lists a finite number of deadlines.
+    ValueError says what is wrong in a curator's terms.
+    """
+    from dateutil.rrule import rrulestr  # imported here: only files with `repeat:` pay for it
+
+    parts = rule_parts(rule)
+    if "DTSTART" in parts:
+        raise ValueError("DTSTART does not belong in the rule — the event's own date (and time) is the first")
+    if parts.get("FREQ", "").upper() in _SUB_DAILY or "FREQ" not in parts:
+        raise ValueError("the rule needs FREQ=DAILY, WEEKLY, MONTHLY or YEARLY (not hourly or finer)")
+    if "COUNT" not in parts and "UNTIL" not in parts:
+        raise ValueError("the rule has no end — add COUNT=n or UNTIL=YYYYMMDD so the series is finite")
+    until = parts.get("UNTIL", "")
+    timed = isinstance(first, dt.datetime)
+    if until and timed and not re.fullmatch(r"\d{8}T\d{6}Z", until):
+        raise ValueError(f"UNTIL={until} — a timed series ends at a UTC instant: write YYYYMMDDTHHMMSSZ")
+    if until and not timed and not re.fullmatch(r"\d{8}", until):
+        raise ValueError(f"UNTIL={until} — an all-day series ends on a date: write YYYYMMDD")
+    start = first if isinstance(first, dt.datetime) else dt.datetime.combine(first, dt.time(0))
+    try:
+        series = rrulestr(rule, dtstart=start)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not an RFC 5545 rule: {exc}") from None
+    skip = set(exdates)
+    out: list[dt.date | dt.datetime] = []
+    for moment in series:
+        if len(out) >= MAX_OCCURRENCES:
+            raise ValueError(f"the rule gives more than {MAX_OCCURRENCES} dates — lower COUNT or UNTIL")
+        day = moment.date()
+        if day in skip:
+            continue
+        out.append(moment if timed else day)
+    return out

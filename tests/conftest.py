@@ -12,6 +12,15 @@ from calendar_service.clock import SettableClock
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "events.yaml"
 TESTS_DATA = Path(__file__).resolve().parent / "data"
+# The `calendar:` block of a small test file, up to `events:`; tests append their events.
+CALENDAR_HEAD = """\
+calendar:
+  name: Test calendar
+  timezone: America/New_York
+  reviewed: 2026-11-01
+  contact: curators@example.org
+events:
+"""
 
 
 @pytest.fixture

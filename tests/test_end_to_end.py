@@ -15,15 +15,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import requests
 from standardwebhooks import Webhook
 
 from tests.conftest import TESTS_DATA
+from tests.polling import poll
 from tests.processes import free_port
 from tests.webhooks.receiver import Receiver
 
@@ -39,7 +40,6 @@ HISTORY = """    history:
         was: {date: 2027-07-09, time: "00:01", tz: America/New_York}
         note: Pushed back to 1 August
 """
-T = TypeVar("T")
 
 
 def _command() -> list[str]:
@@ -47,17 +47,6 @@ def _command() -> list[str]:
     if script.exists():
         return [str(script)]
     return [sys.executable, "-c", "from calendar_service.cli import main; main()"]
-
-
-def poll(what: str, probe: Callable[[], T | None], timeout: float = 5.0) -> T:
-    """Call `probe` every 50 ms until it returns something other than None; fail after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found is not None:
-            return found
-        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
-        time.sleep(0.05)
 
 
 class Served:

@@ -62,7 +62,7 @@ def test_within_option_and_json() -> None:
     assert [item["id"] for item in items][-1] == "deadline-far-away"
     far = items[-1]
     assert far["reason"] == "stale-verification"
-    assert far["when"] == "2025-08-12T04:00:00Z"  # midnight in New York
+    assert far["when"] == "2025-08-13T04:00:00Z"  # a deadline day counts to its end: midnight after, New York
     assert far["line"] == 59
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..db import ledger
 from ..db import subscriptions as subscription_rows
 from ..subscriptions import Subscription, apply_patch, new_subscription, parse_input, parse_patch
-from ..webhooks.payloads import Message
+from ..webhooks.payloads import Message, MessageType
 from ..webhooks.security import redact_url
 from ..webhooks.signing import new_secret
 
@@ -77,7 +77,7 @@ def enable_subscription(services: Services, subscription_id: str) -> tuple[Subsc
     return sub, reason
 
 
-def delivery_log(services: Services, subscription_id: str, limit: int) -> list[dict[str, Any]]:
+def delivery_log(services: Services, subscription_id: str, limit: int) -> list[ledger.DeliveryAttempt]:
     """The delivery attempts of one subscription, newest first (SubscriptionNotFound for an unknown id)."""
     subscription_rows.get_subscription(services.engine, subscription_id)  # unknown: an error, not []
     return ledger.list_attempts(services.engine, subscription_id, limit)
@@ -96,7 +96,7 @@ def send_test(services: Services, subscription_id: str) -> TestSent:
     sub = subscription_rows.get_subscription(services.engine, subscription_id)
     message = Message(
         id=f"test_{secrets.token_urlsafe(12)}",
-        type="test",
+        type=MessageType.TEST,
         timestamp=services.clock.now(),
         data={"subscription_id": sub.id, "message": TEST_MESSAGE},
     )

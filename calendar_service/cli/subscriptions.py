@@ -134,18 +134,16 @@ def deliveries(subscription_id: str, limit: int, fmt: str) -> None:
     finally:
         services.close()
     if fmt == "json":
-        click.echo(json.dumps(attempts, indent=2, default=_json_default))
+        click.echo(json.dumps([a.as_dict() for a in attempts], indent=2, default=_json_default))
         return
     if not attempts:
         click.echo(f"No delivery attempts for {subscription_id} yet.")
     for a in attempts:
-        at = _json_default(a.get("at"))
-        status = a.get("status") or "-"
-        latency = f"{a['latency_ms']}ms" if a.get("latency_ms") is not None else "-"
-        error = f"  {a['error']}" if a.get("error") else ""
+        status = a.status or "-"
+        latency = f"{a.latency_ms}ms" if a.latency_ms is not None else "-"
+        error = f"  {a.error}" if a.error else ""
         click.echo(
-            f"{at}  {a.get('type')}  {a.get('event_id')}  #{a.get('attempt')}  {status}  "
-            f"{latency}  {a.get('outcome')}{error}"
+            f"{utc_text(a.at)}  {a.type}  {a.event_id}  #{a.attempt}  {status}  {latency}  {a.outcome}{error}"
         )
 
 

@@ -40,10 +40,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.types import TypeDecorator
 
-from ..reminders.records import Claimed, Outcome, RowState
+from ..reminders.records import Claimed, DeliveryAttempt, NewRow, Outcome, RowState
 from . import as_utc, metadata
 
-__all__ = ["Claimed", "Outcome", "RowState"]  # the records live in reminders.records (pure); re-exported here
+# The records live in reminders.records (pure), re-exported here.
+__all__ = ["Claimed", "DeliveryAttempt", "NewRow", "Outcome", "RowState"]
 
 PENDING, DELIVERED, FAILED, MISSED, CANCELLED = RowState
 STATES = tuple(RowState)
@@ -125,11 +126,10 @@ def _insert(conn: Connection) -> Any:
     raise NotImplementedError(f"the ledger supports SQLite and PostgreSQL, not {dialect}")
 
 
-def add_rows(engine: Engine, rows: Iterable[Mapping[str, Any]], *, now: dt.datetime) -> int:
+def add_rows(engine: Engine, rows: Iterable[NewRow | Mapping[str, Any]], *, now: dt.datetime) -> int:
     """Insert outbox rows that are not there yet (by id); return how many were new.
 
-    Each row needs id, subscription_id, kind, event_id, due_at; lead_time, payload (a dict) and
-    deadline_at are optional. A row already present, in any state, is left alone.
+    A row already present, in any state, is left alone. A mapping with NewRow's fields is accepted too.
     """
     added = 0
     batch: list[dict[str, Any]] = []
@@ -145,20 +145,20 @@ def add_rows(engine: Engine, rows: Iterable[Mapping[str, Any]], *, now: dt.datet
     return added
 
 
-def _new_row(row: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
-    payload = row.get("payload")
+def _new_row(given: NewRow | Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
+    row = given if isinstance(given, NewRow) else NewRow(**given)
     return {
-        "id": row["id"],
-        "subscription_id": row["subscription_id"],
-        "kind": row["kind"],
-        "event_id": row["event_id"],
-        "lead_time": row.get("lead_time"),
-        "payload": None if payload is None else json.dumps(payload, sort_keys=True),
-        "due_at": row["due_at"],
-        "deadline_at": row.get("deadline_at"),
+        "id": row.id,
+        "subscription_id": row.subscription_id,
+        "kind": row.kind,
+        "event_id": row.event_id,
+        "lead_time": row.lead_time,
+        "payload": None if row.payload is None else json.dumps(row.payload, sort_keys=True),
+        "due_at": row.due_at,
+        "deadline_at": row.deadline_at,
         "state": PENDING,
         "attempts": 0,
-        "next_attempt_at": row["due_at"],
+        "next_attempt_at": row.due_at,
         "claimed_until": None,
         "claimed_by": None,
         "late": False,
@@ -388,7 +388,7 @@ def count_by_state(engine: Engine) -> dict[str, int]:
     return {str(state): int(n) for state, n in rows}
 
 
-def list_attempts(engine: Engine, subscription_id: str, limit: int = 100) -> list[dict[str, Any]]:
+def list_attempts(engine: Engine, subscription_id: str, limit: int = 100) -> list[DeliveryAttempt]:
     """The delivery log of one subscription, newest first: time, status, latency, outcome, error."""
     query = (
         select(attempts)
@@ -399,17 +399,17 @@ def list_attempts(engine: Engine, subscription_id: str, limit: int = 100) -> lis
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     return [
-        {
-            "webhook_id": row["outbox_id"],
-            "type": row["kind"],
-            "event_id": row["event_id"],
-            "attempt": row["attempt"],
-            "at": row["started_at"],
-            "status": row["status"],
-            "latency_ms": row["latency_ms"],
-            "outcome": row["outcome"],
-            "error": row["error"],
-            "late": bool(row["late"]),
-        }
+        DeliveryAttempt(
+            webhook_id=row["outbox_id"],
+            type=row["kind"],
+            event_id=row["event_id"],
+            attempt=row["attempt"],
+            at=row["started_at"],
+            status=row["status"],
+            latency_ms=row["latency_ms"],
+            outcome=row["outcome"],
+            error=row["error"],
+            late=bool(row["late"]),
+        )
         for row in rows
     ]

@@ -22,7 +22,8 @@ def reminder_message_data(
     return reminder_data(
         event_id=event.id, title=event.title, kind=event.kind.value, deadline=row.deadline_at,
         zone=_zone_name(event, calendar), lead_time=parse_duration(row.lead_time).as_timedelta(),
-        now=now, sources=_sources(event), late=late, url=event_page_url(base_url, event.id),
+        now=now, sources=_sources(event), late=late, day_moment=_day_moment(event),
+        url=event_page_url(base_url, event.id),
     )
 
 
@@ -33,12 +34,18 @@ def change_message_data(
     return change_data(
         event_id=event.id, title=event.title, kind=event.kind.value, zone=_zone_name(event, calendar),
         old=change.old_at, new=change.new_at, sources=_sources(event), reason=_reason(change),
-        url=event_page_url(base_url, event.id),
+        day_moment=_day_moment(event), url=event_page_url(base_url, event.id),
     )
 
 
+def _day_moment(event: Event) -> str | None:
+    # A whole-day deadline is announced as its date ("end of Thu 31 Dec 2026"), not as a midnight.
+    return event.day_moment.value if event.day_moment is not None and event.deadline is not None else None
+
+
 def _zone_name(event: Event, calendar: Calendar) -> str:
-    return event.tz or calendar.meta.timezone
+    # A whole day is read in its own zone (the issuing jurisdiction's), not the calendar's.
+    return event.tz or event.day_tz or calendar.meta.timezone
 
 
 def _sources(event: Event) -> list[dict[str, str]]:

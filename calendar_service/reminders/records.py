@@ -66,3 +66,37 @@ class Outcome:
         if self.attempt != 1 or self.started_at is None or self.due_at is None:
             return None
         return (self.started_at - self.due_at).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class NewRow:
+    """A reminder or change notification to insert into the outbox (once, by id)."""
+
+    id: str  # stable: the webhook-id receivers deduplicate on
+    subscription_id: str
+    kind: str  # a webhooks.payloads.MessageType
+    event_id: str
+    due_at: dt.datetime
+    lead_time: str | None = None  # reminders: the ISO 8601 lead time
+    payload: Mapping[str, Any] | None = None  # change notifications: the message data, fixed when queued
+    deadline_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    """One line of a subscription's delivery log."""
+
+    webhook_id: str
+    type: str  # a webhooks.payloads.MessageType
+    event_id: str
+    attempt: int
+    at: dt.datetime
+    status: int | None
+    latency_ms: int | None
+    outcome: str
+    error: str | None
+    late: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields by name, for JSON."""
+        return {name: getattr(self, name) for name in self.__slots__}

@@ -58,6 +58,7 @@ from .planning import (
     notification_id,
     plan_reminders,
 )
+from .records import NewRow
 from .tuning import Tuning
 
 __all__ = [
@@ -277,15 +278,10 @@ class ReminderService:
             added = ledger.add_rows(
                 self.engine,
                 (
-                    {
-                        "id": r.id,
-                        "subscription_id": r.subscription_id,
-                        "kind": REMINDER,
-                        "event_id": r.event_id,
-                        "lead_time": r.lead_time,
-                        "due_at": r.due_at,
-                        "deadline_at": r.deadline_at,
-                    }
+                    NewRow(
+                        r.id, r.subscription_id, REMINDER, r.event_id, r.due_at,
+                        lead_time=r.lead_time, deadline_at=r.deadline_at,
+                    )
                     for r in reminders
                 ),
                 now=now,
@@ -352,7 +348,7 @@ class ReminderService:
     def _apply_changes(self, old: Calendar, new: Calendar, changes: Sequence[Change]) -> None:
         now = self.clock.now()
         subscriptions = [s for s in subs_db.list_subscriptions(self.engine) if s.enabled]
-        rows: list[dict[str, Any]] = []
+        rows: list[NewRow] = []
         for change in changes:
             if change.kind in (RESCHEDULED, EVENT_CANCELLED):
                 # Reminders for the old deadline go; those for the new one are planned next, by id.
@@ -370,15 +366,10 @@ class ReminderService:
                 flt = event_filter(sub.filter, calendar)
                 if flt is None or not flt.matches(event):
                     continue
-                rows.append({
-                    "id": notification_id(sub.id, change),
-                    "subscription_id": sub.id,
-                    "kind": change.kind,
-                    "event_id": change.event_id,
-                    "payload": payload,
-                    "due_at": now,
-                    "deadline_at": None,
-                })
+                rows.append(
+                    NewRow(notification_id(sub.id, change), sub.id, change.kind, change.event_id, now,
+                           payload=payload)
+                )
         added = ledger.add_rows(self.engine, rows, now=now)
         log.info("%d calendar change(s): %d notification(s) queued", len(changes), added)
 

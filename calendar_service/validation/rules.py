@@ -70,6 +70,7 @@ def check_rules(
         _check_fields(found, ("events", index), event, ids, suggester)
         check_tariff_codes(found, ("events", index), event)
         check_history_zones(found, ("events", index), event)
+        check_whole_day_fields(found, ("events", index), event)
     unique = [(index, event) for index, event in events if seen.get(event.id) == index]
     resolvable = _within_chain_limit(found, unique)
     lines = [found.locations.of(("events", index))[0] for index, _ in resolvable]
@@ -79,10 +80,12 @@ def check_rules(
         index, event = resolvable[issue.index]
         if issue.field == "after" and event.after is not None and event.after.event not in parsed_ids:
             continue  # reported at `after.event`, or the anchor has its own error
-        if found.locations.of(("events", index, issue.field)) in errors_at:
+        where: PathKey = ("events", index, *issue.field.split("."))  # "repeat.rrule": a nested field
+        if found.locations.of(where) in errors_at:
             continue  # the field already has an error that explains this one
-        found.report(("events", index, issue.field), issue.message)
+        found.report(where, issue.message)
     _check_clocks(found, dict((event.id, (index, event)) for index, event in unique), resolved)
+    check_occurrence_ids(found, resolved, seen)
     return resolved
 
 
@@ -90,7 +93,7 @@ def _check_clocks(found: Findings, raw: dict[str, tuple[int, model.Event]], reso
     """Check the resolved times: wall clocks that DST skips or repeats, hours on all-day dates."""
     by_id = {event.id: event for event in resolved}
     for event in resolved:
-        index, written = raw[event.id]
+        index, written = raw[event.series or event.id]
         at: PathKey = ("events", index)
         if (
             written.duration is not None
@@ -289,4 +292,28 @@ def check_history_zones(found: Findings, at: PathKey, event: model.Event) -> Non
                     timing.zone(name)
                 except ValueError as exc:
                     found.report((*at, "history", i, "was", field), str(exc))
+
+
+def check_whole_day_fields(found: Findings, at: PathKey, event: model.Event) -> None:
+    """`day_tz` and `day_moment` say how to read a whole day; on a clock time they would mean nothing."""
+    if event.time is None:
+        return
+    for field in ("day_tz", "day_moment"):
+        if getattr(event, field) is not None:
+            found.report(
+                (*at, field),
+                f"`{field}` on an event with a clock time — it is for whole days only; the time's `tz` "
+                f"already says when it is (remove `{field}:` or `time:`)",
+            )
+
+
+def check_occurrence_ids(found: Findings, resolved: list[Event], seen: dict[str, int]) -> None:
+    """A repeating entry's dates are published as `<id>-YYYY-MM-DD`: no other entry may have that id."""
+    for event in resolved:
+        if event.series is not None and event.id in seen:
+            found.report(
+                ("events", seen[event.series], "repeat"),
+                f"the occurrence on {event.id.removeprefix(event.series + '-')} would be published as "
+                f"{event.id!r}, which is another entry's id — rename that entry or add an exdate",
+            )
 

@@ -30,10 +30,13 @@ def check_warnings(
     index_of = {event.id: index for index, event in events}
     tz = cal.tz
     today_start = dt.datetime.combine(today, dt.time(0), tzinfo=tz)
+    # A series has one status for all its dates: it is past only when its last date is.
+    last_of_series = {event.series: event.id for event in cal.events if event.series is not None}
     for event in cal.events:
-        at: PathKey = ("events", index_of[event.id])
+        at: PathKey = ("events", index_of[event.series or event.id])
         end = event.end_utc(tz) or event.start_utc(tz)
-        if event.status in (Status.SCHEDULED, Status.TENTATIVE) and end < today_start:
+        settled = event.series is None or last_of_series[event.series] == event.id
+        if event.status in (Status.SCHEDULED, Status.TENTATIVE) and end < today_start and settled:
             found.warn(
                 (*at, "status"),
                 f"{event.id!r} is in the past but still {event.status.value} — set it to held, "
@@ -108,7 +111,7 @@ def _duplicate_titles(found: Findings, cal: Calendar, index_of: dict[str, int]) 
         key = (event.title.casefold(), str(event.start))
         if key in seen:
             found.warn(
-                ("events", index_of[event.id], "title"),
+                ("events", index_of[event.series or event.id], "title"),
                 f"same title and start as {seen[key]!r} — is this a duplicate entry?",
             )
         else:

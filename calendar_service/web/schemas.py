@@ -37,6 +37,9 @@ class Moment(_Out):
     utc: Instant = Field(description="The same instant in UTC, ending in Z")
     all_day: bool
     date: Day | None = Field(None, description="For all-day items: the date (an end date is exclusive)")
+    moment: Literal["start", "end"] | None = Field(
+        None, description="For a whole-day deadline: whether the day's start or its end counts"
+    )
 
 
 class SourceOut(_Out):
@@ -91,6 +94,9 @@ class EventOut(_Out):
     chapter99: list[str] = Field(
         default_factory=list, description="US HTSUS chapter 99 headings (9903.xx.xx, or a range a-b)"
     )
+    series: str | None = Field(None, description="For one date of a repeating entry: the entry's id")
+    rrule: str | None = Field(None, description="The series' RFC 5545 RRULE (its first date is the DTSTART)")
+    exdate: list[str] = Field(default_factory=list, description="Dates the rule skips (EXDATE)")
     instrument: str | None
     location: str | None
     description: str | None

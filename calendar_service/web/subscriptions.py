@@ -270,7 +270,7 @@ def deliveries(subscription_id: str) -> Response:
             [{"field": "limit", "message": f"must be a whole number from 1 to {MAX_DELIVERIES}"}]
         )
     attempts = usecases.delivery_log(parts, subscription_id, int(raw_limit))
-    return respond(DeliveryLog, {"deliveries": [_jsonable(a) for a in attempts]})
+    return respond(DeliveryLog, {"deliveries": [_jsonable(a.as_dict()) for a in attempts]})
 
 
 @bp.post("/<subscription_id>/test")

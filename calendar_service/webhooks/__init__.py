@@ -1,10 +1,10 @@
 """Outbound webhooks: one message becomes a signed HTTP request in the subscriber's format, sent safely.
 
-    Message, render_payload, reminder_data, change_data   payloads.py  the three wire formats
+    Message, MessageType, render_payload, ...             payloads.py  the three wire formats
     sign, new_secret                                      signing.py   Standard Webhooks headers
     AddressPolicy, UnsafeWebhookURL                       security.py  which targets we may reach
     WebhookClient, hardened_session                       client.py    one attempt over HTTP
-    Attempt, Outcome                                      attempt.py   what one attempt did
+    Attempt, AttemptOutcome                               attempt.py   what one attempt did
     RetryPolicy, parse_retry_after                        retry.py     when to try again (pure)
 
 Each name is imported from its module on first use (PEP 562): importing a pure module of this package
@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..errors import UnsafeWebhookURL
-    from .attempt import Attempt, Outcome
+    from .attempt import Attempt, AttemptOutcome
     from .client import WebhookClient, hardened_session
     from .payloads import (
         FORMATS,
         MESSAGE_TYPES,
         Format,
         Message,
+        MessageType,
         change_data,
         reminder_data,
         render_payload,
@@ -36,11 +37,14 @@ if TYPE_CHECKING:
 _WHERE = {
     "UnsafeWebhookURL": "..errors",
     "Attempt": ".attempt",
-    "Outcome": ".attempt",
+    "AttemptOutcome": ".attempt",
     "WebhookClient": ".client",
     "hardened_session": ".client",
     **dict.fromkeys(
-        ("FORMATS", "MESSAGE_TYPES", "Format", "Message", "change_data", "reminder_data", "render_payload"),
+        (
+            "FORMATS", "MESSAGE_TYPES", "Format", "Message", "MessageType", "change_data", "reminder_data",
+            "render_payload",
+        ),
         ".payloads",
     ),
     "RetryPolicy": ".retry",
@@ -66,9 +70,10 @@ __all__ = [
     "METADATA_ADDRESSES",
     "AddressPolicy",
     "Attempt",
+    "AttemptOutcome",
     "Format",
     "Message",
-    "Outcome",
+    "MessageType",
     "Resolver",
     "RetryPolicy",
     "UnsafeWebhookURL",

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-Outcome = Literal["delivered", "retry", "failed"]
+AttemptOutcome = Literal["delivered", "retry", "failed"]
 
 
 @dataclass(frozen=True)
@@ -18,4 +18,4 @@ class Attempt:
     latency_ms: float
     error: str | None
     retry_after: float | None  # seconds the receiver asked us to wait (429/503 Retry-After)
-    outcome: Outcome
+    outcome: AttemptOutcome

@@ -34,7 +34,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from ..clock import Clock, SystemClock
 from ..errors import UnsafeWebhookURL
-from .attempt import Attempt, Outcome
+from .attempt import Attempt, AttemptOutcome
 from .payloads import Format, Message, render_payload
 from .retry import parse_retry_after
 from .security import AddressPolicy, redact_url
@@ -171,7 +171,7 @@ class WebhookClient:
         return "".join(c if c.isprintable() else " " for c in text).strip()[:200]
 
 
-def _classify(status: int, location: str | None, snippet: str) -> tuple[Outcome, str | None]:
+def _classify(status: int, location: str | None, snippet: str) -> tuple[AttemptOutcome, str | None]:
     if 200 <= status < 300:
         return "delivered", None
     detail = f": {snippet}" if snippet else ""

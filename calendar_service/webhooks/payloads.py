@@ -85,14 +85,29 @@ def moment_data(moment: dt.datetime, zone: str) -> dict[str, str]:
     return {"local": moment.astimezone(ZoneInfo(zone)).isoformat(), "zone": zone, "utc": utc_text(moment)}
 
 
+def whole_day_data(moment: dt.datetime, zone: str, day_moment: str | None) -> dict[str, str]:
+    """`moment_data`, plus `date` and `moment` when the instant is the start or end of a whole day."""
+    data = moment_data(moment, zone)
+    if day_moment not in ("start", "end"):
+        return data
+    day = moment.astimezone(ZoneInfo(zone)).date()
+    if day_moment == "end":  # the end of a day is the midnight after it
+        day -= dt.timedelta(days=1)
+    return {**data, "date": day.isoformat(), "moment": str(day_moment)}
+
+
 def reminder_data(
     *, event_id: str, title: str, kind: str, deadline: dt.datetime, zone: str, lead_time: dt.timedelta,
     now: dt.datetime, sources: Sequence[Mapping[str, str]] = (), late: bool = False, url: str | None = None,
+    day_moment: str | None = None,
 ) -> dict[str, Any]:
-    """The `data` of a `reminder.due` message; `now` is when it is sent (for time_remaining)."""
+    """The `data` of a `reminder.due` message; `now` is when it is sent (for time_remaining).
+
+    A whole-day deadline gives `day_moment` (start or end of its day in `zone`): it is shown as a date.
+    """
     return {
         "event_id": event_id, "title": title, "kind": kind, "url": url,
-        "deadline": moment_data(deadline, zone),
+        "deadline": whole_day_data(deadline, zone, day_moment),
         "lead_time": iso_duration(lead_time),
         "time_remaining": iso_duration(max(deadline - now, dt.timedelta(0))),
         "sources": [{"title": s.get("title", ""), "url": s["url"]} for s in sources],
@@ -103,12 +118,13 @@ def reminder_data(
 def change_data(
     *, event_id: str, title: str, kind: str, zone: str, old: dt.datetime | None, new: dt.datetime | None,
     sources: Sequence[Mapping[str, str]] = (), reason: str | None = None, url: str | None = None,
+    day_moment: str | None = None,
 ) -> dict[str, Any]:
     """The `data` of an `event.rescheduled` / `event.cancelled` / `event.created` message."""
     return {
         "event_id": event_id, "title": title, "kind": kind, "url": url,
-        "old": moment_data(old, zone) if old else None,
-        "new": moment_data(new, zone) if new else None,
+        "old": whole_day_data(old, zone, day_moment) if old else None,
+        "new": whole_day_data(new, zone, day_moment) if new else None,
         "sources": [{"title": s.get("title", ""), "url": s["url"]} for s in sources],
         "reason": reason,
     }
@@ -184,6 +200,11 @@ def _when(moment: Mapping[str, Any]) -> str:
     zone = str(moment.get("zone") or "")
     abbrev = local.astimezone(ZoneInfo(zone)).tzname() if zone else local.strftime("%z")
     shown = f"{local:%a} {local.day} {local:%b %Y %H:%M} {abbrev}"
+    if moment.get("date") and moment.get("moment") in ("start", "end"):
+        # A whole-day deadline reads as its date ("by the end of Thu 31 Dec 2026"), not a midnight.
+        day = dt.date.fromisoformat(str(moment["date"]))
+        which = "end" if moment["moment"] == "end" else "start"
+        shown = f"{which} of {day:%a} {day.day} {day:%b %Y}"
     if zone:
         shown += f" ({zone})"
     return f"{shown} · {utc:%Y-%m-%d %H:%M} UTC"

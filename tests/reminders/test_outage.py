@@ -21,6 +21,7 @@ from calendar_service.clock import SettableClock
 from calendar_service.db import ledger
 from calendar_service.reminders.planning import REMINDER
 from calendar_service.reminders.service import Tuning
+from tests.polling import wait_until
 
 from ..webhooks.receiver import Receiver, Reply
 from .helpers import OffsetClock, add_subscription, event, make_calendar, make_service
@@ -38,15 +39,6 @@ def _wakeup_failures(caplog: pytest.LogCaptureFixture) -> int:
         if r.name == SERVICE_LOG and r.levelno >= logging.WARNING and "wake-up" in r.getMessage()
         and "running again" not in r.getMessage()
     )
-
-
-def _wait_until(what: str, check: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(check) and check():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -75,7 +67,7 @@ def test_a_reminder_due_during_an_outage_goes_out_after_it_with_no_other_activit
             finally:
                 outage.end()
             (request,) = rx.wait_for(1, timeout=10)
-            _wait_until("health to recover", lambda: service.health()["status"] == "ok")
+            wait_until(lambda: service.health()["status"] == "ok", what="health to recover")
         finally:
             service.shutdown()
         (row,) = ledger.list_rows(engine)

@@ -69,7 +69,7 @@ def test_reminders_fire_at_their_due_times_and_are_signed(engine: Engine) -> Non
         assert r.headers["webhook-signature"] == expected
     assert ledger.count_by_state(engine) == {"delivered": 3}
     log = ledger.list_attempts(engine, sub.id, 10)
-    assert [(a["status"], a["outcome"], a["attempt"]) for a in log] == [(200, "delivered", 1)] * 3
+    assert [(a.status, a.outcome, a.attempt) for a in log] == [(200, "delivered", 1)] * 3
 
 
 def test_dst_morning_reminder_fires_exactly_an_hour_before(sqlite_engine: Engine) -> None:
@@ -210,10 +210,10 @@ def test_receiver_down_then_up_is_retried_with_the_same_id(sqlite_engine: Engine
         rx.stop()
     assert request.headers["webhook-id"] == row["id"]
     log = ledger.list_attempts(sqlite_engine, sub.id, 10)
-    assert [(a["attempt"], a["outcome"], a["status"]) for a in reversed(log)] == [
+    assert [(a.attempt, a.outcome, a.status) for a in reversed(log)] == [
         (1, "retry", None), (2, "delivered", 200)]
-    assert "connection" in log[1]["error"]
-    assert all(a["latency_ms"] is not None and a["at"] is not None for a in log)
+    assert "connection" in log[1].error
+    assert all(a.latency_ms is not None and a.at is not None for a in log)
 
 
 def test_500_then_200(sqlite_engine: Engine) -> None:
@@ -229,7 +229,7 @@ def test_500_then_200(sqlite_engine: Engine) -> None:
         finally:
             service.shutdown()
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
-    assert [a["status"] for a in reversed(ledger.list_attempts(sqlite_engine, sub.id, 10))] == [500, 200]
+    assert [a.status for a in reversed(ledger.list_attempts(sqlite_engine, sub.id, 10))] == [500, 200]
 
 
 def test_slow_past_the_timeout_is_retried(sqlite_engine: Engine) -> None:
@@ -246,8 +246,8 @@ def test_slow_past_the_timeout_is_retried(sqlite_engine: Engine) -> None:
         finally:
             service.shutdown()
     log = list(reversed(ledger.list_attempts(sqlite_engine, sub.id, 10)))
-    assert [a["outcome"] for a in log] == ["retry", "delivered"]
-    assert "timed out" in log[0]["error"]
+    assert [a.outcome for a in log] == ["retry", "delivered"]
+    assert "timed out" in log[0].error
 
 
 def test_410_and_400_are_not_retried_and_persistent_failure_disables(sqlite_engine: Engine) -> None:
@@ -279,7 +279,7 @@ def test_410_and_400_are_not_retried_and_persistent_failure_disables(sqlite_engi
             service.shutdown()
     log = list(reversed(ledger.list_attempts(sqlite_engine, sub.id, 10)))
     expected = [(410, "failed"), (400, "failed"), (200, "delivered")]
-    assert [(a["status"], a["outcome"]) for a in log] == expected
+    assert [(a.status, a.outcome) for a in log] == expected
     assert subs_db.get_subscription(sqlite_engine, sub.id).failure_count == 0
 
 
@@ -385,4 +385,4 @@ def test_due_while_down_is_sent_late_or_recorded_missed(engine: Engine) -> None:
     states = {r["event_id"]: (r["state"], r["late"]) for r in ledger.list_rows(engine)}
     assert states == {"ahead": ("delivered", True), "gone": ("missed", False)}
     (attempt,) = ledger.list_attempts(engine, sub.id, 10)
-    assert attempt["late"] is True
+    assert attempt.late is True

@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from calendar_service.clock import SystemClock
 from calendar_service.db import ledger
 from calendar_service.reminders.planning import plan_reminders, reminder_id
 from calendar_service.reminders.tuning import Tuning
+from tests.polling import wait_until as _wait
 
 from ..webhooks.receiver import Receiver, Recorded, Reply
 from .helpers import add_subscription, event, make_calendar, write_calendar
@@ -64,14 +64,6 @@ def _start_worker(tmp_path: Path, database_url: str, data: Path, name: str) -> s
             [sys.executable, "-c", code, "--concurrency", str(CONCURRENCY), "--lease", str(LEASE)],
             env=env, stdout=log, stderr=subprocess.STDOUT,
         )
-
-
-def _wait(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def test_sigkill_mid_burst_then_restart_delivers_everything(

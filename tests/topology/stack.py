@@ -107,6 +107,9 @@ class Stack:
         command = [
             *(sys.executable, "-m", "gunicorn", "--config", "python:calendar_service.web.gunicorn_conf"),
             *("--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4", "--graceful-timeout", "5"),
+            # gunicorn 27 puts a control socket at one path in $HOME by default: two replicas (and other
+            # tests' servers) would take it from each other.
+            "--no-control-socket",
             "calendar_service.web:create_app()",
         ]
         metrics = self.work / f"{name}-metrics"

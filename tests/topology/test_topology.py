@@ -15,8 +15,8 @@ instead they are the current minute and the one before: always already due, and 
 old, far inside the ten-minute late window, wherever the minute boundary falls. The deadline is four
 minutes after the current minute, longer than the run. Every wait is bounded.
 
-The run happens once (a module fixture); each promise is its own test, so a known defect marks exactly
-its own test xfail.
+The run happens once (a module fixture); each promise is its own test, so a failure names the promise
+broken (and a known defect can be marked xfail on exactly its own test).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from calendar_service.clock import SystemClock
 from calendar_service.db import ledger, make_engine
 from calendar_service.reminders.planning import reminder_id
 from tests.pgcluster import PgCluster, requires_pg_cluster
+from tests.polling import wait_until as _wait
 from tests.processes import free_port
 from tests.reminders.helpers import event, write_calendar
 from tests.topology.stack import AUTH, RELOAD_INTERVAL, Stack
@@ -113,6 +114,7 @@ class Run:
     write_in_outage: tuple[int, dict[str, str], float]  # status, headers, seconds taken
     reload_in_outage: int  # status of the request on which a replica looked at the edit in the outage
     edit_served_after: float | None  # seconds after the restart, None if never (within RECOVERY)
+    all_arrived_after: float | None  # seconds after the restart, None if never (within RECOVERY)
     states: dict[str, int]
     wall: float
 
@@ -127,10 +129,12 @@ class Run:
         feed_bad = sum(len(p.bad()) for p in feed)
         api = self.pollers["api"]
         edit = "never" if self.edit_served_after is None else f"{self.edit_served_after:.1f} s after restart"
+        done = "never" if self.all_arrived_after is None else f"{self.all_arrived_after:.1f} s after restart"
         return (
             f"topology: {len(self.expected)} webhook-ids planned, {len(set(self.arrived) & self.expected)} "
-            f"arrived ({len(self.owed_at_fault)} still owed at the fault), {self.duplicates} duplicate "
-            f"request(s) ({len(self.in_flight)} attempts in flight at the fault); edge feed "
+            f"arrived, the last {done} ({len(self.owed_at_fault)} still owed at the fault); "
+            f"{self.duplicates} duplicate request(s) ({len(self.in_flight)} in flight at the fault); "
+            f"edge feed "
             f"{feed_total} answers ({feed_outage} during the outage), {feed_bad} not 2xx/304; read API "
             f"{len(api.answers)} answers, {len(api.bad())} not 2xx; subscription write in the outage: "
             f"{self.write_in_outage[0]} in {self.write_in_outage[2]:.1f} s; request that saw the edit in "
@@ -150,14 +154,6 @@ def _paused(pollers: Iterable[Poller]) -> Iterator[float]:
     finally:
         for poller in held:
             poller.turn.release()
-
-
-def _wait(condition: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def _delivered_ids(url: str) -> set[str]:
@@ -265,12 +261,13 @@ def run(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -
 
         # Recovery, bounded: every reminder out, the edit served through the edge.
         edit_served_after: float | None = None
+        all_arrived_after: float | None = None
         until = time.monotonic() + RECOVERY
-        while time.monotonic() < until:
+        while time.monotonic() < until and None in (edit_served_after, all_arrived_after):
             if edit_served_after is None and _edge_serves(edge, EDITED):
                 edit_served_after = time.monotonic() - restart_at
-            if edit_served_after is not None and {r.headers["webhook-id"] for r in rx.requests} >= expected:
-                break
+            if all_arrived_after is None and {r.headers["webhook-id"] for r in rx.requests} >= expected:
+                all_arrived_after = time.monotonic() - restart_at
             time.sleep(0.1)
         for poller in pollers.values():
             poller.stop.set()
@@ -286,7 +283,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -
         result = Run(
             expected=expected, owed_at_fault=expected - sent_before, arrived=arrived, in_flight=in_flight,
             pollers=pollers, fault_at=fault_at, restart_at=restart_at, write_in_outage=write_in_outage,
-            reload_in_outage=reload_in_outage,
+            reload_in_outage=reload_in_outage, all_arrived_after=all_arrived_after,
             edit_served_after=edit_served_after, states=states, wall=time.monotonic() - started,
         )  # fmt: skip
         reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
@@ -301,14 +298,6 @@ def run(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -
         rx.stop()
         cluster.close()
     return result
-
-
-# Known defects, each failing its own test until the fix merges (strict: the marker must then go).
-EDIT_DROPPED_IN_OUTAGE = pytest.mark.xfail(
-    strict=True,
-    reason="issue 12 item 6: a reload while the database is away raises out of the request (500) and "
-    "records the new file as seen, so the edit is never served (being fixed in h3-reloads)",
-)
 
 
 def test_every_planned_webhook_id_arrived_and_was_recorded(run: Run) -> None:
@@ -342,12 +331,10 @@ def test_the_read_api_answered_throughout(run: Run) -> None:
     assert api.bad() == [], f"{len(api.bad())} API answers not 200, e.g. {api.bad()[:5]}"
 
 
-@EDIT_DROPPED_IN_OUTAGE
 def test_a_replica_that_sees_an_edit_during_the_outage_answers_the_request(run: Run) -> None:
     assert run.reload_in_outage == 200
 
 
-@EDIT_DROPPED_IN_OUTAGE
 def test_an_edit_made_during_the_outage_is_served_after_it(run: Run) -> None:
     assert run.edit_served_after is not None, f"the edge never served the edit in {RECOVERY:.0f} s"
 

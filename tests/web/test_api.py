@@ -28,6 +28,7 @@ def test_events_are_listed_in_time_order_with_zone_and_utc(client: FlaskClient) 
         "utc": "2025-07-09T04:01:00Z",
         "all_day": False,
         "date": None,
+        "moment": None,  # only a whole-day deadline says whether its day's start or end counts
     }
     assert hike["history"][0]["kind"] == "rescheduled"
     assert page["next_cursor"] is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from calendar_service.reminders.service import ReminderService
 from calendar_service.settings import Settings
 from calendar_service.web import create_app
 from calendar_service.web.extension import services
+from tests.polling import wait_until as _wait
 from tests.reminders.helpers import event, write_calendar
 from tests.webhooks.receiver import Receiver
 
@@ -68,13 +69,6 @@ def served(wiring_settings: Settings, offset_clock: OffsetClock) -> Iterator[tup
         yield app, service
     finally:
         service.shutdown()
-
-
-def _wait(condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 def test_creating_the_app_starts_no_scheduler(wiring_settings: Settings, offset_clock: OffsetClock) -> None:

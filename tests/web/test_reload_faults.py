@@ -1,0 +1,66 @@
+"""Hostile edits and faults under a running server: /healthz says what happened and recovers with the file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import calendar_service.live as live_module
+from calendar_service.datafile import LoadResult
+from tests.conftest import TESTS_DATA
+from tests.web.conftest import LiveServer
+
+
+def failing_gauge(server: LiveServer) -> str:
+    match = re.search(r"^trade_calendar_reload_failing (\S+)$", server.get("/metrics").text, flags=re.M)
+    assert match, "no trade_calendar_reload_failing in /metrics"
+    return match.group(1)
+
+
+def test_an_alias_bomb_is_refused_with_its_place_and_the_feed_stays(
+    live_server: LiveServer, data_file: Path
+) -> None:
+    first = live_server.get("/calendar.ics")
+    good = data_file.read_bytes()
+    data_file.write_bytes((TESTS_DATA / "invalid" / "alias-bomb.yaml").read_bytes())
+    health = live_server.get("/healthz").json()  # before: this request built 387 million values
+    assert health["status"] == "degraded"
+    (error,) = health["last_failed_reload"]["errors"]
+    assert error.startswith(f"{data_file}:11:8: error: alias *d repeats 7,381 values")
+    again = live_server.get("/calendar.ics", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    assert failing_gauge(live_server) == "1.0"
+
+    data_file.write_bytes(good)
+    assert live_server.get("/healthz").json()["status"] == "ok"
+    assert failing_gauge(live_server) == "0.0"
+
+
+def test_a_crash_while_checking_is_a_degraded_health_not_a_500(
+    live_server: LiveServer, data_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(raw: bytes, path: str, *, today: object) -> LoadResult:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(live_module, "parse_calendar", crash)
+    data_file.write_text(data_file.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    response = live_server.get("/healthz")
+    assert response.status_code == 200  # before: the RecursionError answered this request with a 500
+    assert response.json()["status"] == "degraded"
+    assert "ran out of stack" in response.json()["last_failed_reload"]["errors"][0]
+    assert live_server.get("/calendar.ics").status_code == 200
+
+    monkeypatch.undo()  # whatever failed is gone: the same file is tried again and served
+    assert live_server.get("/healthz").json()["status"] == "ok"
+
+
+def test_health_recovers_when_the_file_comes_back(live_server: LiveServer, data_file: Path) -> None:
+    aside = data_file.with_name("aside.yaml")
+    data_file.rename(aside)
+    assert live_server.get("/healthz").json()["status"] == "degraded"
+    assert failing_gauge(live_server) == "1.0"
+    aside.rename(data_file)
+    assert live_server.get("/healthz").json()["status"] == "ok"  # before: degraded until restarted
+    assert failing_gauge(live_server) == "0.0"
