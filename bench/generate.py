@@ -54,7 +54,7 @@ def generate_yaml(n: int, seed: int = 0) -> str:
     # Events that others may derive from or be superseded by: (id, has an end).
     anchors: list[tuple[str, bool]] = []
     pending_successor: list[int] = []  # lines to patch with the id of a later live event
-    actions: dict[str, None] = {}  # every action an event names must be listed under `actions:`
+    actions: dict[str, None] = {}  # the action ids events name, in order: each gets a record
     for i in range(n):
         event_id = f"ev-{i:06d}-{rng.choice(WORDS)}"
         kind = rng.choice(KINDS)
@@ -111,13 +111,14 @@ def generate_yaml(n: int, seed: int = 0) -> str:
                 out[at] = out[at].replace("PENDING", event_id)
             pending_successor.clear()
             anchors.append((event_id, has_end))
-    if actions:
-        listed = ["actions:"]
-        for name in actions:
-            listed += [f"  - id: {name}", f"    title: Synthetic action {name}", "    sources:"]
-            listed += ["      - title: Synthetic notice", "        url: https://example.org/actions/" + name]
-        head = out.index("events:")
-        out[head:head] = listed
+    if actions:  # events may only name an action listed under `actions:`
+        at = out.index("events:")
+        records = ["actions:"]
+        for number, action_id in enumerate(actions):
+            records.append(f"  - id: {action_id}")
+            records.append(f"    title: Synthetic action {number}")
+            records.append(f"    sources: [{{title: Notice {number}, url: 'https://example.org/actions/{number}'}}]")
+        out[at:at] = records
     return "\n".join(out) + "\n"
 
 

@@ -361,6 +361,22 @@ def next_wake(engine: Engine) -> dt.datetime | None:
     return min(found) if found else None
 
 
+def oldest_overdue(engine: Engine, *, cutoff: dt.datetime) -> dt.datetime | None:
+    """The due time of the earliest pending row claimable since `cutoff` that nobody has sent, if any.
+
+    A row held under a live claim is being sent; one whose claim ran out before `cutoff` is not. For
+    health checks where no scheduler runs in the process (a web replica): it sees a dead worker.
+    """
+    query = select(func.min(outbox.c.next_attempt_at)).where(
+        outbox.c.state == PENDING,
+        outbox.c.next_attempt_at <= cutoff,
+        or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= cutoff),
+    )
+    with engine.connect() as conn:
+        value = conn.execute(query).scalar()
+    return as_utc(value)
+
+
 def get_row(engine: Engine, outbox_id: str) -> dict[str, Any] | None:
     """One outbox row as a dict (for tests)."""
     with engine.connect() as conn:

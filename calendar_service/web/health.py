@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
-from ..db import database_status
+from ..db import database_status, ledger
 from ..jsonview import utc_text
 from ..live import LiveCalendar
+from ..reminders.tuning import Tuning
 from .extension import services
 from .openapi import operation
 from .problems import problem
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 bp = Blueprint("health", __name__)
 
 PING_EVERY = 2.0  # seconds between checks that a database seen failing is back
+# A reminder this far past due and unsent means no worker is delivering: the engine's own threshold.
+STALE_AFTER = Tuning().stale_after
 
 
 def health_report(live: LiveCalendar) -> dict[str, Any]:
@@ -63,9 +66,26 @@ def database_report(engine: Engine | None) -> dict[str, Any] | None:
     return {"status": "down", "error": status.error, "since": utc_text(since)}
 
 
-def _reminders_report() -> dict[str, Any] | None:
+def _reminders_report(engine: Engine | None) -> dict[str, Any] | None:
+    """The scheduler's own report where `serve` runs one; elsewhere what the ledger shows overdue."""
     health = getattr(services().reminders, "health", None)
-    return health() if callable(health) else None
+    if callable(health):
+        report: dict[str, Any] = health()
+        return report
+    if engine is None or database_status(engine).down:
+        return None  # the database report says what is wrong
+    try:
+        oldest = ledger.oldest_overdue(engine, cutoff=services().clock.now() - STALE_AFTER)
+    except Exception:  # health reports, it never fails; the database status recorded the error
+        return None
+    return {
+        "status": "stale" if oldest is not None else "ok",
+        "oldest_due": None if oldest is None else utc_text(oldest),
+        "failed_wakeups": 0,
+        "failing_since": None,
+        "last_error": None,
+        "last_run": None,
+    }
 
 
 def _down(database: dict[str, Any] | None, reminders: dict[str, Any] | None) -> dict[str, str]:
@@ -87,8 +107,9 @@ def healthz() -> Response:
     live = services().live
     live.maybe_check()
     report = health_report(live)
-    database = database_report(services().engine)
-    reminders = _reminders_report()
+    engine = services().engine
+    database = database_report(engine)
+    reminders = _reminders_report(engine)
     down = _down(database, reminders)
     if down and report["status"] == "ok":
         report["status"] = "degraded"
@@ -107,7 +128,8 @@ def readyz() -> Response:
         return problem(
             503, "Not ready", "no valid data file has been loaded yet; see /healthz for the errors"
         )
-    down = _down(database_report(services().engine), _reminders_report())
+    engine = services().engine
+    down = _down(database_report(engine), _reminders_report(engine))
     response = jsonify({"ready": True, "down": down} if down else {"ready": True})
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -58,6 +58,10 @@ class RequestHandler(WSGIRequestHandler):
     def log_error(self, format: str, *args: Any) -> None:
         """Errors ("request timed out", "bad request") quote the request line: redact it there too."""
         cleaned = tuple(redact_target(a) if isinstance(a, str) else a for a in args)
+        if format.startswith("Request timed out"):
+            # A silent client closed by the read timeout is routine (idle keep-alive), not an error.
+            self.log("info", format, *cleaned)
+            return
         super().log_error(format, *cleaned)
 
 

@@ -87,9 +87,9 @@ def test_an_outcome_that_could_not_be_recorded_is_not_sent_again(kind: str, tmp_
     clock = SettableClock(DUE)
     with database_outage(kind, tmp_path) as outage, Receiver() as rx:
         engine = outage.engine
-        rx.script(Reply(200, delay=0.8))  # time to take the database away before the answer
+        rx.script(Reply(200, delay=3.0))  # time to take the database away before the answer, even when busy
         add_subscription(engine, rx.url, clock, lead_times=("PT1H",))
-        service = make_service(engine, make_calendar(event("soon", DEADLINE)), clock)
+        service = make_service(engine, make_calendar(event("soon", DEADLINE)), clock, timeout=10.0)
         service.start(schedule=False)
         errors: list[Exception] = []
 

@@ -57,8 +57,12 @@ def _closed_after(server: BaseWSGIServer, sent: bytes) -> float:
     ],
     ids=["idle", "stalled-headers", "stalled-body", "keep-alive-idle"],
 )
-def test_a_silent_connection_is_closed(server: BaseWSGIServer, sent: bytes) -> None:
+def test_a_silent_connection_is_closed(
+    server: BaseWSGIServer, sent: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
     assert _closed_after(server, sent) < READ_TIMEOUT + 2
+    # Routine, not an error: a thousand idle clients must not write a thousand error lines.
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
 
 
 def test_the_server_still_serves_while_a_connection_stalls(server: BaseWSGIServer) -> None:
