@@ -12,7 +12,6 @@ gauges, as prometheus_client's documentation asks.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from pathlib import Path
@@ -57,16 +56,12 @@ def refuse_bad_settings() -> None:
 
 
 def on_starting(server: object) -> None:
-    """Start the counts from zero (empty the multiprocess directory), then refuse a bad setting.
-
-    The directory is made first: the settings check wants it to exist, and making it is this hook's job.
-    """
+    """Start the counts from zero (empty the multiprocess directory), then refuse a bad setting."""
     directory = multiproc_dir()
     if directory is not None:
-        with contextlib.suppress(OSError):  # a file in the way: the settings check below says so
-            directory.mkdir(parents=True, exist_ok=True)
-        if directory.is_dir():
-            clear_metric_files(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        clear_metric_files(directory)
+    # After the directory exists: the settings check wants PROMETHEUS_MULTIPROC_DIR to be one.
     refuse_bad_settings()
 
 
