@@ -90,6 +90,7 @@ def add_subscription(
     filter: Mapping[str, Sequence[str]] | None = None,
     sub_id: str | None = None,
     fmt: str = "standard",
+    digest: bool = False,
 ) -> Subscription:
     """Store a subscription to `url`."""
     now = clock.now()
@@ -102,6 +103,7 @@ def add_subscription(
         updated_at=now,
         lead_times=tuple(lead_times),
         format=fmt,  # type: ignore[arg-type]
+        digest=digest,
     )
     return subs_db.create_subscription(engine, sub)
 
