@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -144,3 +145,20 @@ class OffsetClock:
     def now(self) -> dt.datetime:
         """The moved time."""
         return dt.datetime.now(UTC) + self.offset
+
+
+def run_together(services: Sequence[ReminderService], now: dt.datetime) -> None:
+    """`run_due(now)` on every service at the same moment (threads on a barrier), then shut them down."""
+    barrier = threading.Barrier(len(services))
+
+    def run(service: ReminderService) -> None:
+        barrier.wait()
+        service.run_due(now)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in services]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    for service in services:
+        service.shutdown()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from collections import Counter
 from zoneinfo import ZoneInfo
 
@@ -18,7 +17,7 @@ from calendar_service.reminders.digests import digest_id
 from calendar_service.reminders.service import Tuning
 
 from ..webhooks.receiver import Receiver, Recorded, Reply
-from .helpers import add_subscription, event, make_calendar, make_service
+from .helpers import add_subscription, event, make_calendar, make_service, run_together
 
 NY = ZoneInfo("America/New_York")
 UTC = dt.UTC
@@ -122,19 +121,7 @@ def test_two_workers_racing_send_each_digest_once(engine: Engine) -> None:
         for service in services:
             service.start(schedule=False)
         clock.set(DEADLINE - HOUR)
-        barrier = threading.Barrier(2)
-
-        def run(index: int) -> None:
-            barrier.wait()
-            services[index].run_due(clock.now())
-
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
-        for service in services:
-            service.shutdown()
+        run_together(services, clock.now())
     paths = Counter(r.path for r in rx.requests)
     assert paths == Counter({f"/s{n}": 1 for n in range(6)})
     assert all(sorted(items(r)) == [f"e{i:02d}" for i in range(8)] for r in rx.requests)
