@@ -197,7 +197,7 @@ def create_schema(engine: Engine, *, attempts: int = 5) -> None:
 
 
 def _add_missing_columns(conn: Connection) -> None:
-    """Add the nullable columns a newer version declares to tables an older version created.
+    """Add the nullable columns (and indexes) a newer version declares to tables an older version created.
 
     `create_all` makes missing tables only; without this a database from before a column was added
     (the ledger's digest columns, `subscriptions.digest`) would fail every query naming it.
@@ -211,3 +211,7 @@ def _add_missing_columns(conn: Connection) -> None:
             if column.name not in present and column.nullable:
                 kind = column.type.compile(dialect=conn.dialect)
                 conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+        indexes = {index["name"] for index in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in indexes:
+                index.create(conn)
