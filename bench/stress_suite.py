@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -44,17 +45,36 @@ def run_suite(pytest_args: list[str], timeout: float, output: Path) -> tuple[int
     started = time.monotonic()
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rfE", *pytest_args]
     with output.open("w", encoding="utf-8") as out:
+        # A session of its own: stopping the run reaches the servers and clusters the tests started.
+        run = subprocess.Popen(
+            command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
-            code = subprocess.run(
-                command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, timeout=timeout, check=False
-            ).returncode
+            code = run.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             code = -1
+        finally:
+            if run.poll() is None:
+                interrupt(run)
     seconds = time.monotonic() - started
     text = output.read_text(encoding="utf-8", errors="replace")
     lines = [line for line in text.splitlines() if line.strip()]
     summary = f"timed out after {timeout:.0f} s" if code == -1 else (lines[-1].strip("= ") if lines else "")
     return code, seconds, summary, sorted(set(FAILED.findall(text)))
+
+
+def interrupt(run: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C to a pytest run's session (its fixtures tear down), then SIGKILL if it lingers."""
+    os.killpg(run.pid, signal.SIGINT)
+    try:
+        run.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait(timeout=10)
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # the `finally` blocks stop the run and the hogs
 
 
 def main() -> None:
@@ -66,6 +86,9 @@ def main() -> None:
     parser.add_argument("--run-timeout", type=float, default=1800, help="seconds one run may take")
     parser.add_argument("pytest_args", nargs="*", help="after --: arguments for pytest (default: the suite)")
     options = parser.parse_args()
+    # Started in the background, a process ignores SIGINT; stop cleanly on it and on SIGTERM all the same.
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     print(
         f"{options.runs} run(s) of pytest {' '.join(options.pytest_args) or '(whole suite)'} "
         f"with {options.hogs} busy process(es) on {os.cpu_count()} core(s)",
@@ -73,7 +96,7 @@ def main() -> None:
     )
     logs = Path(tempfile.mkdtemp(prefix="stress-suite-"))
     hogs = start_hogs(options.hogs)
-    results = []
+    results: list[tuple[int, float, list[str]]] = []
     try:
         for number in range(1, options.runs + 1):
             output = logs / f"run-{number}.log"
@@ -86,6 +109,9 @@ def main() -> None:
                 output.unlink()
             else:
                 print(f"    output: {output}", flush=True)
+    except KeyboardInterrupt:
+        print(f"interrupted after {len(results)} complete run(s)", flush=True)
+        raise SystemExit(130) from None
     finally:
         stop_hogs(hogs)
     passed = sum(1 for code, _, _ in results if code == 0)

@@ -228,6 +228,8 @@ def summarize(value: Any) -> str:
     data = plain(value)
     if not isinstance(data, dict):
         return str(data)
+    if "id" in data and "title" in data:
+        return f"{data['id']}: {data['title']}"
     if "title" in data:
         link = f" <{data['url']}>" if data.get("url") else ""
         return f"{data['title']}{link}"
@@ -237,13 +239,31 @@ def summarize(value: Any) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
-def list_delta(old: Any, new: Any) -> tuple[list[str], list[str]] | None:
-    """For two list values, the items only in new and only in old, each summarized; else None."""
+def list_delta(old: Any, new: Any) -> tuple[list[str], list[str], list[str]] | None:
+    """For two list values: items only in new, only in old, and (records with an `id`) edited; else None."""
     if not (isinstance(old, list) and isinstance(new, list)):
         return None
+    if all(isinstance(v, dict) and "id" in v for v in (*old, *new)):
+        # Records with their own id (actions): matched on it, so an edit reads as one change.
+        before = {v["id"]: v for v in old}
+        after = {v["id"]: v for v in new}
+        edited = [
+            f"{key}: {', '.join(_changed_keys(before[key], value))}"
+            for key, value in after.items()
+            if key in before and before[key] != value
+        ]
+        return (
+            [summarize(v) for k, v in after.items() if k not in before],
+            [summarize(v) for k, v in before.items() if k not in after],
+            edited,
+        )
     old_texts = [summarize(v) for v in old]
     new_texts = [summarize(v) for v in new]
-    return [t for t in new_texts if t not in old_texts], [t for t in old_texts if t not in new_texts]
+    return [t for t in new_texts if t not in old_texts], [t for t in old_texts if t not in new_texts], []
+
+
+def _changed_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return [key for key in sorted({*old, *new}) if old.get(key) != new.get(key)]
 
 
 def describe_value(value: Any) -> str:
@@ -261,6 +281,7 @@ def describe_value(value: Any) -> str:
 def field_lines(change: FieldChange) -> Sequence[str]:
     """A field change as short lines: '+ item'/'- item' for lists, 'old → new' otherwise."""
     delta = list_delta(change.old, change.new)
-    if delta is not None and (delta[0] or delta[1]):
-        return [*(f"+ {t}" for t in delta[0]), *(f"- {t}" for t in delta[1])]
+    if delta is not None and any(delta):
+        added, removed, edited = delta
+        return [*(f"+ {t}" for t in added), *(f"- {t}" for t in removed), *(f"~ {t} changed" for t in edited)]
     return [f"{describe_value(change.old)} → {describe_value(change.new)}"]

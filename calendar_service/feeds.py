@@ -63,6 +63,9 @@ def fold(line: str) -> bytes:
     return b"\r\n ".join(parts)
 
 
+MAX_ALARM_DAYS = 366
+
+
 def parse_alarms(values: Sequence[str]) -> tuple[Duration, ...]:
     """Read `?alarm=` values (how long before the event, e.g. P1D, PT2H), longest first, without repeats."""
     found: dict[tuple[int, int], Duration] = {}
@@ -77,6 +80,10 @@ def parse_alarms(values: Sequence[str]) -> tuple[Duration, ...]:
             raise FilterError(
                 "alarm", text, "give how long *before* the event as a positive duration, e.g. P1D"
             )
+        # Calendar apps compute the alarm's instant; one centuries before the event is nobody's intent
+        # and breaks some readers, so alarms keep to the range reminders use.
+        if duration.days * 86400 + duration.seconds > MAX_ALARM_DAYS * 86400:
+            raise FilterError("alarm", text[:64], f"an alarm is at most P{MAX_ALARM_DAYS}D before the event")
         found.setdefault((duration.days, duration.seconds), duration)
     if len(found) > MAX_ALARMS:
         raise FilterError("alarm", ",".join(values), f"at most {MAX_ALARMS} alarms per feed")

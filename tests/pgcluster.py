@@ -102,8 +102,8 @@ class PgCluster:
 
     def start(self) -> None:
         """Start the server and wait until it accepts connections (runs crash recovery if needed)."""
+        self.running = True  # first: a start cut short (Ctrl-C, a timeout) may still leave a server
         self._run("pg_ctl", "start", "--wait", "--timeout=30", f"--pgdata={self.data}", f"--log={self.log}")
-        self.running = True
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server: "immediate" kills it without a checkpoint (clients see a crash)."""
@@ -119,7 +119,7 @@ class PgCluster:
 
     def close(self) -> None:
         """Stop the server if it runs and delete the cluster."""
-        if self.running:
+        if self.running or (self.data / "postmaster.pid").exists():
             # Already gone is fine: the directory is removed either way.
             with contextlib.suppress(ClusterError):
                 self.stop("immediate")

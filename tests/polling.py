@@ -9,8 +9,11 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def poll(what: str, probe: Callable[[], T | None], timeout: float = 5.0, interval: float = 0.02) -> T:
-    """Call `probe` until it returns something other than None and return that; fail after `timeout` s."""
+def poll(what: str, probe: Callable[[], T | None], timeout: float = 15.0, interval: float = 0.02) -> T:
+    """Call `probe` until it returns something other than None and return that; fail after `timeout` s.
+
+    The timeout is a bound for a loaded machine (CI shares its cores), not how long things should take.
+    """
     deadline = time.monotonic() + timeout
     while True:
         found = probe()

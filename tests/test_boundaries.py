@@ -18,8 +18,11 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "calendar_service"
 CORE = (
+    "calendar_service.annotations",
     "calendar_service.application.deadlines",
     "calendar_service.datafile",
+    "calendar_service.diff",
+    "calendar_service.diffreport",
     "calendar_service.feeds",
     "calendar_service.filters",
     "calendar_service.jsonview",
@@ -28,6 +31,7 @@ CORE = (
     "calendar_service.reminders.messages",
     "calendar_service.reminders.planning",
     "calendar_service.reminders.records",
+    "calendar_service.review",
     "calendar_service.settings",
     "calendar_service.store",
     "calendar_service.subscriptions",

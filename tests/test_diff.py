@@ -49,7 +49,8 @@ def test_core_sorts_each_change_into_its_kind() -> None:
     assert steel.sources.added == ("Official Journal <https://eur-lex.europa.eu/oj>",)
     assert steel.sources.removed == ("European Commission <https://trade.ec.europa.eu/n>",)
     assert [f.field for f in steel.fields] == ["title"]
-    assert [f.field for f in changes.calendar] == ["calendar.reviewed"]
+    assert [f.field for f in changes.calendar] == ["calendar.reviewed", "actions"]
+    assert [f.field for f in by_id["reciprocal-july-9"].fields] == ["history", "chapter99"]
 
 
 def test_same_file_is_no_change_and_exit_0() -> None:
@@ -71,9 +72,13 @@ def test_table_shows_every_change_and_exits_1() -> None:
     assert "sources:     + EO 14316 <https://www.federalregister.gov/d/2025-12962>" in out
     assert "history:     + 2025-07-07 rescheduled: Deferred by EO 14316" in out
     assert "calendar.reviewed: 2025-06-01 → 2025-07-10" in out
+    # Fields the format grew later come through without the diff knowing them by name.
+    assert "chapter99:   + 9903.01.25" in out
+    assert "actions: + cbam: EU Carbon Border Adjustment Mechanism" in out
+    assert "actions: ~ reciprocal-tariffs: summary changed" in out
     assert "cn-rare-earths" not in out
     assert out.rstrip().endswith(
-        "1 added, 1 removed, 3 changed (1 moved, 1 re-statused, 2 re-sourced, 1 calendar field(s))"
+        "1 added, 1 removed, 3 changed (1 moved, 1 re-statused, 2 re-sourced, 2 calendar field(s))"
     )
 
 
@@ -98,7 +103,9 @@ def test_json_is_machine_readable() -> None:
     assert changed["reciprocal-july-9"]["fields"]["history"]["new"][0]["was"]["date"] == "2025-07-09"
     assert changed["london-talks"]["status"] == {"old": "scheduled", "new": "held"}
     assert data["added"][0]["id"] == "cbam-declaration-2027"
-    assert data["calendar"] == {"calendar.reviewed": {"old": "2025-06-01", "new": "2025-07-10"}}
+    assert data["calendar"]["calendar.reviewed"] == {"old": "2025-06-01", "new": "2025-07-10"}
+    assert [a["id"] for a in data["calendar"]["actions"]["new"]] == ["reciprocal-tariffs", "cbam"]
+    assert changed["reciprocal-july-9"]["fields"]["chapter99"] == {"old": [], "new": ["9903.01.25"]}
 
 
 def test_markdown_tables_for_a_pull_request() -> None:
@@ -114,6 +121,10 @@ def test_markdown_tables_for_a_pull_request() -> None:
     assert "| `london-talks` | London talks | scheduled | held |" in md
     # A pipe in a title would end the cell: it is escaped.
     assert "EU steel safeguard review → EU steel safeguard review \\| final" in md
+    assert (
+        "| (calendar) | actions | + cbam: EU Carbon Border Adjustment Mechanism<br>"
+        "~ reciprocal-tariffs: summary changed |"
+    ) in md
     for heading in ("Added", "Removed", "Moved", "Status changed", "Sources changed", "Other changes"):
         assert f"#### {heading}\n" in md
 
@@ -129,6 +140,8 @@ def test_invalid_input_is_exit_2_with_one_message(tmp_path: Path) -> None:
     )
     assert "'chat'" in result.stderr
     assert "Traceback" not in result.output
+    # The same broken bytes on both sides are still broken, not "no changes".
+    assert run(str(broken), str(broken)).exit_code == 2
 
 
 def test_missing_file_is_exit_2(tmp_path: Path) -> None:
@@ -195,3 +208,53 @@ def test_git_unknown_revision_is_exit_2(repo: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith("error: cannot read ")
     assert "at git revision 'no-such-branch'" in result.stderr
+
+
+def test_git_defaults_to_the_data_file_in_the_current_folder(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(repo)
+    result = run("--git", "HEAD~1", "--format", "markdown")
+    assert result.exit_code == 1, result.output
+    assert result.stdout.startswith("### Calendar changes: HEAD~1:data/events.yaml → data/events.yaml\n")
+
+
+def test_markdown_of_no_changes() -> None:
+    result = run(OLD, OLD, "--format", "markdown")
+    assert result.exit_code == 0
+    assert result.stdout == f"### Calendar changes: {OLD} → {OLD}\n\nNo changes.\n"
+
+
+def test_a_revision_that_looks_like_an_option_is_refused(repo: Path, tmp_path: Path) -> None:
+    written = tmp_path / "written"
+    result = run(f"--git=--output={written}", str(repo / "data" / "events.yaml"))
+    assert result.exit_code == 2
+    assert "is not a revision — name a branch, tag or commit" in result.stderr
+    assert not written.exists()
+
+
+@pytest.mark.parametrize(
+    ("event_id", "expected"),
+    [
+        ("london-talks", "2025-06-09 10:00–17:00 Europe/London"),
+        ("reciprocal-july-9", "2025-07-09 00:01 America/New_York"),
+        ("eu-steel", "2025-06-30"),
+    ],
+)
+def test_when_text_is_the_time_as_written(event_id: str, expected: str) -> None:
+    from calendar_service.diff import when_text
+
+    assert when_text(load_calendar(OLD, today=TODAY).calendar.get(event_id)) == expected
+
+
+def test_a_span_reads_as_first_and_last_day(tmp_path: Path) -> None:
+    from calendar_service.diff import when_text
+
+    span = tmp_path / "span.yaml"
+    span.write_text(
+        Path(OLD)
+        .read_text(encoding="utf-8")
+        .replace("    date: 2025-06-30\n", "    date: 2025-06-30\n    end_date: 2025-07-02\n"),
+        encoding="utf-8",
+    )
+    assert when_text(load_calendar(span, today=TODAY).calendar.get("eu-steel")) == "2025-06-30..2025-07-02"

@@ -60,7 +60,7 @@ class Served:
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         """GET `path` (no redirects)."""
-        return requests.get(self.url + path, allow_redirects=False, timeout=5, **kwargs)
+        return requests.get(self.url + path, allow_redirects=False, timeout=10, **kwargs)
 
     def output(self) -> str:
         """What the process printed so far."""
@@ -101,10 +101,10 @@ def served(tmp_path: Path) -> Iterator[Served]:
             assert process.poll() is None, server.output()
             try:
                 return server.get("/readyz").status_code == 200 or None
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 return None
 
-        poll("serve comes up", ready, timeout=10)
+        poll("serve comes up", ready, timeout=60)  # a bound: Python starts slowly on a loaded machine
         yield server
     finally:
         if process.poll() is None:
@@ -172,6 +172,7 @@ def test_subscribe_move_a_deadline_refuse_a_bad_edit_and_stop(served: Served) ->
     # SIGTERM: a clean exit, promptly.
     served.process.send_signal(signal.SIGTERM)
     started = time.monotonic()
-    assert served.process.wait(timeout=5) == 0, served.output()
-    assert time.monotonic() - started < 5
+    # Within Docker's stop timeout (10 s, then SIGKILL), however busy the machine.
+    assert served.process.wait(timeout=10) == 0, served.output()
+    assert time.monotonic() - started < 10
     assert "Traceback" not in served.output(), served.output()

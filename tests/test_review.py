@@ -78,3 +78,11 @@ def test_bad_duration_is_a_usage_error() -> None:
     result = CliRunner().invoke(main, ["review", "--data", SAMPLE, "--within", "30 days"])
     assert result.exit_code == 2
     assert "--within" in result.stderr
+
+
+def test_the_file_comes_from_the_setting_when_not_given() -> None:
+    result = CliRunner().invoke(
+        main, ["review", "--now", NOW.isoformat()], env={"TRADE_CALENDAR_DATA_PATH": SAMPLE}
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{SAMPLE}:9: past-still-open: past-still-scheduled:")

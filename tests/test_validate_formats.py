@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -72,3 +75,23 @@ def test_pre_commit_manifest_runs_validate_on_the_event_file() -> None:
     assert hook["pass_filenames"] is True
     assert re.search(hook["files"], "data/events.yaml")
     assert not re.search(hook["files"], "data/events.schema.json")
+
+
+def test_pre_commit_itself_accepts_the_manifest() -> None:
+    pytest.importorskip("pre_commit", reason="pre-commit is in the dev extra: pip install -e '.[dev]'")
+    done = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "validate-manifest", str(ROOT / ".pre-commit-hooks.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_garbage_collector_is_back_on_after_a_run(tmp_path: Path) -> None:
+    import gc
+
+    CliRunner().invoke(main, ["validate", "--now", NOW, str(INVALID / "unknown-kind.yaml")])
+    CliRunner().invoke(main, ["validate", str(tmp_path / "gone.yaml")])
+    assert gc.isenabled()

@@ -17,7 +17,8 @@ import click
 from ..clock import Clock, SystemClock
 from ..errors import StoreUnreadable
 from ..store import Calendar
-from .data import DEFAULT_DATA, _now_option
+from .data import DATA_HELP, _now_option, paused_gc
+from .startup import load_settings
 
 # Exit codes shared with `validate`: 0 nothing to report, 1 something to report, 2 unusable input.
 EXIT_CHANGES = 1
@@ -34,9 +35,14 @@ def _calendar_from_bytes(raw: bytes, label: str, today: dt.date) -> Calendar:
     from ..validation import validate_bytes
 
     try:
-        outcome = validate_bytes(raw, label, today=today)
+        with paused_gc():
+            outcome = validate_bytes(raw, label, today=today)
     except StoreUnreadable as exc:
         _unusable(f"{label}: cannot read: {exc.reason}")
+    except Exception as exc:  # MemoryError or a bug: a sentence, never a traceback (as `validate`)
+        from ..validation.reading import describe_failure
+
+        _unusable(f"{label}: {describe_failure(exc)}")
     if outcome.calendar is None or outcome.errors:
         errors = outcome.errors
         first = f"; first: {errors[0].format()}" if errors else ""
@@ -48,16 +54,20 @@ def _calendar_from_bytes(raw: bytes, label: str, today: dt.date) -> Calendar:
 
 
 def _read_file(path: str) -> bytes:
+    from ..validation.reading import read_event_file  # a plain file, size-limited, as `validate` reads
+
     try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        _unusable(f"{path}: cannot read: {exc.strerror or exc}")
+        return read_event_file(path)[0]
+    except StoreUnreadable as exc:
+        _unusable(f"{path}: cannot read: {exc.reason}")
 
 
 def _read_git(rev: str, path: str) -> bytes:
     """The bytes of `path` as of git revision `rev` (`git show REV:./path`, relative to the file's folder)."""
     file = Path(path)
-    folder = file.parent if str(file.parent) else Path(".")
+    folder = file.parent  # Path("events.yaml").parent is Path(".")
+    if rev.startswith("-"):  # it would reach git as an option (`--output=…` writes a file)
+        _unusable(f"{rev!r} is not a revision — name a branch, tag or commit")
     if not folder.is_dir():
         _unusable(f"{path}: folder {folder} does not exist")
     try:
@@ -85,7 +95,7 @@ def _read_git(rev: str, path: str) -> bytes:
     multiple=True,
     metavar="REV",
     help="Compare with the file at this git revision (given twice: two revisions); FILES is then "
-    f"at most one path (default {DEFAULT_DATA}).",
+    "at most one path (default: TRADE_CALENDAR_DATA_PATH, else data/events.yaml).",
 )
 @click.option(
     "--format",
@@ -107,12 +117,13 @@ def diff(files: tuple[str, ...], revs: tuple[str, ...], fmt: str) -> None:
     from ..diff import diff_calendars
     from ..diffreport import diff_to_json, render_markdown, render_table
 
+    configured = load_settings().data_path  # like every command: a bad setting stops it at once
     if len(revs) > 2:
         raise click.UsageError("--git takes at most two revisions: OLD (and NEW; default the working file)")
     if revs:
         if len(files) > 1:
             raise click.UsageError("with --git give at most one file path")
-        path = files[0] if files else DEFAULT_DATA
+        path = files[0] if files else str(configured)
         old_label, old_raw = f"{revs[0]}:{path}", _read_git(revs[0], path)
         if len(revs) == 2:
             new_label, new_raw = f"{revs[1]}:{path}", _read_git(revs[1], path)
@@ -126,9 +137,10 @@ def diff(files: tuple[str, ...], revs: tuple[str, ...], fmt: str) -> None:
 
     # Only warnings depend on the day, and diff shows none of them.
     today = SystemClock().now().date()
-    changes = diff_calendars(
-        _calendar_from_bytes(old_raw, old_label, today), _calendar_from_bytes(new_raw, new_label, today)
-    )
+    new_calendar = _calendar_from_bytes(new_raw, new_label, today)
+    # A pull request that leaves the file alone (the usual case in CI) needs one validation, not two.
+    old_calendar = new_calendar if old_raw == new_raw else _calendar_from_bytes(old_raw, old_label, today)
+    changes = diff_calendars(old_calendar, new_calendar)
     if fmt == "json":
         click.echo(json.dumps(diff_to_json(changes, old_label, new_label), indent=2, ensure_ascii=False))
     elif fmt == "markdown":
@@ -150,7 +162,7 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> dt.time
 
 
 @click.command()
-@click.option("--data", "data_path", default=DEFAULT_DATA, show_default=True, help="Event file.")
+@click.option("--data", "data_path", help=DATA_HELP)
 @click.option(
     "--within",
     default="P30D",
@@ -167,15 +179,18 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> dt.time
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @_now_option
-def review(data_path: str, within: dt.timedelta, stale_after: dt.timedelta, fmt: str, now: Clock) -> None:
+def review(
+    data_path: str | None, within: dt.timedelta, stale_after: dt.timedelta, fmt: str, now: Clock
+) -> None:
     """List what needs a curator: stale checks before deadlines, past events still open, near tentatives.
 
     Exit 0 (with or without items), 2 when the file is unusable.
     """
     from ..review import review_calendar
 
+    path = data_path or str(load_settings().data_path)
     moment = now.now()
-    calendar = _calendar_from_bytes(_read_file(data_path), data_path, moment.date())
+    calendar = _calendar_from_bytes(_read_file(path), path, moment.date())
     items = review_calendar(calendar, moment, within, stale_after)
     if fmt == "json":
         click.echo(
@@ -197,5 +212,5 @@ def review(data_path: str, within: dt.timedelta, stale_after: dt.timedelta, fmt:
         )
     else:
         for item in items:
-            click.echo(f"{data_path}:{item.event.line}: {item.reason.value}: {item.event.id}: {item.message}")
+            click.echo(f"{path}:{item.event.line}: {item.reason.value}: {item.event.id}: {item.message}")
         click.echo(f"{len(items)} item(s) to review" if items else "Nothing to review.")

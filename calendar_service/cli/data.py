@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import click
@@ -83,6 +85,22 @@ def validate(paths: tuple[str, ...], quiet: bool, fmt: str, max_bytes: int, now:
         raise SystemExit(worst)
 
 
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a file is parsed, then restore it.
+
+    Parsing builds tens of thousands of small acyclic objects that reference counting frees anyway;
+    the collector's passes over them cost about a tenth of a `validate` or `diff` run (bench_curate).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _validate_one(path: str, quiet: bool, fmt: str, max_bytes: int, now: Clock) -> int:
     """Report on one file; return its exit code."""
     from ..annotations import github_annotation
@@ -91,7 +109,8 @@ def _validate_one(path: str, quiet: bool, fmt: str, max_bytes: int, now: Clock) 
 
     try:
         raw, _ = read_event_file(path, max_bytes)
-        outcome = validate_bytes(raw, path, today=_today(now))
+        with paused_gc():
+            outcome = validate_bytes(raw, path, today=_today(now))
     except (OSError, StoreUnreadable) as exc:
         reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
         if fmt == "github":

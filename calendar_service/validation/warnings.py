@@ -39,7 +39,7 @@ def check_warnings(
         if event.status in (Status.SCHEDULED, Status.TENTATIVE) and end < today_start and settled:
             found.warn(
                 (*at, "status"),
-                f"{event.id!r} is in the past but still {event.status.value} — set it to held, "
+                f"{_named(event)} is in the past but still {event.status.value} — set it to held, "
                 "cancelled or postponed",
             )
         if event.status is Status.HELD and event.start_utc(tz) > today_start + dt.timedelta(days=1):
@@ -116,3 +116,11 @@ def _duplicate_titles(found: Findings, cal: Calendar, index_of: dict[str, int]) 
             )
         else:
             seen[key] = event.id
+
+
+def _named(event: Event) -> str:
+    """How a warning names an event: a series by its own id and last date, since its status is shared."""
+    if event.series is None:
+        return repr(event.id)
+    return f"the series {event.series!r} (last date {event.id.removeprefix(event.series + '-')})"
+

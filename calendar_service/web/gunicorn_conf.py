@@ -13,6 +13,7 @@ gauges, as prometheus_client's documentation asks.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Protocol
 
@@ -38,8 +39,25 @@ def clear_metric_files(directory: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+def refuse_bad_settings() -> None:
+    """Stop gunicorn in one line, exit 2, on a bad TRADE_CALENDAR_* setting (as `serve` and the CLI do).
+
+    Without this every worker raises the ConfigError from `create_app()`: a traceback per worker, then
+    "Worker failed to boot".
+    """
+    from ..errors import ConfigError
+    from ..settings import Settings
+
+    try:
+        Settings.from_env()
+    except ConfigError as exc:
+        print(f"Error: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+
+
 def on_starting(server: object) -> None:
-    """Start the counts from zero: empty the multiprocess directory before any worker forks."""
+    """Refuse a bad setting, then start the counts from zero: empty the multiprocess directory."""
+    refuse_bad_settings()
     directory = multiproc_dir()
     if directory is not None:
         directory.mkdir(parents=True, exist_ok=True)

@@ -89,7 +89,7 @@ class Poller:
                         status = str(response.status_code)
                         etag = response.headers.get("ETag", etag)
                     except requests.RequestException as exc:
-                        status = type(exc).__name__
+                        status = f"{type(exc).__name__}: {exc}"[:200]
                     self.answers.append((time.monotonic(), status))
 
     def bad(self) -> list[tuple[float, str]]:
@@ -117,6 +117,11 @@ class Run:
     all_arrived_after: float | None  # seconds after the restart, None if never (within RECOVERY)
     states: dict[str, int]
     wall: float
+
+    def since_fault(self, answers: list[tuple[float, str]]) -> list[str]:
+        """Answers with their time relative to the fault (and the restart), for failure messages."""
+        fault, restart = self.fault_at, self.restart_at
+        return [f"fault{at - fault:+.2f}s restart{at - restart:+.2f}s {s}" for at, s in answers]
 
     @property
     def duplicates(self) -> int:
@@ -322,13 +327,13 @@ def test_the_edge_answered_the_feed_throughout(run: Run) -> None:
     feed = [run.pollers["feed"], run.pollers["feed-conditional"]]
     assert all(p.between(run.fault_at, run.restart_at) > 0 for p in feed), "no poll during the outage"
     bad = [answer for p in feed for answer in p.bad()]
-    assert bad == [], f"{len(bad)} feed answers not 200/304, e.g. {bad[:5]}"
+    assert bad == [], f"{len(bad)} feed answers not 200/304, e.g. {run.since_fault(bad[:5])}"
 
 
 def test_the_read_api_answered_throughout(run: Run) -> None:
     api = run.pollers["api"]
     assert api.between(run.fault_at, run.restart_at) > 0
-    assert api.bad() == [], f"{len(api.bad())} API answers not 200, e.g. {api.bad()[:5]}"
+    assert api.bad() == [], f"{len(api.bad())} API answers not 200, e.g. {run.since_fault(api.bad()[:5])}"
 
 
 def test_a_replica_that_sees_an_edit_during_the_outage_answers_the_request(run: Run) -> None:

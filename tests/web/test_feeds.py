@@ -87,6 +87,8 @@ def test_filters_select_events(
         ("kind=party", "kind"),
         ("hs=8a", "hs"),
         ("alarm=tomorrow", "alarm"),
+        ("alarm=P99999999999D", "alarm"),  # was TRIGGER:-P99999999999D, centuries before the event
+        ("alarm=P367D", "alarm"),
     ],
 )
 def test_bad_parameters_are_400_problems_naming_the_parameter(
