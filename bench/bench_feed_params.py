@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
-import re
 import statistics
 import sys
 import tempfile
@@ -79,10 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         data = Path(work) / "events.yaml"
-        # The generator names actions it does not list under `actions:` (now an error); they do not
-        # matter here, so they are left out.
-        text = re.sub(r"^ +action: .*\n", "", generate_yaml(args.events, seed=1), flags=re.MULTILINE)
-        data.write_text(text, encoding="utf-8")
+        data.write_text(generate_yaml(args.events, seed=1), encoding="utf-8")
         settings = Settings.from_env(
             {}, data_path=data, state_dir=Path(work), reload_interval=3600, base_url="https://bench"
         )

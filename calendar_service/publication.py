@@ -41,6 +41,12 @@ class Published:
     last_modified: dt.datetime  # aware, UTC
     removed_at: dt.datetime | None
     snapshot: dict[str, Any]  # JSON-ready; `event_from_snapshot` turns it back into an Event
+    # When a data edit added the event (a change readers hear about); None for the events of the first
+    # publication and for those published before this was recorded.
+    first_published: dt.datetime | None = None
+    # The start before the last significant change that moved it (as `snapshot["start"]` holds it), so a
+    # move nobody recorded in `history` can still say "was … → now …"; None when unknown.
+    was_start: Any = None
 
     @property
     def is_tombstone(self) -> bool:
@@ -54,32 +60,48 @@ def reconcile(
     """The published state for `calendar`, given what was published before and the time now."""
     now = now.astimezone(dt.UTC)
     out: dict[str, Published] = {}
+    added = now if previous else None  # the first publication is the data, not news
     for event in calendar:
-        out[event.id] = _next_state(previous.get(event.id), event, now)
+        out[event.id] = _next_state(previous.get(event.id), event, now, added)
     for event_id, before in previous.items():
         if event_id in out:
             continue
         if before.removed_at is None:
             # Removed just now: one more revision, announcing the cancellation.
             out[event_id] = Published(
-                event_id, before.fingerprint, before.sequence + 1, now, now, before.snapshot
+                event_id,
+                before.fingerprint,
+                before.sequence + 1,
+                now,
+                now,
+                before.snapshot,
+                before.first_published,
+                before.was_start,
             )
         elif now - before.removed_at < retention:
             out[event_id] = before
     return out
 
 
-def _next_state(before: Published | None, event: Event, now: dt.datetime) -> Published:
+def _next_state(
+    before: Published | None, event: Event, now: dt.datetime, added: dt.datetime | None = None
+) -> Published:
     floor = len(event.history)  # a fresh install agrees with one that saw every recorded change
     fingerprint = fingerprint_of(event)
     snapshot = snapshot_of(event)
     if before is None:
-        return Published(event.id, fingerprint, floor, now, None, snapshot)
+        return Published(event.id, fingerprint, floor, now, None, snapshot, added)
     if before.removed_at is not None or before.fingerprint != fingerprint:
         # Back from a tombstone (its STATUS goes from CANCELLED to live) or a significant change.
-        return Published(event.id, fingerprint, max(before.sequence + 1, floor), now, None, snapshot)
+        first = before.first_published
+        old_start = before.snapshot.get("start")
+        was = old_start if old_start is not None and old_start != snapshot["start"] else before.was_start
+        sequence = max(before.sequence + 1, floor)
+        return Published(event.id, fingerprint, sequence, now, None, snapshot, first, was)
     if before.snapshot != snapshot or before.sequence < floor:
-        return Published(event.id, fingerprint, max(before.sequence, floor), now, None, snapshot)
+        first = before.first_published
+        sequence = max(before.sequence, floor)
+        return Published(event.id, fingerprint, sequence, now, None, snapshot, first, before.was_start)
     return before
 
 
@@ -156,6 +178,11 @@ def snapshot_of(event: Event) -> dict[str, Any]:
         "day_moment": event.day_moment.value if event.day_moment else None,
         **records(event),
     }
+
+
+def moment_from_snapshot(value: Any) -> dt.date | dt.datetime | None:
+    """A start or end as a snapshot holds it, back as a date or an aware datetime in its zone."""
+    return _unmoment(value)
 
 
 def event_from_snapshot(snapshot: Mapping[str, Any]) -> Event:

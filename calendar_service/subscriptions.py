@@ -195,7 +195,7 @@ class FilterInput(BaseModel):
 
 
 LeadTimes = Annotated[
-    list[Annotated[str, AfterValidator(_lead_time)]],
+    list[Annotated[str, AfterValidator(_lead_time), Field(json_schema_extra={"format": "duration"})]],
     Field(min_length=1, max_length=MAX_LEAD_TIMES),
 ]
 

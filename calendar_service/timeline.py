@@ -69,35 +69,69 @@ def span_label(event: Event) -> str:
     return f"{start} – {moment_label(event.end, last_day=True)}"
 
 
-def item_of(event: Event, tz: dt.tzinfo, href: str) -> Item:
-    """An event as a timeline item: spans of more than a day become bars, the rest marks."""
-    start = event.start_utc(tz)
-    end = event.end_utc(tz)
+def item_of(
+    event: Event, tz: dt.tzinfo, href: str, start: dt.datetime | None = None, end: dt.datetime | None = None
+) -> Item:
+    """An event as a timeline item: spans of more than a day become bars, the rest marks.
+
+    `start`/`end` are the event's UTC instants when the caller has them already.
+    """
+    start = start or event.start_utc(tz)
+    end = end or event.end_utc(tz)
     if end is not None and end - start <= dt.timedelta(days=1):
         end = None
     return Item(event.id, event.title, start, end, span_label(event), event.is_live, href)
 
 
+Span = tuple[Event, dt.datetime, dt.datetime | None]  # an event with its UTC start and end
+
+
 def lanes_by_action(
-    events: Iterable[Event],
+    spans: Iterable[Span],
     tz: dt.tzinfo,
+    now: dt.datetime,
+    *,
     href: Callable[[str], str],
-    action_href: Callable[[str], str],
-) -> list[Lane]:
-    """One lane per action (events without one share a lane per kind), ordered by first date."""
-    groups: dict[tuple[str, str], list[Item]] = {}
-    for event in events:
+    group_href: Callable[[str, str], str | None],
+    max_lanes: int,
+    max_items: int,
+) -> tuple[list[Lane], int]:
+    """One lane per action (events without one share a lane per kind) and how many lanes were left out.
+
+    A calendar of thousands of events would draw an unreadable (and heavy) picture, so at most
+    `max_lanes` lanes are drawn, those with the soonest date still ahead first, and at most `max_items`
+    marks per lane, those nearest `now`; the lane's label says how many it leaves out.
+    """
+    groups: dict[tuple[str, str], list[Span]] = {}
+    for span in spans:
+        event = span[0]
         key = ("action", event.action) if event.action else ("kind", event.kind.value)
-        groups.setdefault(key, []).append(item_of(event, tz, href(event.id)))
+        groups.setdefault(key, []).append(span)
+
+    def urgency(key: tuple[str, str]) -> tuple[int, dt.datetime, str]:
+        ahead = [end or start for _, start, end in groups[key] if (end or start) >= now]
+        if ahead:
+            return (0, min(ahead), key[1])
+        return (1, min(start for _, start, _ in groups[key]), key[1])
+
+    picked = sorted(groups, key=urgency)[:max_lanes]
     lanes = []
-    for (what, name), items in groups.items():
-        items.sort(key=lambda i: (i.start, i.event_id))
-        if what == "action":
-            lanes.append(Lane(name, tuple(items), action_href(name)))
-        else:
-            lanes.append(Lane(f"{name} (no action)", tuple(items)))
+    for key in picked:
+        members = groups[key]
+        shown = members
+        if len(members) > max_items:
+            shown = sorted(members, key=lambda s: abs((s[1] - now).total_seconds()))[:max_items]
+        items = sorted(
+            (item_of(event, tz, href(event.id), start, end) for event, start, end in shown),
+            key=lambda i: (i.start, i.event_id),
+        )
+        what, name = key
+        label = name if what == "action" else f"{name} (no action)"
+        if len(members) > len(shown):
+            label += f" · {len(shown)} of {len(members)} nearest today"
+        lanes.append(Lane(label, tuple(items), group_href(what, name)))
     lanes.sort(key=lambda lane: (lane.items[0].start, lane.label))
-    return lanes
+    return lanes, len(groups) - len(picked)
 
 
 def lanes_per_event(events: Sequence[Event], tz: dt.tzinfo, href: Callable[[str], str]) -> list[Lane]:

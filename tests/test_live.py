@@ -297,3 +297,24 @@ def test_edit_made_while_postgresql_is_stopped_is_published_after_it_starts(
         assert live.last_failure is None
     finally:
         engine.dispose()
+
+
+@pytest.mark.skipif(
+    os.geteuid() == 0,
+    reason="running as root: chmod 000 does not stop root's reads, and the interpreter here lives under "
+    "/root (mode 700), so a non-root subprocess cannot run it; the other transient read failures cover "
+    "the same path (a failure that is not final is reported, then cleared when the file reads again)",
+)
+def test_health_recovers_after_the_file_was_unreadable_for_a_while(
+    live: LiveCalendar, data_file: Path
+) -> None:
+    edit(data_file, "title: London day 2", "title: London, day two")
+    data_file.chmod(0)
+    try:
+        assert live.check() is False
+        assert "Permission denied" in failure_text(live)
+    finally:
+        data_file.chmod(0o644)
+    assert live.check() is True
+    assert live.last_failure is None
+    assert title_of(live, "london") == "London, day two"

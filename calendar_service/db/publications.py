@@ -46,6 +46,8 @@ publication_revision = Table(
     Column("revision", Integer, nullable=False),
 )
 
+FIRST_PUBLISHED = "_first_published"  # keys of the stored snapshot, never of an event's fields
+WAS_START = "_was_start"
 _CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
 
 
@@ -53,13 +55,18 @@ def published_from_row(row: RowMapping) -> Published:
     """Turn a table row into the record."""
     last_modified = as_utc(row["last_modified"])
     assert last_modified is not None
+    snapshot = dict(row["snapshot"])
+    first = snapshot.pop(FIRST_PUBLISHED, None)
+    was_start = snapshot.pop(WAS_START, None)
     return Published(
         event_id=row["event_id"],
         fingerprint=row["fingerprint"],
         sequence=int(row["sequence"]),
         last_modified=last_modified,
         removed_at=as_utc(row["removed_at"]),
-        snapshot=dict(row["snapshot"]),
+        snapshot=snapshot,
+        first_published=dt.datetime.fromisoformat(first) if first else None,
+        was_start=was_start,
     )
 
 
@@ -77,8 +84,18 @@ def _values(state: Published) -> dict[str, Any]:
         "sequence": state.sequence,
         "last_modified": state.last_modified.astimezone(dt.UTC),
         "removed_at": None if state.removed_at is None else state.removed_at.astimezone(dt.UTC),
-        "snapshot": state.snapshot,
+        "snapshot": _stored_snapshot(state),
     }
+
+
+def _stored_snapshot(state: Published) -> dict[str, Any]:
+    # Bookkeeping rides inside the snapshot's JSON (no new column, so no migration of existing tables).
+    snapshot = dict(state.snapshot)
+    if state.first_published is not None:
+        snapshot[FIRST_PUBLISHED] = state.first_published.astimezone(dt.UTC).isoformat()
+    if state.was_start is not None:
+        snapshot[WAS_START] = state.was_start
+    return snapshot
 
 
 def save_published(engine: Engine, states: Mapping[str, Published]) -> None:

@@ -93,8 +93,10 @@ class Delivery:
         tuning: Tuning,
         retry_policy: RetryPolicy,
         rng: random.Random,
+        base_url: str = "",
     ) -> None:
         self.engine = engine
+        self.base_url = base_url  # links each message to the event's page (None without it)
         self.clock = clock
         self.client = client
         self.tuning = tuning
@@ -259,7 +261,7 @@ class Delivery:
             reason = _stale(row, sub, calendar)
             if reason:
                 return final(ledger.CANCELLED, reason)
-            data: dict[str, Any] = reminder_message_data(row, calendar, now, late)
+            data: dict[str, Any] = reminder_message_data(row, calendar, now, late, self.base_url)
         else:
             if now - row.due_at > self.tuning.notification_max_age:
                 return final(ledger.FAILED, "gave up: the change is too old to announce")

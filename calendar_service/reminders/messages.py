@@ -7,13 +7,13 @@ from typing import Any
 
 from ..store import Calendar, Event
 from ..timing import parse_duration
-from ..webhooks.payloads import change_data, reminder_data
+from ..webhooks.payloads import change_data, event_page_url, reminder_data
 from .planning import EVENT_CANCELLED, Change
 from .records import Claimed
 
 
 def reminder_message_data(
-    row: Claimed, calendar: Calendar, now: dt.datetime, late: bool
+    row: Claimed, calendar: Calendar, now: dt.datetime, late: bool, base_url: str = ""
 ) -> dict[str, Any]:
     """The `reminder.due` data for a claimed reminder row, as of `now`."""
     event = calendar.get(row.event_id)
@@ -23,15 +23,18 @@ def reminder_message_data(
         event_id=event.id, title=event.title, kind=event.kind.value, deadline=row.deadline_at,
         zone=_zone_name(event, calendar), lead_time=parse_duration(row.lead_time).as_timedelta(),
         now=now, sources=_sources(event), late=late, day_moment=_day_moment(event),
+        url=event_page_url(base_url, event.id),
     )
 
 
-def change_message_data(change: Change, event: Event, calendar: Calendar) -> dict[str, Any]:
+def change_message_data(
+    change: Change, event: Event, calendar: Calendar, base_url: str = ""
+) -> dict[str, Any]:
     """The `event.*` data announcing `change` to `event` (as `calendar` has it)."""
     return change_data(
         event_id=event.id, title=event.title, kind=event.kind.value, zone=_zone_name(event, calendar),
         old=change.old_at, new=change.new_at, sources=_sources(event), reason=_reason(change),
-        day_moment=_day_moment(event),
+        day_moment=_day_moment(event), url=event_page_url(base_url, event.id),
     )
 
 

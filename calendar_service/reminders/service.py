@@ -115,7 +115,9 @@ class ReminderService:
         self.tuning = tuning or Tuning()
         self.retry_policy = retry_policy or RetryPolicy()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
-        self._delivery = Delivery(engine, clock, client, self.tuning, self.retry_policy, self._rng)
+        self._delivery = Delivery(
+            engine, clock, client, self.tuning, self.retry_policy, self._rng, base_url=settings.base_url
+        )
         self._plan_lock = threading.Lock()
         self._scheduler: Any = None
         self._plan_key: tuple[Any, ...] | None = None
@@ -361,7 +363,7 @@ class ReminderService:
             calendar, event = (new, new.get(change.event_id)) if change.event_id in new else (
                 old, old.get(change.event_id)
             )
-            payload = change_message_data(change, event, calendar)
+            payload = change_message_data(change, event, calendar, self.settings.base_url)
             for sub in subscriptions:
                 flt = event_filter(sub.filter, calendar)
                 if flt is None or not flt.matches(event):

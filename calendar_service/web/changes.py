@@ -8,12 +8,15 @@ from typing import Any
 from ..history import steps
 from ..jsonview import moment_to_dict, utc_text, was_to_dict
 from ..live import Snapshot
-from ..store import Event
+from ..publication import Published, moment_from_snapshot
+from ..store import Calendar, Event
 
 _HISTORY_ORDER = {"history": 0, "observed": 1}
 
 
 def _history_entries(event: Event, since_day: dt.date, snapshot: Snapshot) -> list[dict[str, Any]]:
+    if not any(change.changed >= since_day for change in event.history):
+        return []  # most events: nothing recorded since, and no need to resolve earlier times
     tz = snapshot.calendar.tz
     entries = []
     for step in steps(event, snapshot.calendar.meta.timezone):
@@ -51,6 +54,9 @@ def _observed_entries(snapshot: Snapshot, since: dt.datetime) -> list[dict[str, 
     entries = []
     for event_id, state in snapshot.published.items():
         event = calendar.get(event_id) if event_id in calendar else None
+        if state.first_published is not None and state.first_published >= since:
+            # An event a data edit added (the first publication's events are the data, not news).
+            entries.append(_observed(event_id, event, state, "created", state.first_published, calendar))
         if state.removed_at is not None:
             if state.removed_at < since:
                 continue
@@ -60,20 +66,28 @@ def _observed_entries(snapshot: Snapshot, since: dt.datetime) -> list[dict[str, 
             at = state.last_modified
         else:
             continue
-        entries.append(
-            {
-                "event_id": event_id,
-                "title": event.title if event else str(state.snapshot.get("title", event_id)),
-                "change": change,
-                "at": utc_text(at),
-                "origin": "observed",
-                "status": event.status.value if event else None,
-                "start": moment_to_dict(event.start, calendar.tz) if event else None,
-                "superseded_by": event.superseded_by if event else None,
-                "sequence": state.sequence,
-            }
-        )
+        entries.append(_observed(event_id, event, state, change, at, calendar))
     return entries
+
+
+def _observed(
+    event_id: str, event: Event | None, state: Published, change: str, at: dt.datetime, calendar: Calendar
+) -> dict[str, Any]:
+    moved = change == "changed" and state.was_start is not None and event is not None
+    return {
+        "event_id": event_id,
+        "title": event.title if event else str(state.snapshot.get("title", event_id)),
+        "change": change,
+        "at": utc_text(at),
+        "origin": "observed",
+        "status": event.status.value if event else None,
+        "start": moment_to_dict(event.start, calendar.tz) if event else None,
+        "superseded_by": event.superseded_by if event else None,
+        "sequence": state.sequence,
+        # A move nobody recorded: the start the feed had before, and the one it has now.
+        "was_at": moment_to_dict(moment_from_snapshot(state.was_start), calendar.tz) if moved else None,
+        "now_at": moment_to_dict(event.start, calendar.tz) if moved and event else None,
+    }
 
 
 def changes_since(snapshot: Snapshot, since: dt.datetime) -> list[dict[str, Any]]:

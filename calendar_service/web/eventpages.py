@@ -14,8 +14,8 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request, url_for
 
 from ..calendarlinks import google_link, outlook_link
+from ..errors import ActionNotFound
 from ..feeds import render_event
-from ..filters import FILTER_PARAMETERS
 from ..history import steps
 from ..live import Snapshot
 from ..model import SLUG, Status
@@ -25,6 +25,7 @@ from ..timeline import lanes_per_event, moment_label, render_svg, span_label, wi
 from ..timing import utc_text
 from . import pagekit
 from .api import _matches_text
+from .ignored import takes
 
 bp = Blueprint("eventpages", __name__)
 
@@ -37,6 +38,7 @@ def _is_id(value: str) -> bool:
 
 
 @bp.get("/events/<path:event_id>")
+@takes()
 def event_page(event_id: str) -> Response:
     """The event's page (or, with `.ics`, its calendar file); 410 once removed, 404 when unknown."""
     snap = pagekit.snapshot()
@@ -151,6 +153,7 @@ def _event_context(
             for step in steps(event, calendar.meta.timezone)
         ],
         "siblings": siblings,
+        "action_title": _action_title(snap, event.action),
         "labels": {e.id: span_label(e) for e in siblings},
         "timeline": timeline,
         "related": [calendar.get(r) for r in event.related if r in calendar],
@@ -161,46 +164,70 @@ def _event_context(
     }
 
 
+def _action_title(snap: Snapshot, action: str | None) -> str | None:
+    if action is None:
+        return None
+    try:
+        return snap.calendar.action(action).title
+    except ActionNotFound:  # a removed event may name an action that has gone too
+        return action
+
+
 def _event_href(event_id: str) -> str:
     return url_for("eventpages.event_page", event_id=event_id)
 
 
 @bp.get("/actions/<path:action>")
+@takes()
 def action_page(action: str) -> Response:
-    """An action's dates in order on a timeline, with what they share: instrument, authority, sources."""
+    """An action's dates in order on a timeline, with its record: title, instrument, authority, sources."""
     snap = pagekit.snapshot()
     if snap is None:
         return pagekit.not_loaded()
-    events = pagekit.action_index(snap.calendar).get(action) if _is_id(action) else None
-    if not events:
+    calendar = snap.calendar
+    if not _is_id(action):
         return pagekit.not_found("action", action, snap)
+    try:
+        record = calendar.action(action)
+    except ActionNotFound:
+        return pagekit.not_found("action", action, snap)
+    events = pagekit.action_index(calendar).get(action, ())
     now = pagekit.now()
-    tz = snap.calendar.tz
-    lanes = lanes_per_event(events, tz, _event_href)
-    begin, end = window_around((i for lane in lanes for i in lane.items), now)
+    timeline = None
+    if events:
+        lanes = lanes_per_event(events, calendar.tz, _event_href)
+        begin, end = window_around((i for lane in lanes for i in lane.items), now)
+        timeline = render_svg(
+            lanes, begin, end, now, label=f"Dates of {record.title}", element_id="action-timeline"
+        )
+    # The action's own sources first, then those its dates cite, each once.
     sources: dict[tuple[str, str | None], Any] = {}
-    for event in events:
-        for source in event.sources:
-            sources.setdefault((source.title, source.url), source)
+    for source in (*record.sources, *(s for e in events for s in e.sources)):
+        sources.setdefault((source.title, source.url), source)
+    instruments = dict.fromkeys([record.instrument] if record.instrument else [])
+    instruments.update(dict.fromkeys(e.instrument for e in events if e.instrument))
+    authorities = dict.fromkeys([record.authority.value] if record.authority else [])
+    authorities.update(dict.fromkeys(e.authority.value for e in events if e.authority))
     html = render_template(
         "action.html",
         snapshot=snap,
         action=action,
+        record=record,
         events=events,
         labels={e.id: span_label(e) for e in events},
-        timeline=render_svg(lanes, begin, end, now, label=f"Dates of {action}", element_id="action-timeline"),
-        instruments=sorted({e.instrument for e in events if e.instrument}),
-        authorities=sorted({e.authority.value for e in events if e.authority}),
+        timeline=timeline,
+        instruments=list(instruments),
+        authorities=list(authorities),
         countries=sorted({c for e in events for c in e.countries}),
         hs=sorted({h for e in events for h in e.hs}),
         sources=list(sources.values()),
-        # `?action=` joins the feed filters in another change; until then the page offers no feed.
-        feed=f"{pagekit.base_url()}/calendar.ics?action={action}" if "action" in FILTER_PARAMETERS else None,
+        feed=f"{pagekit.base_url()}/calendar.ics?action={action}",
     )
     return pagekit.page(html, snap, now)
 
 
 @bp.get("/search")
+@takes("q")
 def search() -> Response:
     """Events whose id, title, description, instrument, action, tags or sources hold every word."""
     snap = pagekit.snapshot()

@@ -143,6 +143,7 @@ class FeedCache:
                 alarms=alarms,
                 refresh=self.refresh,
                 feed_url=feed_url,
+                event_base=base.rstrip("/"),  # each event's URL is its page on this site
             )
             if self.on_render is not None:
                 self.on_render(time.perf_counter() - started)

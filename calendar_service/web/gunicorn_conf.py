@@ -56,12 +56,13 @@ def refuse_bad_settings() -> None:
 
 
 def on_starting(server: object) -> None:
-    """Refuse a bad setting, then start the counts from zero: empty the multiprocess directory."""
-    refuse_bad_settings()
+    """Start the counts from zero (empty the multiprocess directory), then refuse a bad setting."""
     directory = multiproc_dir()
     if directory is not None:
         directory.mkdir(parents=True, exist_ok=True)
         clear_metric_files(directory)
+    # After the directory exists: the settings check wants PROMETHEUS_MULTIPROC_DIR to be one.
+    refuse_bad_settings()
 
 
 def child_exit(server: object, worker: _Worker) -> None:

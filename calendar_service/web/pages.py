@@ -23,7 +23,7 @@ from ..live import Snapshot
 from ..model import Anchor, Authority, Importance, Kind, Status
 from ..publication import event_from_snapshot
 from ..store import Event
-from ..timeline import Lane, lanes_by_action, moment_label, render_svg
+from ..timeline import Span, lanes_by_action, moment_label, render_svg
 from ..timing import zone
 from . import pagekit
 from .changes import changes_since
@@ -36,8 +36,10 @@ bp = Blueprint("pages", __name__)
 TIMELINE_BEFORE = dt.timedelta(days=14)
 TIMELINE_AFTER = dt.timedelta(days=183)
 MAX_LANES = 30  # more actions than this in the window: the rest are counted, and the filters narrow
+MAX_ITEMS = 24  # marks per lane, nearest today first
 CHANGES_WINDOW = dt.timedelta(days=7)
 ATOM_LIMIT = 200
+CHANGES_PAGE_LIMIT = 500
 
 
 def feed_addresses(base: str, query: str = "") -> dict[str, str]:
@@ -112,17 +114,19 @@ def _overview(snap: Snapshot, event_filter: EventFilter, now: dt.datetime) -> di
     calendar = snap.calendar
     tz = calendar.tz
     begin, end = now - TIMELINE_BEFORE, now + TIMELINE_AFTER
-    shown: list[Event] = []
+    shown: list[Span] = []
     for event in calendar:
         if not event_filter.matches(event):
             continue
         start = event.start_utc(tz)
-        if start <= end and (event.end_utc(tz) or start) >= begin:
-            shown.append(event)
-    lanes = lanes_by_action(shown, tz, _event_href, _action_href)
-    picked = _pick_lanes(lanes, now)
+        finish = event.end_utc(tz)
+        if start <= end and (finish or start) >= begin:
+            shown.append((event, start, finish))
+    lanes, hidden = lanes_by_action(
+        shown, tz, now, href=_event_href, group_href=_group_href, max_lanes=MAX_LANES, max_items=MAX_ITEMS
+    )
     timeline = render_svg(
-        picked, begin, end, now, label="The coming months, one row per action", element_id="timeline"
+        lanes, begin, end, now, label="The coming months, one row per action", element_id="timeline"
     )
     due = upcoming_deadlines(event_filter.apply(calendar.events), now)
     upcoming = [
@@ -130,35 +134,25 @@ def _overview(snap: Snapshot, event_filter: EventFilter, now: dt.datetime) -> di
         for e in due[:10]
         if e.deadline_at is not None
     ]
-    changes = [c for c in _filtered_changes(snap, event_filter, now - CHANGES_WINDOW)][:20]
+    changes = _filtered_changes(snap, event_filter, now - CHANGES_WINDOW, limit=20)
     return {
         "timeline": timeline,
-        "hidden_lanes": len(lanes) - len(picked),
+        "hidden_lanes": hidden,
         "changes": changes,
         "upcoming": upcoming,
         "week_ago": (now - CHANGES_WINDOW).astimezone(tz).date(),
     }
 
 
-def _pick_lanes(lanes: list[Lane], now: dt.datetime) -> list[Lane]:
-    """At most MAX_LANES lanes, those with the soonest date still ahead first, drawn in their order."""
-    if len(lanes) <= MAX_LANES:
-        return lanes
-
-    def key(index: int) -> tuple[int, dt.datetime]:
-        ahead = [i.end or i.start for i in lanes[index].items if (i.end or i.start) >= now]
-        return (0, min(ahead)) if ahead else (1, lanes[index].items[0].start)
-
-    chosen = sorted(sorted(range(len(lanes)), key=key)[:MAX_LANES])
-    return [lanes[i] for i in chosen]
-
-
 def _event_href(event_id: str) -> str:
     return url_for("eventpages.event_page", event_id=event_id)
 
 
-def _action_href(action: str) -> str:
-    return url_for("eventpages.action_page", action=action)
+def _group_href(what: str, name: str) -> str:
+    """An action's lane links its page; a kind's lane links the home page narrowed to that kind."""
+    if what == "action":
+        return url_for("eventpages.action_page", action=name)
+    return url_for("pages.home", kind=name)
 
 
 def _when_label(event: Event) -> str:
@@ -176,11 +170,15 @@ def _when_label(event: Event) -> str:
     return f"{moment_label(moment)} (all day)"
 
 
-def _filtered_changes(snap: Snapshot, event_filter: EventFilter, since: dt.datetime) -> list[dict[str, Any]]:
-    """Changes since `since` to events the filter lets through (removed ones judged as they were)."""
+def _filtered_changes(
+    snap: Snapshot, event_filter: EventFilter, since: dt.datetime, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """The newest `limit` changes since `since` to events the filter lets through (removed: as they were)."""
     calendar = snap.calendar
-    out = []
+    out: list[dict[str, Any]] = []
     for entry in changes_since(snap, since):
+        if limit is not None and len(out) >= limit:
+            break
         event_id = entry["event_id"]
         if event_id in calendar:
             event = calendar.get(event_id)
@@ -241,12 +239,13 @@ def changes() -> Response:
     since, since_error = _since(now, tz)
     chosen = _chosen()
     event_filter, error = _filter(snap, chosen)
-    items = _filtered_changes(snap, event_filter, since)
+    items = _filtered_changes(snap, event_filter, since, limit=CHANGES_PAGE_LIMIT)
     query = urlencode([(k, ",".join(v)) for k, v in event_filter.to_query().items()], safe=",")
     html = render_template(
         "changes.html",
         snapshot=snap,
         items=items,
+        limit=CHANGES_PAGE_LIMIT,
         since=since.astimezone(tz).date(),
         error=error or since_error,
         atom=url_for("pages.changes_atom") + (f"?{query}" if query else ""),
@@ -267,7 +266,7 @@ def changes_atom() -> Response:
     base = pagekit.base_url()
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     entries = []
-    for item in _filtered_changes(snap, event_filter, epoch)[:ATOM_LIMIT]:
+    for item in _filtered_changes(snap, event_filter, epoch, limit=ATOM_LIMIT):
         at = item["at"]
         updated = (
             dt.datetime.fromisoformat(at.replace("Z", "+00:00"))

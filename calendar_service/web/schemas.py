@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..model import Authority, Importance, Kind, Status
+
+# Strings that hold times carry their JSON Schema `format`, so generated clients type them (OpenAPI 3.1
+# uses JSON Schema 2020-12's formats: RFC 3339 date-time and full-date, ISO 8601 duration).
+Instant = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+Day = Annotated[str, Field(json_schema_extra={"format": "date"})]
+Period = Annotated[str, Field(json_schema_extra={"format": "duration"})]
+DayOrInstant = Annotated[
+    str, Field(json_schema_extra={"anyOf": [{"format": "date"}, {"format": "date-time"}]})
+]
+ClockTime = Annotated[str, Field(pattern=r"^\d{2}:\d{2}$", description="Local clock time HH:MM")]
 
 
 class _Out(BaseModel):
@@ -22,11 +32,11 @@ class _Out(BaseModel):
 class Moment(_Out):
     """A time as local ISO 8601 with offset, its IANA zone and UTC."""
 
-    local: str = Field(description="ISO 8601 local time with UTC offset")
+    local: Instant = Field(description="ISO 8601 local time with UTC offset")
     zone: str = Field(description="IANA time zone of `local`")
-    utc: str = Field(description="The same instant in UTC, ending in Z")
+    utc: Instant = Field(description="The same instant in UTC, ending in Z")
     all_day: bool
-    date: str | None = Field(None, description="For all-day items: the date (an end date is exclusive)")
+    date: Day | None = Field(None, description="For all-day items: the date (an end date is exclusive)")
     moment: Literal["start", "end"] | None = Field(
         None, description="For a whole-day deadline: whether the day's start or its end counts"
     )
@@ -37,29 +47,29 @@ class SourceOut(_Out):
 
     title: str
     publisher: str | None = None
-    date: str | None = None
+    date: Day | None = None
     url: str | None = None
 
 
 class EarlierTime(_Out):
     """A time an event had before it changed: as written (date, time, tz) and the instant it meant."""
 
-    date: str
-    time: str | None = None
+    date: Day
+    time: ClockTime | None = None
     tz: str | None = None
-    end_date: str | None = None
-    end_time: str | None = None
+    end_date: Day | None = None
+    end_time: ClockTime | None = None
     end_tz: str | None = None
-    local: str | None = Field(None, description="ISO 8601 local time with UTC offset (all-day: midnight)")
+    local: Instant | None = Field(None, description="ISO 8601 local time with UTC offset (all-day: midnight)")
     zone: str | None = Field(None, description="IANA time zone of `local`")
-    utc: str | None = Field(None, description="The same instant in UTC, ending in Z")
+    utc: Instant | None = Field(None, description="The same instant in UTC, ending in Z")
     all_day: bool | None = None
 
 
 class ChangeOut(_Out):
     """One recorded change of an event."""
 
-    changed: str = Field(description="Date the change was announced")
+    changed: Day = Field(description="Date the change was announced")
     kind: Literal["rescheduled", "cancelled", "superseded", "postponed", "corrected", "confirmed"]
     was: EarlierTime | None = None
     was_status: str | None = None
@@ -97,7 +107,7 @@ class EventOut(_Out):
     superseded_by: str | None
     sources: list[SourceOut]
     history: list[ChangeOut]
-    verified: str | None
+    verified: Day | None
     feed_sequence: int | None = Field(None, description="SEQUENCE of the event in the feeds")
 
 
@@ -115,15 +125,15 @@ class UpcomingDeadline(_Out):
 
     event: EventOut
     deadline: Moment
-    remaining: str = Field(description="Time remaining as an ISO 8601 duration, e.g. P12DT3H20M")
+    remaining: Period = Field(description="Time remaining as an ISO 8601 duration, e.g. P12DT3H20M")
     remaining_seconds: int
 
 
 class UpcomingPage(_Out):
     """The next live deadlines within a window."""
 
-    now: str
-    within: str
+    now: Instant
+    within: Period
     items: list[UpcomingDeadline]
 
 
@@ -132,8 +142,12 @@ class ChangeEntry(_Out):
 
     event_id: str
     title: str
-    change: str = Field(description="rescheduled, cancelled, superseded, postponed, corrected, removed, ...")
-    at: str = Field(description="When: the announcement date (history) or the instant it was observed")
+    change: str = Field(
+        description="rescheduled, cancelled, superseded, postponed, corrected, removed, created, ..."
+    )
+    at: DayOrInstant = Field(
+        description="When: the announcement date (history) or the instant it was observed"
+    )
     origin: Literal["history", "observed"] = Field(
         description="history: recorded by a curator; observed: seen by this service between data versions"
     )
@@ -151,7 +165,7 @@ class ChangeEntry(_Out):
 class ChangesPage(_Out):
     """Changes since a moment, newest first."""
 
-    since: str
+    since: Instant
     items: list[ChangeEntry]
 
 
@@ -164,8 +178,8 @@ class CalendarInfo(_Out):
     contact: str
     url: str | None
     version: str
-    reviewed: str
-    loaded_at: str
+    reviewed: Day
+    loaded_at: Instant
     events: int
     counts: dict[str, dict[str, int]] = Field(description="Events by kind and by status")
 
@@ -186,7 +200,7 @@ class ProblemOut(BaseModel):
 class FailedReload(_Out):
     """A refused edit of the data file."""
 
-    at: str
+    at: Instant
     path: str
     errors: list[str] = Field(description="`file:line:col: error: ...` messages")
 
@@ -196,18 +210,18 @@ class DatabaseHealth(_Out):
 
     status: Literal["ok", "down"]
     error: str | None
-    since: str | None
+    since: Instant | None
 
 
 class ReminderHealth(_Out):
     """Whether reminders go out on time (only where `serve` runs the scheduler)."""
 
     status: Literal["ok", "failing", "stale"]
-    oldest_due: str | None = Field(description="Due time of the earliest reminder overdue (when stale)")
+    oldest_due: Instant | None = Field(description="Due time of the earliest reminder overdue (when stale)")
     failed_wakeups: int
-    failing_since: str | None
+    failing_since: Instant | None
     last_error: str | None
-    last_run: str | None
+    last_run: Instant | None
 
 
 class Health(_Out):
@@ -217,8 +231,8 @@ class Health(_Out):
     data_path: str
     data_version: str | None
     events: int
-    last_reload: str | None
-    last_check: str | None
+    last_reload: Instant | None
+    last_check: Instant | None
     last_failed_reload: FailedReload | None
     database: DatabaseHealth | None = None
     reminders: ReminderHealth | None = None
@@ -244,7 +258,7 @@ class SubscriptionOut(_Out):
         description="The events it hears about, with the feed's filters: country, kind, tag, importance, "
         "status, authority, hs, action"
     )
-    lead_times: list[str] = Field(description="ISO 8601 durations before each deadline, e.g. P1D")
+    lead_times: list[Period] = Field(description="ISO 8601 durations before each deadline, e.g. P1D")
     format: Literal["standard", "slack", "teams"]
     digest: bool = Field(
         description="One message per due minute (and per data edit) listing its reminders, instead of one "
@@ -253,8 +267,8 @@ class SubscriptionOut(_Out):
     enabled: bool
     disabled_reason: str | None = Field(description="Why deliveries stopped (paused, or failing endpoint)")
     failure_count: int = Field(description="Deliveries that failed in a row")
-    created_at: str
-    updated_at: str
+    created_at: Instant
+    updated_at: Instant
 
 
 class SubscriptionCreated(SubscriptionOut):
@@ -296,7 +310,7 @@ class DeliveryOut(_Out):
         description="For a digest: the reminders and notices it carried; null for a single message"
     )
     attempt: int
-    at: str = Field(description="When the attempt started (UTC)")
+    at: Instant = Field(description="When the attempt started (UTC)")
     status: int | None = Field(description="HTTP status answered; null when no response came")
     latency_ms: int | None
     outcome: str = Field(description="delivered, retry (will be tried again) or failed")
@@ -315,7 +329,7 @@ class TestDelivery(_Out):
 
     webhook_id: str
     type: Literal["test"]
-    at: str
+    at: Instant
     status: int | None
     latency_ms: float
     outcome: Literal["delivered", "retry", "failed"]
@@ -367,7 +381,7 @@ class FilterQuery(BaseModel):
 class FeedQuery(FilterQuery):
     """Filters plus alarms for the iCalendar feed."""
 
-    alarm: list[str] = Field(default_factory=list, description="Add a VALARM this long before, e.g. P1D")
+    alarm: list[Period] = Field(default_factory=list, description="Add a VALARM this long before, e.g. P1D")
 
 
 class EventsQuery(FilterQuery):
@@ -387,7 +401,7 @@ class EventsQuery(FilterQuery):
 class UpcomingQuery(FilterQuery):
     """Filters and a window."""
 
-    within: str = Field("P30D", description="How far ahead, as an ISO 8601 duration, e.g. P30D")
+    within: Period = Field("P30D", description="How far ahead, as an ISO 8601 duration, e.g. P30D")
     limit: int = Field(50, ge=1, le=500)
 
 

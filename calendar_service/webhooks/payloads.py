@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from ..timing import duration_text, utc_text
@@ -76,6 +77,11 @@ def render_payload(message: Message, fmt: Format) -> bytes:
     else:
         raise ValueError(f"unknown webhook format {fmt!r}; use one of {', '.join(FORMATS)}")
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def event_page_url(base_url: str, event_id: str) -> str | None:
+    """The event's page on the public site (`TRADE_CALENDAR_BASE_URL`), or None when that is not set."""
+    return f"{base_url.rstrip('/')}/events/{quote(event_id, safe='')}" if base_url else None
 
 
 def moment_data(moment: dt.datetime, zone: str) -> dict[str, str]:

@@ -194,9 +194,14 @@ def test_search_finds_events_by_words(client: FlaskClient) -> None:
 
 def test_action_page_lists_its_dates_in_order_with_what_they_share(client: FlaskClient) -> None:
     html = text_of(client, "/actions/reciprocal-pause")
+    assert "<h1>Pause on country-specific reciprocal rates</h1>" in html  # the action's own record
+    feed = re.search(r'id="action-feed" href="http://localhost(/calendar\.ics\?action=[a-z-]+)"', html)
+    assert feed is not None
+    assert text_of(client, feed.group(1)).count("BEGIN:VEVENT") == 3
     dates = html[html.index('id="dates"') :]
     assert dates.index("pause-start") < dates.index("pause-end-july") < dates.index("pause-end-august")
-    assert "EO 14266; EO 14316" in html
+    assert "<dt>Instrument</dt><dd>EO 14266</dd>" in html  # the action's own
+    assert "scheduled · EO 14316</span>" in html  # a date resting on another instrument says so
     assert "72, 7601" in html
     assert html.count('<a href="https://example.com/eo-14266">') == 1  # a shared source once
     svg = html[html.index("<svg") : html.index("</svg>")]
@@ -272,3 +277,62 @@ def test_changes_atom_parses_with_stable_ids_and_updated(client: FlaskClient, cl
     later = feedparser.parse(client.get("/changes.atom").get_data())
     assert [(e.id, e.updated) for e in later.entries] == [(e.id, e.updated) for e in feed.entries]
     assert later.feed.updated == feed.feed.updated
+
+
+def test_event_page_names_query_parameters_it_ignores(client: FlaskClient) -> None:
+    response = client.get("/events/pause-end-august?utm_source=slack")
+    assert response.status_code == 200
+    assert response.headers["Trade-Calendar-Ignored"] == "utm_source"
+
+
+NEW_EVENT = """
+  - id: new-hearing
+    title: New safeguard hearing
+    kind: hearing
+    countries: [EU]
+    date: 2025-09-01
+    sources: [{title: OJ notice}]
+"""
+
+
+def test_an_event_added_by_an_edit_is_a_change_and_the_first_load_is_not(
+    client: FlaskClient, data_file: Path, clock: SettableClock
+) -> None:
+    first = client.get("/api/v1/changes?since=2025-01-01").get_json()["items"]
+    assert [i for i in first if i["change"] == "created"] == []  # the data as first published is not news
+    clock.advance(dt.timedelta(hours=1))
+    data_file.write_text(page_yaml().rstrip("\n") + "\n" + NEW_EVENT, encoding="utf-8")
+    items = client.get("/api/v1/changes?since=2025-06-10").get_json()["items"]
+    created = [i for i in items if i["change"] == "created"]
+    assert [(i["event_id"], i["at"]) for i in created] == [("new-hearing", "2025-06-10T13:00:00Z")]
+    html = text_of(client, "/changes?since=2025-06-10")
+    assert "New safeguard hearing</a> — created; date 1 Sep 2025" in html
+    import feedparser
+
+    feed = feedparser.parse(client.get("/changes.atom").get_data())
+    entry = next(e for e in feed.entries if e.link == "http://localhost/events/new-hearing")
+    assert entry.updated == "2025-06-10T13:00:00Z"
+    # Another edit later does not make it new again.
+    clock.advance(dt.timedelta(hours=1))
+    data_file.write_text(
+        page_yaml().rstrip("\n") + "\n" + NEW_EVENT.replace("OJ notice", "OJ C notice"), encoding="utf-8"
+    )
+    again = client.get("/api/v1/changes?since=2025-06-10").get_json()["items"]
+    assert [(i["event_id"], i["at"]) for i in again if i["change"] == "created"] == [
+        ("new-hearing", "2025-06-10T13:00:00Z")
+    ]
+
+
+def test_a_move_nobody_recorded_still_says_was_and_now(
+    client: FlaskClient, data_file: Path, clock: SettableClock
+) -> None:
+    client.get("/")
+    clock.advance(dt.timedelta(hours=2))
+    data_file.write_text(page_yaml().replace("date: 2025-06-20", "date: 2025-06-27"), encoding="utf-8")
+    items = client.get("/api/v1/changes?since=2025-06-10").get_json()["items"]
+    (moved,) = [i for i in items if i["event_id"] == "eu-hearing"]
+    assert moved["origin"] == "observed"
+    assert moved["was_at"]["date"] == "2025-06-20"
+    assert moved["now_at"]["date"] == "2025-06-27"
+    html = text_of(client, "/changes?since=2025-06-10")
+    assert "EU safeguard hearing</a> — changed: was 20 Jun 2025 → now 27 Jun 2025" in html
