@@ -13,6 +13,7 @@ error at start-up (`ConfigError`, `DatabaseUnreachable`), never a default made u
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,8 @@ from .clock import Clock, SystemClock
 from .errors import ConfigError, DatabaseUnreachable
 from .live import LiveCalendar
 from .settings import Settings, variable
+
+STARTUP_LOCK_WAIT = 30.0  # seconds a start-up waits for a busy SQLite file before giving up
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -130,16 +133,25 @@ def open_database(settings: Settings) -> Engine:
 
 def prepare_database(engine: Engine, name: str) -> None:
     """Create the schema (idempotent); DatabaseUnreachable naming the variable `name` when it fails."""
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
     from .db import create_schema
 
-    try:
-        create_schema(engine)
-    except SQLAlchemyError as exc:
-        reason = _first_line(getattr(exc, "orig", None) or exc)
-        shown = engine.url.render_as_string(hide_password=True)
-        raise DatabaseUnreachable(name, shown, reason) from None
+    # A locked SQLite file is there, only busy: another process (the worker, a second `serve`, a
+    # publishing replica) holds the write lock. Wait for it, up to the old 30 s busy timeout, rather
+    # than report a database that is merely busy as unreachable.
+    deadline = time.monotonic() + STARTUP_LOCK_WAIT
+    while True:
+        try:
+            create_schema(engine)
+            return
+        except SQLAlchemyError as exc:
+            busy = isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+            if busy and time.monotonic() < deadline:
+                continue  # each attempt has already waited the engine's busy timeout
+            reason = _first_line(getattr(exc, "orig", None) or exc)
+            shown = engine.url.render_as_string(hide_password=True)
+            raise DatabaseUnreachable(name, shown, reason) from None
 
 
 def _url_variable(settings: Settings) -> str:

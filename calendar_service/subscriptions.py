@@ -54,6 +54,7 @@ class Subscription:
     updated_at: dt.datetime
     lead_times: tuple[str, ...] = DEFAULT_LEAD_TIMES
     format: Format = "standard"
+    digest: bool = False  # one message per due minute (or data edit) instead of one per reminder
     enabled: bool = True
     disabled_reason: str | None = None
     failure_count: int = 0
@@ -80,6 +81,7 @@ class Subscription:
             "filter": {name: list(values) for name, values in self.filter.items()},
             "lead_times": list(self.lead_times),
             "format": self.format,
+            "digest": self.digest,
             "enabled": self.enabled,
             "disabled_reason": self.disabled_reason,
             "failure_count": self.failure_count,
@@ -247,6 +249,7 @@ class SubscriptionInput(_Common):
     filter: FilterInput = FilterInput()
     lead_times: LeadTimes = list(DEFAULT_LEAD_TIMES)
     format: Format = "standard"
+    digest: bool = False
 
 
 def _patch_schema(schema: dict[str, Any]) -> None:
@@ -268,6 +271,7 @@ class SubscriptionPatch(_Common):
     filter: FilterInput | SkipJsonSchema[None] = None
     lead_times: LeadTimes | SkipJsonSchema[None] = None
     format: Format | SkipJsonSchema[None] = None
+    digest: bool | SkipJsonSchema[None] = None
     enabled: bool | SkipJsonSchema[None] = None
 
 
@@ -340,6 +344,7 @@ def new_subscription(
         filter=request.filter.to_query(),
         lead_times=tuple(request.lead_times),
         format=request.format,
+        digest=request.digest,
         secret=secret,
         created_at=now,
         updated_at=now,
@@ -410,6 +415,8 @@ def apply_patch(subscription: Subscription, patch: SubscriptionPatch, *, now: dt
         changes["lead_times"] = tuple(patch.lead_times)
     if "format" in sent and patch.format is not None:
         changes["format"] = patch.format
+    if "digest" in sent and patch.digest is not None:
+        changes["digest"] = patch.digest
     if "enabled" in sent and patch.enabled is not None and patch.enabled != subscription.enabled:
         changes["enabled"] = patch.enabled
         changes["disabled_reason"] = None if patch.enabled else "paused by its owner"

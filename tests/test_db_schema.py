@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import Column, MetaData, Table, inspect
 
-from calendar_service.db import make_engine, metadata
+from calendar_service.db import create_schema, ledger, make_engine, metadata
+from calendar_service.db import subscriptions as subs_db
 from tests.dbtargets import postgres_schema
 
 # Each process imports first, then waits for a common start instant, so they really race.
@@ -53,4 +54,30 @@ def test_processes_creating_the_schema_at_once_all_succeed(target: tuple[str, st
     kwargs = {"connect_args": {"options": f"-csearch_path={schema}"}} if schema else {}
     engine = make_engine(url, **kwargs)
     assert set(metadata.tables) <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+NEW_COLUMNS = {"subscriptions": {"digest"}, "reminder_outbox": {"digest_key", "digest_id"},
+               "delivery_attempts": {"members"}}
+
+
+def test_a_database_from_before_digests_gets_their_columns(target: tuple[str, str]) -> None:
+    url, schema = target
+    kwargs = {"connect_args": {"options": f"-csearch_path={schema}"}} if schema else {}
+    engine = make_engine(url, **kwargs)
+    # The tables as the previous version created them: without the columns digests added.
+    old = MetaData()
+    for table in metadata.sorted_tables:
+        gone = NEW_COLUMNS.get(table.name, set())
+        Table(table.name, old, *[
+            Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+            for c in table.columns if c.name not in gone
+        ])
+    old.create_all(engine)
+    create_schema(engine)
+    for name, columns in NEW_COLUMNS.items():
+        assert columns <= {c["name"] for c in inspect(engine).get_columns(name)}
+    assert "ix_reminder_outbox_digest" in {i["name"] for i in inspect(engine).get_indexes("reminder_outbox")}
+    assert subs_db.list_subscriptions(engine) == []
+    assert ledger.list_rows(engine) == []
     engine.dispose()

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 
 from calendar_service.cli import main
-from calendar_service.db import create_schema, make_engine
+from calendar_service.db import create_schema, ledger, make_engine
 from calendar_service.db import subscriptions as db
 from tests.conftest import TESTS_DATA
 
@@ -102,3 +102,23 @@ def test_deliveries_of_a_new_subscription(env: dict[str, str]) -> None:
     assert (code, out.strip()) == (0, f"No delivery attempts for {sub_id} yet.")
     assert run(env, "deliveries", sub_id, "--format", "json")[1].strip() == "[]"
     assert run(env, "deliveries", "sub_nope")[0] == 1
+
+
+def test_add_with_digest_and_the_log_lists_what_a_digest_carried(env: dict[str, str]) -> None:
+    code, out, err = run(env, "subscriptions", "add", "https://93.184.215.14/hook", "--digest")
+    assert code == 0, err
+    sub_id = out.split()[0]
+    assert "standard+digest" in run(env, "subscriptions", "list")[1]
+    assert json.loads(run(env, "subscriptions", "list", "--format", "json")[1])[0]["digest"] is True
+    members = (ledger.Member("rem_a", "reminder.due", "ev-a"), ledger.Member("rem_b", "reminder.due", "ev-b"))
+    ledger.record_outcomes(engine_of(env), [ledger.Outcome(
+        "dig_1", sub_id, "reminder.digest", "", ledger.DELIVERED, 1,
+        started_at=dt.datetime(2026, 7, 8, 4, 1, tzinfo=dt.UTC), status=200, latency_ms=9,
+        outcome="delivered", members=members,
+    )])
+    code, out, _ = run(env, "deliveries", sub_id)
+    lines = out.splitlines()
+    assert lines[0] == "2026-07-08T04:01:00Z  reminder.digest  2 item(s)  #1  200  9ms  delivered"
+    assert lines[1:] == ["    reminder.due  ev-a  rem_a", "    reminder.due  ev-b  rem_b"]
+    shown = json.loads(run(env, "deliveries", sub_id, "--format", "json")[1])
+    assert [m["id"] for m in shown[0]["members"]] == ["rem_a", "rem_b"]

@@ -29,7 +29,8 @@ def _services() -> Services:
 def _row(sub: Subscription) -> str:
     state = "enabled" if sub.enabled else f"DISABLED ({sub.disabled_reason})"
     filters = " ".join(f"{k}={','.join(v)}" for k, v in sub.filter.items()) or "all events"
-    return f"{sub.id}  {sub.format:8}  {','.join(sub.lead_times):14}  {state}  {sub.url}  [{filters}]"
+    shape = f"{sub.format}+digest" if sub.digest else sub.format
+    return f"{sub.id}  {shape:15}  {','.join(sub.lead_times):14}  {state}  {sub.url}  [{filters}]"
 
 
 @click.group()
@@ -54,13 +55,17 @@ def subscriptions() -> None:
     help=f"ISO 8601 duration before the deadline (repeatable; default {' '.join(DEFAULT_LEAD_TIMES)}).",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="standard", show_default=True)
-def add(url: str, lead_times: tuple[str, ...], fmt: str, **filters: Any) -> None:
+@click.option(
+    "--digest/--no-digest", default=False, show_default=True,
+    help="One message per due minute listing its reminders, instead of one message per reminder.",
+)
+def add(url: str, lead_times: tuple[str, ...], fmt: str, digest: bool, **filters: Any) -> None:
     """Register URL; print the subscription and its signing secret (shown only this once).
 
     Filters take the feed's values; a value no event has yet is accepted and matches once one does.
     """
     services = _services()
-    body: dict[str, Any] = {"url": url, "format": fmt}
+    body: dict[str, Any] = {"url": url, "format": fmt, "digest": digest}
     body["filter"] = {name: list(values) for name, values in filters.items() if values}
     if lead_times:
         body["lead_times"] = list(lead_times)
@@ -175,9 +180,11 @@ def deliveries(subscription_id: str, limit: int, fmt: str) -> None:
         status = a.status or "-"
         latency = f"{a.latency_ms}ms" if a.latency_ms is not None else "-"
         error = f"  {a.error}" if a.error else ""
-        click.echo(
-            f"{utc_text(a.at)}  {a.type}  {a.event_id}  #{a.attempt}  {status}  {latency}  {a.outcome}{error}"
-        )
+        what = a.event_id or f"{len(a.members or ())} item(s)"
+        result = f"#{a.attempt}  {status}  {latency}  {a.outcome}{error}"
+        click.echo(f"{utc_text(a.at)}  {a.type}  {what}  {result}")
+        for m in a.members or ():  # what a digest carried, one line each
+            click.echo(f"    {m['type']}  {m['event_id']}  {m['id']}")
 
 
 def _json_default(value: Any) -> Any:

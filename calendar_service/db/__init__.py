@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
-from sqlalchemy import MetaData, create_engine, event, text
-from sqlalchemy.engine import Engine, ExceptionContext
+from sqlalchemy import MetaData, create_engine, event, inspect, text
+from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.exc import DBAPIError
 
 metadata = MetaData()
@@ -188,8 +188,30 @@ def create_schema(engine: Engine, *, attempts: int = 5) -> None:
                 if conn.dialect.name == "postgresql":
                     conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
                 metadata.create_all(conn, checkfirst=True)
+                _add_missing_columns(conn)
             return
         except DBAPIError as exc:
             if attempt == attempts or "already exists" not in str(exc.orig):
                 raise
             time.sleep(0.05 * attempt)
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """Add the nullable columns (and indexes) a newer version declares to tables an older version created.
+
+    `create_all` makes missing tables only; without this a database from before a column was added
+    (the ledger's digest columns, `subscriptions.digest`) would fail every query naming it.
+    """
+    inspector = inspect(conn)
+    for table in metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present and column.nullable:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+        indexes = {index["name"] for index in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in indexes:
+                index.create(conn)

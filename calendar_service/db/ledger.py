@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from typing import Any
 
@@ -35,17 +35,19 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.types import TypeDecorator
 
-from ..reminders.records import Claimed, DeliveryAttempt, NewRow, Outcome, RowState
+from ..reminders.digests import digest_id
+from ..reminders.records import Claimed, DeliveryAttempt, Member, NewRow, Outcome, RowState
 from . import as_utc, metadata
 
 # The records live in reminders.records (pure), re-exported here.
-__all__ = ["Claimed", "DeliveryAttempt", "NewRow", "Outcome", "RowState"]
+__all__ = ["Claimed", "DeliveryAttempt", "Member", "NewRow", "Outcome", "RowState"]
 
 PENDING, DELIVERED, FAILED, MISSED, CANCELLED = RowState
 STATES = tuple(RowState)
@@ -94,7 +96,10 @@ outbox = Table(
     Column("finished_at", UTCDateTime, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("digest_key", String(160), nullable=True),  # the digest it may join (reminders.digests)
+    Column("digest_id", String(64), nullable=True),  # the digest it goes out in, fixed at first claim
     Index("ix_reminder_outbox_due", "state", "next_attempt_at"),
+    Index("ix_reminder_outbox_digest", "digest_key", "state"),
     Index("ix_reminder_outbox_event", "event_id", "state"),
     Index("ix_reminder_outbox_subscription", "subscription_id", "state"),
 )
@@ -114,6 +119,7 @@ attempts = Table(
     Column("outcome", String(16), nullable=False),  # delivered | retry | failed
     Column("error", Text, nullable=True),
     Column("late", Boolean, nullable=False, default=False),
+    Column("members", Text, nullable=True),  # a digest: JSON [{id, type, event_id}] of what it carried
     Index("ix_delivery_attempts_subscription", "subscription_id", "started_at"),
 )
 
@@ -167,6 +173,8 @@ def _new_row(given: NewRow | Mapping[str, Any], now: dt.datetime) -> dict[str, A
         "finished_at": None,
         "last_error": None,
         "created_at": now,
+        "digest_key": row.digest_key,
+        "digest_id": None,
     }
 
 
@@ -243,12 +251,27 @@ def _claimable(now: dt.datetime) -> Any:
     )
 
 
-def claim_due(engine: Engine, *, now: dt.datetime, lease: dt.timedelta, limit: int) -> list[Claimed]:
-    """Take up to `limit` due rows for this process until `now + lease`; earliest first."""
+# Any constant works; it names "claiming" among the advisory locks of this database.
+_CLAIM_LOCK = 0x7C_A1_C1_A1
+
+
+def claim_due(
+    engine: Engine, *, now: dt.datetime, lease: dt.timedelta, limit: int,
+    digest_subscriptions: Collection[str] = (),
+) -> list[Claimed]:
+    """Take up to `limit` due rows for this process until `now + lease`; earliest first.
+
+    A claimed row that goes out in a digest brings the other due rows of its digest along (so the batch
+    may exceed `limit`), and a digest forming now gets its id fixed on its members; `digest_subscriptions`
+    are the subscriptions that want digests. On PostgreSQL claims take turns on an advisory lock, so two
+    workers never claim halves of one digest (SQLite runs one writer at a time anyway). A claim is one
+    short transaction; the sends happen outside it.
+    """
     token = uuid.uuid4().hex
     until = now + lease
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK})
             ids = list(
                 conn.execute(
                     select(outbox.c.id)
@@ -267,10 +290,55 @@ def claim_due(engine: Engine, *, now: dt.datetime, lease: dt.timedelta, limit: i
             due = select(outbox.c.id).where(_claimable(now)).order_by(outbox.c.next_attempt_at).limit(limit)
             where = and_(outbox.c.id.in_(due.scalar_subquery()), _claimable(now))
         conn.execute(update(outbox).where(where).values(claimed_until=until, claimed_by=token))
-        rows = conn.execute(
-            select(outbox).where(outbox.c.claimed_by == token).order_by(outbox.c.next_attempt_at)
-        ).mappings()
+        rows = _claimed_rows(conn, token)
+        if _claim_digests(conn, rows, now, until, token, set(digest_subscriptions)):
+            rows = _claimed_rows(conn, token)
         return [_claimed(row) for row in rows]
+
+
+def _claimed_rows(conn: Connection, token: str) -> list[RowMapping]:
+    query = select(outbox).where(outbox.c.claimed_by == token).order_by(outbox.c.next_attempt_at, outbox.c.id)
+    return list(conn.execute(query).mappings())
+
+
+def _forming(row: RowMapping, digest_subscriptions: set[str]) -> bool:
+    # Never tried alone (it could have reached the receiver under its own id), and its owner wants digests.
+    return (
+        row["digest_id"] is None and row["digest_key"] is not None and int(row["attempts"]) == 0
+        and row["subscription_id"] in digest_subscriptions
+    )
+
+
+def _claim_digests(
+    conn: Connection, rows: Sequence[RowMapping], now: dt.datetime, until: dt.datetime, token: str,
+    digest_subscriptions: set[str],
+) -> bool:
+    """Claim the rest of each claimed row's digest and fix the id of digests forming now; True if any."""
+    keys = sorted({row["digest_key"] for row in rows if _forming(row, digest_subscriptions)})
+    formed = sorted({row["digest_id"] for row in rows if row["digest_id"] not in (None, row["id"])})
+    if not keys and not formed:
+        return False
+    for start in range(0, max(len(keys), len(formed)), _BATCH):
+        joins = or_(
+            and_(
+                outbox.c.digest_key.in_(keys[start:start + _BATCH]), outbox.c.digest_id.is_(None),
+                outbox.c.attempts == 0,
+            ),
+            outbox.c.digest_id.in_(formed[start:start + _BATCH]),
+        )
+        claim = update(outbox).where(_claimable(now), joins)
+        conn.execute(claim.values(claimed_until=until, claimed_by=token))
+    groups: dict[str, list[RowMapping]] = {}
+    for row in _claimed_rows(conn, token):
+        if _forming(row, digest_subscriptions):
+            groups.setdefault(row["digest_key"], []).append(row)
+    for members in groups.values():
+        ids = [row["id"] for row in members]
+        conn.execute(
+            update(outbox).where(outbox.c.id.in_(ids))
+            .values(digest_id=digest_id(members[0]["subscription_id"], ids))
+        )
+    return True
 
 
 def _claimed(row: RowMapping) -> Claimed:
@@ -286,6 +354,7 @@ def _claimed(row: RowMapping) -> Claimed:
         attempts=int(row["attempts"]),
         late=bool(row["late"]),
         first_attempt_at=row["first_attempt_at"],
+        digest_id=row["digest_id"],
     )
 
 
@@ -295,6 +364,8 @@ def record_outcomes(engine: Engine, outcomes: Sequence[Outcome]) -> None:
         return
     log_rows = [
         {
+            "members": json.dumps([{"id": m.id, "type": m.kind, "event_id": m.event_id} for m in o.members])
+            if o.members else None,
             "outbox_id": o.id,
             "subscription_id": o.subscription_id,
             "kind": o.kind,
@@ -312,7 +383,8 @@ def record_outcomes(engine: Engine, outcomes: Sequence[Outcome]) -> None:
     ]
     state_rows = [
         {
-            "b_id": o.id,
+            "b_id": row_id,
+            "b_digest": o.id if o.members else None,
             "b_state": o.state,
             "b_attempts": o.attempt,
             "b_next": o.next_attempt_at,
@@ -322,6 +394,8 @@ def record_outcomes(engine: Engine, outcomes: Sequence[Outcome]) -> None:
             "b_error": o.error,
         }
         for o in outcomes
+        if not o.log_only
+        for row_id in ([m.id for m in o.members] if o.members else [o.id])
     ]
     stmt = (
         update(outbox)
@@ -336,6 +410,8 @@ def record_outcomes(engine: Engine, outcomes: Sequence[Outcome]) -> None:
             ),
             finished_at=bindparam("b_finished", type_=UTCDateTime),
             last_error=bindparam("b_error"),
+            # A digest split in two: each half's members carry the half's id from now on.
+            digest_id=func.coalesce(bindparam("b_digest", type_=String), outbox.c.digest_id),
             claimed_until=None,
             claimed_by=None,
         )
@@ -343,7 +419,8 @@ def record_outcomes(engine: Engine, outcomes: Sequence[Outcome]) -> None:
     with engine.begin() as conn:
         if log_rows:
             conn.execute(insert(attempts), log_rows)
-        conn.execute(stmt, state_rows)
+        if state_rows:
+            conn.execute(stmt, state_rows)
 
 
 def next_wake(engine: Engine) -> dt.datetime | None:
@@ -441,6 +518,7 @@ def list_attempts(engine: Engine, subscription_id: str, limit: int = 100) -> lis
             outcome=row["outcome"],
             error=row["error"],
             late=bool(row["late"]),
+            members=json.loads(row["members"]) if row["members"] else None,
         )
         for row in rows
     ]

@@ -41,6 +41,7 @@ subscriptions = Table(
     Column("filter", JSON, nullable=False),
     Column("lead_times", JSON, nullable=False),
     Column("format", String(16), nullable=False),
+    Column("digest", Boolean, nullable=True),  # nullable: added later, a missing value reads as False
     Column("secret", Text, nullable=False),
     Column("enabled", Boolean, nullable=False, default=True),
     Column("disabled_reason", Text, nullable=True),
@@ -87,6 +88,7 @@ def subscription_from_row(row: RowMapping) -> Subscription:
         filter={str(k): tuple(v) for k, v in (row["filter"] or {}).items()},
         lead_times=tuple(row["lead_times"]),
         format=row["format"],
+        digest=bool(row["digest"]),
         secret=row["secret"],
         enabled=bool(row["enabled"]),
         disabled_reason=row["disabled_reason"],
@@ -105,6 +107,7 @@ def _values(sub: Subscription) -> dict[str, Any]:
         "filter": {k: list(v) for k, v in sub.filter.items()},
         "lead_times": list(sub.lead_times),
         "format": sub.format,
+        "digest": sub.digest,
         "secret": sub.secret,
         "enabled": sub.enabled,
         "disabled_reason": sub.disabled_reason,

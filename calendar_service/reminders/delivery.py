@@ -23,7 +23,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
@@ -38,6 +38,7 @@ from ..timing import parse_duration
 from ..webhooks.attempt import Attempt
 from ..webhooks.payloads import Format, Message
 from ..webhooks.retry import RetryPolicy
+from .digests import digest_data, digest_id, digest_type, halves
 from .messages import reminder_message_data
 from .planning import REMINDER, event_filter
 from .tuning import Tuning
@@ -82,9 +83,16 @@ class RunStats:
 
 @dataclass(frozen=True)
 class _Job:
-    row: ledger.Claimed
+    """One message to send: a single row's, or a digest's (`items` each member's id, type and data)."""
+
+    rows: tuple[ledger.Claimed, ...]
     sub: Subscription
     message: Message
+    items: tuple[tuple[str, str, dict[str, Any]], ...] = ()
+
+    @property
+    def in_digest(self) -> bool:
+        return bool(self.items)
 
 
 class Delivery:
@@ -136,7 +144,8 @@ class Delivery:
             subscriptions = {s.id: s for s in subs_db.list_subscriptions(self.engine)}
             calendar = calendar_now()
             limit = self.tuning.concurrency * 2
-            inflight: set[cf.Future[ledger.Outcome]] = set()
+            inflight: set[cf.Future[list[ledger.Outcome]]] = set()
+            digests = {s.id for s in subscriptions.values() if s.digest}
             done_rows: list[ledger.Outcome] = []
             exhausted = False
             error: Exception | None = None
@@ -145,25 +154,25 @@ class Delivery:
                 if not exhausted and len(inflight) < limit:
                     try:
                         claimed = ledger.claim_due(
-                            self.engine, now=now, lease=self.tuning.lease, limit=self.tuning.batch
+                            self.engine, now=now, lease=self.tuning.lease, limit=self.tuning.batch,
+                            digest_subscriptions=digests,
                         )
                     except Exception as exc:
                         error, claimed = exc, []
                     stats.claimed += len(claimed)
                     exhausted = not claimed
-                    for row in claimed:
-                        job_or_outcome = self._prepare_safely(row, subscriptions, calendar)
+                    for job_or_outcome in self._prepare_claimed(claimed, subscriptions, calendar):
                         if isinstance(job_or_outcome, ledger.Outcome):
                             done_rows.append(job_or_outcome)
                         else:
-                            inflight.add(self._pool.submit(self._deliver, job_or_outcome))
+                            inflight.add(self._pool.submit(self._send, job_or_outcome))
                     if claimed and len(inflight) < limit:
                         continue
                 if not inflight and exhausted:
                     break
                 if inflight:
                     finished, inflight = cf.wait(inflight, timeout=0.2, return_when=cf.FIRST_COMPLETED)
-                    done_rows.extend(f.result() for f in finished)
+                    done_rows.extend(o for f in finished for o in f.result())
                 if len(done_rows) >= 100 or (done_rows and time.monotonic() - last_flush > 0.05):
                     error = self._record(done_rows, subscriptions, stats) or error
                     exhausted = exhausted or error is not None
@@ -182,6 +191,49 @@ class Delivery:
         ledger.record_outcomes(self.engine, held)
         self._unrecorded.clear()
         log.warning("recorded %d outcome(s) held since the database failed", len(held))
+
+    def _prepare_claimed(
+        self, rows: Sequence[ledger.Claimed], subscriptions: Mapping[str, Subscription],
+        calendar: Calendar | None,
+    ) -> list[_Job | ledger.Outcome]:
+        """A job or a final outcome per claimed row, the members of a digest gathered into one job."""
+        out: list[_Job | ledger.Outcome] = []
+        groups: dict[str, list[ledger.Claimed]] = {}
+        for row in rows:
+            if row.digest_id is None or row.digest_id == row.id:
+                out.append(self._prepare_safely(row, subscriptions, calendar))
+            else:
+                groups.setdefault(row.digest_id, []).append(row)
+        for did, members in groups.items():
+            held = self._unrecorded.get(did)
+            if held is not None:
+                out.append(held)  # sent already: record what happened, never send it again
+                continue
+            live: list[_Job] = []
+            for row in members:
+                prepared = self._prepare_safely(row, subscriptions, calendar)
+                if isinstance(prepared, ledger.Outcome):
+                    out.append(prepared)  # this member is no longer owed; the others still go
+                else:
+                    live.append(prepared)
+            if live:
+                out.append(self._digest_job(did, live))
+        return out
+
+    def _digest_job(self, did: str, jobs: Sequence[_Job]) -> _Job:
+        items = tuple((j.message.id, j.message.type, dict(j.message.data)) for j in jobs)
+        return self._job_of(did, [j.rows[0] for j in jobs], jobs[0].sub, items)
+
+    def _job_of(
+        self, did: str, rows: Sequence[ledger.Claimed], sub: Subscription,
+        items: Sequence[tuple[str, str, dict[str, Any]]],
+    ) -> _Job:
+        if len(items) == 1 and did == rows[0].id:  # a half of one after a split: its ordinary message
+            message = Message(id=did, type=items[0][1], timestamp=self.clock.now(), data=items[0][2])
+        else:
+            kind = digest_type([kind for _, kind, _ in items])
+            message = Message(id=did, type=kind, timestamp=self.clock.now(), data=digest_data(items))
+        return _Job(tuple(rows), sub, message, tuple(items))
 
     def _prepare_safely(
         self, row: ledger.Claimed, subscriptions: Mapping[str, Subscription], calendar: Calendar | None
@@ -230,7 +282,21 @@ class Delivery:
                 return final(ledger.FAILED, "gave up: the change is too old to announce")
             data = dict(row.payload or {})
         message = Message(id=row.id, type=row.kind, timestamp=now, data=data)
-        return _Job(row, sub, message)
+        return _Job((row,), sub, message)
+
+    def _send(self, job: _Job) -> list[ledger.Outcome]:
+        """Send one job; a digest refused as too large (413) is split in two and each half sent."""
+        outcome = self._deliver(job)
+        if outcome.status != 413 or len(job.rows) < 2:
+            return [outcome]
+        # The halves are new digests with ids of their own, fixed on their members when recorded.
+        note = f"{outcome.error or 'HTTP 413'}; split into two digests"
+        outcomes = [replace(outcome, log_only=True, outcome="split", error=note)]
+        for part in halves(range(len(job.rows))):
+            rows = [job.rows[i] for i in part]
+            did = digest_id(job.sub.id, [r.id for r in rows])
+            outcomes += self._send(self._job_of(did, rows, job.sub, [job.items[i] for i in part]))
+        return outcomes
 
     def _deliver(self, job: _Job) -> ledger.Outcome:
         outcome = self._attempt(job)
@@ -240,8 +306,9 @@ class Delivery:
         return outcome
 
     def _attempt(self, job: _Job) -> ledger.Outcome:
-        row = job.row
-        number = row.attempts + 1
+        rows = job.rows
+        row = rows[0]
+        number = max(r.attempts for r in rows) + 1
         try:
             sub = job.sub
             previous = sub.secret_in_grace(self.clock.now())
@@ -250,20 +317,29 @@ class Delivery:
             log.exception("sending %s failed unexpectedly", row.id)
             attempt = Attempt(self.clock.now(), None, 0.0, f"{type(exc).__name__}: {exc}", None, "retry")
         started = attempt.started_at
-        late = row.late or (row.first_attempt_at is None and started - row.due_at > self.tuning.late_after)
+        due = min(r.due_at for r in rows)
+        first = all(r.first_attempt_at is None for r in rows)
+        late = any(r.late for r in rows) or (first and started - due > self.tuning.late_after)
         latency = None if attempt.latency_ms is None else round(attempt.latency_ms)
+        members = tuple(ledger.Member(r.id, r.kind, r.event_id) for r in rows) if job.in_digest else ()
         common: dict[str, Any] = {
             "started_at": started, "status": attempt.status, "latency_ms": latency,
-            "outcome": attempt.outcome, "error": attempt.error, "late": late, "due_at": row.due_at,
+            "outcome": attempt.outcome, "error": attempt.error, "late": late, "due_at": due,
+            "members": members,
         }
-        base = (row.id, row.subscription_id, row.kind, row.event_id)
+        message = job.message
+        event_id = row.event_id if message.id == row.id else ""
+        base = (message.id, row.subscription_id, message.type, event_id)
+        # A digest is worth retrying while any member is: one past its deadline is missed at the next try.
+        deadlines = [r.deadline_at for r in rows]
+        deadline = None if None in deadlines else max(d for d in deadlines if d is not None)
         if attempt.outcome == "delivered":
             return ledger.Outcome(*base, ledger.DELIVERED, number, finished_at=self.clock.now(), **common)
         if attempt.outcome == "retry":
             delay = self.retry_policy.next_delay(number, attempt, self._rng)
             if delay is not None:
                 at = self.clock.now() + delay
-                if row.deadline_at is None or at < row.deadline_at:
+                if deadline is None or at < deadline:
                     return ledger.Outcome(*base, ledger.PENDING, number, next_attempt_at=at, **common)
                 common["error"] = f"{attempt.error or attempt.status}; gave up: the deadline comes first"
             else:
@@ -293,10 +369,12 @@ class Delivery:
     ) -> None:
         now = self.clock.now()
         for o in outcomes:
+            if o.log_only:
+                continue
             if o.lateness is not None:
                 stats.lateness.append(o.lateness)
             if o.state == ledger.DELIVERED:
-                stats.delivered += 1
+                stats.delivered += len(o.members) or 1
                 sub = subscriptions.get(o.subscription_id)
                 if sub is not None and sub.failure_count:
                     subscriptions[o.subscription_id] = subs_db.reset_failures(self.engine, sub.id, now=now)

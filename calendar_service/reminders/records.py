@@ -38,6 +38,16 @@ class Claimed:
     attempts: int
     late: bool
     first_attempt_at: dt.datetime | None
+    digest_id: str | None = None  # the digest it goes out in, fixed at its first claim (reminders.digests)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One row a digest carries, as the delivery log names it."""
+
+    id: str
+    kind: str
+    event_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +69,9 @@ class Outcome:
     late: bool = False
     finished_at: dt.datetime | None = None
     due_at: dt.datetime | None = None  # carried along so callers can measure lateness
+    # A digest: `id` is the digest's webhook-id and the new state applies to each member row.
+    members: tuple[Member, ...] = ()
+    log_only: bool = False  # an attempt to log that changes no row (a digest refused as too large, split)
 
     @property
     def lateness(self) -> float | None:
@@ -80,6 +93,7 @@ class NewRow:
     lead_time: str | None = None  # reminders: the ISO 8601 lead time
     payload: Mapping[str, Any] | None = None  # change notifications: the message data, fixed when queued
     deadline_at: dt.datetime | None = None
+    digest_key: str | None = None  # the digest it may join: reminders.digests.due_minute_key / edit_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +110,7 @@ class DeliveryAttempt:
     outcome: str
     error: str | None
     late: bool
+    members: list[dict[str, str]] | None = None  # a digest: what it carried ({id, type, event_id})
 
     def as_dict(self) -> dict[str, Any]:
         """The fields by name, for JSON."""

@@ -47,6 +47,7 @@ from ..store import Calendar
 from ..subscriptions import Subscription
 from ..webhooks.retry import RetryPolicy
 from .delivery import DISABLED, Client, Delivery, Observer, RunStats
+from .digests import due_minute_key, edit_key
 from .messages import change_message_data
 from .planning import (
     EVENT_CANCELLED,
@@ -283,6 +284,7 @@ class ReminderService:
                     NewRow(
                         r.id, r.subscription_id, REMINDER, r.event_id, r.due_at,
                         lead_time=r.lead_time, deadline_at=r.deadline_at,
+                        digest_key=due_minute_key(r.subscription_id, r.due_at),
                     )
                     for r in reminders
                 ),
@@ -370,7 +372,7 @@ class ReminderService:
                     continue
                 rows.append(
                     NewRow(notification_id(sub.id, change), sub.id, change.kind, change.event_id, now,
-                           payload=payload)
+                           payload=payload, digest_key=edit_key(sub.id, new.version))
                 )
         added = ledger.add_rows(self.engine, rows, now=now)
         log.info("%d calendar change(s): %d notification(s) queued", len(changes), added)

@@ -260,6 +260,10 @@ class SubscriptionOut(_Out):
     )
     lead_times: list[Period] = Field(description="ISO 8601 durations before each deadline, e.g. P1D")
     format: Literal["standard", "slack", "teams"]
+    digest: bool = Field(
+        description="One message per due minute (and per data edit) listing its reminders, instead of one "
+        "message per reminder; false by default"
+    )
     enabled: bool
     disabled_reason: str | None = Field(description="Why deliveries stopped (paused, or failing endpoint)")
     failure_count: int = Field(description="Deliveries that failed in a row")
@@ -294,12 +298,26 @@ class SubscriptionList(_Out):
     subscriptions: list[SubscriptionOut]
 
 
+class DigestMemberOut(_Out):
+    """One reminder or change notice a digest carried."""
+
+    id: str = Field(description="The member's own id (its webhook-id had it gone out alone)")
+    type: str
+    event_id: str
+
+
 class DeliveryOut(_Out):
     """One delivery attempt."""
 
     webhook_id: str = Field(description="The message's webhook-id: the same on every retry")
-    type: str = Field(description="reminder.due, event.rescheduled, event.cancelled, event.created, test")
-    event_id: str
+    type: str = Field(
+        description="reminder.due, reminder.digest, event.rescheduled, event.cancelled, event.created, "
+        "event.digest, test"
+    )
+    event_id: str = Field(description="The event; empty for a digest (its members name theirs)")
+    members: list[DigestMemberOut] | None = Field(
+        description="For a digest: the reminders and notices it carried; null for a single message"
+    )
     attempt: int
     at: Instant = Field(description="When the attempt started (UTC)")
     status: int | None = Field(description="HTTP status answered; null when no response came")

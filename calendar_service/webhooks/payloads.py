@@ -8,6 +8,8 @@ so every format finds the fields it renders:
     event.rescheduled   event_id, title, kind, url, old{local, zone, utc}|None, new{…}|None, sources,
     event.cancelled     reason, successor{event_id, title, at{local, zone, utc}}|None (a supersession)
     event.created
+    reminder.digest     count, items[{id, type, ...the data of that single message}]
+    event.digest
     test                anything; rendered as a short "test message"
 """
 
@@ -36,6 +38,8 @@ class MessageType(StrEnum):
     EVENT_RESCHEDULED = "event.rescheduled"
     EVENT_CANCELLED = "event.cancelled"
     EVENT_CREATED = "event.created"
+    REMINDER_DIGEST = "reminder.digest"  # several reminders of one due minute: data {count, items}
+    EVENT_DIGEST = "event.digest"  # several change notices of one data edit: data {count, items}
     TEST = "test"
 
 
@@ -67,9 +71,9 @@ def render_payload(message: Message, fmt: Format) -> bytes:
             "data": dict(message.data),
         }
     elif fmt == "slack":
-        body = _slack(message)
+        body = _slack_digest(message) if message.type in _DIGESTS else _slack(message)
     elif fmt == "teams":
-        body = _teams(message)
+        body = _teams_digest(message) if message.type in _DIGESTS else _teams(message)
     else:
         raise ValueError(f"unknown webhook format {fmt!r}; use one of {', '.join(FORMATS)}")
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -296,6 +300,79 @@ def _teams(message: Message) -> dict[str, Any]:
     }
     if actions:
         card["actions"] = actions
+    return {"type": "message", "attachments": [
+        {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+    ]}
+
+
+# --- digests: one message listing several ---------------------------------------------------------
+
+_DIGESTS = {MessageType.REMINDER_DIGEST: "deadline reminders", MessageType.EVENT_DIGEST: "calendar changes"}
+_SLACK_ITEMS = 45  # Slack takes at most 50 blocks; one is the header, one the "and N more" line
+
+
+def _digest_items(message: Message) -> list[tuple[str, list[tuple[str, str]], list[dict[str, str]], str]]:
+    """Each item's headline, facts, sources and url, rendered as its own message would be."""
+    out = []
+    for item in message.data.get("items") or ():
+        if isinstance(item, Mapping):
+            single = Message(
+                str(item.get("id") or message.id), str(item.get("type")), message.timestamp, item
+            )
+            out.append((*_lines(single), str(item.get("url") or "")))
+    return out
+
+
+def _digest_headline(message: Message) -> str:
+    count = len(message.data.get("items") or ())
+    return f"{count} {_DIGESTS[MessageType(message.type)]}"
+
+
+def _slack_digest(message: Message) -> dict[str, Any]:
+    headline = _digest_headline(message)
+    items = _digest_items(message)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": shorten(headline, 150), "emoji": False}},
+    ]
+    for title, facts, sources, url in items[:_SLACK_ITEMS]:
+        lines = [f"*{_esc(title)}*", *(f"{_esc(label)}: {_esc(value)}" for label, value in facts[:4])]
+        links = [f"<{_esc(s['url'])}|{_esc(s.get('title') or s['url'])}>" for s in sources[:3]]
+        if url:
+            links.insert(0, f"<{_esc(url)}|Calendar entry>")
+        if links:
+            lines.append(" · ".join(links))
+        text = shorten("\n".join(lines), 3000)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    if len(items) > _SLACK_ITEMS:
+        blocks.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": f"…and {len(items) - _SLACK_ITEMS} more"}
+        ]})
+    titles = [title for title, *_ in items]
+    fallback = f"{headline}: {'; '.join(titles[:3])}{'; …' if len(titles) > 3 else ''}"
+    return {"text": _esc(fallback), "blocks": blocks}
+
+
+def _teams_digest(message: Message) -> dict[str, Any]:
+    body: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": _digest_headline(message), "weight": "Bolder", "size": "Medium",
+         "wrap": True},
+    ]
+    for title, facts, sources, url in _digest_items(message):
+        parts: list[dict[str, Any]] = [{"type": "TextBlock", "text": title, "weight": "Bolder", "wrap": True}]
+        if facts:
+            parts.append({"type": "FactSet", "facts": [{"title": label, "value": value}
+                                                       for label, value in facts]})
+        links = [f"[Calendar entry]({url})"] if url else []
+        links += [f"[{shorten(s.get('title') or 'Source', 40)}]({s['url']})" for s in sources[:3]]
+        if links:
+            parts.append({"type": "TextBlock", "text": " · ".join(links), "wrap": True, "size": "Small"})
+        body.append({"type": "Container", "separator": True, "items": parts})
+    card = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": body,
+    }
     return {"type": "message", "attachments": [
         {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
     ]}

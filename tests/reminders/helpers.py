@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,7 @@ def add_subscription(
     filter: Mapping[str, Sequence[str]] | None = None,
     sub_id: str | None = None,
     fmt: str = "standard",
+    digest: bool = False,
 ) -> Subscription:
     """Store a subscription to `url`."""
     now = clock.now()
@@ -102,6 +104,7 @@ def add_subscription(
         updated_at=now,
         lead_times=tuple(lead_times),
         format=fmt,  # type: ignore[arg-type]
+        digest=digest,
     )
     return subs_db.create_subscription(engine, sub)
 
@@ -142,3 +145,20 @@ class OffsetClock:
     def now(self) -> dt.datetime:
         """The moved time."""
         return dt.datetime.now(UTC) + self.offset
+
+
+def run_together(services: Sequence[ReminderService], now: dt.datetime) -> None:
+    """`run_due(now)` on every service at the same moment (threads on a barrier), then shut them down."""
+    barrier = threading.Barrier(len(services))
+
+    def run(service: ReminderService) -> None:
+        barrier.wait()
+        service.run_due(now)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in services]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    for service in services:
+        service.shutdown()

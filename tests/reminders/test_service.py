@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 import time
 from collections import Counter
 from zoneinfo import ZoneInfo
@@ -22,7 +21,7 @@ from calendar_service.db import subscriptions as subs_db
 from calendar_service.reminders.service import Tuning
 
 from ..webhooks.receiver import Receiver, Recorded, Reply
-from .helpers import add_subscription, event, make_calendar, make_service
+from .helpers import add_subscription, event, make_calendar, make_service, run_together
 
 NY = ZoneInfo("America/New_York")
 UTC = dt.UTC
@@ -160,19 +159,7 @@ def test_two_services_on_one_database_send_each_reminder_once(engine: Engine) ->
             service.start(schedule=False)  # both plan: the second adds nothing
         assert ledger.count_by_state(engine) == {"pending": 60}
         clock.set(DEADLINE + dt.timedelta(minutes=30) - dt.timedelta(days=1))
-        barrier = threading.Barrier(2)
-
-        def run(index: int) -> None:
-            barrier.wait()
-            services[index].run_due(clock.now())
-
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
-        for service in services:
-            service.shutdown()
+        run_together(services, clock.now())
     counts = ids(rx)
     assert len(counts) == 60
     assert max(counts.values()) == 1, [k for k, v in counts.items() if v > 1]

@@ -19,7 +19,7 @@ from standardwebhooks import Webhook
 from werkzeug.serving import make_server
 
 from calendar_service.clock import SettableClock
-from calendar_service.db import create_schema, make_engine
+from calendar_service.db import create_schema, ledger, make_engine
 from calendar_service.db import subscriptions as db
 from calendar_service.settings import Settings
 from calendar_service.web import create_app
@@ -169,6 +169,7 @@ def test_unknown_id_is_404_problem(client: FlaskClient) -> None:
         ({"lead_times": []}, ["lead_times"]),
         ({"lead_times": ["P1D", "P1D"]}, ["lead_times"]),
         ({"format": "discord"}, ["format"]),
+        ({"digest": "maybe"}, ["digest"]),
         ({"filter": {"country": ["US", "ZZ"]}}, ["filter.country[1]"]),
         ({"filter": {"kind": "nope"}}, ["filter.kind[0]"]),
         ({"filter": {"tag": "steel tariffs"}}, ["filter.tag[0]"]),
@@ -346,6 +347,31 @@ def test_deliveries_of_a_new_subscription_is_an_empty_log(client: FlaskClient) -
     assert client.get(f"{BASE}/sub_nope/deliveries", headers=AUTH).status_code == 404
     bad = client.get(f"{BASE}/{sub_id}/deliveries?limit=0", headers=AUTH)
     assert [e["field"] for e in bad.get_json()["errors"]] == ["limit"]
+
+
+def test_digest_is_off_by_default_and_can_be_switched(client: FlaskClient, engine: Engine) -> None:
+    assert create(client)["digest"] is False
+    sub_id = create(client, digest=True)["id"]
+    assert client.get(f"{BASE}/{sub_id}", headers=AUTH).get_json()["digest"] is True
+    patched = client.patch(f"{BASE}/{sub_id}", json={"digest": False}, headers=AUTH).get_json()
+    assert patched["digest"] is False
+    assert db.get_subscription(engine, sub_id).digest is False
+
+
+def test_the_delivery_log_names_what_a_digest_carried(client: FlaskClient, engine: Engine) -> None:
+    sub_id = create(client, digest=True)["id"]
+    at = dt.datetime(2025, 6, 10, 12, 0, tzinfo=dt.UTC)
+    members = (ledger.Member("rem_a", "reminder.due", "ev-a"), ledger.Member("rem_b", "reminder.due", "ev-b"))
+    ledger.record_outcomes(engine, [ledger.Outcome(
+        "dig_1", sub_id, "reminder.digest", "", ledger.DELIVERED, 1, started_at=at, status=200,
+        latency_ms=12, outcome="delivered", members=members,
+    )])
+    (entry,) = client.get(f"{BASE}/{sub_id}/deliveries", headers=AUTH).get_json()["deliveries"]
+    assert (entry["webhook_id"], entry["type"], entry["event_id"]) == ("dig_1", "reminder.digest", "")
+    assert entry["members"] == [
+        {"id": "rem_a", "type": "reminder.due", "event_id": "ev-a"},
+        {"id": "rem_b", "type": "reminder.due", "event_id": "ev-b"},
+    ]
 
 
 def test_test_send_reaches_the_receiver_signed_and_is_logged(

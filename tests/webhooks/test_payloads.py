@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from calendar_service.reminders.digests import digest_data
 from calendar_service.webhooks import Message, change_data, reminder_data, render_payload
 from calendar_service.webhooks.payloads import humanize, iso_duration, shorten, successor_data
 
@@ -50,8 +51,19 @@ LATE = Message("rem_sub1_truce-ends_PT1H", "reminder.due", DEADLINE - dt.timedel
 ))
 TEST = Message("test_sub1_1", "test", SENT, {"subscription_id": "sub1"})
 
+TARIFF = Message("rem_sub1_steel_P1D", "reminder.due", SENT, reminder_data(
+    event_id="steel-232", title="Section 232 steel duties rise to 50%", kind="effective", deadline=DEADLINE,
+    zone=NY, lead_time=dt.timedelta(days=1), now=SENT, sources=SOURCES[:1],
+))
+DIGEST = Message("dig_sub1_0709", "reminder.digest", SENT, digest_data(
+    [(m.id, m.type, dict(m.data)) for m in (REMINDER, TARIFF)]
+))
+CHANGES = Message("dig_sub1_edit", "event.digest", SENT, digest_data(
+    [(m.id, m.type, dict(m.data)) for m in (RESCHEDULED, CANCELLED)]
+))
+
 CASES = {"reminder": REMINDER, "rescheduled": RESCHEDULED, "cancelled": CANCELLED, "late": LATE, "test": TEST,
-         "superseded": SUPERSEDED}
+         "digest": DIGEST, "changes-digest": CHANGES, "superseded": SUPERSEDED}
 
 
 @pytest.mark.parametrize("fmt", ["standard", "slack", "teams"])
@@ -140,6 +152,35 @@ def test_message_needs_an_id_and_an_aware_timestamp() -> None:
         Message("", "test", SENT, {})
     with pytest.raises(ValueError, match="naive"):
         Message("m", "test", dt.datetime(2025, 1, 1), {})
+
+
+def test_a_digest_lists_every_item_in_every_format() -> None:
+    standard = json.loads(render_payload(DIGEST, "standard"))
+    assert standard["type"] == "reminder.digest"
+    assert standard["data"]["count"] == 2
+    assert [i["id"] for i in standard["data"]["items"]] == ["rem_sub1_steel_P1D", "rem_sub1_truce-ends_P1D"]
+    assert {i["event_id"] for i in standard["data"]["items"]} == {"truce-ends", "steel-232"}
+    slack = json.loads(render_payload(DIGEST, "slack"))
+    assert slack["blocks"][0]["text"]["text"] == "2 deadline reminders"
+    sections = [b["text"]["text"] for b in slack["blocks"] if b["type"] == "section"]
+    assert len(sections) == 2
+    assert "steel" in sections[0]
+    assert "truce" in sections[1]
+    card = json.loads(render_payload(CHANGES, "teams"))["attachments"][0]["content"]
+    assert card["body"][0]["text"] == "2 calendar changes"
+    titles = [c["items"][0]["text"] for c in card["body"][1:]]
+    # In time order: the cancelled event was due 14 July, the moved one is now due 1 August.
+    assert titles == [
+        "Event cancelled: EU countermeasures take effect", "Deadline moved: US–China tariff truce ends"
+    ]
+
+
+def test_a_long_digest_stays_within_slacks_block_limit() -> None:
+    items = [(f"rem_{n}", "reminder.due", dict(TARIFF.data)) for n in range(60)]
+    many = Message("dig_many", "reminder.digest", SENT, digest_data(items))
+    rendered = json.loads(render_payload(many, "slack"))
+    assert len(rendered["blocks"]) <= 50
+    assert rendered["blocks"][-1]["elements"][0]["text"] == "…and 15 more"
 
 
 @pytest.mark.parametrize("fmt", ["slack", "teams"])
