@@ -218,19 +218,25 @@ def test_a_file_over_the_size_limit_is_refused_and_says_so(
     assert live.snapshot is None
 
 
-def test_a_long_validation_does_not_hold_back_a_newer_edit(
-    live: LiveCalendar, data_file: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def slow_validation(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """Make validating a file titled "London, slow" wait for `release`; `started` is set when it does."""
     real = live_module.parse_calendar  # type: ignore[attr-defined]
-    slow_started, release = threading.Event(), threading.Event()
+    started, release = threading.Event(), threading.Event()
 
     def slow_for_the_first_edit(raw: bytes, path: str, *, today: object) -> LoadResult:
         if b"London, slow" in raw:
-            slow_started.set()
+            started.set()
             release.wait(timeout=30)  # stands for a validation that takes minutes
         return real(raw, path, today=today)  # type: ignore[arg-type]
 
     monkeypatch.setattr(live_module, "parse_calendar", slow_for_the_first_edit)
+    return started, release
+
+
+def test_a_long_validation_does_not_hold_back_a_newer_edit(
+    live: LiveCalendar, data_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow_started, release = slow_validation(monkeypatch)
     edit(data_file, "title: London day 2", "title: London, slow")
     first = threading.Thread(target=live.check)
     first.start()
@@ -252,16 +258,7 @@ def test_a_long_validation_does_not_hold_back_a_newer_edit(
 def test_polling_keeps_looking_while_a_validation_runs(
     live: LiveCalendar, data_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = live_module.parse_calendar  # type: ignore[attr-defined]
-    slow_started, release = threading.Event(), threading.Event()
-
-    def slow_for_the_first_edit(raw: bytes, path: str, *, today: object) -> LoadResult:
-        if b"London, slow" in raw:
-            slow_started.set()
-            release.wait(timeout=30)
-        return real(raw, path, today=today)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(live_module, "parse_calendar", slow_for_the_first_edit)
+    slow_started, release = slow_validation(monkeypatch)
     swapped = threading.Event()
     live.on_change(lambda old, new: swapped.set() if "corrected" in new.get("london").title else None)
     edit(data_file, "title: London day 2", "title: London, slow")
