@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from calendar_service.clock import SettableClock
 from calendar_service.db import make_engine
+from calendar_service.services import Services, build_services
 from calendar_service.settings import Settings
 from calendar_service.web import create_app
 from tests.web.conftest import sample_yaml
@@ -130,12 +131,18 @@ def feed(app: Flask) -> tuple[bytes, str]:
 
 
 def make_apps(settings: list[Settings], clocks: list[SettableClock], engines: list[Engine]) -> list[Flask]:
-    """Build one app per engine at the same moment (each `create_app` loads and publishes)."""
+    """Build one app per engine, each loading and publishing the data at the same moment.
+
+    The services (schema, load, publish: what races) are built in threads; the Flask apps around them
+    one after the other, because building two apps at once compiles werkzeug's URL rules with
+    `ast.parse` in two threads, which CPython 3.11.7 can fail with "SystemError: AST constructor
+    recursion depth mismatch" (seen once under load) — a flake that says nothing about our code.
+    """
     calls = [
-        (lambda s=s, c=c, e=e: create_app(s, clock=c, engine=e))
+        (lambda s=s, c=c, e=e: build_services(s, clock=c, engine=e))
         for s, c, e in zip(settings, clocks, engines, strict=True)
     ]
-    return [app for app in in_parallel(*calls) if isinstance(app, Flask)]
+    return [create_app(built) for built in in_parallel(*calls) if isinstance(built, Services)]
 
 
 def test_instances_loading_together_serve_identical_bytes(engines: list[Engine], tmp_path: Path) -> None:
