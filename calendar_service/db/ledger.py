@@ -358,7 +358,25 @@ def _claimed(row: RowMapping) -> Claimed:
         first_attempt_at=row["first_attempt_at"],
         digest_id=row["digest_id"],
         next_attempt_at=row["next_attempt_at"],
+        claimed_by=row["claimed_by"],
     )
+
+
+def renew_claims(engine: Engine, claims: Collection[str], *, until: dt.datetime) -> int:
+    """Extend the lease of the rows still pending under `claims` (tokens from `Claimed.claimed_by`) to
+    `until`; return how many. For a long queue: rows waiting their turn must not fall free and be
+    claimed (and sent) a second time."""
+    tokens = sorted(claims)
+    renewed = 0
+    with engine.begin() as conn:
+        for start in range(0, len(tokens), _BATCH):
+            result = conn.execute(
+                update(outbox)
+                .where(outbox.c.claimed_by.in_(tokens[start:start + _BATCH]), outbox.c.state == PENDING)
+                .values(claimed_until=until)
+            )
+            renewed += int(result.rowcount or 0)
+    return renewed
 
 
 def record_outcomes(engine: Engine, outcomes: Sequence[Outcome]) -> None:

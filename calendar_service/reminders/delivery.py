@@ -154,6 +154,7 @@ class Delivery:
         self._own_io = not _is_async(client)
         self._run_lock = threading.Lock()
         self._tasks: set[asyncio.Task[None]] = set()  # sends of the current run (on the loop)
+        self._gates: dict[dt.datetime, asyncio.Task[None]] = {}  # one sleeper per instant waited for
         self._unrecorded: dict[str, ledger.Outcome] = {}  # sent, but the record failed; by row id
 
     def shutdown(self, *, wait: bool) -> None:
@@ -202,6 +203,8 @@ class Delivery:
             exhausted = False
             error: Exception | None = None
             last_flush = time.monotonic()
+            claims: set[str] = set()  # this run's claims, renewed while their rows wait or send
+            renewed = self.clock.now()
             while True:
                 if not exhausted and inflight < limit:
                     try:
@@ -214,6 +217,7 @@ class Delivery:
                         error, claimed = exc, []
                     stats.claimed += len(claimed)
                     exhausted = not claimed
+                    claims.update(r.claimed_by for r in claimed if r.claimed_by)
                     jobs: list[_Job] = []
                     for job_or_outcome in self._prepare_claimed(claimed, subscriptions, calendar):
                         if isinstance(job_or_outcome, ledger.Outcome):
@@ -242,10 +246,21 @@ class Delivery:
                     exhausted = exhausted or error is not None
                     done_rows = []
                     last_flush = time.monotonic()
+                if inflight and self.clock.now() - renewed > self.tuning.lease / 3:
+                    renewed = self.clock.now()
+                    error = self._renew(claims, renewed + self.tuning.lease) or error
             error = self._record(done_rows, subscriptions, stats) or error
         if error is not None:
             raise error
         return stats
+
+    def _renew(self, claims: set[str], until: dt.datetime) -> Exception | None:
+        try:
+            ledger.renew_claims(self.engine, claims, until=until)
+        except Exception as exc:  # the sends go on; if the lease runs out, a row may go out twice
+            log.warning("could not renew the claim on %d batch(es) being sent: %s", len(claims), exc)
+            return exc
+        return None
 
     def _start_sends(
         self, jobs: Sequence[_Job], slots: asyncio.Semaphore, calendar_now: Callable[[], Calendar | None],
@@ -272,7 +287,7 @@ class Delivery:
             finished.put(outcomes)
 
     def _cancel_tasks(self) -> None:
-        for task in list(self._tasks):
+        for task in [*self._tasks, *self._gates.values()]:
             task.cancel()
 
     def _record_held(self, stats: RunStats) -> None:
@@ -410,6 +425,17 @@ class Delivery:
             return await self._send(job)
 
     async def _until(self, when: dt.datetime) -> None:
+        """Return at `when` by our clock. The jobs of one instant share one sleeper: a burst of ten
+        thousand is one timer, not ten thousand."""
+        if when <= self.clock.now():
+            return
+        gate = self._gates.get(when)
+        if gate is None:
+            gate = self._gates[when] = asyncio.get_running_loop().create_task(self._sleep_until(when))
+            gate.add_done_callback(lambda _: self._gates.pop(when, None))
+        await asyncio.shield(gate)  # one waiter cancelled (shutdown) must not cancel the others' gate
+
+    async def _sleep_until(self, when: dt.datetime) -> None:
         # Short naps against the clock, not one long sleep: the clock is ours (tests set it), not the loop's.
         while (left := (when - self.clock.now()).total_seconds()) > 0:
             await asyncio.sleep(min(left, 0.25))

@@ -40,6 +40,7 @@ class Claimed:
     first_attempt_at: dt.datetime | None
     digest_id: str | None = None  # the digest it goes out in, fixed at its first claim (reminders.digests)
     next_attempt_at: dt.datetime | None = None  # not to be sent before this (claimed ahead of it)
+    claimed_by: str | None = None  # the claim it was taken in (`ledger.renew_claims` extends it)
 
     @property
     def not_before(self) -> dt.datetime:

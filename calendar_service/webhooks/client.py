@@ -97,6 +97,7 @@ class WebhookClient:
         self.per_host = per_host
         self.keepalive = keepalive
         self._pool = _Pool()
+        self._passed: set[str] = set()  # URLs whose form (and literal address) passed the policy
         self.io = self._pool.io
         # A client dropped without close() (a test, a one-off command) still closes its connections.
         self._finalizer = weakref.finalize(self, self._pool.close)
@@ -164,10 +165,8 @@ class WebhookClient:
         outcome: AttemptOutcome
         try:
             async with asyncio.timeout(self.timeout):
-                host, port = self.policy.split_url(url)  # scheme and form
-                if _is_literal(host):
-                    # aiohttp does not resolve a literal address, so our resolver never sees it
-                    self.policy.connect_address(host, port, url)
+                if url not in self._passed:
+                    self._check(url)
                 session = self._pool.session(self)
                 async with session.post(url, data=prepared.body, headers=headers, allow_redirects=False) as r:
                     status = r.status
@@ -200,6 +199,18 @@ class WebhookClient:
             log.info("webhook %s (%s) to %s: %s in %.0f ms%s", prepared.message_id, prepared.message_type,
                      redact_url(url), outcome, latency_ms, f" ({error})" if error else "")
         return attempt
+
+    def _check(self, url: str) -> None:
+        """Raise UnsafeWebhookURL unless `url`'s scheme and form are fine and, if its host is a literal
+        address, that address is allowed; remember a URL that passed (the answer cannot change: a
+        name is checked at each connection, by the resolver)."""
+        host, port = self.policy.split_url(url)
+        if _is_literal(host):
+            # aiohttp does not resolve a literal address, so our resolver never sees it
+            self.policy.connect_address(host, port, url)
+        if len(self._passed) >= 100_000:
+            self._passed.clear()
+        self._passed.add(url)
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> tuple[str, bool]:
         """A short printable excerpt of at most max_response_bytes of the body, and whether it was all."""
