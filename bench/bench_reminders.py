@@ -362,6 +362,7 @@ def _worker_main(spec: WorkerSpec, go: MpQueue[float], out: MpQueue[Any]) -> Non
         result["started_before_due"] = time.time() < ring_at
         result["rss_before_kb"] = _proc_status_kb("VmRSS")
         result["peak_reset"] = _reset_peak_rss()  # so VmHWM below is the peak from here on: the burst
+        cpu0 = os.times()
         limit = ring_at + spec.max_seconds
         result["timed_out"] = True
         while time.time() < limit:
@@ -370,6 +371,9 @@ def _worker_main(spec: WorkerSpec, go: MpQueue[float], out: MpQueue[Any]) -> Non
                 result["timed_out"] = False
                 break
         result["done_at"] = time.time()
+        cpu1 = os.times()
+        result["cpu_seconds"] = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+        result["wall_seconds"] = result["done_at"] - max(ring_at, t0 + result["start_seconds"])
         service.shutdown()
         close = getattr(client, "close", None)
         if close is not None:
@@ -517,11 +521,15 @@ def realistic_body() -> bytes:
 
 def _bare_main(kind: str, url: str, count: int, concurrency: int, body: bytes, out: MpQueue[Any]) -> None:
     try:
+        cpu0 = os.times()
         if kind == "aiohttp":
             elapsed, starts = asyncio.run(_bare_aiohttp(url, count, concurrency, body))
         else:
             elapsed, starts = _bare_requests(url, count, concurrency, body)
-        out.put({"elapsed": elapsed, "rate": count / elapsed, "p50": percentile(starts, 0.5),
+        cpu1 = os.times()
+        cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+        out.put({"elapsed": elapsed, "cpu_seconds": cpu, "rate": count / elapsed,
+                 "p50": percentile(starts, 0.5),
                  "p99": percentile(starts, 0.99), "max": max(starts),
                  "peak_rss_kb": _proc_status_kb("VmHWM")})
     except BaseException as exc:
@@ -660,7 +668,9 @@ def print_scenario(r: ScenarioResult) -> None:
               f"armed before due: {w.get('started_before_due')}, RSS after planning "
               f"{(w.get('rss_before_kb') or 0) / 1024:.0f} MiB, peak RSS "
               f"{'during the burst' if w.get('peak_reset') else 'of the process'} "
-              f"{(w.get('peak_rss_kb') or 0) / 1024:.0f} MiB, timed out: {w.get('timed_out')}, "
+              f"{(w.get('peak_rss_kb') or 0) / 1024:.0f} MiB, CPU from due to done "
+              f"{w.get('cpu_seconds', float('nan')):.2f} s in {w.get('wall_seconds', float('nan')):.2f} s, "
+              f"timed out: {w.get('timed_out')}, "
               f"requests at the receiver: {sent:,}" + (f", ERROR {w['error']}" if w.get("error") else ""))
     unknown = rec.get("by_pid", {}).get("?", 0)
     if unknown:
@@ -675,7 +685,8 @@ def print_bare(kind: str, b: dict[str, Any], count: int, concurrency: int) -> No
     print(f"    bare {kind:8} ({concurrency} concurrent, own process): {count:,} POSTs "
           f"in {b['elapsed']:.2f} s "
           f"= {b['rate']:,.0f}/s; start - t0: p50 {b['p50']:.3f} s, p99 {b['p99']:.3f} s, "
-          f"max {b['max']:.3f} s; peak RSS {b['peak_rss_kb'] / 1024:.0f} MiB; receiver {rec['total']:,} "
+          f"max {b['max']:.3f} s; CPU {b['cpu_seconds']:.2f} s; peak RSS {b['peak_rss_kb'] / 1024:.0f} MiB; "
+          f"receiver {rec['total']:,} "
           f"requests, {rec['distinct']:,} distinct")
 
 
@@ -763,6 +774,9 @@ def main() -> None:
             empty_tables(args.database_url)
             return str(args.database_url)
 
+        def title(url: str, text: str) -> str:
+            return f"{text}, one worker, {url.split(':')[0].split('+')[0]}"
+
         if not args.no_planning:
             bench_planning(url_for("plan"))
         receiver = start_receiver()
@@ -770,15 +784,17 @@ def main() -> None:
         bare: dict[str, dict[str, Any]] = {}
         try:
             if DIGESTS in only:
+                url = url_for("a")
                 results[DIGESTS] = run_scenario(
-                    DIGESTS, f"digests: {args.subscribers:,} digest messages of {per_sub}, one worker, "
-                    f"{_kind(url_for('a'))}", url_for("a"), receiver, digest=True, workers=1, **common,
+                    DIGESTS, title(url, f"digests: {args.subscribers:,} digest messages of {per_sub}"),
+                    url, receiver, digest=True, workers=1, **common,
                 )
                 print_scenario(results[DIGESTS])
             if SINGLE in only:
+                url = url_for("b")
                 results[SINGLE] = run_scenario(
-                    SINGLE, f"one message per reminder: {args.burst:,} messages, one worker, "
-                    f"{_kind(url_for('b'))}", url_for("b"), receiver, digest=False, workers=1, **common,
+                    SINGLE, title(url, f"one message per reminder: {args.burst:,} messages"),
+                    url, receiver, digest=False, workers=1, **common,
                 )
                 print_scenario(results[SINGLE])
                 body = realistic_body()
@@ -803,10 +819,6 @@ def main() -> None:
         finally:
             receiver.close()
         print_summary(results, bare, concurrency)
-
-
-def _kind(url: str) -> str:
-    return url.split(":")[0].split("+")[0]
 
 
 if __name__ == "__main__":
