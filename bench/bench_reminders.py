@@ -686,7 +686,8 @@ def print_scenario(r: ScenarioResult) -> None:
               f"{(w.get('peak_rss_kb') or 0) / 1024:.0f} MiB, CPU from due to done "
               f"{w.get('cpu_seconds', float('nan')):.2f} s in {w.get('wall_seconds', float('nan')):.2f} s, "
               f"timed out: {w.get('timed_out')}, "
-              f"requests at the receiver: {sent:,}" + (f", ERROR {w['error']}" if w.get("error") else ""))
+              f"requests at the receiver: {sent:,}" + (f", ERROR {w['error']}" if w.get("error") else "")
+              + (f", closing the client: {w['close_error']}" if w.get("close_error") else ""))
     unknown = rec.get("by_pid", {}).get("?", 0)
     if unknown:
         print(f"    receiver: {unknown:,} request(s) on connections it could not attribute to a worker")
