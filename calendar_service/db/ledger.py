@@ -243,10 +243,11 @@ def reopen_cancelled(
     return reopened
 
 
-def _claimable(now: dt.datetime) -> Any:
+def _claimable(now: dt.datetime, horizon: dt.datetime | None = None) -> Any:
+    """Pending, due by `horizon` (default `now`), and not under someone else's live claim at `now`."""
     return and_(
         outbox.c.state == PENDING,
-        outbox.c.next_attempt_at <= now,
+        outbox.c.next_attempt_at <= (horizon or now),
         or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
     )
 
@@ -257,9 +258,11 @@ _CLAIM_LOCK = 0x7C_A1_C1_A1
 
 def claim_due(
     engine: Engine, *, now: dt.datetime, lease: dt.timedelta, limit: int,
-    digest_subscriptions: Collection[str] = (),
+    digest_subscriptions: Collection[str] = (), horizon: dt.datetime | None = None,
 ) -> list[Claimed]:
-    """Take up to `limit` due rows for this process until `now + lease`; earliest first.
+    """Take up to `limit` rows due by `horizon` (default `now`) for this process until `now + lease`;
+    earliest first. A horizon past `now` claims rows ahead of their time, for the caller to prepare
+    now and send at each row's `not_before`.
 
     A claimed row that goes out in a digest brings the other due rows of its digest along (so the batch
     may exceed `limit`), and a digest forming now gets its id fixed on its members; `digest_subscriptions`
@@ -269,13 +272,14 @@ def claim_due(
     """
     token = uuid.uuid4().hex
     until = now + lease
+    claimable = _claimable(now, horizon)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CLAIM_LOCK})
             ids = list(
                 conn.execute(
                     select(outbox.c.id)
-                    .where(_claimable(now))
+                    .where(claimable)
                     .order_by(outbox.c.next_attempt_at)
                     .limit(limit)
                     .with_for_update(skip_locked=True)
@@ -287,11 +291,11 @@ def claim_due(
         else:
             # One statement: SQLite serialises writers, and the repeated condition makes a row that
             # another process claimed in between drop out.
-            due = select(outbox.c.id).where(_claimable(now)).order_by(outbox.c.next_attempt_at).limit(limit)
-            where = and_(outbox.c.id.in_(due.scalar_subquery()), _claimable(now))
+            due = select(outbox.c.id).where(claimable).order_by(outbox.c.next_attempt_at).limit(limit)
+            where = and_(outbox.c.id.in_(due.scalar_subquery()), claimable)
         conn.execute(update(outbox).where(where).values(claimed_until=until, claimed_by=token))
         rows = _claimed_rows(conn, token)
-        if _claim_digests(conn, rows, now, until, token, set(digest_subscriptions)):
+        if _claim_digests(conn, rows, claimable, until, token, set(digest_subscriptions)):
             rows = _claimed_rows(conn, token)
         return [_claimed(row) for row in rows]
 
@@ -310,7 +314,7 @@ def _forming(row: RowMapping, digest_subscriptions: set[str]) -> bool:
 
 
 def _claim_digests(
-    conn: Connection, rows: Sequence[RowMapping], now: dt.datetime, until: dt.datetime, token: str,
+    conn: Connection, rows: Sequence[RowMapping], claimable: Any, until: dt.datetime, token: str,
     digest_subscriptions: set[str],
 ) -> bool:
     """Claim the rest of each claimed row's digest and fix the id of digests forming now; True if any."""
@@ -326,7 +330,7 @@ def _claim_digests(
             ),
             outbox.c.digest_id.in_(formed[start:start + _BATCH]),
         )
-        claim = update(outbox).where(_claimable(now), joins)
+        claim = update(outbox).where(claimable, joins)
         conn.execute(claim.values(claimed_until=until, claimed_by=token))
     groups: dict[str, list[RowMapping]] = {}
     for row in _claimed_rows(conn, token):
@@ -355,6 +359,7 @@ def _claimed(row: RowMapping) -> Claimed:
         late=bool(row["late"]),
         first_attempt_at=row["first_attempt_at"],
         digest_id=row["digest_id"],
+        next_attempt_at=row["next_attempt_at"],
     )
 
 

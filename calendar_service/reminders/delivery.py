@@ -16,6 +16,7 @@ held here is never sent again by this process, even after its lease ran out. Wha
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures as cf
 import datetime as dt
 import logging
@@ -24,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from sqlalchemy.engine import Engine
 
@@ -36,6 +37,7 @@ from ..store import Calendar
 from ..subscriptions import Subscription, normalise_lead_time
 from ..timing import parse_duration
 from ..webhooks.attempt import Attempt
+from ..webhooks.loop import LoopThread
 from ..webhooks.payloads import Format, Message
 from ..webhooks.retry import RetryPolicy
 from .digests import digest_data, digest_id, digest_type, halves
@@ -55,6 +57,24 @@ class Client(Protocol):
     def send(
         self, url: str, secret: str, message: Message, fmt: Format, *, previous_secret: str | None = None
     ) -> Attempt: ...
+
+
+class AsyncClient(Client, Protocol):
+    """A client that signs ahead and sends on its own event loop (`WebhookClient`); a plain `Client`
+    is run on a thread per send instead."""
+
+    io: LoopThread
+
+    def prepare(
+        self, url: str, secret: str, message: Message, fmt: Format, *, at: dt.datetime,
+        previous_secret: str | None = None,
+    ) -> Any: ...
+
+    async def post(self, prepared: Any) -> Attempt: ...
+
+
+def _is_async(client: Client) -> TypeGuard[AsyncClient]:
+    return all(hasattr(client, name) for name in ("io", "prepare", "post"))
 
 
 class Observer(Protocol):
@@ -89,14 +109,25 @@ class _Job:
     sub: Subscription
     message: Message
     items: tuple[tuple[str, str, dict[str, Any]], ...] = ()
+    prepared: Any = None  # the signed request, made ahead (`AsyncClient.prepare`)
+    version: str | None = None  # the calendar it was checked against
 
     @property
     def in_digest(self) -> bool:
         return bool(self.items)
 
+    @property
+    def not_before(self) -> dt.datetime:
+        """When it may go out: when every row it carries may."""
+        return max(r.not_before for r in self.rows)
+
 
 class Delivery:
-    """Claims due rows and delivers them; one run at a time, sends in a pool of `tuning.concurrency`."""
+    """Claims due rows and delivers them; one run at a time, `tuning.concurrency` sends at once.
+
+    The sends are coroutines on the client's event loop; this thread claims, checks, renders, signs
+    and records. Rows claimed ahead of their time (`run_due(horizon=...)`) wait on the loop for it.
+    """
 
     def __init__(
         self,
@@ -117,13 +148,25 @@ class Delivery:
         self.tuning = tuning
         self.retry_policy = retry_policy
         self._rng = rng
-        self._pool = cf.ThreadPoolExecutor(tuning.concurrency, thread_name_prefix="reminder-send")
+        # A plain (threaded) client gets a loop of our own; it runs each send on a worker thread.
+        self._io = client.io if _is_async(client) else LoopThread("reminder-send")
+        self._own_io = not _is_async(client)
         self._run_lock = threading.Lock()
+        self._inflight: set[cf.Future[list[ledger.Outcome]]] = set()
         self._unrecorded: dict[str, ledger.Outcome] = {}  # sent, but the record failed; by row id
 
     def shutdown(self, *, wait: bool) -> None:
-        """Stop the send pool (letting sends in flight finish when `wait`); write held outcomes if we can."""
-        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+        """Stop sending (letting sends in flight finish when `wait`); write held outcomes if we can.
+
+        Without `wait`, sends in flight are abandoned: their rows stay claimed until the lease ends,
+        then go out again with the same webhook-id.
+        """
+        if not wait:
+            for future in list(self._inflight):
+                future.cancel()
+        with self._run_lock:  # a run in progress finishes (or, cancelled, records what it has)
+            if self._own_io:
+                self._io.stop()
         try:
             self._record_held(RunStats())
         except Exception as exc:
@@ -132,8 +175,12 @@ class Delivery:
                 "once their claim runs out, with the same webhook-id", len(self._unrecorded), exc,
             )
 
-    def run_due(self, now: dt.datetime, calendar_now: Callable[[], Calendar | None]) -> RunStats:
-        """Claim and deliver every row due at `now`, a batch at a time, until none is left.
+    def run_due(
+        self, now: dt.datetime, calendar_now: Callable[[], Calendar | None],
+        horizon: dt.datetime | None = None,
+    ) -> RunStats:
+        """Claim and deliver every row due by `horizon` (default `now`), a batch at a time, until none is
+        left; a row due after `now` is prepared now and sent at its time, never before.
 
         A database error stops the claiming, lets the sends in flight finish, keeps their outcomes for
         the next run if they cannot be written, then raises (the caller backs off and calls again).
@@ -143,8 +190,9 @@ class Delivery:
             self._record_held(stats)
             subscriptions = {s.id: s for s in subs_db.list_subscriptions(self.engine)}
             calendar = calendar_now()
-            limit = self.tuning.concurrency * 2
-            inflight: set[cf.Future[list[ledger.Outcome]]] = set()
+            slots = asyncio.Semaphore(self.tuning.concurrency)
+            limit = max(self.tuning.queue_max, 1)
+            inflight = self._inflight
             digests = {s.id for s in subscriptions.values() if s.digest}
             done_rows: list[ledger.Outcome] = []
             exhausted = False
@@ -154,8 +202,9 @@ class Delivery:
                 if not exhausted and len(inflight) < limit:
                     try:
                         claimed = ledger.claim_due(
-                            self.engine, now=now, lease=self.tuning.lease, limit=self.tuning.batch,
-                            digest_subscriptions=digests,
+                            self.engine, now=now, lease=self.tuning.lease,
+                            limit=min(self.tuning.batch, limit - len(inflight)),
+                            digest_subscriptions=digests, horizon=horizon,
                         )
                     except Exception as exc:
                         error, claimed = exc, []
@@ -165,14 +214,17 @@ class Delivery:
                         if isinstance(job_or_outcome, ledger.Outcome):
                             done_rows.append(job_or_outcome)
                         else:
-                            inflight.add(self._pool.submit(self._send, job_or_outcome))
+                            job = self._signed(job_or_outcome)
+                            inflight.add(self._io.submit(self._send_at_its_time(job, slots, calendar_now)))
                     if claimed and len(inflight) < limit:
                         continue
                 if not inflight and exhausted:
                     break
                 if inflight:
-                    finished, inflight = cf.wait(inflight, timeout=0.2, return_when=cf.FIRST_COMPLETED)
-                    done_rows.extend(o for f in finished for o in f.result())
+                    finished, _ = cf.wait(set(inflight), timeout=0.2, return_when=cf.FIRST_COMPLETED)
+                    inflight.difference_update(finished)
+                    # a send cancelled by shutdown(wait=False) leaves its rows claimed: they go out again
+                    done_rows.extend(o for f in finished if not f.cancelled() for o in f.result())
                 if len(done_rows) >= 100 or (done_rows and time.monotonic() - last_flush > 0.05):
                     error = self._record(done_rows, subscriptions, stats) or error
                     exhausted = exhausted or error is not None
@@ -222,17 +274,19 @@ class Delivery:
 
     def _digest_job(self, did: str, jobs: Sequence[_Job]) -> _Job:
         items = tuple((j.message.id, j.message.type, dict(j.message.data)) for j in jobs)
-        return self._job_of(did, [j.rows[0] for j in jobs], jobs[0].sub, items)
+        job = self._job_of(did, [j.rows[0] for j in jobs], jobs[0].sub, items)
+        return replace(job, version=jobs[0].version)
 
     def _job_of(
         self, did: str, rows: Sequence[ledger.Claimed], sub: Subscription,
         items: Sequence[tuple[str, str, dict[str, Any]]],
     ) -> _Job:
+        at = max([self.clock.now(), *(r.not_before for r in rows)])
         if len(items) == 1 and did == rows[0].id:  # a half of one after a split: its ordinary message
-            message = Message(id=did, type=items[0][1], timestamp=self.clock.now(), data=items[0][2])
+            message = Message(id=did, type=items[0][1], timestamp=at, data=items[0][2])
         else:
             kind = digest_type([kind for _, kind, _ in items])
-            message = Message(id=did, type=kind, timestamp=self.clock.now(), data=digest_data(items))
+            message = Message(id=did, type=kind, timestamp=at, data=digest_data(items))
         return _Job(tuple(rows), sub, message, tuple(items))
 
     def _prepare_safely(
@@ -255,6 +309,7 @@ class Delivery:
         self, row: ledger.Claimed, subscriptions: Mapping[str, Subscription], calendar: Calendar | None
     ) -> _Job | ledger.Outcome:
         now = self.clock.now()
+        at = max(now, row.not_before)  # claimed ahead: the message speaks as of when it goes out
         sub = subscriptions.get(row.subscription_id)
 
         def final(state: ledger.RowState, reason: str) -> ledger.Outcome:
@@ -276,17 +331,52 @@ class Delivery:
             reason = _stale(row, sub, calendar)
             if reason:
                 return final(ledger.CANCELLED, reason)
-            data: dict[str, Any] = reminder_message_data(row, calendar, now, late, self.base_url)
+            data: dict[str, Any] = reminder_message_data(row, calendar, at, late, self.base_url)
         else:
             if now - row.due_at > self.tuning.notification_max_age:
                 return final(ledger.FAILED, "gave up: the change is too old to announce")
             data = dict(row.payload or {})
-        message = Message(id=row.id, type=row.kind, timestamp=now, data=data)
-        return _Job((row,), sub, message)
+        message = Message(id=row.id, type=row.kind, timestamp=at, data=data)
+        return _Job((row,), sub, message, version=calendar.version if calendar is not None else None)
 
-    def _send(self, job: _Job) -> list[ledger.Outcome]:
+    def _signed(self, job: _Job) -> _Job:
+        """`job` with its request rendered and signed now, for the instant it goes out."""
+        if not _is_async(self.client):
+            return job
+        sub = job.sub
+        at = job.message.timestamp
+        prepared = self.client.prepare(
+            sub.url, sub.secret, job.message, sub.format, at=at, previous_secret=sub.secret_in_grace(at)
+        )
+        return replace(job, prepared=prepared)
+
+    async def _send_at_its_time(
+        self, job: _Job, slots: asyncio.Semaphore, calendar_now: Callable[[], Calendar | None]
+    ) -> list[ledger.Outcome]:
+        """Wait for the job's instant, check it is still owed if the data changed meanwhile, send it."""
+        await self._until(job.not_before)
+        calendar = calendar_now()
+        if job.version is not None and calendar is not None and calendar.version != job.version:
+            # Claimed ahead, then the data changed: prepare again (a moved deadline is cancelled now).
+            outcomes: list[ledger.Outcome] = []
+            for redone in self._prepare_claimed(job.rows, {job.sub.id: job.sub}, calendar):
+                if isinstance(redone, ledger.Outcome):
+                    outcomes.append(redone)
+                else:
+                    async with slots:
+                        outcomes += await self._send(self._signed(redone))
+            return outcomes
+        async with slots:
+            return await self._send(job)
+
+    async def _until(self, when: dt.datetime) -> None:
+        # Short naps against the clock, not one long sleep: the clock is ours (tests set it), not the loop's.
+        while (left := (when - self.clock.now()).total_seconds()) > 0:
+            await asyncio.sleep(min(left, 0.25))
+
+    async def _send(self, job: _Job) -> list[ledger.Outcome]:
         """Send one job; a digest refused as too large (413) is split in two and each half sent."""
-        outcome = self._deliver(job)
+        outcome = await self._deliver(job)
         if outcome.status != 413 or len(job.rows) < 2:
             return [outcome]
         # The halves are new digests with ids of their own, fixed on their members when recorded.
@@ -295,24 +385,30 @@ class Delivery:
         for part in halves(range(len(job.rows))):
             rows = [job.rows[i] for i in part]
             did = digest_id(job.sub.id, [r.id for r in rows])
-            outcomes += self._send(self._job_of(did, rows, job.sub, [job.items[i] for i in part]))
+            half = self._job_of(did, rows, job.sub, [job.items[i] for i in part])
+            outcomes += await self._send(self._signed(half))
         return outcomes
 
-    def _deliver(self, job: _Job) -> ledger.Outcome:
-        outcome = self._attempt(job)
+    async def _deliver(self, job: _Job) -> ledger.Outcome:
+        outcome = await self._attempt(job)
         if outcome.outcome is not None:
             seconds = (outcome.latency_ms or 0) / 1000
             self.observer.attempted(job.sub.format, outcome.outcome, seconds, outcome.lateness)
         return outcome
 
-    def _attempt(self, job: _Job) -> ledger.Outcome:
+    async def _attempt(self, job: _Job) -> ledger.Outcome:
         rows = job.rows
         row = rows[0]
         number = max(r.attempts for r in rows) + 1
         try:
-            sub = job.sub
-            previous = sub.secret_in_grace(self.clock.now())
-            attempt = self.client.send(sub.url, sub.secret, job.message, sub.format, previous_secret=previous)
+            if job.prepared is not None and _is_async(self.client):
+                attempt = await self.client.post(job.prepared)
+            else:
+                sub = job.sub
+                previous = sub.secret_in_grace(self.clock.now())
+                attempt = await asyncio.to_thread(
+                    self.client.send, sub.url, sub.secret, job.message, sub.format, previous_secret=previous
+                )
         except Exception as exc:  # a bug in the client must not lose the row: retry it
             log.exception("sending %s failed unexpectedly", row.id)
             attempt = Attempt(self.clock.now(), None, 0.0, f"{type(exc).__name__}: {exc}", None, "retry")

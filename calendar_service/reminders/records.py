@@ -39,6 +39,12 @@ class Claimed:
     late: bool
     first_attempt_at: dt.datetime | None
     digest_id: str | None = None  # the digest it goes out in, fixed at its first claim (reminders.digests)
+    next_attempt_at: dt.datetime | None = None  # not to be sent before this (claimed ahead of it)
+
+    @property
+    def not_before(self) -> dt.datetime:
+        """The instant this row may go out: its due time, or the retry time its last attempt set."""
+        return self.next_attempt_at or self.due_at
 
 
 @dataclass(frozen=True, slots=True)

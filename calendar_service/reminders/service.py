@@ -10,7 +10,7 @@ process at a time and inserted once by id.
     ReminderService(settings, engine, source, clock, client)
         .start()                    plan, register for calendar changes, arm the alarm
         .health()                   whether reminders go out on time, for /healthz
-        .run_due(now)               claim everything due at `now`, send through a bounded pool, record
+        .run_due(now, ahead=)       claim what is due (or soon due), sign it, send each at its time, record
         .on_calendar_change(o, n)   cancel what moved, notify subscribers, plan the new data
         .plan()                     insert every reminder owed (idempotent), re-arm
         .request_plan()             plan() soon on a background thread (after a subscription change)
@@ -176,7 +176,8 @@ class ReminderService:
         due = ledger.next_wake(self.engine)
         self._next_due = due
         if due is not None:
-            when = max(min(when, due), now)
+            # ring early enough to claim, check and sign what falls due, then send it at its instant
+            when = max(min(when, due - self.tuning.prepare_ahead), now)
         self._arm_in((when - now).total_seconds())
         return when
 
@@ -197,7 +198,7 @@ class ReminderService:
     def _wake(self) -> None:
         try:
             self.plan_if_changed()
-            self.run_due(self.clock.now())
+            self.run_due(self.clock.now(), ahead=self.tuning.prepare_ahead)
             self.arm()
         except Exception as exc:  # anything at all: the alarm must ring again
             self._wake_failed(exc)
@@ -379,9 +380,11 @@ class ReminderService:
 
     # --- delivery -----------------------------------------------------------------------------------
 
-    def run_due(self, now: dt.datetime | None = None) -> RunStats:
-        """Claim and deliver every row due at `now`, a batch at a time, until none is left."""
-        return self._delivery.run_due(now or self.clock.now(), self.calendar)
+    def run_due(self, now: dt.datetime | None = None, *, ahead: dt.timedelta | None = None) -> RunStats:
+        """Claim and deliver every row due at `now`, a batch at a time, until none is left; with `ahead`,
+        also those due within it after `now`, each sent at its own instant (the alarm does that)."""
+        now = now or self.clock.now()
+        return self._delivery.run_due(now, self.calendar, horizon=now + ahead if ahead else None)
 
 
 def _kept(new: Calendar, event_id: str, subscriptions: Sequence[Subscription], now: dt.datetime) -> list[str]:

@@ -3,12 +3,12 @@
     Message, MessageType, render_payload, ...             payloads.py  the three wire formats
     sign, new_secret                                      signing.py   Standard Webhooks headers
     AddressPolicy, UnsafeWebhookURL                       security.py  which targets we may reach
-    WebhookClient, hardened_session                       client.py    one attempt over HTTP
+    WebhookClient, Prepared                               client.py    signed attempts over HTTP (aiohttp)
     Attempt, AttemptOutcome                               attempt.py   what one attempt did
     RetryPolicy, parse_retry_after                        retry.py     when to try again (pure)
 
 Each name is imported from its module on first use (PEP 562): importing a pure module of this package
-(`payloads`, `retry`, `attempt`) must not load requests, which `client` and `security` need.
+(`payloads`, `retry`, `attempt`) must not load aiohttp, which `client` needs.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..errors import UnsafeWebhookURL
     from .attempt import Attempt, AttemptOutcome
-    from .client import WebhookClient, hardened_session
+    from .client import Prepared, WebhookClient
     from .payloads import (
         FORMATS,
         MESSAGE_TYPES,
@@ -39,7 +39,7 @@ _WHERE = {
     "Attempt": ".attempt",
     "AttemptOutcome": ".attempt",
     "WebhookClient": ".client",
-    "hardened_session": ".client",
+    "Prepared": ".client",
     **dict.fromkeys(
         (
             "FORMATS", "MESSAGE_TYPES", "Format", "Message", "MessageType", "change_data", "reminder_data",
@@ -74,12 +74,12 @@ __all__ = [
     "Format",
     "Message",
     "MessageType",
+    "Prepared",
     "Resolver",
     "RetryPolicy",
     "UnsafeWebhookURL",
     "WebhookClient",
     "change_data",
-    "hardened_session",
     "new_secret",
     "parse_retry_after",
     "redact_url",

@@ -1,40 +1,47 @@
-"""Send one signed webhook attempt safely and classify what happened.
+"""Send signed webhook attempts safely, many at once, and classify what happened.
+
+aiohttp, on one event loop (`loop.LoopThread`): a burst of thousands of reminders is thousands of
+coroutines over a pool of kept-alive connections (at most `connections` in all and `per_host` to one
+host), not a thread per request. Threaded callers (a Flask view's test send, the CLI) use `send()`,
+which runs the same coroutine on that loop and waits.
 
 Safety on every attempt, not only at registration:
-- the name is resolved inside the HTTP adapter and every address checked by the `AddressPolicy`; the
-  connection is then pinned to the checked address (the pattern of requests-hardened's
-  `IPFilterAdapter`, whose `Host`/SNI handling this copies, with our policy and an injectable resolver);
-- redirects are never followed (requests-hardened `never_redirect`, and `allow_redirects=False`);
-- proxy and netrc settings from the environment are ignored (`trust_env=False`);
-- at most `max_response_bytes` of the answer are read, uncompressed (`Accept-Encoding: identity`);
-- a watchdog shuts the socket down when `timeout` has passed since the attempt started, so neither a
-  slow connect, nor slow headers, nor a body trickled byte by byte holds an attempt longer.
+- every address is checked by the `AddressPolicy` when a connection is opened: a literal address
+  before the request, a name inside aiohttp's resolver (`_PolicyResolver`), which returns only the
+  checked address, so the connection is pinned to it (DNS cache off: each new connection resolves
+  again, and a kept-alive one stays on the address it was checked at);
+- redirects are never followed (`allow_redirects=False`);
+- proxy and netrc settings from the environment are ignored (aiohttp's `trust_env=False`);
+- at most `max_response_bytes` of the answer are read, undecoded (`Accept-Encoding: identity`,
+  `auto_decompress=False`);
+- one `asyncio.timeout` covers the whole attempt, so neither a slow connect, nor slow headers, nor a
+  body trickled byte by byte holds an attempt longer than `timeout`.
+
+A payload can be rendered and signed ahead of sending (`prepare`), so the reminder engine does that
+work before the due instant and only the request itself happens at it (`post`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import heapq
-import itertools
+import asyncio
+import concurrent.futures as cf
+import datetime as dt
 import logging
+import os
 import socket
-import threading
 import time
-from collections.abc import Callable
-from contextvars import ContextVar
-from typing import Any
+import weakref
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-import requests
-import urllib3
-from requests.adapters import HTTPAdapter
-from requests.structures import CaseInsensitiveDict
-from requests_hardened import Config, HTTPSession
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from ..clock import Clock, SystemClock
 from ..errors import UnsafeWebhookURL
 from .attempt import Attempt, AttemptOutcome
+from .loop import LoopThread
 from .payloads import Format, Message, render_payload
 from .retry import parse_retry_after
 from .security import AddressPolicy, redact_url
@@ -43,24 +50,25 @@ from .signing import sign
 log = logging.getLogger(__name__)
 
 USER_AGENT = "trade-calendar-webhooks/1"
+# A payload signed ahead is signed again when it goes out later than this after its timestamp
+# (queued behind a slow host): receivers reject stale timestamps (Standard Webhooks allows 5 minutes).
+RESIGN_AFTER = dt.timedelta(seconds=60)
+
+T = TypeVar("T")
 
 
-SessionFactory = Callable[[AddressPolicy], requests.Session]
+@dataclass(frozen=True)
+class Prepared:
+    """A request ready to go: rendered body and its signature headers, made at `signed_at`."""
 
-
-def hardened_session(policy: AddressPolicy) -> requests.Session:
-    """A requests-hardened session that never redirects, ignores the environment, pins checked IPs."""
-    session: requests.Session = HTTPSession(Config(
-        ip_filter_enable=False,  # replaced by _PinnedAdapter below, which applies our AddressPolicy
-        ip_filter_allow_loopback_ips=False,
-        never_redirect=True,
-        default_timeout=None,
-        user_agent_override=USER_AGENT,
-    ))
-    session.trust_env = False  # no HTTP(S)_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE or .netrc from the env
-    session.mount("http://", _PinnedAdapter(policy, https=False))
-    session.mount("https://", _PinnedAdapter(policy, https=True))
-    return session
+    url: str
+    message_id: str
+    message_type: str
+    body: bytes
+    headers: dict[str, str]
+    signed_at: dt.datetime
+    secret: str = field(repr=False)
+    previous_secret: str | None = field(default=None, repr=False)
 
 
 class WebhookClient:
@@ -71,109 +79,207 @@ class WebhookClient:
         policy: AddressPolicy,
         timeout: float,
         max_response_bytes: int = 64 * 1024,
-        session_factory: SessionFactory = hardened_session,
         clock: Clock | None = None,
+        *,
+        connections: int = 256,
+        per_host: int = 64,
+        keepalive: float = 30.0,
     ) -> None:
         if timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
+        if connections < 1 or per_host < 1:
+            raise ValueError(f"connections and per_host must be >= 1, got {connections} and {per_host}")
         self.policy = policy
         self.timeout = timeout
         self.max_response_bytes = max_response_bytes
         self.clock: Clock = clock or SystemClock()
-        self._session_factory = session_factory
-        self._local = threading.local()  # one session per thread: requests.Session is not thread-safe
-        self._sessions: list[requests.Session] = []
-        self._sessions_lock = threading.Lock()
+        self.connections = connections
+        self.per_host = per_host
+        self.keepalive = keepalive
+        self._pool = _Pool()
+        self.io = self._pool.io
+        # A client dropped without close() (a test, a one-off command) still closes its connections.
+        self._finalizer = weakref.finalize(self, self._pool.close)
 
     def __repr__(self) -> str:
         return f"WebhookClient({self.policy!r}, timeout={self.timeout})"
 
+    # --- for threaded callers -----------------------------------------------------------------------
+
     def send(
         self, url: str, secret: str, message: Message, fmt: Format, *, previous_secret: str | None = None
     ) -> Attempt:
-        """Make one attempt to deliver `message` to `url`; never raises for network or HTTP trouble.
+        """Make one attempt to deliver `message` to `url` and wait for it; never raises for network or
+        HTTP trouble. `previous_secret`, during a rotation's grace period, adds a second signature."""
+        return self.io.run(self.send_async(url, secret, message, fmt, previous_secret=previous_secret))
 
-        `previous_secret`, during a rotation's grace period, adds a second signature (`signing.sign`).
-        """
-        started_at = self.clock.now()
+    def submit(self, coro: Coroutine[Any, Any, T]) -> cf.Future[T]:
+        """Run `coro` on the client's loop (where its connections live)."""
+        return self.io.submit(coro)
+
+    def close(self) -> None:
+        """Close every pooled connection and stop the loop (call once, when the process stops)."""
+        self._finalizer()
+
+    # --- on the loop --------------------------------------------------------------------------------
+
+    async def send_async(
+        self, url: str, secret: str, message: Message, fmt: Format, *, previous_secret: str | None = None
+    ) -> Attempt:
+        """`send`, awaited on the client's loop."""
+        return await self.post(
+            self.prepare(url, secret, message, fmt, at=self.clock.now(), previous_secret=previous_secret)
+        )
+
+    def prepare(
+        self, url: str, secret: str, message: Message, fmt: Format, *, at: dt.datetime,
+        previous_secret: str | None = None,
+    ) -> Prepared:
+        """Render and sign `message` as sent at `at` (pure CPU: any thread, ahead of time)."""
         body = render_payload(message, fmt)
-        # Standard Webhooks: webhook-timestamp is when this attempt is sent (receivers reject stale ones);
-        # webhook-id stays the message id on every retry so receivers can deduplicate.
-        headers = sign(secret, message.id, started_at, body, previous_secret=previous_secret)
+        return Prepared(url, message.id, message.type, body, self._headers(secret, message.id, at, body,
+                        previous_secret), at, secret, previous_secret)
+
+    @staticmethod
+    def _headers(
+        secret: str, message_id: str, at: dt.datetime, body: bytes, previous_secret: str | None
+    ) -> dict[str, str]:
+        # Standard Webhooks: webhook-timestamp is when the attempt is sent (receivers reject stale
+        # ones); webhook-id stays the message id on every retry so receivers can deduplicate.
+        headers = sign(secret, message_id, at, body, previous_secret=previous_secret)
         headers.update({"Content-Type": "application/json", "Accept-Encoding": "identity"})
+        return headers
+
+    async def post(self, prepared: Prepared) -> Attempt:
+        """Send one prepared request now; never raises for network or HTTP trouble."""
+        started_at = self.clock.now()
+        headers = prepared.headers
+        if started_at - prepared.signed_at > RESIGN_AFTER:
+            headers = self._headers(prepared.secret, prepared.message_id, started_at, prepared.body,
+                                    prepared.previous_secret)
+        url = prepared.url
         t0 = time.monotonic()
-        watch = _Watch(t0 + self.timeout)
         status: int | None = None
         retry_after: float | None = None
-        token = _WATCH.set(watch)
-        _WATCHDOG.add(watch)
+        outcome: AttemptOutcome
         try:
-            self.policy.split_url(url)  # scheme and form; the address is checked at connect time
-            response = self._session().post(
-                url, data=body, headers=headers, allow_redirects=False, stream=True,
-                timeout=(self.timeout, self.timeout),
-            )
-            try:
-                status = response.status_code
-                retry_after = parse_retry_after(response.headers.get("Retry-After"), started_at)
-                snippet = self._read_capped(response)
-            finally:
-                response.close()
-            outcome, error = _classify(status, response.headers.get("Location"), snippet)
+            async with asyncio.timeout(self.timeout):
+                host, port = self.policy.split_url(url)  # scheme and form
+                if _is_literal(host):
+                    # aiohttp does not resolve a literal address, so our resolver never sees it
+                    self.policy.connect_address(host, port, url)
+                session = self._pool.session(self)
+                async with session.post(url, data=prepared.body, headers=headers, allow_redirects=False) as r:
+                    status = r.status
+                    retry_after = parse_retry_after(r.headers.get("Retry-After"), started_at)
+                    snippet, whole = await self._read_capped(r)
+                    if not whole:
+                        r.close()  # the rest is unread: this connection cannot be reused
+                    outcome, error = _classify(status, r.headers.get("Location"), snippet)
         except UnsafeWebhookURL as exc:
             outcome, error = "failed", str(exc)
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            # reading response.raw directly raises urllib3's own errors (and OSError), not requests'
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             refused = _refusal(exc)
             if refused is not None:
                 outcome, error = "failed", str(refused)
-            elif watch.fired or isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError):
+            elif isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
                 outcome, error = "retry", f"timed out after {self.timeout:g} s"
-            elif isinstance(exc, requests.ConnectionError | urllib3.exceptions.HTTPError | OSError):
-                outcome, error = "retry", f"connection failed: {_root_cause(exc)}"
+            elif isinstance(exc, aiohttp.InvalidURL):
+                outcome, error = "failed", f"invalid URL: {type(exc).__name__}"
             else:
-                outcome, error = "failed", f"request failed: {type(exc).__name__}"
+                outcome, error = "retry", f"connection failed: {_root_cause(exc)}"
             if status is not None:
                 # The status line arrived, then the body stalled or broke: the status is the receiver's
                 # answer (a 2xx was accepted; sending again would duplicate), the cut-off is noted.
                 outcome = _classify(status, None, "")[0]
                 error = f"HTTP {status}; response cut off: {error}"
-        finally:
-            watch.done = True
-            _WATCH.reset(token)
         latency_ms = (time.monotonic() - t0) * 1000
         attempt = Attempt(started_at, status, round(latency_ms, 1), error,
                           retry_after if outcome == "retry" else None, outcome)
-        log.info("webhook %s (%s) to %s: %s in %.0f ms%s", message.id, message.type, redact_url(url),
-                 outcome, latency_ms, f" ({error})" if error else "")
+        log.info("webhook %s (%s) to %s: %s in %.0f ms%s", prepared.message_id, prepared.message_type,
+                 redact_url(url), outcome, latency_ms, f" ({error})" if error else "")
         return attempt
 
-    def _session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = self._session_factory(self.policy)
-            with self._sessions_lock:
-                self._sessions.append(session)
-        return session
-
-    def close(self) -> None:
-        """Close every pooled connection (call once, when the worker stops)."""
-        with self._sessions_lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
-        self._local = threading.local()
-
-    def _read_capped(self, response: requests.Response) -> str:
-        """Read at most max_response_bytes of the body; return a short printable excerpt of it."""
+    async def _read_capped(self, response: aiohttp.ClientResponse) -> tuple[str, bool]:
+        """A short printable excerpt of at most max_response_bytes of the body, and whether it was all."""
         kept = bytearray()
         while len(kept) < self.max_response_bytes:
-            chunk = response.raw.read(min(16384, self.max_response_bytes - len(kept)), decode_content=False)
+            chunk = await response.content.read(min(16384, self.max_response_bytes - len(kept)))
             if not chunk:
                 break
             kept += chunk
+        whole = response.content.at_eof()
         text = bytes(kept[:300]).decode("utf-8", "replace")
-        return "".join(c if c.isprintable() else " " for c in text).strip()[:200]
+        return "".join(c if c.isprintable() else " " for c in text).strip()[:200], whole
+
+
+class _Pool:
+    """The loop and the aiohttp session a client sends on; closed by `close()` or when the client goes."""
+
+    def __init__(self) -> None:
+        self.io = LoopThread("webhook-io")
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self, client: WebhookClient) -> aiohttp.ClientSession:
+        """The session (made on first use, on the loop: aiohttp binds it to the running loop)."""
+        session = self._session
+        if session is None or session.closed:
+            connector = aiohttp.TCPConnector(
+                resolver=_PolicyResolver(client.policy),
+                use_dns_cache=False,  # every new connection is checked (DNS rebinding)
+                limit=client.connections,
+                limit_per_host=client.per_host,
+                keepalive_timeout=client.keepalive,
+            )
+            session = self._session = aiohttp.ClientSession(
+                connector=connector,
+                trust_env=False,  # no HTTP(S)_PROXY, NO_PROXY or .netrc from the environment
+                auto_decompress=False,
+                headers={"User-Agent": USER_AGENT},
+                timeout=aiohttp.ClientTimeout(total=None),  # ours (asyncio.timeout) covers everything
+            )
+        return session
+
+    def close(self) -> None:
+        session, self._session = self._session, None
+
+        async def closing() -> None:
+            if session is not None:
+                await session.close()
+
+        if self.io.in_loop():  # dropped on the loop's own thread: cannot wait for it there
+            self.io.loop.create_task(closing())
+            self.io.loop.call_soon(self.io.loop.stop)
+            return
+        self.io.stop(closing())
+
+
+class _PolicyResolver(AbstractResolver):
+    """aiohttp's resolver hook: resolve with the policy's resolver, check, answer only the checked address."""
+
+    def __init__(self, policy: AddressPolicy) -> None:
+        self._policy = policy
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        loop = asyncio.get_running_loop()
+        # getaddrinfo blocks: off the loop, so one slow name does not stall every other send
+        address = await loop.run_in_executor(None, self._policy.connect_address, host, port, "")
+        ip_family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        return [{"hostname": host, "host": address, "port": port, "family": ip_family, "proto": 0,
+                 "flags": socket.AI_NUMERICHOST}]
+
+    async def close(self) -> None:
+        pass
+
+
+def _is_literal(host: str) -> bool:
+    try:
+        socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host.split("%")[0])
+    except OSError:
+        return False
+    return True
 
 
 def _classify(status: int, location: str | None, snippet: str) -> tuple[AttemptOutcome, str | None]:
@@ -188,168 +294,30 @@ def _classify(status: int, location: str | None, snippet: str) -> tuple[AttemptO
     return "failed", f"HTTP {status}{detail}"
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and what it wraps (cause, context, an exception among its args, aiohttp's os_error)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(seen) < 10 and current not in seen:
+        seen.append(current)
+        nested = [a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]
+        inner = getattr(current, "os_error", None)
+        if isinstance(inner, BaseException):
+            nested.insert(0, inner)
+        current = current.__cause__ or (nested[0] if nested else None) or current.__context__
+    return seen
+
+
 def _root_cause(exc: BaseException) -> str:
     """The innermost OS-level reason (e.g. `[Errno 111] Connection refused`), without the URL."""
-    seen: BaseException | None = exc
-    found = exc
-    for _ in range(10):
-        if seen is None:
-            break
-        if isinstance(seen, OSError) and not isinstance(seen, requests.RequestException) and seen.errno:
-            return f"[Errno {seen.errno}] {seen.strerror}"
-        found = seen
-        nested = [a for a in getattr(seen, "args", ()) if isinstance(a, BaseException)]
-        reason = getattr(seen, "reason", None)
-        if isinstance(reason, BaseException):
-            nested.insert(0, reason)
-        seen = seen.__cause__ or seen.__context__ or next(iter(nested), None)
-    return type(found).__name__
+    chain = _chain(exc)
+    for seen in chain:
+        if isinstance(seen, OSError) and seen.errno:
+            # os.strerror, not the exception's text: asyncio's names the address and port
+            return f"[Errno {seen.errno}] {os.strerror(seen.errno)}"
+    return type(chain[-1]).__name__
 
 
 def _refusal(exc: BaseException) -> UnsafeWebhookURL | None:
-    """The policy refusal behind `exc` (requests wraps errors raised in the adapter in InvalidURL)."""
-    seen: BaseException | None = exc
-    for _ in range(10):
-        if seen is None:
-            return None
-        if isinstance(seen, UnsafeWebhookURL):
-            return seen
-        nested = [a for a in getattr(seen, "args", ()) if isinstance(a, BaseException)]
-        seen = seen.__cause__ or seen.__context__ or next(iter(nested), None)
-    return None
-
-
-# --- address pinning (after requests-hardened's IPFilterAdapter) ------------------------------------
-
-class _PinnedAdapter(HTTPAdapter):
-    """Resolve and check the host on every request, then connect to exactly the checked address."""
-
-    def __init__(self, policy: AddressPolicy, *, https: bool) -> None:
-        self._policy = policy
-        self._https = https
-        super().__init__()
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
-
-    def build_connection_pool_key_attributes(  # type: ignore[override]
-        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        params, kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
-        host_params: dict[str, Any] = dict(params)
-        pool_kwargs: dict[str, Any] = dict(kwargs)
-        request.headers = CaseInsensitiveDict(request.headers or {})  # never mutate a shared dict
-        host = host_params["host"]
-        port = host_params["port"]
-        host_header = f"[{host}]" if ":" in host else host
-        request.headers["Host"] = host_header + (f":{port}" if port is not None else "")
-        if self._https:
-            # verify the certificate and send SNI for the name, not the pinned address
-            pool_kwargs["assert_hostname"] = host
-            pool_kwargs["server_hostname"] = host
-        try:
-            address = self._policy.connect_address(
-                host, port or (443 if self._https else 80), request.url or ""
-            )
-        except OSError as exc:
-            raise requests.ConnectionError(f"cannot resolve {host!r}: {exc}", request=request) from exc
-        host_params["host"] = address
-        return host_params, pool_kwargs
-
-
-# --- total-time watchdog ---------------------------------------------------------------------------
-
-class _Watch:
-    """One attempt's deadline and the connection it is using, shared with the watchdog thread."""
-
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
-        self.conn: HTTPConnection | None = None
-        self.fired = False
-        self.done = False
-
-    def fire(self) -> None:
-        if self.done:
-            return
-        self.fired = True
-        sock = getattr(self.conn, "sock", None)
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in recv()/send()
-
-
-_WATCH: ContextVar[_Watch | None] = ContextVar("webhook_watch", default=None)
-
-
-class _Watchdog:
-    """One daemon thread that fires each watch at its deadline."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, _Watch]] = []
-        self._cond = threading.Condition()
-        self._seq = itertools.count()
-        self._thread: threading.Thread | None = None
-
-    def add(self, watch: _Watch) -> None:
-        with self._cond:
-            heapq.heappush(self._heap, (watch.deadline, next(self._seq), watch))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="webhook-watchdog", daemon=True)
-                self._thread.start()
-            self._cond.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while self._heap and self._heap[0][2].done:
-                    heapq.heappop(self._heap)
-                if not self._heap:
-                    self._cond.wait()
-                    continue
-                wait = self._heap[0][0] - time.monotonic()
-                if wait > 0:
-                    self._cond.wait(wait)
-                    continue
-                _, _, watch = heapq.heappop(self._heap)
-            watch.fire()
-
-
-_WATCHDOG = _Watchdog()
-
-
-class _WatchedConnectionMixin:
-    """Register the connection with the current attempt's watch on connect and on each request."""
-
-    def _register(self) -> None:
-        watch = _WATCH.get()
-        if watch is not None:
-            watch.conn = self  # type: ignore[assignment]
-            if watch.fired:
-                raise TimeoutError("webhook attempt deadline passed")
-
-    def connect(self) -> None:
-        # HTTPS connects (and does the TLS handshake) before request(); urllib3 sets self.sock to the
-        # plain socket before wrapping it, so the watchdog can cut a handshake that is trickled too.
-        self._register()
-        super().connect()  # type: ignore[misc]
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        self._register()
-        super().request(*args, **kwargs)  # type: ignore[misc]
-
-
-class _WatchedHTTPConnection(_WatchedConnectionMixin, HTTPConnection):
-    pass
-
-
-class _WatchedHTTPSConnection(_WatchedConnectionMixin, HTTPSConnection):
-    pass
-
-
-class _WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
+    """The policy refusal behind `exc` (aiohttp wraps errors raised in the resolver)."""
+    return next((e for e in _chain(exc) if isinstance(e, UnsafeWebhookURL)), None)

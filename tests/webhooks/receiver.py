@@ -48,6 +48,7 @@ class Recorded:
     headers: dict[str, str]  # lower-cased names
     body: bytes
     at: float  # time.monotonic() when the body had been read
+    peer: int = 0  # the client's port: requests on one kept-alive connection share it
 
 
 class Receiver:
@@ -154,6 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
         reply = receiver._record(Recorded(
             method=self.command, path=self.path,
             headers={k.lower(): v for k, v in self.headers.items()}, body=body, at=time.monotonic(),
+            peer=self.client_address[1],
         ))
         if reply.delay and receiver._stopping.wait(reply.delay):
             return
