@@ -17,8 +17,9 @@
    (c) (a) with two worker processes on PostgreSQL (a fresh database, dropped at the end): nothing sent
        twice, and how many messages each worker sent, as the receiver counted them.
    Each worker is a separate process (spawn) running the real `ReminderService` (APScheduler wake-up,
-   ledger claims, `WebhookClient`, signing, the attempt log) with `Tuning(concurrency=C)`; every worker
-   of a scenario plans and arms in a lead time (`--lead-seconds`) before one shared due instant. The
+   ledger claims, `WebhookClient`, signing, the attempt log) with `Tuning(concurrency=C)` and Tuning's
+   other defaults; every worker of a scenario starts (plans, arms) `--lead-seconds` before one shared
+   due instant (default: Tuning's `prepare_ahead` + 3 s, so the engine's preparation window is whole). The
    figures come from the ledger afterwards (first_attempt_at - due_at per reminder row) and from the
    receiver. Loopback only, bounded in count (`--burst` <= 50,000) and time (`--max-seconds`).
 Goals (issue 11): (a) p99 < 1 s; (b) >= 0.7x the bare async loop; (c) nothing sent twice.
@@ -76,9 +77,10 @@ UTC = dt.UTC
 # --- a fast receiver in its own process -----------------------------------------------------------
 
 
-def _socket_owner(peer_port: int, server_port: int, pids: list[int]) -> int | None:
-    """Which of `pids` holds the client end (local port `peer_port`) of a loopback connection."""
-    inode = None
+def _socket_owners(peer_ports: set[int], server_port: int, pids: list[int]) -> dict[int, int]:
+    """Which of `pids` holds the client end (local port in `peer_ports`) of each open loopback connection
+    to `server_port`: one pass over /proc/net/tcp* and over each process's descriptors."""
+    inodes: dict[str, int] = {}
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             lines = Path(table).read_text().splitlines()[1:]
@@ -86,16 +88,11 @@ def _socket_owner(peer_port: int, server_port: int, pids: list[int]) -> int | No
             continue
         for line in lines:
             parts = line.split()
-            local, remote = parts[1], parts[2]
-            ports = (int(local.rsplit(":", 1)[1], 16), int(remote.rsplit(":", 1)[1], 16))
-            if ports == (peer_port, server_port):
-                inode = parts[9]
-                break
-        if inode:
-            break
-    if not inode:
-        return None
-    target = f"socket:[{inode}]"
+            local = int(parts[1].rsplit(":", 1)[1], 16)
+            remote = int(parts[2].rsplit(":", 1)[1], 16)
+            if remote == server_port and local in peer_ports:
+                inodes[f"socket:[{parts[9]}]"] = local
+    owners: dict[int, int] = {}
     for pid in pids:
         try:
             fds = os.listdir(f"/proc/{pid}/fd")
@@ -103,11 +100,12 @@ def _socket_owner(peer_port: int, server_port: int, pids: list[int]) -> int | No
             continue
         for fd in fds:
             try:
-                if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
-                    return pid
+                port = inodes.get(os.readlink(f"/proc/{pid}/fd/{fd}"))
             except OSError:
                 continue
-    return None
+            if port is not None:
+                owners[port] = pid
+    return owners
 
 
 def _cpu_seconds() -> float:
@@ -119,14 +117,16 @@ def _cpu_seconds() -> float:
 def _serve(port_out: MpQueue[int], stop: MpEvent) -> None:
     """An asyncio HTTP/1.1 keep-alive server that answers 200 to every POST and counts webhook-ids.
 
-    GET /stats: counts since the last GET /reset; GET /watch?pids=1,2: from now on, attribute each new
-    connection to the watched process holding its client end (looked up once per connection in /proc).
+    GET /stats: counts since the last GET /reset. GET /resolve?pids=1,2 (asked after a burst, while the
+    senders still hold their kept-alive connections, so nothing is looked up during the burst): the
+    requests of each connection still open attributed to the process of `pids` holding its client end;
+    requests on connections closed meanwhile count under "?".
     """
     seen: dict[str, int] = {}
+    by_port: dict[int, int] = {}  # requests per client port (per connection)
     by_pid: dict[str, int] = {}
     counts = {"total": 0, "bytes": 0}
     cpu_at_reset = [_cpu_seconds()]
-    watched: list[int] = []
     server_port = 0
 
     def stats() -> dict[str, Any]:
@@ -135,11 +135,8 @@ def _serve(port_out: MpQueue[int], stop: MpEvent) -> None:
                 "repeated_ids": sum(1 for n in seen.values() if n > 1), "by_pid": dict(by_pid)}
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        owner = "?"
-        if watched:
-            peer = writer.get_extra_info("peername")
-            pid = _socket_owner(int(peer[1]), server_port, watched) if peer else None
-            owner = str(pid) if pid is not None else "?"
+        peer = writer.get_extra_info("peername")
+        port = int(peer[1]) if peer else 0
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -160,17 +157,21 @@ def _serve(port_out: MpQueue[int], stop: MpEvent) -> None:
                 elif head.startswith(b"GET /reset"):
                     seen.clear()
                     by_pid.clear()
-                    watched.clear()
+                    by_port.clear()
                     counts.update(total=0, bytes=0)
                     cpu_at_reset[0] = _cpu_seconds()
-                elif head.startswith(b"GET /watch?pids="):
+                elif head.startswith(b"GET /resolve?pids="):
                     query = head.split(b" ", 2)[1].partition(b"=")[2].decode()
-                    watched[:] = [int(p) for p in query.split(",") if p]
+                    pids = [int(p) for p in query.split(",") if p]
+                    owners = _socket_owners(set(by_port), server_port, pids)
+                    by_pid.clear()
+                    for client_port, n in by_port.items():
+                        who = str(owners[client_port]) if client_port in owners else "?"
+                        by_pid[who] = by_pid.get(who, 0) + n
                 else:
                     counts["total"] += 1
                     counts["bytes"] += length
-                    if watched:
-                        by_pid[owner] = by_pid.get(owner, 0) + 1
+                    by_port[port] = by_port.get(port, 0) + 1
                     if webhook_id:
                         seen[webhook_id] = seen.get(webhook_id, 0) + 1
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
@@ -214,8 +215,8 @@ class ReceiverProcess:
     def reset(self) -> None:
         self._get("/reset")
 
-    def watch(self, pids: list[int]) -> None:
-        self._get("/watch?pids=" + ",".join(map(str, pids)))
+    def resolve(self, pids: list[int]) -> None:
+        self._get("/resolve?pids=" + ",".join(map(str, pids)))
 
     def close(self) -> None:
         self.stop.set()
@@ -384,7 +385,9 @@ def _worker_main(spec: WorkerSpec, go: MpQueue[float], out: MpQueue[Any]) -> Non
                 break
         result["done_at"] = time.time()
         result["cpu_seconds"] = _cpu_seconds() - cpu0
-        result["wall_seconds"] = result["done_at"] - max(ring_at, t0 + result["start_seconds"])
+        result["wall_seconds"] = result["done_at"] - (t0 + result["start_seconds"])  # armed to done
+        out.put(("drained", os.getpid()))
+        go.get(timeout=120)  # the receiver attributes the connections this process still holds, then:
         service.shutdown()
         try:
             close = getattr(client, "aclose", None) or getattr(client, "close", None)
@@ -467,13 +470,22 @@ def run_scenario(
         p.start()
     try:
         pids = [_expect(out, "ready", 120) for _ in procs]
-        receiver.watch(pids)  # the receiver counts requests per sending worker process
         ring_at = time.time() + lead_seconds  # plan and arm in the lead time, then the alarm rings
         for go in gos:
             go.put(ring_at)
         deadline = ring_at + max_seconds + 120
-        for _ in procs:
-            result.workers.append(_expect(out, "done", max(1.0, deadline - time.time())))
+        drained = 0
+        while drained + len(result.workers) < len(procs):  # a worker that failed says "done" at once
+            kind, value = out.get(timeout=max(1.0, deadline - time.time()))
+            if kind == "drained":
+                drained += 1
+            else:
+                result.workers.append(value)
+        receiver.resolve(pids)  # which worker sent what, while each still holds its connections
+        for go in gos:
+            go.put(0.0)  # shut down
+        for _ in range(drained):
+            result.workers.append(_expect(out, "done", 120))
     finally:
         for p in procs:
             p.join(timeout=30)
@@ -683,7 +695,7 @@ def print_scenario(r: ScenarioResult) -> None:
               f"armed before due: {w.get('started_before_due')}, RSS after planning "
               f"{(w.get('rss_before_kb') or 0) / 1024:.0f} MiB, peak RSS "
               f"{'during the burst' if w.get('peak_reset') else 'of the process'} "
-              f"{(w.get('peak_rss_kb') or 0) / 1024:.0f} MiB, CPU from due to done "
+              f"{(w.get('peak_rss_kb') or 0) / 1024:.0f} MiB, CPU from armed to done "
               f"{w.get('cpu_seconds', float('nan')):.2f} s in {w.get('wall_seconds', float('nan')):.2f} s, "
               f"timed out: {w.get('timed_out')}, "
               f"requests at the receiver: {sent:,}" + (f", ERROR {w['error']}" if w.get("error") else "")
@@ -758,8 +770,11 @@ def main() -> None:
                         help=f"sends in flight, service and bare loops alike (default: Tuning's, "
                              f"{Tuning().concurrency})")
     parser.add_argument("--max-seconds", type=float, default=240.0, help="stop waiting for a burst after")
-    parser.add_argument("--lead-seconds", type=float, default=3.0,
-                        help="the workers plan and arm in this time before the due instant")
+    ahead = getattr(Tuning(), "prepare_ahead", dt.timedelta(0)).total_seconds()
+    parser.add_argument("--lead-seconds", type=float, default=3.0 + ahead,
+                        help="the workers start (plan, arm) this long before the due instant; default 3 s "
+                             f"more than Tuning's prepare_ahead ({ahead:g} s), so the engine gets the whole "
+                             "of its preparation window, as reminders planned days ahead do")
     parser.add_argument("--only", default="a,b,c", help="scenarios to run, of a,b,c (planning runs with any)")
     parser.add_argument("--no-planning", action="store_true", help="skip part 1")
     args = parser.parse_args()
@@ -781,7 +796,8 @@ def main() -> None:
     print(f"concurrency {concurrency} ({'given' if args.concurrency else 'the Tuning default'}); burst "
           f"{args.burst:,} reminders = {args.subscribers:,} subscribers x {per_sub} events sharing one "
           f"deadline; "
-          f"{os.cpu_count()} CPUs shared by the receiver, the worker(s) and the database")
+          f"{os.cpu_count()} CPUs shared by the receiver, the worker(s) and the database; workers start "
+          f"{args.lead_seconds:g} s before the due instant")
     with tempfile.TemporaryDirectory() as tmp:
 
         def url_for(name: str) -> str:
