@@ -7,7 +7,8 @@
 1. Plan 1,000 subscriptions x 50 deadlines x 3 lead times (pure `plan_reminders`), then insert them
    into the ledger (idempotent insert) and insert them again (everything already there).
 2. The burst, side by side, to one fast receiver in its own process on 127.0.0.1 (it counts requests
-   and distinct `webhook-id`s, and which worker process each request came from). `--burst` reminders
+   and distinct `webhook-id`s, and which worker process sent each request: matched once after the
+   burst, through /proc, on the connections the workers still hold open). `--burst` reminders
    (default 10,000) fall due in the same second across `--subscribers` subscribers (default 1,000; each
    has `burst / subscribers` events sharing one deadline, lead time P1D):
    (a) subscribers with digests (one message per subscriber), one worker, SQLite: first-attempt lateness;
@@ -21,7 +22,10 @@
    other defaults; every worker of a scenario starts (plans, arms) `--lead-seconds` before one shared
    due instant (default: Tuning's `prepare_ahead` + 3 s, so the engine's preparation window is whole). The
    figures come from the ledger afterwards (first_attempt_at - due_at per reminder row) and from the
-   receiver. Loopback only, bounded in count (`--burst` <= 50,000) and time (`--max-seconds`).
+   receiver. A worker's peak RSS is VmHWM, reset once it has planned (so: the burst, preparation
+   included); CPU seconds are the worker's own, from armed to drained. Loopback only, bounded in count
+   (`--burst` <= 50,000) and time (`--max-seconds`). On a small machine the receiver, the worker(s) and
+   PostgreSQL share the CPUs: the bare loops meet the same receiver, one process at a time.
 Goals (issue 11): (a) p99 < 1 s; (b) >= 0.7x the bare async loop; (c) nothing sent twice.
 """
 
