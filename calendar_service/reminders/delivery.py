@@ -17,9 +17,10 @@ held here is never sent again by this process, even after its lease ran out. Wha
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures as cf
+import contextlib
 import datetime as dt
 import logging
+import queue
 import random
 import threading
 import time
@@ -152,7 +153,7 @@ class Delivery:
         self._io = client.io if _is_async(client) else LoopThread("reminder-send")
         self._own_io = not _is_async(client)
         self._run_lock = threading.Lock()
-        self._inflight: set[cf.Future[list[ledger.Outcome]]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # sends of the current run (on the loop)
         self._unrecorded: dict[str, ledger.Outcome] = {}  # sent, but the record failed; by row id
 
     def shutdown(self, *, wait: bool) -> None:
@@ -161,9 +162,9 @@ class Delivery:
         Without `wait`, sends in flight are abandoned: their rows stay claimed until the lease ends,
         then go out again with the same webhook-id.
         """
-        if not wait:
-            for future in list(self._inflight):
-                future.cancel()
+        if not wait and self._tasks:
+            with contextlib.suppress(RuntimeError):  # the loop is gone already
+                self._io.loop.call_soon_threadsafe(self._cancel_tasks)
         with self._run_lock:  # a run in progress finishes (or, cancelled, records what it has)
             if self._own_io:
                 self._io.stop()
@@ -192,40 +193,51 @@ class Delivery:
             calendar = calendar_now()
             slots = asyncio.Semaphore(self.tuning.concurrency)
             limit = max(self.tuning.queue_max, 1)
-            inflight = self._inflight
+            # Finished sends come back through this queue (one put each; None for a cancelled one):
+            # cheaper than a future per send, which a burst of thousands would pay for in waits.
+            finished: queue.SimpleQueue[list[ledger.Outcome] | None] = queue.SimpleQueue()
+            inflight = 0
             digests = {s.id for s in subscriptions.values() if s.digest}
             done_rows: list[ledger.Outcome] = []
             exhausted = False
             error: Exception | None = None
             last_flush = time.monotonic()
             while True:
-                if not exhausted and len(inflight) < limit:
+                if not exhausted and inflight < limit:
                     try:
                         claimed = ledger.claim_due(
                             self.engine, now=now, lease=self.tuning.lease,
-                            limit=min(self.tuning.batch, limit - len(inflight)),
+                            limit=min(self.tuning.batch, limit - inflight),
                             digest_subscriptions=digests, horizon=horizon,
                         )
                     except Exception as exc:
                         error, claimed = exc, []
                     stats.claimed += len(claimed)
                     exhausted = not claimed
+                    jobs: list[_Job] = []
                     for job_or_outcome in self._prepare_claimed(claimed, subscriptions, calendar):
                         if isinstance(job_or_outcome, ledger.Outcome):
                             done_rows.append(job_or_outcome)
                         else:
-                            job = self._signed(job_or_outcome)
-                            inflight.add(self._io.submit(self._send_at_its_time(job, slots, calendar_now)))
-                    if claimed and len(inflight) < limit:
+                            jobs.append(self._signed(job_or_outcome))
+                    if jobs:
+                        inflight += len(jobs)
+                        start = self._start_sends
+                        self._io.loop.call_soon_threadsafe(start, jobs, slots, calendar_now, finished)
+                    if claimed and inflight < limit:
                         continue
                 if not inflight and exhausted:
                     break
                 if inflight:
-                    finished, _ = cf.wait(set(inflight), timeout=0.2, return_when=cf.FIRST_COMPLETED)
-                    inflight.difference_update(finished)
+                    results: list[list[ledger.Outcome] | None] = []
+                    with contextlib.suppress(queue.Empty):
+                        results.append(finished.get(timeout=0.2))
+                        while len(results) < inflight:
+                            results.append(finished.get_nowait())
+                    inflight -= len(results)
                     # a send cancelled by shutdown(wait=False) leaves its rows claimed: they go out again
-                    done_rows.extend(o for f in finished if not f.cancelled() for o in f.result())
-                if len(done_rows) >= 100 or (done_rows and time.monotonic() - last_flush > 0.05):
+                    done_rows.extend(o for r in results if r is not None for o in r)
+                if len(done_rows) >= 500 or (done_rows and time.monotonic() - last_flush > 0.1):
                     error = self._record(done_rows, subscriptions, stats) or error
                     exhausted = exhausted or error is not None
                     done_rows = []
@@ -234,6 +246,34 @@ class Delivery:
         if error is not None:
             raise error
         return stats
+
+    def _start_sends(
+        self, jobs: Sequence[_Job], slots: asyncio.Semaphore, calendar_now: Callable[[], Calendar | None],
+        finished: queue.SimpleQueue[list[ledger.Outcome] | None],
+    ) -> None:
+        """On the loop: a task per job, each putting its outcomes in `finished` when done."""
+        for job in jobs:
+            task = asyncio.get_running_loop().create_task(self._run_job(job, slots, calendar_now, finished))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _run_job(
+        self, job: _Job, slots: asyncio.Semaphore, calendar_now: Callable[[], Calendar | None],
+        finished: queue.SimpleQueue[list[ledger.Outcome] | None],
+    ) -> None:
+        outcomes: list[ledger.Outcome] | None = None
+        try:
+            outcomes = await self._send_at_its_time(job, slots, calendar_now)
+        except asyncio.CancelledError:
+            pass  # shutdown(wait=False): the claim runs out and the rows go again
+        except Exception:  # a bug: the rows stay claimed and go again when the lease ends
+            log.exception("sending %s failed unexpectedly", job.message.id)
+        finally:
+            finished.put(outcomes)
+
+    def _cancel_tasks(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
 
     def _record_held(self, stats: RunStats) -> None:
         """Write the outcomes an earlier run could not (raises while the database is still away)."""

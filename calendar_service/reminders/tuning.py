@@ -15,7 +15,7 @@ class Tuning:
     # Rows due this soon are claimed, checked, rendered and signed before their time, then sent at it
     # (never before): at a burst's due second only the requests are left to make.
     prepare_ahead: dt.timedelta = dt.timedelta(seconds=5)
-    queue_max: int = 5000  # jobs claimed and not yet finished (waiting for their instant or sending)
+    queue_max: int = 10_000  # jobs claimed and not yet finished (waiting for their instant or sending)
     lease: dt.timedelta = dt.timedelta(seconds=120)  # a claim outlives a crash by at most this
     late_after: dt.timedelta = dt.timedelta(seconds=60)  # a first attempt this far past due is "late"
     plan_late_window: dt.timedelta = dt.timedelta(minutes=10)  # a just-missed due time is still planned

@@ -196,8 +196,9 @@ class WebhookClient:
         latency_ms = (time.monotonic() - t0) * 1000
         attempt = Attempt(started_at, status, round(latency_ms, 1), error,
                           retry_after if outcome == "retry" else None, outcome)
-        log.info("webhook %s (%s) to %s: %s in %.0f ms%s", prepared.message_id, prepared.message_type,
-                 redact_url(url), outcome, latency_ms, f" ({error})" if error else "")
+        if log.isEnabledFor(logging.INFO):
+            log.info("webhook %s (%s) to %s: %s in %.0f ms%s", prepared.message_id, prepared.message_type,
+                     redact_url(url), outcome, latency_ms, f" ({error})" if error else "")
         return attempt
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> tuple[str, bool]:
