@@ -153,7 +153,7 @@ class Delivery:
         self._io = client.io if _is_async(client) else LoopThread("reminder-send")
         self._own_io = not _is_async(client)
         self._run_lock = threading.Lock()
-        self._tasks: set[asyncio.Task[None]] = set()  # sends of the current run (on the loop)
+        self._sends: _Sends | None = None  # the current run's senders (on the loop)
         self._gates: dict[dt.datetime, asyncio.Task[None]] = {}  # one sleeper per instant waited for
         self._unrecorded: dict[str, ledger.Outcome] = {}  # sent, but the record failed; by row id
 
@@ -163,9 +163,10 @@ class Delivery:
         Without `wait`, sends in flight are abandoned: their rows stay claimed until the lease ends,
         then go out again with the same webhook-id.
         """
-        if not wait and self._tasks:
+        sends = self._sends
+        if not wait and sends is not None:
             with contextlib.suppress(RuntimeError):  # the loop is gone already
-                self._io.loop.call_soon_threadsafe(self._cancel_tasks)
+                self._io.loop.call_soon_threadsafe(sends.cancel)
         with self._run_lock:  # a run in progress finishes (or, cancelled, records what it has)
             if self._own_io:
                 self._io.stop()
@@ -192,11 +193,11 @@ class Delivery:
             self._record_held(stats)
             subscriptions = {s.id: s for s in subs_db.list_subscriptions(self.engine)}
             calendar = calendar_now()
-            slots = asyncio.Semaphore(self.tuning.concurrency)
             limit = max(self.tuning.queue_max, 1)
             # Finished sends come back through this queue (one put each; None for a cancelled one):
             # cheaper than a future per send, which a burst of thousands would pay for in waits.
             finished: queue.SimpleQueue[list[ledger.Outcome] | None] = queue.SimpleQueue()
+            sends = self._sends = _Sends(self, self.tuning.concurrency, calendar_now, finished)
             inflight = 0
             digests = {s.id for s in subscriptions.values() if s.digest}
             done_rows: list[ledger.Outcome] = []
@@ -226,8 +227,7 @@ class Delivery:
                             jobs.append(self._signed(job_or_outcome))
                     if jobs:
                         inflight += len(jobs)
-                        start = self._start_sends
-                        self._io.loop.call_soon_threadsafe(start, jobs, slots, calendar_now, finished)
+                        self._io.loop.call_soon_threadsafe(sends.feed, jobs)
                     if claimed and inflight < limit:
                         continue
                 if not inflight and exhausted:
@@ -250,6 +250,9 @@ class Delivery:
                     renewed = self.clock.now()
                     error = self._renew(claims, renewed + self.tuning.lease) or error
             error = self._record(done_rows, subscriptions, stats) or error
+            self._sends = None
+            with contextlib.suppress(RuntimeError):  # the loop is gone already
+                self._io.loop.call_soon_threadsafe(sends.stop)
         if error is not None:
             raise error
         return stats
@@ -261,34 +264,6 @@ class Delivery:
             log.warning("could not renew the claim on %d batch(es) being sent: %s", len(claims), exc)
             return exc
         return None
-
-    def _start_sends(
-        self, jobs: Sequence[_Job], slots: asyncio.Semaphore, calendar_now: Callable[[], Calendar | None],
-        finished: queue.SimpleQueue[list[ledger.Outcome] | None],
-    ) -> None:
-        """On the loop: a task per job, each putting its outcomes in `finished` when done."""
-        for job in jobs:
-            task = asyncio.get_running_loop().create_task(self._run_job(job, slots, calendar_now, finished))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _run_job(
-        self, job: _Job, slots: asyncio.Semaphore, calendar_now: Callable[[], Calendar | None],
-        finished: queue.SimpleQueue[list[ledger.Outcome] | None],
-    ) -> None:
-        outcomes: list[ledger.Outcome] | None = None
-        try:
-            outcomes = await self._send_at_its_time(job, slots, calendar_now)
-        except asyncio.CancelledError:
-            pass  # shutdown(wait=False): the claim runs out and the rows go again
-        except Exception:  # a bug: the rows stay claimed and go again when the lease ends
-            log.exception("sending %s failed unexpectedly", job.message.id)
-        finally:
-            finished.put(outcomes)
-
-    def _cancel_tasks(self) -> None:
-        for task in [*self._tasks, *self._gates.values()]:
-            task.cancel()
 
     def _record_held(self, stats: RunStats) -> None:
         """Write the outcomes an earlier run could not (raises while the database is still away)."""
@@ -406,7 +381,7 @@ class Delivery:
         return replace(job, prepared=prepared)
 
     async def _send_at_its_time(
-        self, job: _Job, slots: asyncio.Semaphore, calendar_now: Callable[[], Calendar | None]
+        self, job: _Job, calendar_now: Callable[[], Calendar | None]
     ) -> list[ledger.Outcome]:
         """Wait for the job's instant, check it is still owed if the data changed meanwhile, send it."""
         await self._until(job.not_before)
@@ -418,11 +393,9 @@ class Delivery:
                 if isinstance(redone, ledger.Outcome):
                     outcomes.append(redone)
                 else:
-                    async with slots:
-                        outcomes += await self._send(self._signed(redone))
+                    outcomes += await self._send(self._signed(redone))
             return outcomes
-        async with slots:
-            return await self._send(job)
+        return await self._send(job)
 
     async def _until(self, when: dt.datetime) -> None:
         """Return at `when` by our clock. The jobs of one instant share one sleeper: a burst of ten
@@ -565,6 +538,58 @@ class Delivery:
         subscriptions[sub.id] = sub
         if not sub.enabled:
             log.warning("subscription %s disabled: %s", sub.id, sub.disabled_reason)
+
+
+class _Sends:
+    """One run's senders on the loop: `concurrency` coroutines taking jobs in the order claimed (earliest
+    first), each waiting for its job's instant, sending it and putting the outcomes in `finished`.
+    A fixed set of senders pulling from a queue, as a plain client loop would: no task per message."""
+
+    def __init__(
+        self, delivery: Delivery, concurrency: int, calendar_now: Callable[[], Calendar | None],
+        finished: queue.SimpleQueue[list[ledger.Outcome] | None],
+    ) -> None:
+        self._delivery = delivery
+        self._concurrency = max(concurrency, 1)
+        self._calendar_now = calendar_now
+        self._finished = finished
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._senders: list[asyncio.Task[None]] = []
+
+    def feed(self, jobs: Sequence[_Job]) -> None:
+        """On the loop: queue `jobs`; start the senders the first time."""
+        for job in jobs:
+            self._queue.put_nowait(job)
+        loop = asyncio.get_running_loop()
+        while len(self._senders) < self._concurrency:
+            self._senders.append(loop.create_task(self._send_each()))
+
+    async def _send_each(self) -> None:
+        while True:
+            job = await self._queue.get()
+            outcomes: list[ledger.Outcome] | None = None
+            try:
+                outcomes = await self._delivery._send_at_its_time(job, self._calendar_now)
+            except asyncio.CancelledError:
+                self._finished.put(None)  # shutdown(wait=False): the claim runs out, the rows go again
+                raise
+            except Exception:  # a bug: the rows stay claimed and go again when the lease ends
+                log.exception("sending %s failed unexpectedly", job.message.id)
+            self._finished.put(outcomes)
+
+    def stop(self) -> None:
+        """On the loop, once every job is done: the senders go."""
+        for sender in self._senders:
+            sender.cancel()
+
+    def cancel(self) -> None:
+        """On the loop: abandon what is queued and in flight; each job still reports (as None)."""
+        self.stop()
+        for gate in list(self._delivery._gates.values()):
+            gate.cancel()
+        while not self._queue.empty():
+            self._queue.get_nowait()
+            self._finished.put(None)
 
 
 def _stale(row: ledger.Claimed, sub: Subscription, calendar: Calendar) -> str:

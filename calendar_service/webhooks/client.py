@@ -14,7 +14,7 @@ Safety on every attempt, not only at registration:
 - proxy and netrc settings from the environment are ignored (aiohttp's `trust_env=False`);
 - at most `max_response_bytes` of the answer are read, undecoded (`Accept-Encoding: identity`,
   `auto_decompress=False`);
-- one `asyncio.timeout` covers the whole attempt, so neither a slow connect, nor slow headers, nor a
+- aiohttp's total timeout covers the whole attempt, so neither a slow connect, nor slow headers, nor a
   body trickled byte by byte holds an attempt longer than `timeout`.
 
 A payload can be rendered and signed ahead of sending (`prepare`), so the reminder engine does that
@@ -164,17 +164,17 @@ class WebhookClient:
         retry_after: float | None = None
         outcome: AttemptOutcome
         try:
-            async with asyncio.timeout(self.timeout):
-                if url not in self._passed:
-                    self._check(url)
-                session = self._pool.session(self)
-                async with session.post(url, data=prepared.body, headers=headers, allow_redirects=False) as r:
-                    status = r.status
-                    retry_after = parse_retry_after(r.headers.get("Retry-After"), started_at)
-                    snippet, whole = await self._read_capped(r)
-                    if not whole:
-                        r.close()  # the rest is unread: this connection cannot be reused
-                    outcome, error = _classify(status, r.headers.get("Location"), snippet)
+            if url not in self._passed:
+                self._check(url)
+            session = self._pool.session(self)
+            # aiohttp's total timeout covers connecting, sending and reading the body to the end
+            async with session.post(url, data=prepared.body, headers=headers, allow_redirects=False) as r:
+                status = r.status
+                retry_after = parse_retry_after(r.headers.get("Retry-After"), started_at)
+                snippet, whole = await self._read_capped(r)
+                if not whole:
+                    r.close()  # the rest is unread: this connection cannot be reused
+                outcome, error = _classify(status, r.headers.get("Location"), snippet)
         except UnsafeWebhookURL as exc:
             outcome, error = "failed", str(exc)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
@@ -248,7 +248,9 @@ class _Pool:
                 trust_env=False,  # no HTTP(S)_PROXY, NO_PROXY or .netrc from the environment
                 auto_decompress=False,
                 headers={"User-Agent": USER_AGENT},
-                timeout=aiohttp.ClientTimeout(total=None),  # ours (asyncio.timeout) covers everything
+                # The whole attempt, body included: a trickled answer cannot hold it longer. Seconds as
+                # given (ceil_threshold): aiohttp would round a timeout of 5 s or more up to a whole second.
+                timeout=aiohttp.ClientTimeout(total=client.timeout, ceil_threshold=float("inf")),
             )
         return session
 
