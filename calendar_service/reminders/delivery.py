@@ -236,6 +236,9 @@ class Delivery:
                     results: list[list[ledger.Outcome] | None] = []
                     with contextlib.suppress(queue.Empty):
                         results.append(finished.get(timeout=0.2))
+                        # Let results gather: waking for each one would take the GIL from the loop
+                        # thousands of times a second in a burst, and the sends would wait for it.
+                        time.sleep(0.01)
                         while len(results) < inflight:
                             results.append(finished.get_nowait())
                     inflight -= len(results)
