@@ -67,6 +67,9 @@ class Services:
         if self.reminders is not None:
             self.reminders.shutdown()
             self.reminders = None
+        close = getattr(self.webhooks, "close", None)  # the pooled connections and their loop
+        if callable(close):
+            close()
         self.engine.dispose()
 
 

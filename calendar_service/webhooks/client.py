@@ -231,11 +231,14 @@ class _Pool:
     def __init__(self) -> None:
         self.io = LoopThread("webhook-io")
         self._session: aiohttp.ClientSession | None = None
+        self._pid = 0
 
     def session(self, client: WebhookClient) -> aiohttp.ClientSession:
-        """The session (made on first use, on the loop: aiohttp binds it to the running loop)."""
+        """The session (made on first use, on the loop: aiohttp binds it to the running loop). A forked
+        child (gunicorn) runs a loop of its own and makes its own session; the parent's is not touched."""
         session = self._session
-        if session is None or session.closed:
+        if session is None or session.closed or self._pid != os.getpid():
+            self._pid = os.getpid()
             connector = aiohttp.TCPConnector(
                 resolver=_PolicyResolver(client.policy),
                 use_dns_cache=False,  # every new connection is checked (DNS rebinding)

@@ -18,7 +18,7 @@ from calendar_service.db import ledger
 from calendar_service.reminders.service import ReminderService, RunStats, Tuning
 from tests.polling import wait_until
 
-from ..webhooks.receiver import Receiver, Recorded
+from ..webhooks.receiver import Receiver, Recorded, Reply
 from .helpers import add_subscription, event, make_calendar, make_service
 
 NY = ZoneInfo("America/New_York")
@@ -160,3 +160,46 @@ def test_two_workers_claiming_ahead_share_a_burst_and_send_nothing_twice(engine:
     assert len({r.headers["webhook-id"] for r in rx.requests}) == len(rx.requests) == 60
     assert ledger.count_by_state(engine) == {"delivered": 100}
     assert sum(s.delivered for s in outs) == 100
+
+
+def test_a_queue_longer_than_the_lease_is_renewed_not_claimed_again(sqlite_engine: Engine) -> None:
+    """One slow receiver holds the only sender past the lease; the rows queued behind it stay ours."""
+    clock = SettableClock(START)
+    release = threading.Event()
+    lease = dt.timedelta(seconds=30)
+
+    def hold_the_first(request: Recorded) -> Reply:
+        if len(rx.requests) == 1:
+            release.wait(30)
+        return Reply(200)
+
+    with Receiver() as rx:
+        rx.respond_with(hold_the_first)
+        add_subscription(sqlite_engine, rx.url, clock, sub_id="sub-slow")
+        calendar = make_calendar(*[event(f"e{i}", DEADLINE) for i in range(3)])
+        tuning = Tuning(concurrency=1, lease=lease)
+        # A client timeout longer than the test can take: the held send must not turn into a retry.
+        first, second = (make_service(sqlite_engine, calendar, clock, tuning=tuning, timeout=60) for _ in range(2))
+        for service in (first, second):
+            service.start(schedule=False)
+        try:
+            clock.set(DUE)
+            thread, stats = run_in_background(first, clock.now())
+            wait_until(lambda: len(rx.requests) == 1, what="the first send, held by the receiver")
+            clock.set(DUE + lease * 2 / 3)  # the worker renews its claims past a third of the lease
+            wait_until(
+                lambda: all(r["claimed_until"] > DUE + lease for r in ledger.list_rows(sqlite_engine)),
+                what="the claims renewed",
+            )
+            clock.set(DUE + lease * 4 / 3)  # past the first lease: only a renewal keeps the rows
+            assert second.run_due(clock.now()).claimed == 0
+            release.set()
+            thread.join(timeout=30)
+        finally:
+            release.set()
+            for service in (first, second):
+                service.shutdown()
+    assert stats[0].delivered == 3
+    assert Counter(r.headers["webhook-id"] for r in rx.requests) == Counter(
+        {r["id"]: 1 for r in ledger.list_rows(sqlite_engine)}
+    )
