@@ -179,7 +179,9 @@ def test_a_queue_longer_than_the_lease_is_renewed_not_claimed_again(sqlite_engin
         calendar = make_calendar(*[event(f"e{i}", DEADLINE) for i in range(3)])
         tuning = Tuning(concurrency=1, lease=lease)
         # A client timeout longer than the test can take: the held send must not turn into a retry.
-        first, second = (make_service(sqlite_engine, calendar, clock, tuning=tuning, timeout=60) for _ in range(2))
+        first, second = (
+            make_service(sqlite_engine, calendar, clock, tuning=tuning, timeout=60) for _ in range(2)
+        )
         for service in (first, second):
             service.start(schedule=False)
         try:
