@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 
 @click.command()
 @click.option("--data", "data_path", type=click.Path(dir_okay=False, path_type=Path), help="Event file.")
-@click.option("--concurrency", default=16, show_default=True, type=click.IntRange(1, 256),
-              help="Deliveries in flight at once.")
+@click.option("--concurrency", default=64, show_default=True, type=click.IntRange(1, 1024),
+              help="Deliveries in flight at once (coroutines on one event loop; at most 64 to one host).")
 @click.option("--lease", default=120.0, show_default=True, type=click.FloatRange(1, 3600),
               help="Seconds a claimed reminder stays this worker's; after a crash another resends it then.")
 @click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
