@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_reminders.py                                  # everything, the defaults
     .venv/bin/python bench/bench_reminders.py --burst 2000 --subscribers 200   # a short run
     .venv/bin/python bench/bench_reminders.py --only a,b                       # no PostgreSQL needed
+    .venv/bin/python bench/bench_reminders.py --no-planning --runs 3           # medians of 3 rounds
 
 1. Plan 1,000 subscriptions x 50 deadlines x 3 lead times (pure `plan_reminders`), then insert them
    into the ledger (idempotent insert) and insert them again (everything already there).
@@ -26,6 +27,12 @@
    included); CPU seconds are the worker's own, from armed to drained. Loopback only, bounded in count
    (`--burst` <= 50,000) and time (`--max-seconds`). On a small machine the receiver, the worker(s) and
    PostgreSQL share the CPUs: the bare loops meet the same receiver, one process at a time.
+   `--runs N` (at most 9): N rounds, each running (a), then (b) and the two bare loops side by side (the
+   order reversed every other round, so neither (b) nor bare aiohttp always goes first), then (c); every run
+   on a fresh database (a new SQLite file, a new PostgreSQL database for (c)) and a reset receiver. Then
+   every run's key figures, the median of each figure, and the ratio (b) / bare aiohttp per round and as
+   the median of those per-round ratios; the summary shows medians (peak RSS: median and max). One
+   duplicate in any run of any scenario fails its goal.
 Goals (issue 11): (a) p99 < 1 s; (b) >= 0.7x the bare async loop; (c) nothing sent twice.
 """
 
@@ -37,8 +44,10 @@ import concurrent.futures as cf
 import datetime as dt
 import inspect
 import json
+import math
 import multiprocessing as mp
 import os
+import statistics
 import sys
 import tempfile
 import threading
@@ -49,7 +58,7 @@ from multiprocessing.context import SpawnProcess
 from multiprocessing.queues import Queue as MpQueue
 from multiprocessing.synchronize import Event as MpEvent
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -726,37 +735,190 @@ def verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("met" if ok else "NOT met")
 
 
+# --- several runs: each run's figures, their medians, the per-round ratios --------------------------
+
+
+def median_of(values: list[float]) -> float:
+    """The median (of an even count: the mean of the middle two); NaN if any value is NaN, so a run that
+    lacks a figure is not quietly left out of it."""
+    if not values or any(math.isnan(v) for v in values):
+        return float("nan")
+    return float(statistics.median(values))
+
+
+def scenario_figures(r: ScenarioResult) -> dict[str, float]:
+    """The key figures of one service run, as the summary shows them."""
+    late = r.lateness
+    return {"messages": float(r.received.get("total", 0)), "p50": percentile(late, 0.5),
+            "p99": percentile(late, 0.99), "max": max(late, default=float("nan")), "rate": r.rate,
+            "rss_kb": float(r.peak_rss_kb), "dups": float(r.duplicates)}
+
+
+def bare_figures(b: dict[str, Any]) -> dict[str, float]:
+    """The key figures of one bare loop run (p50, p99, max: request start - t0)."""
+    rec = b["received"]
+    return {"messages": float(rec["total"]), "p50": b["p50"], "p99": b["p99"], "max": b["max"],
+            "rate": b["rate"], "rss_kb": float(b["peak_rss_kb"] or 0),
+            "dups": float(rec["total"] - rec["distinct"])}
+
+
+def medians(figures: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over the runs, each on its own (not the figures of one median run)."""
+    return {key: median_of([f[key] for f in figures]) for key in figures[0]}
+
+
+def round_ratios(rates: list[float | None], aiohttp: list[dict[str, Any]]) -> list[float | None]:
+    """Each round's rate over the bare aiohttp loop of the same round; None where either is missing."""
+    return [
+        rate / a["rate"] if rate is not None and "error" not in a and a["rate"] else None
+        for rate, a in zip(rates, aiohttp, strict=True)
+    ]
+
+
+def bare_rates(runs: list[dict[str, Any]]) -> list[float | None]:
+    return [None if "error" in b else float(b["rate"]) for b in runs]
+
+
+def _ratio_list(ratios: list[float | None]) -> str:
+    return ", ".join("-" if x is None else f"{x:.2f}" for x in ratios)
+
+
+def _run_line(f: dict[str, float]) -> str:
+    return (f"p50 {f['p50']:6.3f} s  p99 {f['p99']:6.3f} s  rate {f['rate']:>7,.0f}/s  "
+            f"dups {f['dups']:>3.0f}  peak RSS {f['rss_kb'] / 1024:>4.0f} MiB")
+
+
+def print_runs(
+    runs: dict[str, list[ScenarioResult]], bare: dict[str, list[dict[str, Any]]], n: int
+) -> None:
+    """Every run's key figures, one line each in round order, then the median of each figure."""
+    print()
+    print(f"every run ({n} rounds; each run with a fresh database and a reset receiver), then the MEDIAN "
+          f"of each figure over the runs (each figure's own median, not one median run's figures)")
+    aiohttp = bare.get("aiohttp", [])
+    for key, results in runs.items():
+        print(f"({key}) {results[0].title}")
+        figures = [scenario_figures(r) for r in results]
+        ratios = round_ratios([r.rate for r in results], aiohttp) if key == SINGLE and aiohttp else []
+        for i, (r, f) in enumerate(zip(results, figures, strict=True)):
+            extra = ""
+            if ratios:
+                extra = f"  service / bare aiohttp of round {i + 1}: {_ratio_list([ratios[i]])}"
+            if key == TWO_WORKERS:
+                by_pid = r.received.get("by_pid", {})
+                sent = " + ".join(f"{by_pid.get(str(w.get('pid')), 0):,}" for w in r.workers)
+                extra = f"  sent by worker: {sent}"
+                if "?" in by_pid:
+                    extra += f", unattributed {by_pid['?']:,}"
+            if not r.once_each:
+                extra += f"  NOT once each ({r.received.get('total', 0):,} requests, "
+                extra += f"{r.received.get('distinct', 0):,} distinct, {r.expected:,} expected)"
+            print(f"    run {i + 1}: {_run_line(f)}{extra}")
+        m = medians(figures)
+        print(f"    median: {_run_line(m)} (max {max(f['rss_kb'] for f in figures) / 1024:.0f} MiB); "
+              f"dups over all runs: {sum(r.duplicates for r in results)}")
+        if ratios:
+            known = [x for x in ratios if x is not None]
+            async_med = median_of(bare_rates_known(aiohttp))
+            print(f"    service / bare aiohttp: {median_of(known):.2f} = the MEDIAN OF THE PER-ROUND RATIOS "
+                  f"({_ratio_list(ratios)}); the ratio of the two medians would be "
+                  f"{m['rate'] / async_med:.2f} (goal >= 0.7)")
+    for kind, loops in bare.items():
+        print(f"   bare {kind}")
+        ok = [b for b in loops if "error" not in b]
+        for i, b in enumerate(loops):
+            print(f"    run {i + 1}: "
+                  + (f"ERROR {b['error']}" if "error" in b else _run_line(bare_figures(b))))
+        if ok:
+            figures = [bare_figures(b) for b in ok]
+            print(f"    median: {_run_line(medians(figures))} (max "
+                  f"{max(f['rss_kb'] for f in figures) / 1024:.0f} MiB)"
+                  + (f"; of {len(ok)} runs without an error" if len(ok) < len(loops) else ""))
+
+
+def bare_rates_known(runs: list[dict[str, Any]]) -> list[float]:
+    return [r for r in bare_rates(runs) if r is not None]
+
+
+class Row(NamedTuple):
+    """One line of the summary table."""
+
+    label: str
+    figures: dict[str, float]  # one run's, or the medians of the runs
+    ratio: float | None
+    rss_max_kb: float
+    dups: int  # one run's, or all runs' added up
+    goal: str
+
+
+def summary_rows(
+    runs: dict[str, list[ScenarioResult]], bare: dict[str, list[dict[str, Any]]], n: int
+) -> list[Row]:
+    aiohttp = bare.get("aiohttp", [])
+    rows: list[Row] = []
+    for key, results in runs.items():
+        figures = [scenario_figures(r) for r in results]
+        fig = figures[0] if n == 1 else medians(figures)
+        dups = sum(r.duplicates for r in results)
+        ratio: float | None = None
+        if key == DIGESTS:
+            goal = f"p99 < 1 s: {verdict(fig['p99'] < 1)}"
+            if n > 1:
+                goal += f" (median; {sum(f['p99'] < 1 for f in figures)} of {n} runs)"
+        elif key == SINGLE:
+            ratios = [x for x in round_ratios([r.rate for r in results], aiohttp) if x is not None]
+            ratio = (ratios[0] if n == 1 else median_of(ratios)) if ratios else None
+            goal = f">= 0.7x bare async: {verdict(None if ratio is None else ratio >= 0.7)}"
+            if n > 1 and ratios:
+                goal += f" (median ratio; {sum(x >= 0.7 for x in ratios)} of {len(ratios)} rounds)"
+        else:
+            once = sum(r.once_each for r in results)
+            goal = f"nothing sent twice: {verdict(once == len(results))}"
+            if n > 1:
+                goal += f" (every run: {once} of {n} once each)"
+        if key != TWO_WORKERS and dups:  # strict in every scenario: one duplicate in one run fails it
+            goal += f"; nothing sent twice: NOT met ({dups} dup(s) over {n} run(s))"
+        label = f"{key}) {results[0].title.split(':')[0]}"
+        rows.append(Row(label, fig, ratio, max(f["rss_kb"] for f in figures), dups, goal))
+    for kind, loops in bare.items():
+        ok = [b for b in loops if "error" not in b]
+        if not ok:
+            continue
+        figures = [bare_figures(b) for b in ok]
+        fig = figures[0] if n == 1 else medians(figures)
+        ratios = [x for x in round_ratios(bare_rates(loops), aiohttp) if x is not None] if aiohttp else []
+        ratio = (ratios[0] if n == 1 else median_of(ratios)) if ratios else None
+        label = "   bare " + kind + ("" if len(ok) == len(loops) else f" ({len(ok)} of {len(loops)} runs)")
+        rows.append(Row(label, fig, ratio, max(f["rss_kb"] for f in figures),
+                        int(sum(f["dups"] for f in figures)), ""))
+    return rows
+
+
 def print_summary(
-    results: dict[str, ScenarioResult], bare: dict[str, dict[str, Any]], concurrency: int
+    runs: dict[str, list[ScenarioResult]], bare: dict[str, list[dict[str, Any]]], concurrency: int,
+    n: int = 1,
 ) -> None:
     print()
-    print(f"summary (concurrency {concurrency})")
+    if n == 1:
+        print(f"summary (concurrency {concurrency})")
+    else:
+        print(f"summary (concurrency {concurrency}): MEDIANS OF {n} RUNS, each column's median on its own;")
+        print("    ratio: the median of the per-round ratios (each run's rate over the bare aiohttp loop of "
+              "its own round);")
+        print("    peak RSS: median / max over the runs; dups: all runs added up (any one fails the goal)")
+    rss_head = "peak RSS" if n == 1 else "peak RSS med/max"
     head = (f"{'scenario':30} {'messages':>9} {'p50 s':>7} {'p99 s':>7} {'max s':>7} {'rate/s':>8} "
-            f"{'ratio':>6} {'peak RSS':>9} {'dups':>5}  goal")
+            f"{'ratio':>6} {rss_head:>{9 if n == 1 else 16}} {'dups':>5}  goal")
     print(head)
     print("-" * len(head))
-    async_rate = bare.get("aiohttp", {}).get("rate")
-    for key, r in results.items():
-        late = r.lateness
-        p99 = percentile(late, 0.99)
-        ratio = r.rate / async_rate if key == SINGLE and async_rate else None
-        if key == DIGESTS:
-            goal = f"p99 < 1 s: {verdict(p99 < 1)}"
-        elif key == SINGLE:
-            goal = f">= 0.7x bare async: {verdict(None if ratio is None else ratio >= 0.7)}"
-        else:
-            goal = f"nothing sent twice: {verdict(r.once_each)}"
-        print(f"{r.name + ') ' + r.title.split(':')[0]:30.30} {r.received.get('total', 0):>9,} "
-              f"{percentile(late, 0.5):>7.3f} {p99:>7.3f} {max(late, default=float('nan')):>7.3f} "
-              f"{r.rate:>8,.0f} {'' if ratio is None else f'{ratio:.2f}':>6} "
-              f"{r.peak_rss_kb / 1024:>5.0f} MiB {r.duplicates:>5}  {goal}")
-    for kind, b in bare.items():
-        if "error" in b:
-            continue
-        ratio_text = f"{b['rate'] / async_rate:.2f}" if async_rate else ""
-        print(f"{'   bare ' + kind:30} {b['received']['total']:>9,} {b['p50']:>7.3f} {b['p99']:>7.3f} "
-              f"{b['max']:>7.3f} {b['rate']:>8,.0f} {ratio_text:>6} {b['peak_rss_kb'] / 1024:>5.0f} MiB "
-              f"{b['received']['total'] - b['received']['distinct']:>5}")
+    for row in summary_rows(runs, bare, n):
+        f = row.figures
+        rss = (f"{f['rss_kb'] / 1024:>5.0f} MiB" if n == 1
+               else f"{f['rss_kb'] / 1024:>6.0f} /{row.rss_max_kb / 1024:>4.0f} MiB")
+        line = (f"{row.label:30.30} {f['messages']:>9,.0f} {f['p50']:>7.3f} {f['p99']:>7.3f} "
+                f"{f['max']:>7.3f} {f['rate']:>8,.0f} {'' if row.ratio is None else f'{row.ratio:.2f}':>6} "
+                f"{rss} {row.dups:>5}")
+        print(f"{line}  {row.goal}" if row.goal else line)
 
 
 def main() -> None:
@@ -767,13 +929,14 @@ def main() -> None:
                         help="for planning, (a) and (b); default: a SQLite file each in a temp dir. Given, "
                              "its ledger and subscriptions are emptied before each: point it at a scratch db")
     parser.add_argument("--pg-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
-                        help="(c) creates a fresh database through this URL and drops it at the end")
+                        help="(c) creates a fresh database through this URL (one per run) and drops it")
     parser.add_argument("--burst", type=int, default=10_000, help="reminders due in the same second")
     parser.add_argument("--subscribers", type=int, default=1_000, help="the burst is spread over these")
     parser.add_argument("--concurrency", type=int, default=0,
                         help=f"sends in flight, service and bare loops alike (default: Tuning's, "
                              f"{Tuning().concurrency})")
-    parser.add_argument("--max-seconds", type=float, default=240.0, help="stop waiting for a burst after")
+    parser.add_argument("--max-seconds", type=float, default=240.0,
+                        help="stop waiting for a burst after (each run of each scenario)")
     ahead = getattr(Tuning(), "prepare_ahead", dt.timedelta(0)).total_seconds()
     parser.add_argument("--lead-seconds", type=float, default=3.0 + ahead,
                         help="the workers start (plan, arm) this long before the due instant; default 3 s "
@@ -781,6 +944,10 @@ def main() -> None:
                              "of its preparation window, as reminders planned days ahead do")
     parser.add_argument("--only", default="a,b,c", help="scenarios to run, of a,b,c (planning runs with any)")
     parser.add_argument("--no-planning", action="store_true", help="skip part 1")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="rounds (1 to 9): each runs every scenario once, (b) and the two bare loops "
+                             "side by side in an order reversed every other round, each on a fresh database "
+                             "and a reset receiver; the summary then shows medians")
     args = parser.parse_args()
     if not 1 <= args.burst <= 50_000:
         parser.error("--burst must be between 1 and 50,000")
@@ -790,6 +957,8 @@ def main() -> None:
         parser.error("at most 500 reminders per subscriber (events sharing one deadline)")
     if not 0 < args.max_seconds <= 1800:
         parser.error("--max-seconds must be in (0, 1800]")
+    if not 1 <= args.runs <= 9:
+        parser.error("--runs must be between 1 and 9")
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     if not only <= {DIGESTS, SINGLE, TWO_WORKERS}:
         parser.error("--only takes a comma-separated subset of a,b,c")
@@ -797,16 +966,17 @@ def main() -> None:
     common = {"burst": args.burst, "subscribers": args.subscribers, "concurrency": concurrency,
               "max_seconds": args.max_seconds, "lead_seconds": args.lead_seconds}
     per_sub = args.burst // args.subscribers
+    n = args.runs
     print(f"concurrency {concurrency} ({'given' if args.concurrency else 'the Tuning default'}); burst "
           f"{args.burst:,} reminders = {args.subscribers:,} subscribers x {per_sub} events sharing one "
           f"deadline; "
           f"{os.cpu_count()} CPUs shared by the receiver, the worker(s) and the database; workers start "
-          f"{args.lead_seconds:g} s before the due instant")
+          f"{args.lead_seconds:g} s before the due instant" + (f"; {n} rounds" if n > 1 else ""))
     with tempfile.TemporaryDirectory() as tmp:
 
         def url_for(name: str) -> str:
             if not args.database_url:
-                return f"sqlite:///{tmp}/{name}.sqlite3"
+                return f"sqlite:///{tmp}/{name}.sqlite3"  # a new file for each run
             empty_tables(args.database_url)
             return str(args.database_url)
 
@@ -816,45 +986,68 @@ def main() -> None:
         if not args.no_planning:
             bench_planning(url_for("plan"))
         receiver = start_receiver()
-        results: dict[str, ScenarioResult] = {}
-        bare: dict[str, dict[str, Any]] = {}
+        runs: dict[str, list[ScenarioResult]] = {}
+        bare: dict[str, list[dict[str, Any]]] = {}
+        body = realistic_body()
+        told_body = False
         try:
-            if DIGESTS in only:
-                url = url_for("a")
-                results[DIGESTS] = run_scenario(
-                    DIGESTS, title(url, f"digests: {args.subscribers:,} digest messages of {per_sub}"),
-                    url, receiver, digest=True, workers=1, **common,
-                )
-                print_scenario(results[DIGESTS])
-            if SINGLE in only:
-                url = url_for("b")
-                results[SINGLE] = run_scenario(
-                    SINGLE, title(url, f"one message per reminder: {args.burst:,} messages"),
-                    url, receiver, digest=False, workers=1, **common,
-                )
-                print_scenario(results[SINGLE])
-                body = realistic_body()
-                print(f"    bare loops: a real reminder.due body of {len(body)} B, no signing, "
-                      f"webhook-id per request, the same receiver")
-                for kind in ("aiohttp", "requests"):
-                    bare[kind] = run_bare(kind, receiver, args.burst, concurrency, body)
-                    print_bare(kind, bare[kind], args.burst, concurrency)
-                if "error" not in bare["aiohttp"]:
-                    print(f"    service / bare aiohttp: {results[SINGLE].rate / bare['aiohttp']['rate']:.2f} "
-                          f"(goal >= 0.7)")
-            if TWO_WORKERS in only:
-                pg_url = create_database(args.pg_admin_url)
-                try:
-                    results[TWO_WORKERS] = run_scenario(
-                        TWO_WORKERS, "two workers: (a) on PostgreSQL, two worker processes", pg_url,
-                        receiver, digest=True, workers=2, **common,
+            for i in range(n):
+                run = "" if n == 1 else f"-{i + 1}"
+                # (b) and the bare loops side by side, the order reversed every other round: neither of
+                # (b) and bare aiohttp always goes first, and each round's ratio compares neighbours.
+                order = ["service", "aiohttp", "requests"] if SINGLE in only else []
+                if i % 2:
+                    order.reverse()
+                if n > 1:
+                    steps = ([f"({DIGESTS})"] if DIGESTS in only else []) + [
+                        f"({SINGLE})" if s == "service" else f"bare {s}" for s in order
+                    ] + ([f"({TWO_WORKERS})"] if TWO_WORKERS in only else [])
+                    print(f"\nround {i + 1} of {n}: {', '.join(steps)}")
+                if DIGESTS in only:
+                    url = url_for("a" + run)
+                    result = run_scenario(
+                        DIGESTS, title(url, f"digests: {args.subscribers:,} digest messages of {per_sub}"),
+                        url, receiver, digest=True, workers=1, **common,
                     )
-                finally:
-                    drop_database(args.pg_admin_url, pg_url)
-                print_scenario(results[TWO_WORKERS])
+                    runs.setdefault(DIGESTS, []).append(result)
+                    print_scenario(result)
+                for step in order:
+                    if step == "service":
+                        url = url_for("b" + run)
+                        result = run_scenario(
+                            SINGLE, title(url, f"one message per reminder: {args.burst:,} messages"),
+                            url, receiver, digest=False, workers=1, **common,
+                        )
+                        runs.setdefault(SINGLE, []).append(result)
+                        print_scenario(result)
+                        continue
+                    if not told_body:
+                        print(f"    bare loops: a real reminder.due body of {len(body)} B, no signing, "
+                              f"webhook-id per request, the same receiver")
+                        told_body = True
+                    loop = run_bare(step, receiver, args.burst, concurrency, body)
+                    bare.setdefault(step, []).append(loop)
+                    print_bare(step, loop, args.burst, concurrency)
+                if order and "error" not in bare["aiohttp"][-1]:
+                    ratio = runs[SINGLE][-1].rate / bare["aiohttp"][-1]["rate"]
+                    print(f"    service / bare aiohttp: {ratio:.2f} "
+                          + ("(goal >= 0.7)" if n == 1 else "(this round; goal >= 0.7 on the median)"))
+                if TWO_WORKERS in only:
+                    pg_url = create_database(args.pg_admin_url)  # a fresh database for each run
+                    try:
+                        result = run_scenario(
+                            TWO_WORKERS, "two workers: (a) on PostgreSQL, two worker processes", pg_url,
+                            receiver, digest=True, workers=2, **common,
+                        )
+                    finally:
+                        drop_database(args.pg_admin_url, pg_url)
+                    runs.setdefault(TWO_WORKERS, []).append(result)
+                    print_scenario(result)
         finally:
             receiver.close()
-        print_summary(results, bare, concurrency)
+        if n > 1:
+            print_runs(runs, bare, n)
+        print_summary(runs, bare, concurrency, n)
 
 
 if __name__ == "__main__":
