@@ -1,4 +1,8 @@
-"""Delivering what is due: claim rows from the ledger, send them through a bounded pool, record outcomes.
+"""Delivering what is due: claim rows from the ledger, sign them, send each at its instant, record outcomes.
+
+This thread claims (ahead of time when asked), checks, renders, signs and records; the sends are a fixed
+set of `Tuning.concurrency` coroutines on the client's event loop (`_Sends`), each taking the next
+message, waiting for its instant and sending it. Claims of queued messages are renewed while they wait.
 
 Each claimed row is first checked against the current data and subscriptions (a reminder no longer owed
 is cancelled, one past its deadline is missed), then sent once; the retry policy decides whether a failed
@@ -9,7 +13,8 @@ in memory and written first at the next run, before anything new is claimed; a r
 held here is never sent again by this process, even after its lease ran out. What holds, exactly:
 
 - one process: each reminder is sent once, unless the process dies between sending and recording;
-- after such a crash (or a database outage longer than the lease while another worker runs): the row
+- after such a crash (or a database outage longer than the lease, when claims cannot be renewed, while
+  another worker runs): the row
   is sent again once its lease ends, with the same `webhook-id`, so a receiver that remembers the ids
   it saw (as the Standard Webhooks spec asks) handles it once. Delivery is at-least-once, never lost.
 """
@@ -251,7 +256,7 @@ class Delivery:
                     last_flush = time.monotonic()
                 if inflight and self.clock.now() - renewed > self.tuning.lease / 3:
                     renewed = self.clock.now()
-                    error = self._renew(claims, renewed + self.tuning.lease) or error
+                    self._renew(claims, renewed + self.tuning.lease)
             error = self._record(done_rows, subscriptions, stats) or error
             self._sends = None
             with contextlib.suppress(RuntimeError):  # the loop is gone already
@@ -260,13 +265,14 @@ class Delivery:
             raise error
         return stats
 
-    def _renew(self, claims: set[str], until: dt.datetime) -> Exception | None:
+    def _renew(self, claims: set[str], until: dt.datetime) -> None:
         try:
             ledger.renew_claims(self.engine, claims, until=until)
-        except Exception as exc:  # the sends go on; if the lease runs out, a row may go out twice
-            log.warning("could not renew the claim on %d batch(es) being sent: %s", len(claims), exc)
-            return exc
-        return None
+        except Exception as exc:  # the sends go on (their outcomes are held if need be); tried again
+            log.warning(
+                "could not renew %d claim(s) being sent: %s; if the database stays away past the lease, "
+                "another worker may send those reminders again, with the same webhook-id", len(claims), exc,
+            )
 
     def _record_held(self, stats: RunStats) -> None:
         """Write the outcomes an earlier run could not (raises while the database is still away)."""

@@ -156,7 +156,7 @@ class ReminderService:
             self.arm()
 
     def shutdown(self, *, wait: bool = True) -> None:
-        """Stop the alarm and the send pool (letting sends in flight finish when `wait`)."""
+        """Stop the alarm and the sending (letting sends in flight finish when `wait`)."""
         self._stopped = True
         with self._replan_lock:
             replan = self._replan_thread
