@@ -19,7 +19,7 @@ from calendar_service.reminders.service import ReminderService, RunStats, Tuning
 from tests.polling import wait_until
 
 from ..webhooks.receiver import Receiver, Recorded, Reply
-from .helpers import add_subscription, event, make_calendar, make_service
+from .helpers import OffsetClock, add_subscription, event, make_calendar, make_service
 
 NY = ZoneInfo("America/New_York")
 DEADLINE = dt.datetime(2026, 7, 9, 0, 1, tzinfo=NY)  # the US 00:01 burst
@@ -205,3 +205,30 @@ def test_a_queue_longer_than_the_lease_is_renewed_not_claimed_again(sqlite_engin
     assert Counter(r.headers["webhook-id"] for r in rx.requests) == Counter(
         {r["id"]: 1 for r in ledger.list_rows(sqlite_engine)}
     )
+
+
+def test_with_the_real_alarm_nothing_arrives_before_its_instant(sqlite_engine: Engine) -> None:
+    """APScheduler rings ahead of the burst (the real alarm, real seconds); every message arrives at or
+    after its due instant, signed for it."""
+    clock = OffsetClock.starting_at(DUE - dt.timedelta(seconds=3))
+    arrivals: list[dt.datetime] = []
+
+    def note_the_time(request: Recorded) -> Reply:
+        arrivals.append(clock.now())
+        return Reply(200)
+
+    with Receiver() as rx:
+        rx.respond_with(note_the_time)
+        for n in range(20):
+            add_subscription(sqlite_engine, f"{rx.url}/s{n}", clock, sub_id=f"sub-{n:02d}")
+        events = [event(f"e{i}", DEADLINE) for i in range(3)]
+        service = make_service(sqlite_engine, make_calendar(*events), clock, tuning=Tuning(concurrency=8))
+        service.start()
+        try:
+            requests = rx.wait_for(60, timeout=30)
+        finally:
+            service.shutdown()
+    assert len(arrivals) == 60
+    assert min(arrivals) >= DUE
+    assert {r.headers["webhook-timestamp"] for r in requests} == {str(int(DUE.timestamp()))}
+    assert ledger.count_by_state(sqlite_engine) == {"delivered": 60}
