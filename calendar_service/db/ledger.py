@@ -383,16 +383,16 @@ def record_outcomes(engine: Engine, outcomes: Sequence[Outcome]) -> None:
     """Write a batch of results: one attempt-log row per attempt made, and each outbox row's new state.
 
     This is the hot path of a burst (a row per reminder sent), so it goes to the driver's executemany
-    with values converted once here: SQLAlchemy's per-value processing cost 34 µs a row, about three
-    times the writing itself (`bench/bench_reminders.py`). The statements are the ones below, nothing
-    else; the columns come from the table definitions.
+    with values converted once here: 10,000 outcomes on SQLite took 0.34 s through SQLAlchemy's
+    per-value processing and 0.19 s this way. The statements are fixed text (`_record_sql`); the log's
+    columns are checked against the table definition at import.
     """
     if not outcomes:
         return
     log_rows = [
         (
             o.id, o.subscription_id, o.kind, o.event_id, o.attempt, o.started_at, o.status, o.latency_ms,
-            o.outcome or o.state, o.error, o.late,
+            str(o.outcome or o.state), o.error, o.late,
             json.dumps([{"id": m.id, "type": m.kind, "event_id": m.event_id} for m in o.members])
             if o.members else None,
         )
