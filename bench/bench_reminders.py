@@ -654,22 +654,22 @@ def run_bare(
 def create_database(admin_url: str) -> str:
     """CREATE DATABASE bench_reminders_<random> through `admin_url`; return its URL."""
     name = f"bench_reminders_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
+    _admin(admin_url, f'CREATE DATABASE "{name}"')
     parts = urlsplit(admin_url)
     return urlunsplit(parts._replace(path="/" + name))
 
 
 def drop_database(admin_url: str, url: str) -> None:
     name = urlsplit(url).path.lstrip("/")
+    _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin(admin_url: str, statement: str) -> None:
+    """Run one statement outside a transaction (CREATE/DROP DATABASE cannot run inside one)."""
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(statement))
     finally:
         admin.dispose()
 
@@ -1003,23 +1003,19 @@ def main() -> None:
                         f"({SINGLE})" if s == "service" else f"bare {s}" for s in order
                     ] + ([f"({TWO_WORKERS})"] if TWO_WORKERS in only else [])
                     print(f"\nround {i + 1} of {n}: {', '.join(steps)}")
-                if DIGESTS in only:
-                    url = url_for("a" + run)
-                    result = run_scenario(
-                        DIGESTS, title(url, f"digests: {args.subscribers:,} digest messages of {per_sub}"),
-                        url, receiver, digest=True, workers=1, **common,
-                    )
-                    runs.setdefault(DIGESTS, []).append(result)
+                def one_worker(key: str, url: str, what: str, *, digest: bool) -> None:
+                    result = run_scenario(key, title(url, what), url, receiver, digest=digest, workers=1,
+                                          **common)
+                    runs.setdefault(key, []).append(result)
                     print_scenario(result)
+
+                if DIGESTS in only:
+                    one_worker(DIGESTS, url_for("a" + run),
+                               f"digests: {args.subscribers:,} digest messages of {per_sub}", digest=True)
                 for step in order:
                     if step == "service":
-                        url = url_for("b" + run)
-                        result = run_scenario(
-                            SINGLE, title(url, f"one message per reminder: {args.burst:,} messages"),
-                            url, receiver, digest=False, workers=1, **common,
-                        )
-                        runs.setdefault(SINGLE, []).append(result)
-                        print_scenario(result)
+                        one_worker(SINGLE, url_for("b" + run),
+                                   f"one message per reminder: {args.burst:,} messages", digest=False)
                         continue
                     if not told_body:
                         print(f"    bare loops: a real reminder.due body of {len(body)} B, no signing, "
