@@ -13,6 +13,7 @@ error at start-up (`ConfigError`, `DatabaseUnreachable`), never a default made u
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -21,6 +22,8 @@ from .clock import Clock, SystemClock
 from .errors import ConfigError, DatabaseUnreachable
 from .live import LiveCalendar
 from .settings import Settings, variable
+
+log = logging.getLogger(__name__)
 
 STARTUP_LOCK_WAIT = 30.0  # seconds a start-up waits for a busy SQLite file before giving up
 
@@ -53,6 +56,11 @@ class Services:
 
         if self.reminders is not None:
             raise RuntimeError("the reminder service is already running in this process")
+        if not self.settings.base_url:
+            log.warning(
+                "%s is not set: webhook messages will carry no link to the event page (data.url is null); "
+                "set it to the address people open the calendar at", variable("base_url"),
+            )
         service = ReminderService(
             self.settings, self.engine, self.live, self.clock, self.webhooks, tuning=tuning,
             observer=self.delivery_metrics,

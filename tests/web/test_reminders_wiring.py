@@ -136,3 +136,12 @@ def test_deleting_a_subscription_cancels_its_pending_reminders_at_once(
     assert client.delete(f"/api/v1/subscriptions/{created['id']}", headers=AUTH).status_code == 204
     # Cancelled by the delete itself, not left for a wake-up days later to discover.
     assert ledger.count_by_state(service.engine) == {"cancelled": 2}
+
+
+def test_starting_reminders_without_a_base_url_says_the_links_will_be_missing(
+    wiring_settings: Settings, offset_clock: OffsetClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(wiring_settings, clock=offset_clock)
+    service = services(app).start_reminders()
+    service.shutdown()
+    assert "TRADE_CALENDAR_BASE_URL is not set: webhook messages will carry no link" in caplog.text
