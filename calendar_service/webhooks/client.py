@@ -24,16 +24,13 @@ work before the due instant and only the request itself happens at it (`post`).
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures as cf
 import datetime as dt
 import logging
 import os
 import socket
 import time
 import weakref
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -53,8 +50,6 @@ USER_AGENT = "trade-calendar-webhooks/1"
 # A payload signed ahead is signed again when it goes out later than this after its timestamp
 # (queued behind a slow host): receivers reject stale timestamps (Standard Webhooks allows 5 minutes).
 RESIGN_AFTER = dt.timedelta(seconds=60)
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -100,7 +95,7 @@ class WebhookClient:
         self._passed: set[str] = set()  # URLs whose form (and literal address) passed the policy
         self.io = self._pool.io
         # A client dropped without close() (a test, a one-off command) still closes its connections.
-        self._finalizer = weakref.finalize(self, self._pool.close)
+        weakref.finalize(self, self._pool.close)
 
     def __repr__(self) -> str:
         return f"WebhookClient({self.policy!r}, timeout={self.timeout})"
@@ -114,13 +109,10 @@ class WebhookClient:
         HTTP trouble. `previous_secret`, during a rotation's grace period, adds a second signature."""
         return self.io.run(self.send_async(url, secret, message, fmt, previous_secret=previous_secret))
 
-    def submit(self, coro: Coroutine[Any, Any, T]) -> cf.Future[T]:
-        """Run `coro` on the client's loop (where its connections live)."""
-        return self.io.submit(coro)
-
     def close(self) -> None:
-        """Close every pooled connection and stop the loop (call once, when the process stops)."""
-        self._finalizer()
+        """Close every pooled connection and stop the loop. Using the client again starts them anew
+        (and the finalizer still closes those when the client goes)."""
+        self._pool.close()
 
     # --- on the loop --------------------------------------------------------------------------------
 

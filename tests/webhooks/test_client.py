@@ -261,3 +261,23 @@ def test_secret_never_reaches_the_logs(receiver: Receiver, caplog: pytest.LogCap
     assert secret.removeprefix("whsec_") not in text
     assert secret not in repr(sender)
     sender.close()
+
+
+def test_a_request_signed_ahead_goes_as_signed_and_is_signed_again_when_it_waited_too_long(
+    receiver: Receiver,
+) -> None:
+    secret = new_secret()
+    clock = SettableClock(NOW)
+    sender = client(clock=clock)
+    due = NOW + dt.timedelta(seconds=5)
+    prepared = sender.prepare(receiver.url, secret, message("rem_ahead"), "standard", at=due)
+    clock.set(due)
+    assert sender.io.run(sender.post(prepared)).outcome == "delivered"
+    clock.set(due + dt.timedelta(seconds=90))  # queued behind a slow host: a stale timestamp is refused
+    assert sender.io.run(sender.post(prepared)).outcome == "delivered"
+    on_time, late = receiver.wait_for(2)
+    assert int(on_time.headers["webhook-timestamp"]) == int(due.timestamp())
+    assert int(late.headers["webhook-timestamp"]) == int(due.timestamp()) + 90
+    assert on_time.body == late.body  # the same message; only the signature is new
+    assert late.headers["webhook-signature"] != on_time.headers["webhook-signature"]
+    assert Webhook(secret).verify(late.body, late.headers)["data"] == {"title": "Truce ends"}
