@@ -155,8 +155,9 @@ class Delivery:
         self.retry_policy = retry_policy
         self._rng = rng
         # A plain (threaded) client gets a loop of our own; it runs each send on a worker thread.
-        self._io = client.io if _is_async(client) else LoopThread("reminder-send")
-        self._own_io = not _is_async(client)
+        self._async_client = client if _is_async(client) else None
+        self._io = self._async_client.io if self._async_client is not None else LoopThread("reminder-send")
+        self._own_io = self._async_client is None
         self._run_lock = threading.Lock()
         self._sends: _Sends | None = None  # the current run's senders (on the loop)
         self._gates: dict[dt.datetime, asyncio.Task[None]] = {}  # one sleeper per instant waited for
@@ -380,11 +381,11 @@ class Delivery:
 
     def _signed(self, job: _Job) -> _Job:
         """`job` with its request rendered and signed now, for the instant it goes out."""
-        if not _is_async(self.client):
+        if self._async_client is None:
             return job
         sub = job.sub
         at = job.message.timestamp
-        prepared = self.client.prepare(
+        prepared = self._async_client.prepare(
             sub.url, sub.secret, job.message, sub.format, at=at, previous_secret=sub.secret_in_grace(at)
         )
         return replace(job, prepared=prepared)
@@ -449,8 +450,8 @@ class Delivery:
         row = rows[0]
         number = max(r.attempts for r in rows) + 1
         try:
-            if job.prepared is not None and _is_async(self.client):
-                attempt = await self.client.post(job.prepared)
+            if job.prepared is not None and self._async_client is not None:
+                attempt = await self._async_client.post(job.prepared)
             else:
                 sub = job.sub
                 previous = sub.secret_in_grace(self.clock.now())

@@ -41,7 +41,7 @@ from .attempt import Attempt, AttemptOutcome
 from .loop import LoopThread
 from .payloads import Format, Message, render_payload
 from .retry import parse_retry_after
-from .security import AddressPolicy, redact_url
+from .security import AddressPolicy, parse_literal, redact_url
 from .signing import sign
 
 log = logging.getLogger(__name__)
@@ -197,7 +197,7 @@ class WebhookClient:
         address, that address is allowed; remember a URL that passed (the answer cannot change: a
         name is checked at each connection, by the resolver)."""
         host, port = self.policy.split_url(url)
-        if _is_literal(host):
+        if parse_literal(host) is not None:
             # aiohttp does not resolve a literal address, so our resolver never sees it
             self.policy.connect_address(host, port, url)
         if len(self._passed) >= 100_000:
@@ -281,14 +281,6 @@ class _PolicyResolver(AbstractResolver):
 
     async def close(self) -> None:
         pass
-
-
-def _is_literal(host: str) -> bool:
-    try:
-        socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host.split("%")[0])
-    except OSError:
-        return False
-    return True
 
 
 def _classify(status: int, location: str | None, snippet: str) -> tuple[AttemptOutcome, str | None]:

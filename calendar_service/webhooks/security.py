@@ -78,7 +78,7 @@ class AddressPolicy:
     def check_url(self, url: str) -> None:
         """Raise UnsafeWebhookURL unless `url` is http(s), has no userinfo and every address is allowed."""
         host, port = self.split_url(url)
-        literal = _parse_literal(host)
+        literal = parse_literal(host)
         if literal is not None:
             self.check_address(literal, url)
             return
@@ -115,7 +115,7 @@ class AddressPolicy:
 
     def connect_address(self, host: str, port: int, url: str = "") -> str:
         """Resolve `host` now, check every address, and return the one to connect to (pinned)."""
-        literal = _parse_literal(host)
+        literal = parse_literal(host)
         if literal is not None:
             addresses: list[IPAddress] = [literal]
         else:
@@ -161,7 +161,8 @@ class AddressPolicy:
         return None
 
 
-def _parse_literal(host: str) -> IPAddress | None:
+def parse_literal(host: str) -> IPAddress | None:
+    """The address `host` spells literally (brackets and an IPv6 zone allowed), or None for a name."""
     try:
         return ipaddress.ip_address(host.strip("[]").split("%")[0])
     except ValueError:
