@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.generate import generate_yaml  # noqa: E402 - after the sys.path line
-from calendar_service.clock import SettableClock  # noqa: E402 - after the sys.path line
-from calendar_service.settings import Settings  # noqa: E402 - after the sys.path line
+from calendar_service.adapters.clock import SettableClock  # noqa: E402 - after the sys.path line
+from calendar_service.adapters.settings import Settings  # noqa: E402 - after the sys.path line
 from calendar_service.web import create_app  # noqa: E402 - after the sys.path line
 from tests.web.conftest import render_count  # noqa: E402 - after the sys.path line
 

@@ -24,10 +24,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.generate import generate_yaml
-from calendar_service.clock import SettableClock
-from calendar_service.feeds import render_feed
-from calendar_service.filters import EventFilter
-from calendar_service.settings import Settings
+from calendar_service.adapters.clock import SettableClock
+from calendar_service.adapters.settings import Settings
+from calendar_service.core.filters import EventFilter
+from calendar_service.render.ical import render_feed
 from calendar_service.web import create_app
 from calendar_service.web.extension import web_parts
 

@@ -69,20 +69,21 @@ from sqlalchemy.engine import Engine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from calendar_service.clock import SystemClock  # noqa: E402
-from calendar_service.datafile import parse_calendar  # noqa: E402
-from calendar_service.db import create_schema, ledger, make_engine  # noqa: E402
-from calendar_service.db import subscriptions as subs_db  # noqa: E402
-from calendar_service.reminders.messages import reminder_message_data  # noqa: E402
-from calendar_service.reminders.planning import plan_reminders  # noqa: E402
-from calendar_service.reminders.service import ReminderService, Tuning  # noqa: E402
-from calendar_service.settings import Settings  # noqa: E402
-from calendar_service.store import Calendar  # noqa: E402
-from calendar_service.subscriptions import Subscription  # noqa: E402
-from calendar_service.webhooks.client import WebhookClient  # noqa: E402
-from calendar_service.webhooks.payloads import Message, render_payload  # noqa: E402
-from calendar_service.webhooks.security import AddressPolicy  # noqa: E402
-from calendar_service.webhooks.signing import new_secret  # noqa: E402
+from calendar_service.adapters.clock import SystemClock  # noqa: E402
+from calendar_service.adapters.db import create_schema, ledger, make_engine  # noqa: E402
+from calendar_service.adapters.db import subscriptions as subs_db  # noqa: E402
+from calendar_service.adapters.settings import Settings  # noqa: E402
+from calendar_service.adapters.webhooks.client import WebhookClient  # noqa: E402
+from calendar_service.adapters.webhooks.security import AddressPolicy  # noqa: E402
+from calendar_service.adapters.webhooks.signing import new_secret  # noqa: E402
+from calendar_service.core.calendar import Calendar  # noqa: E402
+from calendar_service.core.datafile import parse_calendar  # noqa: E402
+from calendar_service.core.messages import Message  # noqa: E402
+from calendar_service.core.reminders.messages import reminder_message_data  # noqa: E402
+from calendar_service.core.reminders.planning import plan_reminders  # noqa: E402
+from calendar_service.core.subscriptions import Subscription  # noqa: E402
+from calendar_service.render.webhook_payloads import render_payload  # noqa: E402
+from calendar_service.worker.service import ReminderService, Tuning  # noqa: E402
 
 UTC = dt.UTC
 
@@ -143,9 +144,14 @@ def _serve(port_out: MpQueue[int], stop: MpEvent) -> None:
     server_port = 0
 
     def stats() -> dict[str, Any]:
-        return {"total": counts["total"], "distinct": len(seen), "bytes": counts["bytes"],
-                "cpu_seconds": _cpu_seconds() - cpu_at_reset[0],
-                "repeated_ids": sum(1 for n in seen.values() if n > 1), "by_pid": dict(by_pid)}
+        return {
+            "total": counts["total"],
+            "distinct": len(seen),
+            "bytes": counts["bytes"],
+            "cpu_seconds": _cpu_seconds() - cpu_at_reset[0],
+            "repeated_ids": sum(1 for n in seen.values() if n > 1),
+            "by_pid": dict(by_pid),
+        }
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
@@ -255,14 +261,27 @@ def calendar_of(deadlines: list[dt.datetime]) -> Calendar:
     """A calendar with one timed deadline per entry (UTC, minute precision)."""
     events = [
         {
-            "id": f"deadline-{i:03d}", "title": f"Deadline {i}", "kind": "deadline", "countries": ["US"],
-            "date": d.date().isoformat(), "time": d.strftime("%H:%M"), "tz": "UTC", "deadline": "start",
+            "id": f"deadline-{i:03d}",
+            "title": f"Deadline {i}",
+            "kind": "deadline",
+            "countries": ["US"],
+            "date": d.date().isoformat(),
+            "time": d.strftime("%H:%M"),
+            "tz": "UTC",
+            "deadline": "start",
             "sources": [{"title": "Federal Register", "url": "https://example.com/fr"}],
         }
         for i, d in enumerate(deadlines)
     ]
-    doc = {"calendar": {"name": "Bench", "timezone": "UTC", "reviewed": "2026-01-01",
-                        "contact": "bench@example.org"}, "events": events}
+    doc = {
+        "calendar": {
+            "name": "Bench",
+            "timezone": "UTC",
+            "reviewed": "2026-01-01",
+            "contact": "bench@example.org",
+        },
+        "events": events,
+    }
     raw = yaml.safe_dump(doc, sort_keys=False).encode()
     return parse_calendar(raw, "bench.yaml", today=dt.date(2026, 1, 1)).calendar
 
@@ -270,8 +289,15 @@ def calendar_of(deadlines: list[dt.datetime]) -> Calendar:
 def subscriptions(n: int, url: str, leads: tuple[str, ...], now: dt.datetime) -> list[Subscription]:
     secret = new_secret()
     return [
-        Subscription(id=f"sub-{i:05d}", url=f"{url}/s{i}", filter={}, secret=secret, created_at=now,
-                     updated_at=now, lead_times=leads)
+        Subscription(
+            id=f"sub-{i:05d}",
+            url=f"{url}/s{i}",
+            filter={},
+            secret=secret,
+            created_at=now,
+            updated_at=now,
+            lead_times=leads,
+        )
         for i in range(n)
     ]
 
@@ -287,20 +313,34 @@ def bench_planning(database_url: str) -> None:
     t0 = time.perf_counter()
     plan = plan_reminders(calendar, subs, now)
     planned = time.perf_counter() - t0
-    print(f"plan_reminders: {len(plan):,} reminders (1,000 subs x 50 deadlines x 3 lead times) "
-          f"in {planned:.2f} s ({len(plan) / planned:,.0f}/s)")
+    print(
+        f"plan_reminders: {len(plan):,} reminders (1,000 subs x 50 deadlines x 3 lead times) "
+        f"in {planned:.2f} s ({len(plan) / planned:,.0f}/s)"
+    )
     engine = make_engine(database_url)
     create_schema(engine)
-    rows = [{"id": r.id, "subscription_id": r.subscription_id, "kind": "reminder.due", "event_id": r.event_id,
-             "lead_time": r.lead_time, "due_at": r.due_at, "deadline_at": r.deadline_at} for r in plan]
+    rows = [
+        {
+            "id": r.id,
+            "subscription_id": r.subscription_id,
+            "kind": "reminder.due",
+            "event_id": r.event_id,
+            "lead_time": r.lead_time,
+            "due_at": r.due_at,
+            "deadline_at": r.deadline_at,
+        }
+        for r in plan
+    ]
     t0 = time.perf_counter()
     added = ledger.add_rows(engine, rows, now=now)
     first = time.perf_counter() - t0
     t0 = time.perf_counter()
     again = ledger.add_rows(engine, rows, now=now)
     second = time.perf_counter() - t0
-    print(f"ledger insert:  {added:,} new rows in {first:.2f} s; the same plan again: {again} new "
-          f"in {second:.2f} s (idempotent)")
+    print(
+        f"ledger insert:  {added:,} new rows in {first:.2f} s; the same plan again: {again} new "
+        f"in {second:.2f} s (idempotent)"
+    )
     engine.dispose()
 
 
@@ -457,15 +497,34 @@ def create_subscribers(engine: Engine, n: int, url: str, *, digest: bool) -> Non
     now = SystemClock().now()
     secret = new_secret()
     for i in range(n):
-        subs_db.create_subscription(engine, Subscription(
-            id=f"sub-{i:05d}", url=f"{url}/s{i}", filter={}, secret=secret, created_at=now, updated_at=now,
-            lead_times=("P1D",), digest=digest,
-        ))
+        subs_db.create_subscription(
+            engine,
+            Subscription(
+                id=f"sub-{i:05d}",
+                url=f"{url}/s{i}",
+                filter={},
+                secret=secret,
+                created_at=now,
+                updated_at=now,
+                lead_times=("P1D",),
+                digest=digest,
+            ),
+        )
 
 
 def run_scenario(
-    name: str, title: str, database_url: str, receiver: ReceiverProcess, *, digest: bool, workers: int,
-    burst: int, subscribers: int, concurrency: int, max_seconds: float, lead_seconds: float,
+    name: str,
+    title: str,
+    database_url: str,
+    receiver: ReceiverProcess,
+    *,
+    digest: bool,
+    workers: int,
+    burst: int,
+    subscribers: int,
+    concurrency: int,
+    max_seconds: float,
+    lead_seconds: float,
 ) -> ScenarioResult:
     """Subscribers first, then `workers` worker processes that all ring at one instant; figures after."""
     events = burst // subscribers
@@ -549,8 +608,16 @@ def realistic_body() -> bytes:
     calendar = calendar_of([DEADLINE])
     event = next(iter(calendar))
     row = ledger.Claimed(
-        id="rem_" + "0" * 40, subscription_id="sub-00000", kind="reminder.due", event_id=event.id,
-        lead_time="P1D", payload=None, due_at=DUE, deadline_at=DEADLINE, attempts=0, late=False,
+        id="rem_" + "0" * 40,
+        subscription_id="sub-00000",
+        kind="reminder.due",
+        event_id=event.id,
+        lead_time="P1D",
+        payload=None,
+        due_at=DUE,
+        deadline_at=DEADLINE,
+        attempts=0,
+        late=False,
         first_attempt_at=None,
     )
     data = reminder_message_data(row, calendar, DUE, False, "")
@@ -567,10 +634,17 @@ def _bare_main(kind: str, url: str, count: int, concurrency: int, body: bytes, o
         else:
             elapsed, starts = _bare_requests(url, count, concurrency, body)
         cpu = _cpu_seconds() - cpu0
-        out.put({"elapsed": elapsed, "cpu_seconds": cpu, "rate": count / elapsed,
-                 "p50": percentile(starts, 0.5),
-                 "p99": percentile(starts, 0.99), "max": max(starts),
-                 "peak_rss_kb": _proc_status_kb("VmHWM")})
+        out.put(
+            {
+                "elapsed": elapsed,
+                "cpu_seconds": cpu,
+                "rate": count / elapsed,
+                "p50": percentile(starts, 0.5),
+                "p99": percentile(starts, 0.99),
+                "max": max(starts),
+                "peak_rss_kb": _proc_status_kb("VmHWM"),
+            }
+        )
     except BaseException as exc:
         out.put({"error": f"{type(exc).__name__}: {exc}"})
 
@@ -690,29 +764,38 @@ def empty_tables(url: str) -> None:
 def print_scenario(r: ScenarioResult) -> None:
     late = r.lateness
     print(f"({r.name}) {r.title}")
-    print(f"    ledger:   {r.reminders:,} reminders, states {r.states}; {r.attempts:,} attempts logged "
-          f"({r.attempt_ids:,} distinct webhook-ids), expected {r.expected:,} messages")
-    print(f"    lateness: first attempt - due, per reminder: p50 {percentile(late, 0.5):.3f} s, "
-          f"p99 {percentile(late, 0.99):.3f} s, max {max(late, default=float('nan')):.3f} s, "
-          f"min {min(late, default=float('nan')):.3f} s")
+    print(
+        f"    ledger:   {r.reminders:,} reminders, states {r.states}; {r.attempts:,} attempts logged "
+        f"({r.attempt_ids:,} distinct webhook-ids), expected {r.expected:,} messages"
+    )
+    print(
+        f"    lateness: first attempt - due, per reminder: p50 {percentile(late, 0.5):.3f} s, "
+        f"p99 {percentile(late, 0.99):.3f} s, max {max(late, default=float('nan')):.3f} s, "
+        f"min {min(late, default=float('nan')):.3f} s"
+    )
     print(f"    rate:     {r.rate:,.0f} {r.rate_unit} over {r.span:.2f} s (first attempt to last finished)")
     rec = r.received
-    print(f"    receiver: {rec.get('total', 0):,} requests, {rec.get('distinct', 0):,} distinct webhook-ids, "
-          f"{rec.get('repeated_ids', 0)} id(s) seen more than once, "
-          f"mean body {rec.get('bytes', 0) / max(1, rec.get('total', 0)):,.0f} B, "
-          f"receiver CPU {rec.get('cpu_seconds', float('nan')):.2f} s")
+    print(
+        f"    receiver: {rec.get('total', 0):,} requests, {rec.get('distinct', 0):,} distinct webhook-ids, "
+        f"{rec.get('repeated_ids', 0)} id(s) seen more than once, "
+        f"mean body {rec.get('bytes', 0) / max(1, rec.get('total', 0)):,.0f} B, "
+        f"receiver CPU {rec.get('cpu_seconds', float('nan')):.2f} s"
+    )
     for w in r.workers:
         sent = rec.get("by_pid", {}).get(str(w.get("pid")), 0)
         start = w.get("start_seconds", float("nan"))
-        print(f"    worker pid {w.get('pid')}: start (plan + arm) {start:.2f} s, "
-              f"armed before due: {w.get('started_before_due')}, RSS after planning "
-              f"{(w.get('rss_before_kb') or 0) / 1024:.0f} MiB, peak RSS "
-              f"{'during the burst' if w.get('peak_reset') else 'of the process'} "
-              f"{(w.get('peak_rss_kb') or 0) / 1024:.0f} MiB, CPU from armed to done "
-              f"{w.get('cpu_seconds', float('nan')):.2f} s in {w.get('wall_seconds', float('nan')):.2f} s, "
-              f"timed out: {w.get('timed_out')}, "
-              f"requests at the receiver: {sent:,}" + (f", ERROR {w['error']}" if w.get("error") else "")
-              + (f", closing the client: {w['close_error']}" if w.get("close_error") else ""))
+        print(
+            f"    worker pid {w.get('pid')}: start (plan + arm) {start:.2f} s, "
+            f"armed before due: {w.get('started_before_due')}, RSS after planning "
+            f"{(w.get('rss_before_kb') or 0) / 1024:.0f} MiB, peak RSS "
+            f"{'during the burst' if w.get('peak_reset') else 'of the process'} "
+            f"{(w.get('peak_rss_kb') or 0) / 1024:.0f} MiB, CPU from armed to done "
+            f"{w.get('cpu_seconds', float('nan')):.2f} s in {w.get('wall_seconds', float('nan')):.2f} s, "
+            f"timed out: {w.get('timed_out')}, "
+            f"requests at the receiver: {sent:,}"
+            + (f", ERROR {w['error']}" if w.get("error") else "")
+            + (f", closing the client: {w['close_error']}" if w.get("close_error") else "")
+        )
     unknown = rec.get("by_pid", {}).get("?", 0)
     if unknown:
         print(f"    receiver: {unknown:,} request(s) on connections it could not attribute to a worker")
@@ -723,12 +806,14 @@ def print_bare(kind: str, b: dict[str, Any], count: int, concurrency: int) -> No
         print(f"    bare {kind}: ERROR {b['error']}")
         return
     rec = b["received"]
-    print(f"    bare {kind:8} ({concurrency} concurrent, own process): {count:,} POSTs "
-          f"in {b['elapsed']:.2f} s "
-          f"= {b['rate']:,.0f}/s; start - t0: p50 {b['p50']:.3f} s, p99 {b['p99']:.3f} s, "
-          f"max {b['max']:.3f} s; CPU {b['cpu_seconds']:.2f} s; peak RSS {b['peak_rss_kb'] / 1024:.0f} MiB; "
-          f"receiver {rec['total']:,} requests, {rec['distinct']:,} distinct, "
-          f"receiver CPU {rec.get('cpu_seconds', float('nan')):.2f} s")
+    print(
+        f"    bare {kind:8} ({concurrency} concurrent, own process): {count:,} POSTs "
+        f"in {b['elapsed']:.2f} s "
+        f"= {b['rate']:,.0f}/s; start - t0: p50 {b['p50']:.3f} s, p99 {b['p99']:.3f} s, "
+        f"max {b['max']:.3f} s; CPU {b['cpu_seconds']:.2f} s; peak RSS {b['peak_rss_kb'] / 1024:.0f} MiB; "
+        f"receiver {rec['total']:,} requests, {rec['distinct']:,} distinct, "
+        f"receiver CPU {rec.get('cpu_seconds', float('nan')):.2f} s"
+    )
 
 
 def verdict(ok: bool | None) -> str:
@@ -749,17 +834,29 @@ def median_of(values: list[float]) -> float:
 def scenario_figures(r: ScenarioResult) -> dict[str, float]:
     """The key figures of one service run, as the summary shows them."""
     late = r.lateness
-    return {"messages": float(r.received.get("total", 0)), "p50": percentile(late, 0.5),
-            "p99": percentile(late, 0.99), "max": max(late, default=float("nan")), "rate": r.rate,
-            "rss_kb": float(r.peak_rss_kb), "dups": float(r.duplicates)}
+    return {
+        "messages": float(r.received.get("total", 0)),
+        "p50": percentile(late, 0.5),
+        "p99": percentile(late, 0.99),
+        "max": max(late, default=float("nan")),
+        "rate": r.rate,
+        "rss_kb": float(r.peak_rss_kb),
+        "dups": float(r.duplicates),
+    }
 
 
 def bare_figures(b: dict[str, Any]) -> dict[str, float]:
     """The key figures of one bare loop run (p50, p99, max: request start - t0)."""
     rec = b["received"]
-    return {"messages": float(rec["total"]), "p50": b["p50"], "p99": b["p99"], "max": b["max"],
-            "rate": b["rate"], "rss_kb": float(b["peak_rss_kb"] or 0),
-            "dups": float(rec["total"] - rec["distinct"])}
+    return {
+        "messages": float(rec["total"]),
+        "p50": b["p50"],
+        "p99": b["p99"],
+        "max": b["max"],
+        "rate": b["rate"],
+        "rss_kb": float(b["peak_rss_kb"] or 0),
+        "dups": float(rec["total"] - rec["distinct"]),
+    }
 
 
 def medians(figures: list[dict[str, float]]) -> dict[str, float]:
@@ -784,17 +881,19 @@ def _ratio_list(ratios: list[float | None]) -> str:
 
 
 def _run_line(f: dict[str, float]) -> str:
-    return (f"p50 {f['p50']:6.3f} s  p99 {f['p99']:6.3f} s  rate {f['rate']:>7,.0f}/s  "
-            f"dups {f['dups']:>3.0f}  peak RSS {f['rss_kb'] / 1024:>4.0f} MiB")
+    return (
+        f"p50 {f['p50']:6.3f} s  p99 {f['p99']:6.3f} s  rate {f['rate']:>7,.0f}/s  "
+        f"dups {f['dups']:>3.0f}  peak RSS {f['rss_kb'] / 1024:>4.0f} MiB"
+    )
 
 
-def print_runs(
-    runs: dict[str, list[ScenarioResult]], bare: dict[str, list[dict[str, Any]]], n: int
-) -> None:
+def print_runs(runs: dict[str, list[ScenarioResult]], bare: dict[str, list[dict[str, Any]]], n: int) -> None:
     """Every run's key figures, one line each in round order, then the median of each figure."""
     print()
-    print(f"every run ({n} rounds; each run with a fresh database and a reset receiver), then the MEDIAN "
-          f"of each figure over the runs (each figure's own median, not one median run's figures)")
+    print(
+        f"every run ({n} rounds; each run with a fresh database and a reset receiver), then the MEDIAN "
+        f"of each figure over the runs (each figure's own median, not one median run's figures)"
+    )
     aiohttp = bare.get("aiohttp", [])
     for key, results in runs.items():
         print(f"({key}) {results[0].title}")
@@ -815,25 +914,32 @@ def print_runs(
                 extra += f"{r.received.get('distinct', 0):,} distinct, {r.expected:,} expected)"
             print(f"    run {i + 1}: {_run_line(f)}{extra}")
         m = medians(figures)
-        print(f"    median: {_run_line(m)} (max {max(f['rss_kb'] for f in figures) / 1024:.0f} MiB); "
-              f"dups over all runs: {sum(r.duplicates for r in results)}")
+        print(
+            f"    median: {_run_line(m)} (max {max(f['rss_kb'] for f in figures) / 1024:.0f} MiB); "
+            f"dups over all runs: {sum(r.duplicates for r in results)}"
+        )
         if ratios:
             known = [x for x in ratios if x is not None]
             async_med = median_of(bare_rates_known(aiohttp))
-            print(f"    service / bare aiohttp: {median_of(known):.2f} = the MEDIAN OF THE PER-ROUND RATIOS "
-                  f"({_ratio_list(ratios)}); the ratio of the two medians would be "
-                  f"{m['rate'] / async_med:.2f} (goal >= 0.7)")
+            print(
+                f"    service / bare aiohttp: {median_of(known):.2f} = the MEDIAN OF THE PER-ROUND RATIOS "
+                f"({_ratio_list(ratios)}); the ratio of the two medians would be "
+                f"{m['rate'] / async_med:.2f} (goal >= 0.7)"
+            )
     for kind, loops in bare.items():
         print(f"   bare {kind}")
         ok = [b for b in loops if "error" not in b]
         for i, b in enumerate(loops):
-            print(f"    run {i + 1}: "
-                  + (f"ERROR {b['error']}" if "error" in b else _run_line(bare_figures(b))))
+            print(
+                f"    run {i + 1}: " + (f"ERROR {b['error']}" if "error" in b else _run_line(bare_figures(b)))
+            )
         if ok:
             figures = [bare_figures(b) for b in ok]
-            print(f"    median: {_run_line(medians(figures))} (max "
-                  f"{max(f['rss_kb'] for f in figures) / 1024:.0f} MiB)"
-                  + (f"; of {len(ok)} runs without an error" if len(ok) < len(loops) else ""))
+            print(
+                f"    median: {_run_line(medians(figures))} (max "
+                f"{max(f['rss_kb'] for f in figures) / 1024:.0f} MiB)"
+                + (f"; of {len(ok)} runs without an error" if len(ok) < len(loops) else "")
+            )
 
 
 def bare_rates_known(runs: list[dict[str, Any]]) -> list[float]:
@@ -889,13 +995,18 @@ def summary_rows(
         ratios = [x for x in round_ratios(bare_rates(loops), aiohttp) if x is not None] if aiohttp else []
         ratio = (ratios[0] if n == 1 else median_of(ratios)) if ratios else None
         label = "   bare " + kind + ("" if len(ok) == len(loops) else f" ({len(ok)} of {len(loops)} runs)")
-        rows.append(Row(label, fig, ratio, max(f["rss_kb"] for f in figures),
-                        int(sum(f["dups"] for f in figures)), ""))
+        rows.append(
+            Row(
+                label, fig, ratio, max(f["rss_kb"] for f in figures), int(sum(f["dups"] for f in figures)), ""
+            )
+        )
     return rows
 
 
 def print_summary(
-    runs: dict[str, list[ScenarioResult]], bare: dict[str, list[dict[str, Any]]], concurrency: int,
+    runs: dict[str, list[ScenarioResult]],
+    bare: dict[str, list[dict[str, Any]]],
+    concurrency: int,
     n: int = 1,
 ) -> None:
     print()
@@ -903,21 +1014,30 @@ def print_summary(
         print(f"summary (concurrency {concurrency})")
     else:
         print(f"summary (concurrency {concurrency}): MEDIANS OF {n} RUNS, each column's median on its own;")
-        print("    ratio: the median of the per-round ratios (each run's rate over the bare aiohttp loop of "
-              "its own round);")
+        print(
+            "    ratio: the median of the per-round ratios (each run's rate over the bare aiohttp loop of "
+            "its own round);"
+        )
         print("    peak RSS: median / max over the runs; dups: all runs added up (any one fails the goal)")
     rss_head = "peak RSS" if n == 1 else "peak RSS med/max"
-    head = (f"{'scenario':30} {'messages':>9} {'p50 s':>7} {'p99 s':>7} {'max s':>7} {'rate/s':>8} "
-            f"{'ratio':>6} {rss_head:>{9 if n == 1 else 16}} {'dups':>5}  goal")
+    head = (
+        f"{'scenario':30} {'messages':>9} {'p50 s':>7} {'p99 s':>7} {'max s':>7} {'rate/s':>8} "
+        f"{'ratio':>6} {rss_head:>{9 if n == 1 else 16}} {'dups':>5}  goal"
+    )
     print(head)
     print("-" * len(head))
     for row in summary_rows(runs, bare, n):
         f = row.figures
-        rss = (f"{f['rss_kb'] / 1024:>5.0f} MiB" if n == 1
-               else f"{f['rss_kb'] / 1024:>6.0f} /{row.rss_max_kb / 1024:>4.0f} MiB")
-        line = (f"{row.label:30.30} {f['messages']:>9,.0f} {f['p50']:>7.3f} {f['p99']:>7.3f} "
-                f"{f['max']:>7.3f} {f['rate']:>8,.0f} {'' if row.ratio is None else f'{row.ratio:.2f}':>6} "
-                f"{rss} {row.dups:>5}")
+        rss = (
+            f"{f['rss_kb'] / 1024:>5.0f} MiB"
+            if n == 1
+            else f"{f['rss_kb'] / 1024:>6.0f} /{row.rss_max_kb / 1024:>4.0f} MiB"
+        )
+        line = (
+            f"{row.label:30.30} {f['messages']:>9,.0f} {f['p50']:>7.3f} {f['p99']:>7.3f} "
+            f"{f['max']:>7.3f} {f['rate']:>8,.0f} {'' if row.ratio is None else f'{row.ratio:.2f}':>6} "
+            f"{rss} {row.dups:>5}"
+        )
         print(f"{line}  {row.goal}" if row.goal else line)
 
 
@@ -925,29 +1045,50 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--database-url", default="",
-                        help="for planning, (a) and (b); default: a SQLite file each in a temp dir. Given, "
-                             "its ledger and subscriptions are emptied before each: point it at a scratch db")
-    parser.add_argument("--pg-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
-                        help="(c) creates a fresh database through this URL (one per run) and drops it")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="for planning, (a) and (b); default: a SQLite file each in a temp dir. Given, "
+        "its ledger and subscriptions are emptied before each: point it at a scratch db",
+    )
+    parser.add_argument(
+        "--pg-admin-url",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+        help="(c) creates a fresh database through this URL (one per run) and drops it",
+    )
     parser.add_argument("--burst", type=int, default=10_000, help="reminders due in the same second")
     parser.add_argument("--subscribers", type=int, default=1_000, help="the burst is spread over these")
-    parser.add_argument("--concurrency", type=int, default=0,
-                        help=f"sends in flight, service and bare loops alike (default: Tuning's, "
-                             f"{Tuning().concurrency})")
-    parser.add_argument("--max-seconds", type=float, default=240.0,
-                        help="stop waiting for a burst after (each run of each scenario)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=0,
+        help=f"sends in flight, service and bare loops alike (default: Tuning's, {Tuning().concurrency})",
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=240.0,
+        help="stop waiting for a burst after (each run of each scenario)",
+    )
     ahead = getattr(Tuning(), "prepare_ahead", dt.timedelta(0)).total_seconds()
-    parser.add_argument("--lead-seconds", type=float, default=3.0 + ahead,
-                        help="the workers start (plan, arm) this long before the due instant; default 3 s "
-                             f"more than Tuning's prepare_ahead ({ahead:g} s), so the engine gets the whole "
-                             "of its preparation window, as reminders planned days ahead do")
+    parser.add_argument(
+        "--lead-seconds",
+        type=float,
+        default=3.0 + ahead,
+        help="the workers start (plan, arm) this long before the due instant; default 3 s "
+        f"more than Tuning's prepare_ahead ({ahead:g} s), so the engine gets the whole "
+        "of its preparation window, as reminders planned days ahead do",
+    )
     parser.add_argument("--only", default="a,b,c", help="scenarios to run, of a,b,c (planning runs with any)")
     parser.add_argument("--no-planning", action="store_true", help="skip part 1")
-    parser.add_argument("--runs", type=int, default=1,
-                        help="rounds (1 to 9): each runs every scenario once, (b) and the two bare loops "
-                             "side by side in an order reversed every other round, each on a fresh database "
-                             "and a reset receiver; the summary then shows medians")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="rounds (1 to 9): each runs every scenario once, (b) and the two bare loops "
+        "side by side in an order reversed every other round, each on a fresh database "
+        "and a reset receiver; the summary then shows medians",
+    )
     args = parser.parse_args()
     if not 1 <= args.burst <= 50_000:
         parser.error("--burst must be between 1 and 50,000")
@@ -963,15 +1104,22 @@ def main() -> None:
     if not only <= {DIGESTS, SINGLE, TWO_WORKERS}:
         parser.error("--only takes a comma-separated subset of a,b,c")
     concurrency = args.concurrency or Tuning().concurrency
-    common = {"burst": args.burst, "subscribers": args.subscribers, "concurrency": concurrency,
-              "max_seconds": args.max_seconds, "lead_seconds": args.lead_seconds}
+    common = {
+        "burst": args.burst,
+        "subscribers": args.subscribers,
+        "concurrency": concurrency,
+        "max_seconds": args.max_seconds,
+        "lead_seconds": args.lead_seconds,
+    }
     per_sub = args.burst // args.subscribers
     n = args.runs
-    print(f"concurrency {concurrency} ({'given' if args.concurrency else 'the Tuning default'}); burst "
-          f"{args.burst:,} reminders = {args.subscribers:,} subscribers x {per_sub} events sharing one "
-          f"deadline; "
-          f"{os.cpu_count()} CPUs shared by the receiver, the worker(s) and the database; workers start "
-          f"{args.lead_seconds:g} s before the due instant" + (f"; {n} rounds" if n > 1 else ""))
+    print(
+        f"concurrency {concurrency} ({'given' if args.concurrency else 'the Tuning default'}); burst "
+        f"{args.burst:,} reminders = {args.subscribers:,} subscribers x {per_sub} events sharing one "
+        f"deadline; "
+        f"{os.cpu_count()} CPUs shared by the receiver, the worker(s) and the database; workers start "
+        f"{args.lead_seconds:g} s before the due instant" + (f"; {n} rounds" if n > 1 else "")
+    )
     with tempfile.TemporaryDirectory() as tmp:
 
         def url_for(name: str) -> str:
@@ -999,41 +1147,62 @@ def main() -> None:
                 if i % 2:
                     order.reverse()
                 if n > 1:
-                    steps = ([f"({DIGESTS})"] if DIGESTS in only else []) + [
-                        f"({SINGLE})" if s == "service" else f"bare {s}" for s in order
-                    ] + ([f"({TWO_WORKERS})"] if TWO_WORKERS in only else [])
+                    steps = (
+                        ([f"({DIGESTS})"] if DIGESTS in only else [])
+                        + [f"({SINGLE})" if s == "service" else f"bare {s}" for s in order]
+                        + ([f"({TWO_WORKERS})"] if TWO_WORKERS in only else [])
+                    )
                     print(f"\nround {i + 1} of {n}: {', '.join(steps)}")
+
                 def one_worker(key: str, url: str, what: str, *, digest: bool) -> None:
-                    result = run_scenario(key, title(url, what), url, receiver, digest=digest, workers=1,
-                                          **common)
+                    result = run_scenario(
+                        key, title(url, what), url, receiver, digest=digest, workers=1, **common
+                    )
                     runs.setdefault(key, []).append(result)
                     print_scenario(result)
 
                 if DIGESTS in only:
-                    one_worker(DIGESTS, url_for("a" + run),
-                               f"digests: {args.subscribers:,} digest messages of {per_sub}", digest=True)
+                    one_worker(
+                        DIGESTS,
+                        url_for("a" + run),
+                        f"digests: {args.subscribers:,} digest messages of {per_sub}",
+                        digest=True,
+                    )
                 for step in order:
                     if step == "service":
-                        one_worker(SINGLE, url_for("b" + run),
-                                   f"one message per reminder: {args.burst:,} messages", digest=False)
+                        one_worker(
+                            SINGLE,
+                            url_for("b" + run),
+                            f"one message per reminder: {args.burst:,} messages",
+                            digest=False,
+                        )
                         continue
                     if not told_body:
-                        print(f"    bare loops: a real reminder.due body of {len(body)} B, no signing, "
-                              f"webhook-id per request, the same receiver")
+                        print(
+                            f"    bare loops: a real reminder.due body of {len(body)} B, no signing, "
+                            f"webhook-id per request, the same receiver"
+                        )
                         told_body = True
                     loop = run_bare(step, receiver, args.burst, concurrency, body)
                     bare.setdefault(step, []).append(loop)
                     print_bare(step, loop, args.burst, concurrency)
                 if order and "error" not in bare["aiohttp"][-1]:
                     ratio = runs[SINGLE][-1].rate / bare["aiohttp"][-1]["rate"]
-                    print(f"    service / bare aiohttp: {ratio:.2f} "
-                          + ("(goal >= 0.7)" if n == 1 else "(this round; goal >= 0.7 on the median)"))
+                    print(
+                        f"    service / bare aiohttp: {ratio:.2f} "
+                        + ("(goal >= 0.7)" if n == 1 else "(this round; goal >= 0.7 on the median)")
+                    )
                 if TWO_WORKERS in only:
                     pg_url = create_database(args.pg_admin_url)  # a fresh database for each run
                     try:
                         result = run_scenario(
-                            TWO_WORKERS, "two workers: (a) on PostgreSQL, two worker processes", pg_url,
-                            receiver, digest=True, workers=2, **common,
+                            TWO_WORKERS,
+                            "two workers: (a) on PostgreSQL, two worker processes",
+                            pg_url,
+                            receiver,
+                            digest=True,
+                            workers=2,
+                            **common,
                         )
                     finally:
                         drop_database(args.pg_admin_url, pg_url)

@@ -38,10 +38,10 @@ sys.path.insert(0, str(ROOT))
 
 from bench.edge import start_edge, validity  # noqa: E402 - after the sys.path line
 from bench.generate import generate_yaml  # noqa: E402 - after the sys.path line
-from calendar_service.datafile import load_calendar  # noqa: E402 - after the sys.path line
-from calendar_service.feeds import render_feed  # noqa: E402 - after the sys.path line
-from calendar_service.filters import EventFilter  # noqa: E402 - after the sys.path line
-from calendar_service.publication import reconcile  # noqa: E402 - after the sys.path line
+from calendar_service.core.datafile import load_calendar  # noqa: E402 - after the sys.path line
+from calendar_service.core.filters import EventFilter  # noqa: E402 - after the sys.path line
+from calendar_service.core.publication import reconcile  # noqa: E402 - after the sys.path line
+from calendar_service.render.ical import render_feed  # noqa: E402 - after the sys.path line
 
 TODAY = dt.date(2025, 6, 10)
 NOW = dt.datetime(2025, 6, 10, 12, tzinfo=dt.UTC)

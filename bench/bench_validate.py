@@ -32,9 +32,9 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.generate import generate_yaml
-from calendar_service.datafile import load_calendar
-from calendar_service.errors import StoreInvalid
-from calendar_service.validation.suggestions import IdSuggester
+from calendar_service.core.datafile import load_calendar
+from calendar_service.core.errors import StoreInvalid
+from calendar_service.core.validation.suggestions import IdSuggester
 
 TODAY = dt.date(2025, 6, 10)
 
@@ -44,9 +44,7 @@ def median_seconds(func: Callable[[], object], runs: int) -> float:
     return interleaved_medians({"one": func}, runs)["one"][0]
 
 
-def interleaved_medians(
-    funcs: dict[str, Callable[[], object]], runs: int
-) -> dict[str, tuple[float, float]]:
+def interleaved_medians(funcs: dict[str, Callable[[], object]], runs: int) -> dict[str, tuple[float, float]]:
     """(median wall, median CPU) seconds of each function, the runs interleaved round by round."""
     wall: dict[str, list[float]] = {name: [] for name in funcs}
     cpu: dict[str, list[float]] = {name: [] for name in funcs}

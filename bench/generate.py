@@ -117,7 +117,9 @@ def generate_yaml(n: int, seed: int = 0) -> str:
         for number, action_id in enumerate(actions):
             records.append(f"  - id: {action_id}")
             records.append(f"    title: Synthetic action {number}")
-            records.append(f"    sources: [{{title: Notice {number}, url: 'https://example.org/actions/{number}'}}]")
+            records.append(
+                f"    sources: [{{title: Notice {number}, url: 'https://example.org/actions/{number}'}}]"
+            )
         out[at:at] = records
     return "\n".join(out) + "\n"
 

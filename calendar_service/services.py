@@ -18,10 +18,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .clock import Clock, SystemClock
-from .errors import ConfigError, DatabaseUnreachable
-from .live import LiveCalendar
-from .settings import Settings, variable
+from calendar_service.adapters.clock import Clock, SystemClock
+from calendar_service.adapters.live import LiveCalendar
+from calendar_service.adapters.settings import Settings, variable
+from calendar_service.core.errors import ConfigError, DatabaseUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +30,10 @@ STARTUP_LOCK_WAIT = 30.0  # seconds a start-up waits for a busy SQLite file befo
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from .reminders.delivery import Client
-    from .reminders.metrics import DeliveryMetrics
-    from .reminders.service import ReminderService, Tuning
-    from .webhooks.security import AddressPolicy
+    from calendar_service.adapters.webhooks.security import AddressPolicy
+    from calendar_service.worker.delivery import Client
+    from calendar_service.worker.metrics import DeliveryMetrics
+    from calendar_service.worker.service import ReminderService, Tuning
 
 
 @dataclass
@@ -52,14 +52,15 @@ class Services:
     def start_reminders(self, *, tuning: Tuning | None = None) -> ReminderService:
         """Start planning and delivering reminders in this process; on purpose, never on import."""
         # Imported here: APScheduler is only loaded by the processes that send reminders.
-        from .reminders.service import ReminderService
+        from calendar_service.worker.service import ReminderService
 
         if self.reminders is not None:
             raise RuntimeError("the reminder service is already running in this process")
         if not self.settings.base_url:
             log.warning(
                 "%s is not set: webhook messages will carry no link to the event page (data.url is null); "
-                "set it to the address people open the calendar at", variable("base_url"),
+                "set it to the address people open the calendar at",
+                variable("base_url"),
             )
         service = ReminderService(
             self.settings, self.engine, self.live, self.clock, self.webhooks, tuning=tuning,
@@ -100,9 +101,9 @@ def build_services(
     parts replace the ones built from settings (tests pass a settable clock, a test resolver, a
     stand-in client).
     """
-    from .reminders.metrics import DeliveryMetrics
-    from .webhooks.client import WebhookClient
-    from .webhooks.security import AddressPolicy
+    from calendar_service.adapters.webhooks.client import WebhookClient
+    from calendar_service.adapters.webhooks.security import AddressPolicy
+    from calendar_service.worker.metrics import DeliveryMetrics
 
     clock = clock or SystemClock()
     engine = engine if engine is not None else open_database(settings)
@@ -127,7 +128,7 @@ def open_database(settings: Settings) -> Engine:
     """An engine for the configured database; ConfigError for a URL that names no usable database."""
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-    from .db import make_engine
+    from calendar_service.adapters.db import make_engine
 
     url = settings.effective_database_url
     try:
@@ -146,7 +147,7 @@ def prepare_database(engine: Engine, name: str) -> None:
     """Create the schema (idempotent); DatabaseUnreachable naming the variable `name` when it fails."""
     from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-    from .db import create_schema
+    from calendar_service.adapters.db import create_schema
 
     # A locked SQLite file is there, only busy: another process (the worker, a second `serve`, a
     # publishing replica) holds the write lock. Wait for it, up to the old 30 s busy timeout, rather

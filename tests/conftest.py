@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from calendar_service.clock import SettableClock
+from calendar_service.adapters.clock import SettableClock
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "events.yaml"

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
-from calendar_service.db import create_schema, make_engine
+from calendar_service.adapters.db import create_schema, make_engine
 
 POSTGRES_ENV = "TRADE_CALENDAR_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

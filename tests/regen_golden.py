@@ -12,11 +12,11 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
-from calendar_service.datafile import parse_calendar
-from calendar_service.feeds import parse_alarms, render_feed
-from calendar_service.filters import EventFilter, parse_filter
-from calendar_service.publication import Published, reconcile
-from calendar_service.store import Calendar
+from calendar_service.core.calendar import Calendar
+from calendar_service.core.datafile import parse_calendar
+from calendar_service.core.filters import EventFilter, parse_filter
+from calendar_service.core.publication import Published, reconcile
+from calendar_service.render.ical import parse_alarms, render_feed
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 SMALL = Path(__file__).resolve().parent / "data" / "small.yaml"

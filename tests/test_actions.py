@@ -7,14 +7,14 @@ import datetime as dt
 import icalendar
 import pytest
 
-from calendar_service.datafile import load_calendar, parse_calendar
-from calendar_service.errors import ActionNotFound
-from calendar_service.feeds import render_feed
-from calendar_service.filters import EventFilter
-from calendar_service.jsonview import action_to_dict
-from calendar_service.model import Authority
-from calendar_service.publication import reconcile
-from calendar_service.store import Calendar
+from calendar_service.core.calendar import Calendar
+from calendar_service.core.datafile import load_calendar, parse_calendar
+from calendar_service.core.errors import ActionNotFound
+from calendar_service.core.filters import EventFilter
+from calendar_service.core.model import Authority
+from calendar_service.core.publication import reconcile
+from calendar_service.render.ical import render_feed
+from calendar_service.render.jsonview import action_to_dict
 from tests.conftest import DATA
 
 TEXT = """\

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bench.generate import generate_yaml
-from calendar_service.datafile import parse_calendar
+from calendar_service.core.datafile import parse_calendar
 
 
 def test_generated_file_validates_with_its_action_records() -> None:

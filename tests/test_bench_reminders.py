@@ -25,8 +25,17 @@ def test_tiny_burst_is_delivered_once_each_and_measured(tmp_path: Path) -> None:
     receiver = start_receiver()
     try:
         result = run_scenario(
-            SINGLE, "tiny", f"sqlite:///{tmp_path}/burst.sqlite3", receiver, digest=False, workers=1,
-            burst=20, subscribers=2, concurrency=4, max_seconds=60, lead_seconds=1.5,
+            SINGLE,
+            "tiny",
+            f"sqlite:///{tmp_path}/burst.sqlite3",
+            receiver,
+            digest=False,
+            workers=1,
+            burst=20,
+            subscribers=2,
+            concurrency=4,
+            max_seconds=60,
+            lead_seconds=1.5,
         )
     finally:
         receiver.close()
@@ -47,16 +56,23 @@ def _run(name: str, *, total: int, distinct: int, expected: int, rate: float, p9
 
 
 def _bare(rate: float) -> dict[str, Any]:
-    return {"rate": rate, "p50": 0.1, "p99": 0.2, "max": 0.2, "peak_rss_kb": 70 * 1024,
-            "received": {"total": 10, "distinct": 10}}
+    return {
+        "rate": rate,
+        "p50": 0.1,
+        "p99": 0.2,
+        "max": 0.2,
+        "peak_rss_kb": 70 * 1024,
+        "received": {"total": 10, "distinct": 10},
+    }
 
 
 def test_several_runs_give_medians_and_one_duplicate_in_one_run_fails_the_goal() -> None:
     runs = {
         DIGESTS: [_run(DIGESTS, total=10, distinct=10, expected=10, rate=r, p99=0.5) for r in (1, 2, 3)],
         SINGLE: [_run(SINGLE, total=10, distinct=10, expected=10, rate=r, p99=0.5) for r in (70, 10, 90)],
-        TWO_WORKERS: [_run(TWO_WORKERS, total=t, distinct=10, expected=10, rate=1, p99=0.5)
-                      for t in (10, 11, 10)],
+        TWO_WORKERS: [
+            _run(TWO_WORKERS, total=t, distinct=10, expected=10, rate=1, p99=0.5) for t in (10, 11, 10)
+        ],
     }
     bare = {"aiohttp": [_bare(100), _bare(50), _bare(100)], "requests": [_bare(10)] * 3}
     rows = {row.label[:2]: row for row in summary_rows(runs, bare, 3)}

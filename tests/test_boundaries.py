@@ -1,9 +1,10 @@
-"""The import graph holds its shape: no circle anywhere, and the pure core reaches no adapter.
+"""The import graph holds its shape: no circle, no import up a layer, and the pure layers touch no I/O.
 
-Read from the source with `ast` (cheap: no interpreter per module), every `import` counted for circles
-(module level, `if TYPE_CHECKING:` and inside functions alike: a lazy import is still a circle), and the
-imports that run at import time followed, parent packages included, for what the core pulls in. One
-fresh interpreter then imports the whole core at once, to check the reading against the real thing.
+A rule over paths, not a list: a module's layer is its folder (`calendar_service/core/...`), so a new
+module is checked by where it is put. Read from the source with `ast` (cheap: no interpreter per
+module), every `import` counted (module level, `if TYPE_CHECKING:` and inside functions alike: a lazy
+import is still an import). One fresh interpreter then imports the pure layers at once, to check the
+reading against the real thing.
 """
 
 from __future__ import annotations
@@ -17,41 +18,47 @@ from functools import cache
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "calendar_service"
-CORE = (
-    "calendar_service.annotations",
-    "calendar_service.application.deadlines",
-    "calendar_service.datafile",
-    "calendar_service.diff",
-    "calendar_service.diffreport",
-    "calendar_service.feeds",
-    "calendar_service.filters",
-    "calendar_service.jsonview",
-    "calendar_service.model",
-    "calendar_service.publication",
-    "calendar_service.reminders.messages",
-    "calendar_service.reminders.planning",
-    "calendar_service.reminders.records",
-    "calendar_service.review",
-    "calendar_service.settings",
-    "calendar_service.store",
-    "calendar_service.subscriptions",
-    "calendar_service.timing",
-    "calendar_service.validation",
-    "calendar_service.vtimezone",
-    "calendar_service.webhooks.attempt",
-    "calendar_service.webhooks.payloads",
-    "calendar_service.webhooks.retry",
-    "calendar_service.yamlsource",
+
+# The layers, lowest first, and what each may import of this package. A module's layer is its folder
+# (`calendar_service/<layer>/...`, or `services.py`); a new module is covered by where it is put.
+MAY_IMPORT: dict[str, frozenset[str]] = {}
+for _layer, _also in (
+    ("core", ()),
+    ("render", ("core",)),
+    ("adapters", ("core", "render")),
+    ("worker", ("core", "render", "adapters")),
+    ("services", ("core", "render", "adapters", "worker")),
+    ("application", ("core", "render", "adapters", "worker", "services")),
+    ("web", ("core", "render", "adapters", "worker", "services", "application")),
+    ("cli", ("core", "render", "adapters", "worker", "services", "application", "web")),
+):
+    MAY_IMPORT[_layer] = frozenset((_layer, *_also))
+PURE = ("core", "render")
+# What a pure module may import beyond the standard library: parsing and date libraries, no I/O.
+PURE_THIRD_PARTY = frozenset({"pydantic", "pydantic_core", "dateutil", "yaml", "pycountry"})
+# Standard-library modules that mean threads, sockets, processes or a database: never in the pure layers.
+IMPURE_STDLIB = frozenset(
+    {
+        "threading",
+        "asyncio",
+        "concurrent",
+        "socket",
+        "selectors",
+        "subprocess",
+        "multiprocessing",
+        "sqlite3",
+        "http",
+    }
 )
-THIRD_PARTY_ADAPTERS = ("flask", "werkzeug", "sqlalchemy", "requests", "urllib3", "apscheduler", "psycopg")
-OWN_ADAPTERS = (
-    "calendar_service.web",
-    "calendar_service.cli",
-    "calendar_service.db",
-    "calendar_service.services",
-    "calendar_service.webhooks.client",
-    "calendar_service.reminders.service",
-    "calendar_service.reminders.delivery",
+THIRD_PARTY_ADAPTERS = (
+    "flask",
+    "werkzeug",
+    "sqlalchemy",
+    "requests",
+    "urllib3",
+    "apscheduler",
+    "psycopg",
+    "aiohttp",
 )
 
 
@@ -62,6 +69,7 @@ class Module:
     every: set[str] = field(default_factory=set)
     eager: set[str] = field(default_factory=set)
     external: set[str] = field(default_factory=set)
+    every_external: set[str] = field(default_factory=set)
 
 
 def _name(path: Path) -> str:
@@ -84,8 +92,10 @@ def graph() -> dict[str, Module]:
                     module.every.add(target)
                     if eager:
                         module.eager.add(target)
-                elif eager:
-                    module.external.add(target.split(".")[0])
+                else:
+                    module.every_external.add(target.split(".")[0])
+                    if eager:
+                        module.external.add(target.split(".")[0])
         module.every.discard(name)
     return modules
 
@@ -120,28 +130,6 @@ def _targets(node: ast.Import | ast.ImportFrom, here: str, paths: dict[str, Path
         submodule = f"{base}.{alias.name}"
         found.add(submodule if submodule in paths else base)
     return found
-
-
-def _with_parents(name: str) -> list[str]:
-    parts = name.split(".")
-    return [".".join(parts[: i + 1]) for i in range(len(parts))]
-
-
-def loaded_by(name: str) -> tuple[set[str], set[str]]:
-    """What importing `name` runs: modules of this package (parents included) and third-party roots."""
-    modules = graph()
-    seen: set[str] = set()
-    external: set[str] = set()
-    todo = _with_parents(name)
-    while todo:
-        current = todo.pop()
-        if current in seen or current not in modules:
-            continue
-        seen.add(current)
-        external |= modules[current].external
-        for target in modules[current].eager:
-            todo.extend(_with_parents(target))
-    return seen, external
 
 
 def _cycles() -> list[list[str]]:
@@ -184,28 +172,70 @@ def test_the_import_graph_has_no_circle() -> None:
 def test_the_reading_sees_imports_of_every_kind() -> None:
     """The graph is not trivially empty: known edges of each kind are there."""
     modules = graph()
-    assert "calendar_service.validation" in modules["calendar_service.datafile"].eager
-    assert "calendar_service.reminders.service" in modules["calendar_service.services"].every  # in a def
-    assert "calendar_service.reminders.service" not in modules["calendar_service.services"].eager
-    assert "sqlalchemy" in modules["calendar_service.db"].external
+    assert "calendar_service.core.validation" in modules["calendar_service.core.datafile"].eager
+    assert "calendar_service.worker.service" in modules["calendar_service.services"].every  # in a def
+    assert "calendar_service.worker.service" not in modules["calendar_service.services"].eager
+    assert "sqlalchemy" in modules["calendar_service.adapters.db"].external
 
 
-def test_the_core_imports_no_adapter() -> None:
+def layer_of(name: str) -> str:
+    """The layer a module of the package belongs to: its folder under `calendar_service/`."""
+    parts = name.split(".")
+    return parts[1] if len(parts) > 1 else "root"
+
+
+def impure_imports(module: Module) -> set[str]:
+    """What a module imports that a pure layer may not: third parties beyond parsing, or threads and I/O."""
+    stdlib = module.every_external & sys.stdlib_module_names
+    return (module.every_external - stdlib - PURE_THIRD_PARTY) | (stdlib & IMPURE_STDLIB)
+
+
+def test_every_module_sits_in_a_layer() -> None:
+    """Nothing sits at the root of the package but the package itself and the composition root."""
+    stray = sorted(
+        name for name in graph() if name != "calendar_service" and layer_of(name) not in MAY_IMPORT
+    )
+    assert stray == [], f"put these in a layer's folder (core, render, adapters, worker, ...): {stray}"
+
+
+def test_no_import_runs_up_a_layer() -> None:
+    upward = sorted(
+        f"{name} → {target}"
+        for name, module in graph().items()
+        if name != "calendar_service"
+        for target in module.every
+        if target != "calendar_service" and layer_of(target) not in MAY_IMPORT[layer_of(name)]
+    )
+    assert upward == []
+
+
+def test_the_pure_layers_touch_no_io() -> None:
+    """core/ and render/ import no web framework, database, HTTP client, scheduler, thread or socket."""
     leaks = {}
-    for name in CORE:
-        own, external = loaded_by(name)
-        bad = sorted(external & set(THIRD_PARTY_ADAPTERS)) + sorted(
-            m for m in own if any(m == a or m.startswith(a + ".") for a in OWN_ADAPTERS)
-        )
+    for name, module in graph().items():
+        if name == "calendar_service" or layer_of(name) not in PURE:
+            continue
+        bad = impure_imports(module)
         if bad:
-            leaks[name] = bad
+            leaks[name] = sorted(bad)
     assert leaks == {}
 
 
+def test_the_rule_would_catch_a_leak() -> None:
+    """The path rule reads what is written: a core module importing threading or Flask is found."""
+    module = Module()
+    source = "import threading, datetime\nimport yaml\ndef f():\n    from flask import g\n"
+    for node, _eager in _imports(ast.parse(source).body, eager=True):
+        for target in _targets(node, "calendar_service.core", {}):
+            module.every_external.add(target.split(".")[0])
+    assert impure_imports(module) == {"threading", "flask"}
+
+
 def test_a_fresh_interpreter_agrees() -> None:
+    pure = sorted(n for n in graph() if n != "calendar_service" and layer_of(n) in PURE)
     probe = (
-        f"import importlib, sys\nfor m in {CORE!r}: importlib.import_module(m)\n"
+        f"import importlib, sys\nfor m in {pure!r}: importlib.import_module(m)\n"
         f"print(','.join(sorted(m for m in {THIRD_PARTY_ADAPTERS!r} if m in sys.modules)))"
     )
     found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert found.stdout.strip() == "", f"the core pulls in {found.stdout.strip()}"
+    assert found.stdout.strip() == "", f"the pure layers pull in {found.stdout.strip()}"

@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from calendar_service.cli import main
-from calendar_service.datafile import load_calendar
-from calendar_service.feeds import render_feed
-from calendar_service.filters import parse_filter
-from calendar_service.model import Status
-from calendar_service.publication import reconcile
-from calendar_service.store import Calendar
+from calendar_service.core.calendar import Calendar
+from calendar_service.core.datafile import load_calendar
+from calendar_service.core.filters import parse_filter
+from calendar_service.core.model import Status
+from calendar_service.core.publication import reconcile
+from calendar_service.render.ical import render_feed
 from tests.conftest import DATA
 
 TODAY = dt.date(2026, 11, 29)

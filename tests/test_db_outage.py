@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from calendar_service.db import _registry, create_schema, database_status, make_engine  # noqa: F401
+from calendar_service.adapters.db import _registry, create_schema, database_status, make_engine  # noqa: F401
 
 
 @contextlib.contextmanager

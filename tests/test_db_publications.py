@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from calendar_service.db import make_engine, metadata
-from calendar_service.db import publications as db
-from calendar_service.publication import Published, reconcile
+from calendar_service.adapters.db import make_engine, metadata
+from calendar_service.adapters.db import publications as db
+from calendar_service.core.publication import Published, reconcile
 from tests import regen_golden as golden
 from tests.dbtargets import BACKENDS, postgres_schema
 

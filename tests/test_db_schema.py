@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Column, MetaData, Table, inspect
 
-from calendar_service.db import create_schema, ledger, make_engine, metadata
-from calendar_service.db import subscriptions as subs_db
+from calendar_service.adapters.db import create_schema, ledger, make_engine, metadata
+from calendar_service.adapters.db import subscriptions as subs_db
 from tests.dbtargets import postgres_schema
 
 # Each process imports first, then waits for a common start instant, so they really race.
 PROBE = """
 import sys, time
-from calendar_service.db import make_engine, create_schema
+from calendar_service.adapters.db import make_engine, create_schema
 url, schema, start_at = sys.argv[1], sys.argv[2], float(sys.argv[3])
 kwargs = {"connect_args": {"options": f"-csearch_path={schema}"}} if schema else {}
 engine = make_engine(url, **kwargs)
@@ -57,8 +57,11 @@ def test_processes_creating_the_schema_at_once_all_succeed(target: tuple[str, st
     engine.dispose()
 
 
-NEW_COLUMNS = {"subscriptions": {"digest"}, "reminder_outbox": {"digest_key", "digest_id"},
-               "delivery_attempts": {"members"}}
+NEW_COLUMNS = {
+    "subscriptions": {"digest"},
+    "reminder_outbox": {"digest_key", "digest_id"},
+    "delivery_attempts": {"members"},
+}
 
 
 def test_a_database_from_before_digests_gets_their_columns(target: tuple[str, str]) -> None:
@@ -69,10 +72,15 @@ def test_a_database_from_before_digests_gets_their_columns(target: tuple[str, st
     old = MetaData()
     for table in metadata.sorted_tables:
         gone = NEW_COLUMNS.get(table.name, set())
-        Table(table.name, old, *[
-            Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
-            for c in table.columns if c.name not in gone
-        ])
+        Table(
+            table.name,
+            old,
+            *[
+                Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+                for c in table.columns
+                if c.name not in gone
+            ],
+        )
     old.create_all(engine)
     create_schema(engine)
     for name, columns in NEW_COLUMNS.items():

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from calendar_service.db import create_schema, make_engine
-from calendar_service.db import subscriptions as db
-from calendar_service.errors import SubscriptionDisabled, SubscriptionNotFound
-from calendar_service.subscriptions import Subscription, new_subscription_id
+from calendar_service.adapters.db import create_schema, make_engine
+from calendar_service.adapters.db import subscriptions as db
+from calendar_service.core.errors import SubscriptionDisabled, SubscriptionNotFound
+from calendar_service.core.subscriptions import Subscription, new_subscription_id
 from tests.dbtargets import BACKENDS, postgres_schema
 
 T0 = dt.datetime(2025, 6, 10, 12, 0, tzinfo=dt.UTC)

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from calendar_service.cli import main
-from calendar_service.datafile import load_calendar
-from calendar_service.diff import diff_calendars, shift_text
+from calendar_service.core.datafile import load_calendar
+from calendar_service.core.diff import diff_calendars, shift_text
 from tests.conftest import TESTS_DATA
 
 OLD = str(TESTS_DATA / "diff" / "old.yaml")
@@ -242,13 +242,13 @@ def test_a_revision_that_looks_like_an_option_is_refused(repo: Path, tmp_path: P
     ],
 )
 def test_when_text_is_the_time_as_written(event_id: str, expected: str) -> None:
-    from calendar_service.diff import when_text
+    from calendar_service.core.diff import when_text
 
     assert when_text(load_calendar(OLD, today=TODAY).calendar.get(event_id)) == expected
 
 
 def test_a_span_reads_as_first_and_last_day(tmp_path: Path) -> None:
-    from calendar_service.diff import when_text
+    from calendar_service.core.diff import when_text
 
     span = tmp_path / "span.yaml"
     span.write_text(

@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from calendar_service.errors import FilterError
-from calendar_service.feeds import escape_text, fold, parse_alarms, render_feed
-from calendar_service.filters import EventFilter, parse_filter
-from calendar_service.publication import Published, reconcile
-from calendar_service.store import Calendar
+from calendar_service.core.calendar import Calendar
+from calendar_service.core.errors import FilterError
+from calendar_service.core.filters import EventFilter, parse_filter
+from calendar_service.core.publication import Published, reconcile
+from calendar_service.render.ical import escape_text, fold, parse_alarms, render_feed
 from tests import regen_golden as golden
 from tests.conftest import DATA
 
@@ -452,7 +452,7 @@ def test_short_line_is_not_folded() -> None:
 
 
 def test_real_data_feed_is_well_formed() -> None:
-    from calendar_service.datafile import load_calendar
+    from calendar_service.core.datafile import load_calendar
 
     calendar = load_calendar(DATA, today=golden.TODAY).calendar
     states = reconcile({}, calendar, golden.T0, golden.RETENTION)

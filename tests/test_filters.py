@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from calendar_service.errors import FilterError
-from calendar_service.filters import FILTER_PARAMETERS, EventFilter, known_values, parse_filter
-from calendar_service.model import Authority, Kind, Status
-from calendar_service.store import Calendar
+from calendar_service.core.calendar import Calendar
+from calendar_service.core.errors import FilterError
+from calendar_service.core.filters import FILTER_PARAMETERS, EventFilter, known_values, parse_filter
+from calendar_service.core.model import Authority, Kind, Status
 from tests.reminders.helpers import event, make_calendar
 
 AT = dt.datetime(2027, 3, 1, 15, tzinfo=dt.UTC)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from calendar_service.errors import SubscriptionInvalid
-from calendar_service.subscriptions import parse_input, parse_patch
+from calendar_service.core.errors import SubscriptionInvalid
+from calendar_service.core.subscriptions import parse_input, parse_patch
 
 URL = "https://93.184.215.14/hook"
 

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
-import calendar_service.live as live_module
-from calendar_service.clock import SettableClock
-from calendar_service.datafile import LoadResult
-from calendar_service.db import create_schema, make_engine
-from calendar_service.live import LiveCalendar
+import calendar_service.adapters.live as live_module
+from calendar_service.adapters.clock import SettableClock
+from calendar_service.adapters.db import create_schema, make_engine
+from calendar_service.adapters.live import LiveCalendar
+from calendar_service.core.datafile import LoadResult
 from tests.pgcluster import PgCluster, pg_cluster, requires_pg_cluster
 from tests.web.conftest import sample_yaml
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from calendar_service.db import make_engine
+from calendar_service.adapters.db import make_engine
 from tests.pgcluster import PgCluster, pg_cluster, requires_pg_cluster
 
 pytestmark = [pytest.mark.postgres, requires_pg_cluster]

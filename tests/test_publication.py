@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from calendar_service.datafile import load_calendar
-from calendar_service.publication import (
+from calendar_service.core.datafile import load_calendar
+from calendar_service.core.publication import (
     EPOCH,
     Published,
     event_from_snapshot,

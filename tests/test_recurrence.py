@@ -17,12 +17,12 @@ import recurring_ical_events
 from click.testing import CliRunner
 
 from calendar_service.cli import main
-from calendar_service.datafile import load_calendar, parse_calendar
-from calendar_service.feeds import render_feed
-from calendar_service.filters import EventFilter
-from calendar_service.publication import reconcile
-from calendar_service.reminders.planning import plan_reminders
-from calendar_service.store import Calendar
+from calendar_service.core.calendar import Calendar
+from calendar_service.core.datafile import load_calendar, parse_calendar
+from calendar_service.core.filters import EventFilter
+from calendar_service.core.publication import reconcile
+from calendar_service.core.reminders.planning import plan_reminders
+from calendar_service.render.ical import render_feed
 from tests.conftest import CALENDAR_HEAD, DATA
 
 TEXT = (
@@ -174,7 +174,9 @@ def test_the_series_in_the_feed_links_to_its_first_date_page() -> None:
 
 def test_a_series_whose_first_span_crosses_a_clock_change_still_repeats_on_local_time() -> None:
     # 00:30–02:30 on the night clocks go back: one date written alone would be in UTC; a series needs TZID.
-    text = CALENDAR_HEAD + """\
+    text = (
+        CALENDAR_HEAD
+        + """\
   - id: night-window
     title: Night filing window
     kind: deadline
@@ -187,6 +189,7 @@ def test_a_series_whose_first_span_crosses_a_clock_change_still_repeats_on_local
       rrule: FREQ=WEEKLY;COUNT=3
     sources: [{title: Notice, url: "https://example.org/n"}]
 """
+    )
     cal = calendar(text)
     feed = render_feed(cal, reconcile({}, cal, NOW, dt.timedelta(days=60)), EventFilter())
     parsed = icalendar.Calendar.from_ical(feed)

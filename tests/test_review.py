@@ -8,8 +8,8 @@ import json
 from click.testing import CliRunner, Result
 
 from calendar_service.cli import main
-from calendar_service.datafile import load_calendar
-from calendar_service.review import Reason, review_calendar
+from calendar_service.core.datafile import load_calendar
+from calendar_service.core.review import Reason, review_calendar
 from tests.conftest import TESTS_DATA
 
 SAMPLE = str(TESTS_DATA / "review.yaml")

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from calendar_service.cli import main
-from calendar_service.schema import schema_json
-from calendar_service.yamlsource import parse_yaml
+from calendar_service.core.yamlsource import parse_yaml
+from calendar_service.render.jsonschema import schema_json
 from tests.conftest import DATA, ROOT, TESTS_DATA
 
 COMMITTED = ROOT / "data" / "events.schema.json"
@@ -20,7 +20,7 @@ VALID_FILES = [TESTS_DATA / "small.yaml", *sorted((TESTS_DATA / "valid").glob("*
 
 def test_committed_schema_is_in_sync() -> None:
     assert COMMITTED.read_text(encoding="utf-8") == schema_json(), (
-        "data/events.schema.json is out of date with calendar_service/model.py — run `make schema` "
+        "data/events.schema.json is out of date with calendar_service/core/model.py — run `make schema` "
         "and commit the result"
     )
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import inspect
 
 from calendar_service import services
-from calendar_service.db import make_engine
-from calendar_service.errors import DatabaseUnreachable
+from calendar_service.adapters.db import make_engine
+from calendar_service.core.errors import DatabaseUnreachable
 
 
 def _hold_write_lock(path: Path) -> sqlite3.Connection:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from calendar_service.adapters.settings import Settings
 from calendar_service.cli import main
-from calendar_service.errors import ConfigError
-from calendar_service.settings import Settings
+from calendar_service.core.errors import ConfigError
 from tests.conftest import TESTS_DATA
 
 TRADE_CALENDAR = Path(sys.executable).with_name("trade-calendar")
@@ -139,9 +139,7 @@ def test_serve_refuses_a_bad_number_without_a_traceback(tmp_path: Path) -> None:
 def test_worker_refuses_an_unreachable_database_in_one_line(tmp_path: Path) -> None:
     # Port 1 on loopback: nothing listens, the connection is refused at once.
     url = "postgresql+psycopg://someone:pw-never-shown@127.0.0.1:1/nothing"
-    done = _run(
-        tmp_path, "worker", "--data", str(TESTS_DATA / "small.yaml"), TRADE_CALENDAR_DATABASE_URL=url
-    )
+    done = _run(tmp_path, "worker", "--data", str(TESTS_DATA / "small.yaml"), TRADE_CALENDAR_DATABASE_URL=url)
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr

@@ -1,6 +1,6 @@
 import datetime as dt
 
-from calendar_service.datafile import load_calendar
+from calendar_service.core.datafile import load_calendar
 from tests.conftest import TESTS_DATA
 
 

@@ -7,9 +7,9 @@ from textwrap import dedent, indent
 
 import pytest
 
-from calendar_service.datafile import load_calendar, parse_calendar
-from calendar_service.errors import StoreInvalid, StoreUnreadable
-from calendar_service.store import Calendar
+from calendar_service.core.calendar import Calendar
+from calendar_service.core.datafile import load_calendar, parse_calendar
+from calendar_service.core.errors import StoreInvalid, StoreUnreadable
 
 TODAY = dt.date(2025, 6, 10)
 HEAD = """\

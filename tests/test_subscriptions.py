@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from calendar_service.errors import SubscriptionInvalid, UnsafeWebhookURL
-from calendar_service.subscriptions import (
+from calendar_service.core.errors import SubscriptionInvalid, UnsafeWebhookURL
+from calendar_service.core.subscriptions import (
     SubscriptionInput,
     apply_patch,
     field_name,
@@ -85,9 +85,7 @@ def test_filter_values_are_checked_against_the_vocabulary_not_the_data() -> None
 def test_a_patch_changes_only_what_was_sent() -> None:
     sub = new_subscription(valid(format="teams"), secret="s", now=T0)
     later = T0 + dt.timedelta(hours=1)
-    patched = apply_patch(
-        sub, parse_patch({"lead_times": ["P3D"]}, check_url=refuse), now=later
-    )
+    patched = apply_patch(sub, parse_patch({"lead_times": ["P3D"]}, check_url=refuse), now=later)
     assert (patched.lead_times, patched.format, patched.url, patched.updated_at) == (
         ("P3D",), "teams", sub.url, later
     )  # fmt: skip

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 
+from calendar_service.adapters.db import create_schema, ledger, make_engine
+from calendar_service.adapters.db import subscriptions as db
 from calendar_service.cli import main
-from calendar_service.db import create_schema, ledger, make_engine
-from calendar_service.db import subscriptions as db
 from tests.conftest import TESTS_DATA
 
 
@@ -111,11 +111,24 @@ def test_add_with_digest_and_the_log_lists_what_a_digest_carried(env: dict[str, 
     assert "standard+digest" in run(env, "subscriptions", "list")[1]
     assert json.loads(run(env, "subscriptions", "list", "--format", "json")[1])[0]["digest"] is True
     members = (ledger.Member("rem_a", "reminder.due", "ev-a"), ledger.Member("rem_b", "reminder.due", "ev-b"))
-    ledger.record_outcomes(engine_of(env), [ledger.Outcome(
-        "dig_1", sub_id, "reminder.digest", "", ledger.DELIVERED, 1,
-        started_at=dt.datetime(2026, 7, 8, 4, 1, tzinfo=dt.UTC), status=200, latency_ms=9,
-        outcome="delivered", members=members,
-    )])
+    ledger.record_outcomes(
+        engine_of(env),
+        [
+            ledger.Outcome(
+                "dig_1",
+                sub_id,
+                "reminder.digest",
+                "",
+                ledger.DELIVERED,
+                1,
+                started_at=dt.datetime(2026, 7, 8, 4, 1, tzinfo=dt.UTC),
+                status=200,
+                latency_ms=9,
+                outcome="delivered",
+                members=members,
+            )
+        ],
+    )
     code, out, _ = run(env, "deliveries", sub_id)
     lines = out.splitlines()
     assert lines[0] == "2026-07-08T04:01:00Z  reminder.digest  2 item(s)  #1  200  9ms  delivered"

@@ -7,12 +7,12 @@ import datetime as dt
 import icalendar
 import pytest
 
-from calendar_service.datafile import load_calendar, parse_calendar
-from calendar_service.feeds import render_feed
-from calendar_service.filters import EventFilter, parse_filter
-from calendar_service.jsonview import event_to_dict
-from calendar_service.publication import event_from_snapshot, reconcile, snapshot_of
-from calendar_service.store import Calendar
+from calendar_service.core.calendar import Calendar
+from calendar_service.core.datafile import load_calendar, parse_calendar
+from calendar_service.core.filters import EventFilter, parse_filter
+from calendar_service.core.publication import event_from_snapshot, reconcile, snapshot_of
+from calendar_service.render.ical import render_feed
+from calendar_service.render.jsonview import event_to_dict
 from tests.conftest import DATA
 
 SCOPED = """\

@@ -6,9 +6,9 @@ import dataclasses
 import datetime as dt
 import re
 
-from calendar_service.datafile import load_calendar
-from calendar_service.store import Calendar
-from calendar_service.timeline import Item, Lane, lanes_by_action, moment_label, render_svg
+from calendar_service.core.calendar import Calendar
+from calendar_service.core.datafile import load_calendar
+from calendar_service.render.timeline import Item, Lane, lanes_by_action, moment_label, render_svg
 from tests.conftest import TESTS_DATA
 
 UTC = dt.UTC

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from calendar_service import timing
+from calendar_service.core import timing
 
 NY = timing.zone("America/New_York")
 

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from calendar_service.annotations import escape_data, escape_property, github_annotation
 from calendar_service.cli import main
+from calendar_service.render.annotations import escape_data, escape_property, github_annotation
 from tests.conftest import ROOT, TESTS_DATA
 
 NOW = "2025-06-10T12:00:00Z"

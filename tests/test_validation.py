@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from calendar_service.cli import main
-from calendar_service.validation import validate_bytes
+from calendar_service.core.validation import validate_bytes
 from tests.conftest import DATA, ROOT, TESTS_DATA
 
 NOW = "2025-06-10T12:00:00Z"

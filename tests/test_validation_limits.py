@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import calendar_service.validation as validation
+import calendar_service.core.validation as validation
 from calendar_service.cli import main
-from calendar_service.validation import validate_bytes
-from calendar_service.validation.rules import MAX_CHAIN
-from calendar_service.validation.suggestions import IdSuggester
+from calendar_service.core.validation import validate_bytes
+from calendar_service.core.validation.rules import MAX_CHAIN
+from calendar_service.core.validation.suggestions import IdSuggester
 
 TODAY = dt.date(2025, 6, 10)
 HEAD = "calendar: {name: T, timezone: UTC, reviewed: 2025-06-01, contact: c@example.org}\nevents:\n"

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from calendar_service.vtimezone import observances, offset_at, verify, vtimezone_lines
+from calendar_service.render.vtimezone import observances, offset_at, verify, vtimezone_lines
 
 
 def daily(first_year: int, last_year: int, hour: int = 12) -> list[dt.datetime]:

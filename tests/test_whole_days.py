@@ -10,14 +10,17 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
-from calendar_service.datafile import parse_calendar
-from calendar_service.jsonview import event_to_dict
-from calendar_service.reminders.planning import plan_reminders
-from calendar_service.store import Calendar
-from calendar_service.webhooks.payloads import Message, change_data, reminder_data, render_payload
+from calendar_service.core.calendar import Calendar
+from calendar_service.core.datafile import parse_calendar
+from calendar_service.core.messages import Message, change_data, reminder_data
+from calendar_service.core.reminders.planning import plan_reminders
+from calendar_service.render.jsonview import event_to_dict
+from calendar_service.render.webhook_payloads import render_payload
 from tests.conftest import CALENDAR_HEAD
 
-TEXT = CALENDAR_HEAD + """\
+TEXT = (
+    CALENDAR_HEAD
+    + """\
   - id: cn-expiry
     title: China's tariff-exclusion process expires
     kind: deadline
@@ -46,6 +49,7 @@ TEXT = CALENDAR_HEAD + """\
     end_date: 2026-12-10
     sources: [{title: Notice, url: "https://example.org/d"}]
 """
+)
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 
 

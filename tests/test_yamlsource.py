@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from calendar_service.yamlsource import ALIAS_BUDGET, MAX_DEPTH, parse_yaml
+from calendar_service.core.yamlsource import ALIAS_BUDGET, MAX_DEPTH, parse_yaml
 
 
 def test_yaml_11_traps_stay_text() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from ..store import Event
+from calendar_service.core.calendar import Event
 
 
 def upcoming_deadlines(

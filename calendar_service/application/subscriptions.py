@@ -13,9 +13,12 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..db import ledger
-from ..db import subscriptions as subscription_rows
-from ..subscriptions import (
+from calendar_service.adapters.db import ledger
+from calendar_service.adapters.db import subscriptions as subscription_rows
+from calendar_service.adapters.webhooks.security import redact_url
+from calendar_service.adapters.webhooks.signing import new_secret
+from calendar_service.core.messages import Message, MessageType
+from calendar_service.core.subscriptions import (
     Subscription,
     apply_patch,
     new_subscription,
@@ -23,13 +26,10 @@ from ..subscriptions import (
     parse_patch,
     parse_rotation,
 )
-from ..webhooks.payloads import Message, MessageType
-from ..webhooks.security import redact_url
-from ..webhooks.signing import new_secret
 
 if TYPE_CHECKING:
-    from ..services import Services
-    from ..webhooks.attempt import Attempt
+    from calendar_service.core.reminders.attempts import Attempt
+    from calendar_service.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from typing import NoReturn
 
 import click
 
-from ..clock import Clock, SystemClock
-from ..errors import StoreUnreadable
-from ..store import Calendar
-from .data import DATA_HELP, _now_option, paused_gc
-from .startup import load_settings
+from calendar_service.adapters.clock import Clock, SystemClock
+from calendar_service.cli.data import DATA_HELP, _now_option, paused_gc
+from calendar_service.cli.startup import load_settings
+from calendar_service.core.calendar import Calendar
+from calendar_service.core.errors import StoreUnreadable
 
 # Exit codes shared with `validate`: 0 nothing to report, 1 something to report, 2 unusable input.
 EXIT_CHANGES = 1
@@ -32,7 +32,7 @@ def _unusable(message: str) -> NoReturn:
 
 def _calendar_from_bytes(raw: bytes, label: str, today: dt.date) -> Calendar:
     """The calendar in `raw`, or exit 2 with one sentence naming the first error and how to see all."""
-    from ..validation import validate_bytes
+    from calendar_service.core.validation import validate_bytes
 
     try:
         with paused_gc():
@@ -40,7 +40,7 @@ def _calendar_from_bytes(raw: bytes, label: str, today: dt.date) -> Calendar:
     except StoreUnreadable as exc:
         _unusable(f"{label}: cannot read: {exc.reason}")
     except Exception as exc:  # MemoryError or a bug: a sentence, never a traceback (as `validate`)
-        from ..validation.reading import describe_failure
+        from calendar_service.adapters.datafile_reader import describe_failure
 
         _unusable(f"{label}: {describe_failure(exc)}")
     if outcome.calendar is None or outcome.errors:
@@ -54,7 +54,9 @@ def _calendar_from_bytes(raw: bytes, label: str, today: dt.date) -> Calendar:
 
 
 def _read_file(path: str) -> bytes:
-    from ..validation.reading import read_event_file  # a plain file, size-limited, as `validate` reads
+    from calendar_service.adapters.datafile_reader import (
+        read_event_file,  # a plain file, size-limited, as `validate` reads
+    )
 
     try:
         return read_event_file(path)[0]
@@ -114,8 +116,8 @@ def diff(files: tuple[str, ...], revs: tuple[str, ...], fmt: str) -> None:
       trade-calendar diff --git v1 --git v2 data/events.yaml
     Exit 0 with no changes, 1 with changes, 2 when a file cannot be read or is not valid.
     """
-    from ..diff import diff_calendars
-    from ..diffreport import diff_to_json, render_markdown, render_table
+    from calendar_service.core.diff import diff_calendars
+    from calendar_service.render.diffreport import diff_to_json, render_markdown, render_table
 
     configured = load_settings().data_path  # like every command: a bad setting stops it at once
     if len(revs) > 2:
@@ -152,7 +154,7 @@ def diff(files: tuple[str, ...], revs: tuple[str, ...], fmt: str) -> None:
 
 
 def _duration(ctx: click.Context, param: click.Parameter, value: str) -> dt.timedelta:
-    from ..timing import parse_duration
+    from calendar_service.core.timing import parse_duration
 
     try:
         duration = parse_duration(value)
@@ -186,7 +188,7 @@ def review(
 
     Exit 0 (with or without items), 2 when the file is unusable.
     """
-    from ..review import review_calendar
+    from calendar_service.core.review import review_calendar
 
     path = data_path or str(load_settings().data_path)
     moment = now.now()

@@ -11,12 +11,12 @@ from typing import Any
 
 import click
 
-from ..clock import Clock, SettableClock, SystemClock
-from ..datafile import load_calendar
-from ..errors import StoreInvalid, StoreUnreadable
-from ..settings import DEFAULT_DATA_PATH, Settings
-from ..store import Calendar, Event
-from .startup import load_settings
+from calendar_service.adapters.clock import Clock, SettableClock, SystemClock
+from calendar_service.adapters.settings import DEFAULT_DATA_PATH, Settings
+from calendar_service.cli.startup import load_settings
+from calendar_service.core.calendar import Calendar, Event
+from calendar_service.core.datafile import load_calendar
+from calendar_service.core.errors import StoreInvalid, StoreUnreadable
 
 # The listing commands' helpers (filters, JSON views, the schema) are imported where they are used:
 # `validate` runs on every commit and should load no more than the validator.
@@ -103,9 +103,9 @@ def paused_gc() -> Iterator[None]:
 
 def _validate_one(path: str, quiet: bool, fmt: str, max_bytes: int, now: Clock) -> int:
     """Report on one file; return its exit code."""
-    from ..annotations import github_annotation
-    from ..validation import validate_bytes
-    from ..validation.reading import describe_failure, read_event_file
+    from calendar_service.adapters.datafile_reader import describe_failure, read_event_file
+    from calendar_service.core.validation import validate_bytes
+    from calendar_service.render.annotations import github_annotation
 
     try:
         raw, _ = read_event_file(path, max_bytes)
@@ -145,7 +145,7 @@ def _validate_one(path: str, quiet: bool, fmt: str, max_bytes: int, now: Clock) 
 @click.command()
 def schema() -> None:
     """Print the JSON Schema of the event file format."""
-    from ..schema import schema_json
+    from calendar_service.render.jsonschema import schema_json
 
     load_settings()  # like every command: a bad setting is reported at once, not at the next serve
     click.echo(schema_json(), nl=False)
@@ -209,7 +209,7 @@ def events(
 def upcoming(data_path: str | None, fmt: str, days: int, now: Clock, **filters: Any) -> None:
     """List deadlines in the next N days that still stand."""
     calendar = _load(data_path, now)
-    from ..application.deadlines import upcoming_deadlines
+    from calendar_service.application.deadlines import upcoming_deadlines
 
     since = now.now()
     chosen = upcoming_deadlines(_filtered(calendar, filters), since, since + dt.timedelta(days=days))
@@ -242,7 +242,7 @@ def _load(data_path: str | None, clock: Clock) -> Calendar:
 
 
 def _filtered(calendar: Calendar, options: dict[str, Sequence[str]]) -> list[Event]:
-    from ..filters import parse_filter
+    from calendar_service.core.filters import parse_filter
 
     params = {name: list(values) for name, values in options.items() if values}
     try:
@@ -253,7 +253,7 @@ def _filtered(calendar: Calendar, options: dict[str, Sequence[str]]) -> list[Eve
 
 
 def _emit(calendar: Calendar, chosen: list[Event], fmt: str) -> None:
-    from ..jsonview import event_to_dict
+    from calendar_service.render.jsonview import event_to_dict
 
     if fmt == "json":
         click.echo(json.dumps([event_to_dict(e, calendar) for e in chosen], indent=2, ensure_ascii=False))

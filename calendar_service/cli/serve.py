@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from ..logs import configure_logging
-from .startup import load_settings, open_services
+from calendar_service.adapters.logs import configure_logging
+from calendar_service.cli.startup import load_settings, open_services
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 @click.option("--data", "data_path", type=click.Path(dir_okay=False, path_type=Path), help="Event file.")
 def serve(host: str, port: int, data_path: Path | None) -> None:
     """Serve feeds, the API, the home page and reminders from one process (SQLite unless configured)."""
-    from ..web import create_app
-    from ..web.server import make_http_server
+    from calendar_service.web import create_app
+    from calendar_service.web.server import make_http_server
 
     settings = load_settings(data_path=data_path)
     configure_logging(settings.log_level)

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import ConfigError, DatabaseUnreachable
-from ..settings import Settings
+from calendar_service.adapters.settings import Settings
+from calendar_service.core.errors import ConfigError, DatabaseUnreachable
 
 if TYPE_CHECKING:
-    from ..services import Services
+    from calendar_service.services import Services
 
 
 class StartupRefused(click.ClickException):
@@ -42,7 +42,7 @@ def load_settings(**overrides: Any) -> Settings:
 
 def open_services(settings: Settings, **parts: Any) -> Services:
     """`build_services(settings, **parts)`, refused in one line when the database cannot be used."""
-    from ..services import build_services
+    from calendar_service.services import build_services
 
     with refusing_bad_settings():
         return build_services(settings, **parts)

@@ -12,13 +12,13 @@ from typing import Any
 
 import click
 
-from ..application import subscriptions as usecases
-from ..errors import SubscriptionDisabled, SubscriptionInvalid, SubscriptionNotFound
-from ..services import Services
-from ..subscriptions import DEFAULT_LEAD_TIMES, GRACE_DEFAULT, GRACE_RANGE, Subscription
-from ..timing import utc_text
-from ..webhooks.payloads import FORMATS
-from .startup import load_settings, open_services
+from calendar_service.application import subscriptions as usecases
+from calendar_service.cli.startup import load_settings, open_services
+from calendar_service.core.errors import SubscriptionDisabled, SubscriptionInvalid, SubscriptionNotFound
+from calendar_service.core.messages import FORMATS
+from calendar_service.core.subscriptions import DEFAULT_LEAD_TIMES, GRACE_DEFAULT, GRACE_RANGE, Subscription
+from calendar_service.core.timing import utc_text
+from calendar_service.services import Services
 
 
 def _services() -> Services:
@@ -56,7 +56,9 @@ def subscriptions() -> None:
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="standard", show_default=True)
 @click.option(
-    "--digest/--no-digest", default=False, show_default=True,
+    "--digest/--no-digest",
+    default=False,
+    show_default=True,
     help="One message per due minute listing its reminders, instead of one message per reminder.",
 )
 def add(url: str, lead_times: tuple[str, ...], fmt: str, digest: bool, **filters: Any) -> None:

@@ -16,32 +16,50 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..logs import configure_logging
-from .startup import load_settings, open_services
+from calendar_service.adapters.logs import configure_logging
+from calendar_service.cli.startup import load_settings, open_services
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
-    from ..services import Services
+    from calendar_service.services import Services
 
 log = logging.getLogger(__name__)
 
 
 @click.command()
 @click.option("--data", "data_path", type=click.Path(dir_okay=False, path_type=Path), help="Event file.")
-@click.option("--concurrency", default=64, show_default=True, type=click.IntRange(1, 1024),
-              help="Deliveries in flight at once (coroutines on one event loop; at most 64 to one host).")
-@click.option("--lease", default=120.0, show_default=True, type=click.FloatRange(1, 3600),
-              help="Seconds a claimed reminder stays this worker's; after a crash another resends it then.")
-@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
-              help="Serve Prometheus metrics on this port (0: any free one); off unless given.")
-@click.option("--metrics-host", default="127.0.0.1", show_default=True,
-              help="Address the metrics endpoint listens on (loopback: only this machine can scrape).")
+@click.option(
+    "--concurrency",
+    default=64,
+    show_default=True,
+    type=click.IntRange(1, 1024),
+    help="Deliveries in flight at once (coroutines on one event loop; at most 64 to one host).",
+)
+@click.option(
+    "--lease",
+    default=120.0,
+    show_default=True,
+    type=click.FloatRange(1, 3600),
+    help="Seconds a claimed reminder stays this worker's; after a crash another resends it then.",
+)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Serve Prometheus metrics on this port (0: any free one); off unless given.",
+)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address the metrics endpoint listens on (loopback: only this machine can scrape).",
+)
 def worker(
     data_path: Path | None, concurrency: int, lease: float, metrics_port: int | None, metrics_host: str
 ) -> None:
     """Plan and deliver webhook reminders (share TRADE_CALENDAR_DATABASE_URL with the web replicas)."""
-    from ..reminders.tuning import Tuning
+    from calendar_service.worker.tuning import Tuning
 
     settings = load_settings(data_path=data_path)
     configure_logging(settings.log_level)
@@ -73,7 +91,7 @@ def _serve_metrics(services: Services, host: str, port: int) -> WSGIServer:
     """Start prometheus_client's HTTP endpoint for this worker's delivery metrics; say where it is."""
     from prometheus_client import start_http_server
 
-    from ..reminders.metrics import LedgerCollector, exposition_registry
+    from calendar_service.worker.metrics import LedgerCollector, exposition_registry
 
     registry = exposition_registry(
         services.delivery_metrics, LedgerCollector(services.engine, services.clock),

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 from flask import Flask
 
-from ..reminders.metrics import LedgerCollector
-from ..services import Services, build_services
-from ..settings import Settings
-from . import (
+from calendar_service.adapters.settings import Settings
+from calendar_service.services import Services, build_services
+from calendar_service.web import (
     api,
+    errorhandlers,
     eventpages,
     extension,
     feeds,
@@ -28,21 +28,29 @@ from . import (
     metrics,
     openapi,
     pages,
-    problems,
     subscriptions,
 )
-from .feedcache import FeedCache
-from .feeds import FeedFastPath
+from calendar_service.web.feedcache import FeedCache
+from calendar_service.web.feeds import FeedFastPath
+from calendar_service.worker.metrics import LedgerCollector
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from ..clock import Clock
-    from ..live import LiveCalendar
+    from calendar_service.adapters.clock import Clock
+    from calendar_service.adapters.live import LiveCalendar
 
 # Blueprint modules, each exposing `bp` (and optionally `init_app(app)`); add one to extend the app.
 BLUEPRINTS: tuple[ModuleType, ...] = (
-    feeds, api, health, pages, eventpages, metrics, openapi, subscriptions, ignored,
+    feeds,
+    api,
+    health,
+    pages,
+    eventpages,
+    metrics,
+    openapi,
+    subscriptions,
+    ignored,
 )
 
 
@@ -80,7 +88,7 @@ def create_app(
     )  # fmt: skip
     cache = FeedCache(refresh=config.feed_refresh, on_render=app_metrics.observe_render)
     extension.init_app(app, extension.WebParts(services, cache, app_metrics))
-    problems.init_app(app)
+    errorhandlers.init_app(app)
     for module in BLUEPRINTS:
         _register(app, module)
     app.wsgi_app = FeedFastPath(app.wsgi_app, services.live, cache, app_metrics)  # type: ignore[method-assign]

@@ -11,17 +11,17 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from ..application import deadlines
-from ..filters import FILTER_PARAMETERS, EventFilter, parse_filter
-from ..jsonview import event_to_dict, moment_to_dict, utc_text
-from ..live import Snapshot
-from ..store import Event
-from ..timing import duration_text, parse_duration
-from .changes import changes_since
-from .extension import services
-from .openapi import operation, parse_query, respond
-from .problems import BadParameter, calendar_not_loaded
-from .schemas import (
+from calendar_service.adapters.live import Snapshot
+from calendar_service.application import deadlines
+from calendar_service.core.calendar import Event
+from calendar_service.core.filters import FILTER_PARAMETERS, EventFilter, parse_filter
+from calendar_service.core.timing import duration_text, parse_duration
+from calendar_service.render.jsonview import event_to_dict, moment_to_dict, utc_text
+from calendar_service.web.changes import changes_since
+from calendar_service.web.errorhandlers import BadParameter, calendar_not_loaded
+from calendar_service.web.extension import services
+from calendar_service.web.openapi import operation, parse_query, respond
+from calendar_service.web.schemas import (
     CalendarInfo,
     ChangesPage,
     ChangesQuery,

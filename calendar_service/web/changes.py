@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ..history import steps
-from ..jsonview import moment_to_dict, utc_text, was_to_dict
-from ..live import Snapshot
-from ..publication import Published, moment_from_snapshot
-from ..store import Calendar, Event
+from calendar_service.adapters.live import Snapshot
+from calendar_service.core.calendar import Calendar, Event
+from calendar_service.core.history import steps
+from calendar_service.core.publication import Published, moment_from_snapshot
+from calendar_service.render.jsonview import moment_to_dict, utc_text, was_to_dict
 
 _HISTORY_ORDER = {"history": 0, "observed": 1}
 

@@ -13,19 +13,25 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request, url_for
 
-from ..calendarlinks import google_link, outlook_link
-from ..errors import ActionNotFound
-from ..feeds import render_event
-from ..history import steps
-from ..live import Snapshot
-from ..model import SLUG, Status
-from ..publication import Published, event_from_snapshot
-from ..store import Event
-from ..timeline import lanes_per_event, moment_label, render_svg, span_label, window_around
-from ..timing import utc_text
-from . import pagekit
-from .api import _matches_text
-from .ignored import takes
+from calendar_service.adapters.live import Snapshot
+from calendar_service.core.calendar import Event
+from calendar_service.core.errors import ActionNotFound
+from calendar_service.core.history import steps
+from calendar_service.core.model import SLUG, Status
+from calendar_service.core.publication import Published, event_from_snapshot
+from calendar_service.core.timing import utc_text
+from calendar_service.render.calendarlinks import google_link, outlook_link
+from calendar_service.render.ical import render_event
+from calendar_service.render.timeline import (
+    lanes_per_event,
+    moment_label,
+    render_svg,
+    span_label,
+    window_around,
+)
+from calendar_service.web import pagekit
+from calendar_service.web.api import _matches_text
+from calendar_service.web.ignored import takes
 
 bp = Blueprint("eventpages", __name__)
 
@@ -68,7 +74,7 @@ def _event_ics(
     snap: Snapshot, event: Event, state: Published | None, gone: bool, page_url: str, now: dt.datetime
 ) -> Response:
     if state is None:  # not reconciled yet: render as the feed would (dated by the review date)
-        from ..publication import initial_state
+        from calendar_service.core.publication import initial_state
 
         when = dt.datetime.combine(snap.calendar.meta.reviewed, dt.time(0), tzinfo=dt.UTC)
         state = initial_state(event, when)

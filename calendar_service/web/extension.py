@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from flask import Flask, current_app
 
 if TYPE_CHECKING:
-    from ..services import Services
-    from .feedcache import FeedCache
-    from .prometheus import Metrics
+    from calendar_service.services import Services
+    from calendar_service.web.feedcache import FeedCache
+    from calendar_service.web.prometheus import Metrics
 
 KEY = "trade_calendar"
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass, replace
 from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import urlencode
 
-from ..feeds import parse_alarms, render_feed
-from ..filters import FILTER_PARAMETERS, parse_filter
-from ..live import Snapshot
-from .ignored import HEADER, header_value, ignored
+from calendar_service.adapters.live import Snapshot
+from calendar_service.core.filters import FILTER_PARAMETERS, parse_filter
+from calendar_service.render.ical import parse_alarms, render_feed
+from calendar_service.web.ignored import HEADER, header_value, ignored
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 # Calendar clients poll; "no-cache" lets them keep the body but revalidate every time, which is a 304.

@@ -13,17 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, request
 
-from .extension import services, web_parts
-from .feedcache import FeedCache, RenderedFeed
-from .openapi import operation
-from .problems import calendar_not_loaded
-from .schemas import FeedQuery
+from calendar_service.web.errorhandlers import calendar_not_loaded
+from calendar_service.web.extension import services, web_parts
+from calendar_service.web.feedcache import FeedCache, RenderedFeed
+from calendar_service.web.openapi import operation
+from calendar_service.web.schemas import FeedQuery
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-    from ..live import LiveCalendar
-    from .prometheus import Metrics
+    from calendar_service.adapters.live import LiveCalendar
+    from calendar_service.web.prometheus import Metrics
 
 bp = Blueprint("feeds", __name__)
 

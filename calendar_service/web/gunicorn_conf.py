@@ -45,8 +45,8 @@ def refuse_bad_settings() -> None:
     Without this every worker raises the ConfigError from `create_app()`: a traceback per worker, then
     "Worker failed to boot".
     """
-    from ..errors import ConfigError
-    from ..settings import Settings
+    from calendar_service.adapters.settings import Settings
+    from calendar_service.core.errors import ConfigError
 
     try:
         Settings.from_env()

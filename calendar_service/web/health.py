@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
-from ..db import database_status, ledger
-from ..jsonview import utc_text
-from ..live import LiveCalendar
-from ..reminders.tuning import Tuning
-from .extension import services
-from .openapi import operation
-from .problems import problem
-from .schemas import Health, Ready
+from calendar_service.adapters.db import database_status, ledger
+from calendar_service.adapters.live import LiveCalendar
+from calendar_service.render.jsonview import utc_text
+from calendar_service.web.errorhandlers import problem
+from calendar_service.web.extension import services
+from calendar_service.web.openapi import operation
+from calendar_service.web.schemas import Health, Ready
+from calendar_service.worker.tuning import Tuning
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -53,7 +53,7 @@ def health_report(live: LiveCalendar) -> dict[str, Any]:
 
 
 def database_report(engine: Engine | None) -> dict[str, Any] | None:
-    """"ok" or "down" with the last error; a database seen failing is pinged (at most every 2 s)."""
+    """ "ok" or "down" with the last error; a database seen failing is pinged (at most every 2 s)."""
     if engine is None:
         return None
     status = database_status(engine)

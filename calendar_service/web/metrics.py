@@ -17,9 +17,9 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from .extension import web_parts
-from .openapi import operation
-from .prometheus import Metrics
+from calendar_service.web.extension import web_parts
+from calendar_service.web.openapi import operation
+from calendar_service.web.prometheus import Metrics
 
 __all__ = ["Metrics", "bp", "init_app"]
 

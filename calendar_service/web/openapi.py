@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
-from .ignored import HEADER as IGNORED_HEADER
-from .ignored import register
-from .problems import BadParameter
-from .schemas import ProblemOut
+from calendar_service.web.errorhandlers import BadParameter
+from calendar_service.web.ignored import HEADER as IGNORED_HEADER
+from calendar_service.web.ignored import register
+from calendar_service.web.schemas import ProblemOut
 
 bp = Blueprint("openapi", __name__)
 

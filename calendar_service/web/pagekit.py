@@ -13,10 +13,10 @@ from collections.abc import Mapping
 
 from flask import Response, current_app, render_template, request
 
-from ..live import Snapshot
-from ..store import Calendar, Event
-from .extension import services
-from .feeds import public_base
+from calendar_service.adapters.live import Snapshot
+from calendar_service.core.calendar import Calendar, Event
+from calendar_service.web.extension import services
+from calendar_service.web.feeds import public_base
 
 HTML = "text/html; charset=utf-8"
 SHOWN_ID_LENGTH = 80  # a 10 KB id is not echoed whole

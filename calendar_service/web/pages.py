@@ -13,23 +13,23 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Response, render_template, request, url_for
 
-from ..application.deadlines import upcoming_deadlines
-from ..atom import Entry, entry_id, render_atom
-from ..errors import FilterError
-from ..feeds import parse_alarms
-from ..filters import FILTER_PARAMETERS, EventFilter, known_values, parse_filter
-from ..jsonview import utc_text
-from ..live import Snapshot
-from ..model import Anchor, Authority, Importance, Kind, Status
-from ..publication import event_from_snapshot
-from ..store import Event
-from ..timeline import Span, lanes_by_action, moment_label, render_svg
-from ..timing import zone
-from . import pagekit
-from .changes import changes_since
-from .feeds import FEED_PATH
-from .ignored import takes
-from .openapi import document
+from calendar_service.adapters.live import Snapshot
+from calendar_service.application.deadlines import upcoming_deadlines
+from calendar_service.core.calendar import Event
+from calendar_service.core.errors import FilterError
+from calendar_service.core.filters import FILTER_PARAMETERS, EventFilter, known_values, parse_filter
+from calendar_service.core.model import Anchor, Authority, Importance, Kind, Status
+from calendar_service.core.publication import event_from_snapshot
+from calendar_service.core.timing import zone
+from calendar_service.render.atom import Entry, entry_id, render_atom
+from calendar_service.render.ical import parse_alarms
+from calendar_service.render.jsonview import utc_text
+from calendar_service.render.timeline import Span, lanes_by_action, moment_label, render_svg
+from calendar_service.web import pagekit
+from calendar_service.web.changes import changes_since
+from calendar_service.web.feeds import FEED_PATH
+from calendar_service.web.ignored import takes
+from calendar_service.web.openapi import document
 
 bp = Blueprint("pages", __name__)
 

@@ -20,7 +20,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from ..live import LiveCalendar, ReloadStats
+from calendar_service.adapters.live import LiveCalendar, ReloadStats
 
 Collectors = Sequence[Any]  # prometheus_client collectors: objects with collect()
 

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..model import Authority, Importance, Kind, Status
+from calendar_service.core.model import Authority, Importance, Kind, Status
 
 # Strings that hold times carry their JSON Schema `format`, so generated clients type them (OpenAPI 3.1
 # uses JSON Schema 2020-12's formats: RFC 3339 date-time and full-date, ISO 8601 duration).

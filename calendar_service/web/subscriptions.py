@@ -23,19 +23,19 @@ from typing import Any, Protocol
 from flask import Blueprint, Response, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..application import subscriptions as usecases
-from ..errors import SubscriptionDisabled, SubscriptionInvalid, SubscriptionNotFound
-from ..subscriptions import (
+from calendar_service.application import subscriptions as usecases
+from calendar_service.core.errors import SubscriptionDisabled, SubscriptionInvalid, SubscriptionNotFound
+from calendar_service.core.subscriptions import (
     RotationInput,
     Subscription,
     SubscriptionInput,
     SubscriptionPatch,
 )
-from ..timing import utc_text
-from .extension import services
-from .openapi import BEARER, operation, respond
-from .problems import problem
-from .schemas import (
+from calendar_service.core.timing import utc_text
+from calendar_service.web.errorhandlers import problem
+from calendar_service.web.extension import services
+from calendar_service.web.openapi import BEARER, operation, respond
+from calendar_service.web.schemas import (
     DeliveriesQuery,
     DeliveryLog,
     SecretRotated,
@@ -325,8 +325,5 @@ def send_test(subscription_id: str) -> Response:
 
 def _jsonable(record: dict[str, Any]) -> dict[str, Any]:
     return {
-        key: utc_text(value)
-        if isinstance(value, dt.datetime)
-        else value
-        for key, value in record.items()
+        key: utc_text(value) if isinstance(value, dt.datetime) else value for key, value in record.items()
     }

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from calendar_service.db import create_schema, make_engine
+from calendar_service.adapters.db import create_schema, make_engine
 from tests.dbtargets import BACKENDS, postgres_schema
 
 

@@ -11,17 +11,17 @@ from typing import Any
 import yaml
 from sqlalchemy.engine import Engine
 
-from calendar_service.clock import Clock
-from calendar_service.datafile import parse_calendar
-from calendar_service.db import subscriptions as subs_db
-from calendar_service.reminders.service import ReminderService, Tuning
-from calendar_service.settings import Settings
-from calendar_service.store import Calendar
-from calendar_service.subscriptions import Subscription
-from calendar_service.webhooks.client import WebhookClient
-from calendar_service.webhooks.retry import RetryPolicy
-from calendar_service.webhooks.security import AddressPolicy
-from calendar_service.webhooks.signing import new_secret
+from calendar_service.adapters.clock import Clock
+from calendar_service.adapters.db import subscriptions as subs_db
+from calendar_service.adapters.settings import Settings
+from calendar_service.adapters.webhooks.client import WebhookClient
+from calendar_service.adapters.webhooks.security import AddressPolicy
+from calendar_service.adapters.webhooks.signing import new_secret
+from calendar_service.core.calendar import Calendar
+from calendar_service.core.datafile import parse_calendar
+from calendar_service.core.reminders.retry import RetryPolicy
+from calendar_service.core.subscriptions import Subscription
+from calendar_service.worker.service import ReminderService, Tuning
 
 UTC = dt.UTC
 

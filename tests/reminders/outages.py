@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from calendar_service.db import create_schema, make_engine
+from calendar_service.adapters.db import create_schema, make_engine
 from tests.pgcluster import PgCluster, missing_reason
 
 KINDS = [

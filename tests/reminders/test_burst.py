@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
-from calendar_service.clock import SettableClock
-from calendar_service.db import ledger
-from calendar_service.reminders.service import ReminderService, RunStats, Tuning
+from calendar_service.adapters.clock import SettableClock
+from calendar_service.adapters.db import ledger
+from calendar_service.worker.service import ReminderService, RunStats, Tuning
 from tests.polling import wait_until
 
 from ..webhooks.receiver import Receiver, Recorded, Reply
@@ -92,8 +92,11 @@ def test_a_deadline_moved_while_its_reminder_waited_is_not_sent(sqlite_engine: E
         finally:
             service.shutdown()
     assert [data(r)["event_id"] for r in reminders] == ["stays"]
-    old_row = next(r for r in ledger.list_rows(sqlite_engine) if r["event_id"] == "moves"
-                   and r["deadline_at"] == DEADLINE)
+    old_row = next(
+        r
+        for r in ledger.list_rows(sqlite_engine)
+        if r["event_id"] == "moves" and r["deadline_at"] == DEADLINE
+    )
     assert old_row["state"] == "cancelled"
 
 

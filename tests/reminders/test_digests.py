@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from standardwebhooks import Webhook
 
-from calendar_service.clock import SettableClock
-from calendar_service.db import ledger
-from calendar_service.reminders.digests import digest_id
-from calendar_service.reminders.service import Tuning
+from calendar_service.adapters.clock import SettableClock
+from calendar_service.adapters.db import ledger
+from calendar_service.core.reminders.digests import digest_id
+from calendar_service.worker.service import Tuning
 
 from ..webhooks.receiver import Receiver, Recorded, Reply
 from .helpers import add_subscription, event, make_calendar, make_service, run_together

@@ -15,11 +15,11 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import Engine
 
-from calendar_service.clock import SettableClock
-from calendar_service.db import create_schema, ledger, make_engine
-from calendar_service.db import subscriptions as subs_db
-from calendar_service.reminders.metrics import DeliveryMetrics, LedgerCollector, exposition_registry
-from calendar_service.reminders.records import NewRow, Outcome
+from calendar_service.adapters.clock import SettableClock
+from calendar_service.adapters.db import create_schema, ledger, make_engine
+from calendar_service.adapters.db import subscriptions as subs_db
+from calendar_service.core.reminders.records import NewRow, Outcome
+from calendar_service.worker.metrics import DeliveryMetrics, LedgerCollector, exposition_registry
 from tests.polling import poll
 from tests.processes import free_port, stop
 

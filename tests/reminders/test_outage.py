@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.engine import Engine
 
-from calendar_service.clock import SettableClock
-from calendar_service.db import ledger
-from calendar_service.reminders.planning import REMINDER
-from calendar_service.reminders.service import Tuning
+from calendar_service.adapters.clock import SettableClock
+from calendar_service.adapters.db import ledger
+from calendar_service.core.reminders.planning import REMINDER
+from calendar_service.worker.service import Tuning
 from tests.polling import wait_until
 
 from ..webhooks.receiver import Receiver, Reply
@@ -30,13 +30,16 @@ from .outages import KINDS, database_outage
 NY = ZoneInfo("America/New_York")
 DEADLINE = dt.datetime(2026, 7, 9, 0, 1, tzinfo=NY)
 DUE = DEADLINE - dt.timedelta(hours=1)
-SERVICE_LOG = "calendar_service.reminders.service"
+SERVICE_LOG = "calendar_service.worker.service"
 
 
 def _wakeup_failures(caplog: pytest.LogCaptureFixture) -> int:
     return sum(
-        1 for r in caplog.records
-        if r.name == SERVICE_LOG and r.levelno >= logging.WARNING and "wake-up" in r.getMessage()
+        1
+        for r in caplog.records
+        if r.name == SERVICE_LOG
+        and r.levelno >= logging.WARNING
+        and "wake-up" in r.getMessage()
         and "running again" not in r.getMessage()
     )
 

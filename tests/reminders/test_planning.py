@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from calendar_service.reminders.planning import (
+from calendar_service.core.reminders.planning import (
     CREATED,
     EVENT_CANCELLED,
     RESCHEDULED,
@@ -104,8 +104,11 @@ def test_filters_choose_the_events() -> None:
         event("us", dt.datetime(2026, 7, 9, 12, 0, tzinfo=NY), countries=["US"]),
         event("cn", dt.datetime(2026, 7, 9, 12, 0, tzinfo=NY), countries=["CN", "US"], tags=["rare-earths"]),
     )
-    subs = [Sub("cn", ("P1D",), {"country": ("CN",)}), Sub("tag", ("P1D",), {"tag": ("rare-earths",)}),
-            Sub("gone", ("P1D",), {"tag": ("no-longer-used",)})]
+    subs = [
+        Sub("cn", ("P1D",), {"country": ("CN",)}),
+        Sub("tag", ("P1D",), {"tag": ("rare-earths",)}),
+        Sub("gone", ("P1D",), {"tag": ("no-longer-used",)}),
+    ]
     plan = plan_reminders(cal, subs, NOW)
     assert {(r.subscription_id, r.event_id) for r in plan} == {("cn", "cn"), ("tag", "cn")}
 
@@ -114,12 +117,18 @@ def test_diff_names_moved_cancelled_superseded_removed_and_new_events() -> None:
     at = dt.datetime(2026, 7, 9, 0, 1, tzinfo=NY)
     later = dt.datetime(2026, 8, 1, 0, 1, tzinfo=NY)
     old = make_calendar(
-        event("moves", at), event("stays", at), event("cancelled", at), event("superseded", at),
+        event("moves", at),
+        event("stays", at),
+        event("cancelled", at),
+        event("superseded", at),
         event("removed", at),
     )
     new = make_calendar(
-        event("moves", later), event("stays", at), event("cancelled", at, status="cancelled"),
-        event("superseded", at, status="superseded", superseded_by="stays"), event("fresh", later),
+        event("moves", later),
+        event("stays", at),
+        event("cancelled", at, status="cancelled"),
+        event("superseded", at, status="superseded", superseded_by="stays"),
+        event("fresh", later),
     )
     changes = {c.event_id: c for c in diff_calendars(old, new)}
     assert set(changes) == {"moves", "cancelled", "superseded", "removed", "fresh"}

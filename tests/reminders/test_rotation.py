@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from standardwebhooks import Webhook
 
-from calendar_service.clock import SettableClock
-from calendar_service.db import subscriptions as subs_db
-from calendar_service.webhooks.signing import new_secret
+from calendar_service.adapters.clock import SettableClock
+from calendar_service.adapters.db import subscriptions as subs_db
+from calendar_service.adapters.webhooks.signing import new_secret
 
 from ..webhooks.receiver import Receiver, Recorded
 from .helpers import add_subscription, event, make_calendar, make_service

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from standardwebhooks import Webhook
 
-from calendar_service.clock import SettableClock, SystemClock
-from calendar_service.db import ledger
-from calendar_service.db import subscriptions as subs_db
-from calendar_service.reminders.service import Tuning
+from calendar_service.adapters.clock import SettableClock, SystemClock
+from calendar_service.adapters.db import ledger
+from calendar_service.adapters.db import subscriptions as subs_db
+from calendar_service.worker.service import Tuning
 
 from ..webhooks.receiver import Receiver, Recorded, Reply
 from .helpers import add_subscription, event, make_calendar, make_service, run_together
@@ -136,8 +136,9 @@ def test_restart_and_reload_never_send_twice(engine: Engine) -> None:
         second.start(schedule=False)
         assert second.run_due(clock.now()).claimed == 0
         # Reload with the same content (a fresh parse of the same file).
-        second.on_calendar_change(calendar, make_calendar(event("a", DEADLINE),
-                                                          event("b", DEADLINE + dt.timedelta(days=3))))
+        second.on_calendar_change(
+            calendar, make_calendar(event("a", DEADLINE), event("b", DEADLINE + dt.timedelta(days=3)))
+        )
         assert second.run_due(clock.now()).claimed == 0
         clock.set(DEADLINE + dt.timedelta(days=3) - dt.timedelta(days=1))
         second.run_due(clock.now())
@@ -198,7 +199,9 @@ def test_receiver_down_then_up_is_retried_with_the_same_id(sqlite_engine: Engine
     assert request.headers["webhook-id"] == row["id"]
     log = ledger.list_attempts(sqlite_engine, sub.id, 10)
     assert [(a.attempt, a.outcome, a.status) for a in reversed(log)] == [
-        (1, "retry", None), (2, "delivered", 200)]
+        (1, "retry", None),
+        (2, "delivered", 200),
+    ]
     assert "connection" in log[1].error
     assert all(a.latency_ms is not None and a.at is not None for a in log)
 
@@ -243,8 +246,9 @@ def test_410_and_400_are_not_retried_and_persistent_failure_disables(sqlite_engi
     with Receiver() as rx:
         rx.script(Reply(410), Reply(400))
         sub = add_subscription(sqlite_engine, rx.url, clock, lead_times=("PT1H",))
-        service = make_service(sqlite_engine, make_calendar(*events), clock,
-                               tuning=Tuning(concurrency=2, disable_after=2))
+        service = make_service(
+            sqlite_engine, make_calendar(*events), clock, tuning=Tuning(concurrency=2, disable_after=2)
+        )
         service.start(schedule=False)
         try:
             for i in range(2):
@@ -298,8 +302,9 @@ def test_moved_deadline_replans_and_notifies(engine: Engine) -> None:
     old = make_calendar(event("truce", DEADLINE, countries=["US", "CN"]), event("other", DEADLINE))
     new = make_calendar(event("truce", later, countries=["US", "CN"]), event("other", DEADLINE))
     with Receiver() as rx:
-        cn = add_subscription(engine, rx.url + "/cn", clock, lead_times=("P1D", "PT1H"),
-                              filter={"country": ["CN"]})
+        cn = add_subscription(
+            engine, rx.url + "/cn", clock, lead_times=("P1D", "PT1H"), filter={"country": ["CN"]}
+        )
         add_subscription(engine, rx.url + "/other", clock, lead_times=("P1D",), filter={"country": ["NO"]})
         service = make_service(engine, old, clock)
         service.start(schedule=False)
@@ -318,17 +323,21 @@ def test_moved_deadline_replans_and_notifies(engine: Engine) -> None:
     assert notice.path == "/cn"
     data = body(notice)
     assert body(notice)["type"] == "event.rescheduled"
-    assert (data["data"]["old"]["utc"], data["data"]["new"]["utc"]) == ("2026-07-09T04:01:00Z",
-                                                                        "2026-08-01T04:01:00Z")
+    assert (data["data"]["old"]["utc"], data["data"]["new"]["utc"]) == (
+        "2026-07-09T04:01:00Z",
+        "2026-08-01T04:01:00Z",
+    )
     assert [body(r)["data"]["lead_time"] for r in rx.requests[1:]] == ["P1D"]
 
 
 def test_cancelled_superseded_and_new_events_notify(sqlite_engine: Engine) -> None:
     clock = SettableClock(START)
     old = make_calendar(event("a", DEADLINE), event("b", DEADLINE))
-    new = make_calendar(event("a", DEADLINE, status="cancelled"),
-                        event("b", DEADLINE, status="superseded", superseded_by="c"),
-                        event("c", DEADLINE + dt.timedelta(days=2)))
+    new = make_calendar(
+        event("a", DEADLINE, status="cancelled"),
+        event("b", DEADLINE, status="superseded", superseded_by="c"),
+        event("c", DEADLINE + dt.timedelta(days=2)),
+    )
     with Receiver() as rx:
         add_subscription(sqlite_engine, rx.url, clock, lead_times=("P1D",))
         service = make_service(sqlite_engine, old, clock)
@@ -343,8 +352,12 @@ def test_cancelled_superseded_and_new_events_notify(sqlite_engine: Engine) -> No
         assert service.run_due(clock.now()).delivered == 1  # c's reminder
         service.shutdown()
     kinds = {(body(r)["type"], body(r)["data"]["event_id"]) for r in rx.requests}
-    assert kinds == {("event.cancelled", "a"), ("event.cancelled", "b"), ("event.created", "c"),
-                     ("reminder.due", "c")}
+    assert kinds == {
+        ("event.cancelled", "a"),
+        ("event.cancelled", "b"),
+        ("event.created", "c"),
+        ("reminder.due", "c"),
+    }
     reasons = {body(r)["data"]["event_id"]: body(r)["data"]["reason"] for r in rx.requests[:3]}
     assert reasons["a"] == "cancelled"
     assert reasons["b"] == "superseded by Deadline c"  # the successor's title, not its id

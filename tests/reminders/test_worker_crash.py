@@ -26,10 +26,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from calendar_service.clock import SystemClock
-from calendar_service.db import ledger
-from calendar_service.reminders.planning import plan_reminders, reminder_id
-from calendar_service.reminders.tuning import Tuning
+from calendar_service.adapters.clock import SystemClock
+from calendar_service.adapters.db import ledger
+from calendar_service.core.reminders.planning import plan_reminders, reminder_id
+from calendar_service.worker.tuning import Tuning
 from tests.polling import wait_until as _wait
 
 from ..webhooks.receiver import Receiver, Recorded, Reply
@@ -62,7 +62,9 @@ def _start_worker(tmp_path: Path, database_url: str, data: Path, name: str) -> s
     with (tmp_path / f"{name}.log").open("wb") as log:
         return subprocess.Popen(
             [sys.executable, "-c", code, "--concurrency", str(CONCURRENCY), "--lease", str(LEASE)],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
 
 
@@ -84,14 +86,18 @@ def test_sigkill_mid_burst_then_restart_delivers_everything(
 
     with Receiver() as rx:
         rx.respond_with(hold_after_kill_point)
-        subs = [add_subscription(engine, f"{rx.url}/s{n}", clock, lead_times=("P1D",), sub_id=f"sub-{n:02d}")
-                for n in range(SUBSCRIPTIONS)]
+        subs = [
+            add_subscription(engine, f"{rx.url}/s{n}", clock, lead_times=("P1D",), sub_id=f"sub-{n:02d}")
+            for n in range(SUBSCRIPTIONS)
+        ]
         expected = {reminder_id(s.id, f"e{i}", d, "P1D") for s in subs for i, d in enumerate(deadlines)}
         assert len(expected) == EVENTS * SUBSCRIPTIONS
         # Planned minutes from now (a slow machine, the next minute boundary long past), all are still owed.
         margin = Tuning().plan_late_window - dt.timedelta(minutes=SPREAD + 1)
         late_plan = plan_reminders(
-            make_calendar(*[event(f"e{i}", d) for i, d in enumerate(deadlines)]), subs, clock.now() + margin,
+            make_calendar(*[event(f"e{i}", d) for i, d in enumerate(deadlines)]),
+            subs,
+            clock.now() + margin,
             late_window=Tuning().plan_late_window,
         )
         assert {r.id for r in late_plan} == expected
@@ -99,8 +105,11 @@ def test_sigkill_mid_burst_then_restart_delivers_everything(
         first = _start_worker(tmp_path, database_url, data, "first")
         try:
             # Every send thread is now held at the receiver: the burst is mid-way, whatever the load.
-            _wait(lambda: len(rx.requests) >= KILL_AFTER + CONCURRENCY or first.poll() is not None, 60,
-                  "the burst to reach the kill point")
+            _wait(
+                lambda: len(rx.requests) >= KILL_AFTER + CONCURRENCY or first.poll() is not None,
+                60,
+                "the burst to reach the kill point",
+            )
             assert first.poll() is None, (tmp_path / "first.log").read_text()
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
@@ -130,8 +139,10 @@ def test_sigkill_mid_burst_then_restart_delivers_everything(
     record_property("requests_before_kill", at_kill)
     record_property("in_flight_at_kill", len(in_flight))
     record_property("duplicate_requests", duplicates)
-    print(f"\nSIGKILL after {at_kill} requests, {len(in_flight)} unrecorded; "
-          f"{duplicates} duplicate request(s) of {len(counts)} reminders")
+    print(
+        f"\nSIGKILL after {at_kill} requests, {len(in_flight)} unrecorded; "
+        f"{duplicates} duplicate request(s) of {len(counts)} reminders"
+    )
     # Only an attempt in flight at the kill (sent, outcome not recorded) may repeat, and only once.
     assert repeated <= in_flight
     assert duplicates <= len(in_flight)

@@ -34,9 +34,9 @@ import pytest
 import requests
 
 from bench.edge import NGINX
-from calendar_service.clock import SystemClock
-from calendar_service.db import ledger, make_engine
-from calendar_service.reminders.planning import reminder_id
+from calendar_service.adapters.clock import SystemClock
+from calendar_service.adapters.db import ledger, make_engine
+from calendar_service.core.reminders.planning import reminder_id
 from tests.pgcluster import PgCluster, requires_pg_cluster
 from tests.polling import wait_until as _wait
 from tests.processes import free_port

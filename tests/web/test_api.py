@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from calendar_service.clock import SettableClock
+from calendar_service.adapters.clock import SettableClock
 
 
 def _json(client: FlaskClient, path: str, status: int = 200) -> Any:

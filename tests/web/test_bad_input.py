@@ -16,9 +16,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.engine import Engine
 
-from calendar_service.clock import SettableClock
-from calendar_service.filters import FILTER_PARAMETERS
-from calendar_service.settings import Settings
+from calendar_service.adapters.clock import SettableClock
+from calendar_service.adapters.settings import Settings
+from calendar_service.core.filters import FILTER_PARAMETERS
 from calendar_service.web import create_app
 from calendar_service.web.ignored import HEADER, MAX_LISTED, MAX_NAME, header_value
 from tests.dbtargets import BACKENDS, database_engine
@@ -116,7 +116,7 @@ def test_the_ignored_list_is_capped_and_always_a_valid_header() -> None:
     assert many.startswith("p0, p1, ")
     assert many.endswith(", ...")
     assert many.count(",") == MAX_LISTED
-    assert header_value(["a\udcff", "", "x" * 500]) == "a%3F, \"\", " + "x" * MAX_NAME
+    assert header_value(["a\udcff", "", "x" * 500]) == 'a%3F, "", ' + "x" * MAX_NAME
     assert header_value([]) is None
 
 
@@ -241,8 +241,12 @@ def test_a_body_nested_thousands_deep_is_400(managed: FlaskClient) -> None:
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("get", ""), ("patch", ""), ("delete", ""),
-        ("post", "/enable"), ("get", "/deliveries"), ("post", "/test"),
+        ("get", ""),
+        ("patch", ""),
+        ("delete", ""),
+        ("post", "/enable"),
+        ("get", "/deliveries"),
+        ("post", "/test"),
     ],
 )
 def test_an_id_with_a_nul_is_not_found(managed: FlaskClient, method: str, path: str) -> None:

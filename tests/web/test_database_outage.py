@@ -20,9 +20,9 @@ import pytest
 import requests
 from sqlalchemy.engine import Engine
 
-from calendar_service.clock import SettableClock
-from calendar_service.db import ledger, make_engine
-from calendar_service.settings import Settings
+from calendar_service.adapters.clock import SettableClock
+from calendar_service.adapters.db import ledger, make_engine
+from calendar_service.adapters.settings import Settings
 from calendar_service.web import create_app
 from tests.pgcluster import PgCluster, missing_reason
 from tests.web.conftest import run_server

@@ -5,8 +5,8 @@ from __future__ import annotations
 import requests
 from flask import Flask
 
-from calendar_service.db import ledger
-from calendar_service.reminders.service import ReminderService
+from calendar_service.adapters.db import ledger
+from calendar_service.worker.service import ReminderService
 from tests.polling import wait_until
 from tests.reminders.test_metrics import samples
 from tests.web import test_reminders_wiring as wiring

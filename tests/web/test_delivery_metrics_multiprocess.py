@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from calendar_service.clock import SettableClock
-from calendar_service.db import create_schema, make_engine
-from calendar_service.settings import Settings
+from calendar_service.adapters.clock import SettableClock
+from calendar_service.adapters.db import create_schema, make_engine
+from calendar_service.adapters.settings import Settings
 from tests.polling import poll
 from tests.processes import stop
 from tests.reminders.helpers import add_subscription, write_calendar

@@ -22,8 +22,8 @@ import requests
 from werkzeug.serving import make_server
 
 from bench.edge import NGINX, start_edge, stop_edge
-from calendar_service.clock import SettableClock
-from calendar_service.settings import Settings
+from calendar_service.adapters.clock import SettableClock
+from calendar_service.adapters.settings import Settings
 from calendar_service.web import create_app
 from tests.processes import free_port
 from tests.web.test_live_reload import edit, prop, vevent

@@ -16,13 +16,13 @@ import pytest
 import requests
 from sqlalchemy.engine import Engine
 
-from calendar_service.clock import SettableClock
-from calendar_service.db import ledger
-from calendar_service.reminders.planning import CREATED, REMINDER
-from calendar_service.reminders.service import ReminderService
-from calendar_service.settings import Settings
+from calendar_service.adapters.clock import SettableClock
+from calendar_service.adapters.db import ledger
+from calendar_service.adapters.settings import Settings
+from calendar_service.core.reminders.planning import CREATED, REMINDER
 from calendar_service.web import create_app
 from calendar_service.web.extension import services
+from calendar_service.worker.service import ReminderService
 from tests.reminders.helpers import add_subscription, event, make_service, write_calendar
 from tests.web.conftest import run_server
 from tests.webhooks.receiver import Receiver

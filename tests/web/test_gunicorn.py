@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from calendar_service.db import create_schema, make_engine
+from calendar_service.adapters.db import create_schema, make_engine
 from tests.processes import free_port, stop
 from tests.web.conftest import sample_yaml
 from tests.web.test_live_reload import edit, prop, vevent

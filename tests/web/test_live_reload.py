@@ -6,8 +6,8 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from calendar_service.clock import SettableClock
-from calendar_service.settings import Settings
+from calendar_service.adapters.clock import SettableClock
+from calendar_service.adapters.settings import Settings
 from calendar_service.web import create_app
 from calendar_service.web.extension import services
 from tests.web.conftest import LiveServer, run_server

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from calendar_service.clock import SettableClock
+from calendar_service.adapters.clock import SettableClock
 from tests.web.conftest import sample_yaml
 
 # An action of three dates (one moved once, one superseded by its successor) around the clock

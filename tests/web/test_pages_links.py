@@ -7,10 +7,11 @@ import json
 
 from flask.testing import FlaskClient
 
-from calendar_service.datafile import load_calendar
-from calendar_service.reminders.messages import change_message_data
-from calendar_service.reminders.planning import RESCHEDULED, Change
-from calendar_service.webhooks.payloads import Message, render_payload
+from calendar_service.core.datafile import load_calendar
+from calendar_service.core.messages import Message
+from calendar_service.core.reminders.messages import change_message_data
+from calendar_service.core.reminders.planning import RESCHEDULED, Change
+from calendar_service.render.webhook_payloads import render_payload
 from tests.conftest import TESTS_DATA
 
 

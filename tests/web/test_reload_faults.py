@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import calendar_service.live as live_module
-from calendar_service.datafile import LoadResult
+import calendar_service.adapters.live as live_module
+from calendar_service.core.datafile import LoadResult
 from tests.conftest import TESTS_DATA
 from tests.web.conftest import LiveServer
 

@@ -13,12 +13,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from calendar_service.clock import SystemClock
-from calendar_service.db import ledger
-from calendar_service.reminders.service import ReminderService
-from calendar_service.settings import Settings
+from calendar_service.adapters.clock import SystemClock
+from calendar_service.adapters.db import ledger
+from calendar_service.adapters.settings import Settings
 from calendar_service.web import create_app
 from calendar_service.web.extension import services
+from calendar_service.worker.service import ReminderService
 from tests.polling import wait_until as _wait
 from tests.reminders.helpers import event, write_calendar
 from tests.webhooks.receiver import Receiver

@@ -19,12 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from calendar_service.clock import SettableClock
+from calendar_service.adapters.clock import SettableClock
+from calendar_service.adapters.settings import Settings
+from calendar_service.adapters.webhooks.security import AddressPolicy
+from calendar_service.core.messages import Message
+from calendar_service.core.reminders.attempts import Attempt
 from calendar_service.services import build_services
-from calendar_service.settings import Settings
 from calendar_service.web import create_app
-from calendar_service.webhooks import AddressPolicy, Message
-from calendar_service.webhooks.attempt import Attempt
 from tests.web.conftest import run_server, sample_yaml
 
 TOKEN = "fuzz-token-0123456789abcdef"
@@ -110,7 +111,10 @@ def test_every_operation_conforms_to_the_document(
 
         @given(case=operation.as_strategy(), use_existing=st.booleans())
         @settings(
-            max_examples=25, deadline=None, database=None, derandomize=DERANDOMIZE,
+            max_examples=25,
+            deadline=None,
+            database=None,
+            derandomize=DERANDOMIZE,
             suppress_health_check=list(HealthCheck),
         )
         def conforms(case: schemathesis.Case, use_existing: bool) -> None:

@@ -17,8 +17,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.engine import Engine
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from calendar_service.clock import SettableClock
-from calendar_service.db import subscriptions as db
+from calendar_service.adapters.clock import SettableClock
+from calendar_service.adapters.db import subscriptions as db
 from tests import test_subscriptions_cli as cli_tests
 from tests.test_subscriptions_cli import engine_of, run
 from tests.web import test_subscriptions_api as api_tests

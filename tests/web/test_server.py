@@ -52,7 +52,7 @@ def _closed_after(server: BaseWSGIServer, sent: bytes) -> float:
         b"",  # connected, said nothing
         b"GET /calendar.ics HTTP/1.1\r\nHost: x\r\n",  # stalled inside the headers
         b"POST /api/v1/subscriptions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        b"Authorization: Bearer x\r\nContent-Length: 100\r\n\r\n{\"url\": ",  # stalled inside the body
+        b'Authorization: Bearer x\r\nContent-Length: 100\r\n\r\n{"url": ',  # stalled inside the body
         b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n",  # answered, then kept idle (keep-alive)
     ],
     ids=["idle", "stalled-headers", "stalled-body", "keep-alive-idle"],
@@ -89,8 +89,10 @@ def test_a_token_in_the_query_string_is_not_logged(
     ("target", "logged"),
     [
         ("/calendar.ics?country=US", "/calendar.ics?country=US"),
-        ("/x?Token=a&api_key=b&apikey=c&password=d&sig=e&key=f", "/x?Token=REDACTED&api_key=REDACTED"
-         "&apikey=REDACTED&password=REDACTED&sig=REDACTED&key=REDACTED"),
+        (
+            "/x?Token=a&api_key=b&apikey=c&password=d&sig=e&key=f",
+            "/x?Token=REDACTED&api_key=REDACTED&apikey=REDACTED&password=REDACTED&sig=REDACTED&key=REDACTED",
+        ),
         ("/x?monkey=1&keyword=2", "/x?monkey=1&keyword=2"),
         ("/x?token", "/x?token"),
         ("/x?%74oken=a", "/x?%74oken=REDACTED"),

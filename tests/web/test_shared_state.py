@@ -23,10 +23,10 @@ from flask import Flask
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
-from calendar_service.clock import SettableClock
-from calendar_service.db import make_engine
+from calendar_service.adapters.clock import SettableClock
+from calendar_service.adapters.db import make_engine
+from calendar_service.adapters.settings import Settings
 from calendar_service.services import Services, build_services
-from calendar_service.settings import Settings
 from calendar_service.web import create_app
 from tests.web.conftest import sample_yaml
 from tests.web.test_live_reload import edit, prop, vevent

@@ -18,10 +18,10 @@ from sqlalchemy.engine import Engine
 from standardwebhooks import Webhook
 from werkzeug.serving import make_server
 
-from calendar_service.clock import SettableClock
-from calendar_service.db import create_schema, ledger, make_engine
-from calendar_service.db import subscriptions as db
-from calendar_service.settings import Settings
+from calendar_service.adapters.clock import SettableClock
+from calendar_service.adapters.db import create_schema, ledger, make_engine
+from calendar_service.adapters.db import subscriptions as db
+from calendar_service.adapters.settings import Settings
 from calendar_service.web import create_app
 from tests.conftest import TESTS_DATA
 from tests.webhooks.receiver import Receiver, Reply
@@ -362,10 +362,24 @@ def test_the_delivery_log_names_what_a_digest_carried(client: FlaskClient, engin
     sub_id = create(client, digest=True)["id"]
     at = dt.datetime(2025, 6, 10, 12, 0, tzinfo=dt.UTC)
     members = (ledger.Member("rem_a", "reminder.due", "ev-a"), ledger.Member("rem_b", "reminder.due", "ev-b"))
-    ledger.record_outcomes(engine, [ledger.Outcome(
-        "dig_1", sub_id, "reminder.digest", "", ledger.DELIVERED, 1, started_at=at, status=200,
-        latency_ms=12, outcome="delivered", members=members,
-    )])
+    ledger.record_outcomes(
+        engine,
+        [
+            ledger.Outcome(
+                "dig_1",
+                sub_id,
+                "reminder.digest",
+                "",
+                ledger.DELIVERED,
+                1,
+                started_at=at,
+                status=200,
+                latency_ms=12,
+                outcome="delivered",
+                members=members,
+            )
+        ],
+    )
     (entry,) = client.get(f"{BASE}/{sub_id}/deliveries", headers=AUTH).get_json()["deliveries"]
     assert (entry["webhook_id"], entry["type"], entry["event_id"]) == ("dig_1", "reminder.digest", "")
     assert entry["members"] == [

@@ -89,8 +89,12 @@ class Receiver:
         server = _Server(("127.0.0.1", self.port), _Handler)
         server.receiver = self
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"receiver-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"receiver-{self.port}",
+            daemon=True,
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -152,11 +156,16 @@ class _Handler(BaseHTTPRequestHandler):
         receiver = self.server.receiver
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        reply = receiver._record(Recorded(
-            method=self.command, path=self.path,
-            headers={k.lower(): v for k, v in self.headers.items()}, body=body, at=time.monotonic(),
-            peer=self.client_address[1],
-        ))
+        reply = receiver._record(
+            Recorded(
+                method=self.command,
+                path=self.path,
+                headers={k.lower(): v for k, v in self.headers.items()},
+                body=body,
+                at=time.monotonic(),
+                peer=self.client_address[1],
+            )
+        )
         if reply.delay and receiver._stopping.wait(reply.delay):
             return
         self.send_response(reply.status)
@@ -183,7 +192,7 @@ def _chunks(reply: Reply) -> Iterator[bytes]:
     count = max(1, reply.trickle[0])
     size = max(1, -(-len(reply.body) // count))
     for start in range(0, len(reply.body), size):
-        yield reply.body[start:start + size]
+        yield reply.body[start : start + size]
 
 
 def _free_port() -> int:

@@ -13,9 +13,13 @@ from collections.abc import Sequence
 import pytest
 from standardwebhooks import Webhook
 
-from calendar_service.clock import SettableClock
-from calendar_service.errors import UnsafeWebhookURL
-from calendar_service.webhooks import AddressPolicy, Message, RetryPolicy, WebhookClient, new_secret
+from calendar_service.adapters.clock import SettableClock
+from calendar_service.adapters.webhooks.client import WebhookClient
+from calendar_service.adapters.webhooks.security import AddressPolicy
+from calendar_service.adapters.webhooks.signing import new_secret
+from calendar_service.core.errors import UnsafeWebhookURL
+from calendar_service.core.messages import Message
+from calendar_service.core.reminders.retry import RetryPolicy
 from tests.webhooks.receiver import Receiver, Reply
 
 NOW = dt.datetime.now(dt.UTC)  # standardwebhooks.verify checks the timestamp against the real clock
@@ -37,7 +41,9 @@ def test_delivered_with_a_signature_the_reference_library_verifies(receiver: Rec
     assert attempt.error is None
     got = receiver.wait_for(1)[0]
     assert Webhook(secret).verify(got.body, got.headers) == {
-        "type": "test", "timestamp": NOW.isoformat().replace("+00:00", "Z"), "data": {"title": "Truce ends"},
+        "type": "test",
+        "timestamp": NOW.isoformat().replace("+00:00", "Z"),
+        "data": {"title": "Truce ends"},
     }
     assert got.headers["webhook-id"] == "rem_1"
     assert got.headers["content-type"] == "application/json"
@@ -227,7 +233,8 @@ def test_dns_rebinding_is_caught_at_connect(receiver: Receiver) -> None:
 def test_v4_in_v6_answers_are_refused_at_connect(receiver: Receiver, answer: str) -> None:
     policy = AddressPolicy(allow_private=False, resolver=lambda host, port: [answer])
     attempt = WebhookClient(policy, timeout=1).send(
-        f"http://hooks.example.com:{receiver.port}/", new_secret(), message(), "standard")
+        f"http://hooks.example.com:{receiver.port}/", new_secret(), message(), "standard"
+    )
     assert attempt.outcome == "failed"
     assert "embeds 127.0.0.1" in (attempt.error or "")
 

@@ -14,56 +14,139 @@ from typing import Any
 
 import pytest
 
-from calendar_service.reminders.digests import digest_data
-from calendar_service.webhooks import Message, change_data, reminder_data, render_payload
-from calendar_service.webhooks.payloads import humanize, iso_duration, shorten, successor_data
+from calendar_service.core.messages import Message, change_data, iso_duration, reminder_data, successor_data
+from calendar_service.core.reminders.digests import digest_data
+from calendar_service.render.webhook_payloads import humanize, render_payload, shorten
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 NY = "America/New_York"
 DEADLINE = dt.datetime(2025, 7, 9, 4, 1, tzinfo=dt.UTC)  # 00:01 EDT
 SENT = dt.datetime(2025, 7, 8, 4, 1, tzinfo=dt.UTC)
-SOURCES = [{"title": "Federal Register 2025-12345", "url": "https://www.federalregister.gov/d/2025-12345"},
-           {"title": "USTR <fact sheet> & notes", "url": "https://ustr.gov/x?a=1&b=2"}]
+SOURCES = [
+    {"title": "Federal Register 2025-12345", "url": "https://www.federalregister.gov/d/2025-12345"},
+    {"title": "USTR <fact sheet> & notes", "url": "https://ustr.gov/x?a=1&b=2"},
+]
 
-REMINDER = Message("rem_sub1_truce-ends_P1D", "reminder.due", SENT, reminder_data(
-    event_id="truce-ends", title="US–China tariff truce ends", kind="deadline", deadline=DEADLINE, zone=NY,
-    lead_time=dt.timedelta(days=1), now=SENT, sources=SOURCES, url="https://cal.example.org/events/truce-ends",
-))
-RESCHEDULED = Message("chg_sub1_truce-ends_v2", "event.rescheduled", SENT, change_data(
-    event_id="truce-ends", title="US–China tariff truce ends", kind="deadline", zone=NY,
-    old=DEADLINE, new=dt.datetime(2025, 8, 1, 4, 1, tzinfo=dt.UTC), sources=SOURCES[:1],
-    reason="Executive order of 7 July extends the pause",
-))
-CANCELLED = Message("chg_sub1_ec-duties_v3", "event.cancelled", SENT, change_data(
-    event_id="ec-duties", title="EU countermeasures take effect", kind="effective", zone="Europe/Brussels",
-    old=dt.datetime(2025, 7, 14, 22, 0, tzinfo=dt.UTC), new=None,
-))
+REMINDER = Message(
+    "rem_sub1_truce-ends_P1D",
+    "reminder.due",
+    SENT,
+    reminder_data(
+        event_id="truce-ends",
+        title="US–China tariff truce ends",
+        kind="deadline",
+        deadline=DEADLINE,
+        zone=NY,
+        lead_time=dt.timedelta(days=1),
+        now=SENT,
+        sources=SOURCES,
+        url="https://cal.example.org/events/truce-ends",
+    ),
+)
+RESCHEDULED = Message(
+    "chg_sub1_truce-ends_v2",
+    "event.rescheduled",
+    SENT,
+    change_data(
+        event_id="truce-ends",
+        title="US–China tariff truce ends",
+        kind="deadline",
+        zone=NY,
+        old=DEADLINE,
+        new=dt.datetime(2025, 8, 1, 4, 1, tzinfo=dt.UTC),
+        sources=SOURCES[:1],
+        reason="Executive order of 7 July extends the pause",
+    ),
+)
+CANCELLED = Message(
+    "chg_sub1_ec-duties_v3",
+    "event.cancelled",
+    SENT,
+    change_data(
+        event_id="ec-duties",
+        title="EU countermeasures take effect",
+        kind="effective",
+        zone="Europe/Brussels",
+        old=dt.datetime(2025, 7, 14, 22, 0, tzinfo=dt.UTC),
+        new=None,
+    ),
+)
 # Superseded: the message names the successor and the time that now applies, not an internal id.
-SUPERSEDED = Message("chg_sub1_wood-2026_v2", "event.cancelled", SENT, change_data(
-    event_id="wood-2026", title="Wood tariff step-up", kind="effective", zone=NY,
-    old=dt.datetime(2026, 1, 1, 5, 1, tzinfo=dt.UTC), new=None, reason="superseded by Deferred wood step-up",
-    successor=successor_data(event_id="wood-2027", title="Deferred wood step-up",
-                             at=dt.datetime(2027, 1, 1, 5, 1, tzinfo=dt.UTC), zone=NY),
-))
-LATE = Message("rem_sub1_truce-ends_PT1H", "reminder.due", DEADLINE - dt.timedelta(minutes=20), reminder_data(
-    event_id="truce-ends", title="US–China tariff truce ends", kind="deadline", deadline=DEADLINE, zone=NY,
-    lead_time=dt.timedelta(hours=1), now=DEADLINE - dt.timedelta(minutes=20), late=True,
-))
+SUPERSEDED = Message(
+    "chg_sub1_wood-2026_v2",
+    "event.cancelled",
+    SENT,
+    change_data(
+        event_id="wood-2026",
+        title="Wood tariff step-up",
+        kind="effective",
+        zone=NY,
+        old=dt.datetime(2026, 1, 1, 5, 1, tzinfo=dt.UTC),
+        new=None,
+        reason="superseded by Deferred wood step-up",
+        successor=successor_data(
+            event_id="wood-2027",
+            title="Deferred wood step-up",
+            at=dt.datetime(2027, 1, 1, 5, 1, tzinfo=dt.UTC),
+            zone=NY,
+        ),
+    ),
+)
+LATE = Message(
+    "rem_sub1_truce-ends_PT1H",
+    "reminder.due",
+    DEADLINE - dt.timedelta(minutes=20),
+    reminder_data(
+        event_id="truce-ends",
+        title="US–China tariff truce ends",
+        kind="deadline",
+        deadline=DEADLINE,
+        zone=NY,
+        lead_time=dt.timedelta(hours=1),
+        now=DEADLINE - dt.timedelta(minutes=20),
+        late=True,
+    ),
+)
 TEST = Message("test_sub1_1", "test", SENT, {"subscription_id": "sub1"})
 
-TARIFF = Message("rem_sub1_steel_P1D", "reminder.due", SENT, reminder_data(
-    event_id="steel-232", title="Section 232 steel duties rise to 50%", kind="effective", deadline=DEADLINE,
-    zone=NY, lead_time=dt.timedelta(days=1), now=SENT, sources=SOURCES[:1],
-))
-DIGEST = Message("dig_sub1_0709", "reminder.digest", SENT, digest_data(
-    [(m.id, m.type, dict(m.data)) for m in (REMINDER, TARIFF)]
-))
-CHANGES = Message("dig_sub1_edit", "event.digest", SENT, digest_data(
-    [(m.id, m.type, dict(m.data)) for m in (RESCHEDULED, CANCELLED)]
-))
+TARIFF = Message(
+    "rem_sub1_steel_P1D",
+    "reminder.due",
+    SENT,
+    reminder_data(
+        event_id="steel-232",
+        title="Section 232 steel duties rise to 50%",
+        kind="effective",
+        deadline=DEADLINE,
+        zone=NY,
+        lead_time=dt.timedelta(days=1),
+        now=SENT,
+        sources=SOURCES[:1],
+    ),
+)
+DIGEST = Message(
+    "dig_sub1_0709",
+    "reminder.digest",
+    SENT,
+    digest_data([(m.id, m.type, dict(m.data)) for m in (REMINDER, TARIFF)]),
+)
+CHANGES = Message(
+    "dig_sub1_edit",
+    "event.digest",
+    SENT,
+    digest_data([(m.id, m.type, dict(m.data)) for m in (RESCHEDULED, CANCELLED)]),
+)
 
-CASES = {"reminder": REMINDER, "rescheduled": RESCHEDULED, "cancelled": CANCELLED, "late": LATE, "test": TEST,
-         "digest": DIGEST, "changes-digest": CHANGES, "superseded": SUPERSEDED}
+CASES = {
+    "reminder": REMINDER,
+    "rescheduled": RESCHEDULED,
+    "cancelled": CANCELLED,
+    "late": LATE,
+    "test": TEST,
+    "digest": DIGEST,
+    "changes-digest": CHANGES,
+    "superseded": SUPERSEDED,
+}
 
 
 @pytest.mark.parametrize("fmt", ["standard", "slack", "teams"])
@@ -83,7 +166,9 @@ def test_standard_body_is_type_timestamp_data() -> None:
     assert body["timestamp"] == "2025-07-08T04:01:00Z"
     data = body["data"]
     assert data["deadline"] == {
-        "local": "2025-07-09T00:01:00-04:00", "zone": NY, "utc": "2025-07-09T04:01:00Z",
+        "local": "2025-07-09T00:01:00-04:00",
+        "zone": NY,
+        "utc": "2025-07-09T04:01:00Z",
     }
     assert (data["lead_time"], data["time_remaining"], data["late"]) == ("P1D", "P1D", False)
 
@@ -110,8 +195,11 @@ def test_teams_message_is_an_adaptive_card_1_4() -> None:
     facts = {f["title"]: f["value"] for f in card["body"][1]["facts"]}
     assert facts["Was"].startswith("Wed 9 Jul 2025 00:01 EDT")
     assert facts["Now"].startswith("Fri 1 Aug 2025 00:01 EDT")
-    assert card["actions"][0] == {"type": "Action.OpenUrl", "title": "Federal Register 2025-12345",
-                                  "url": "https://www.federalregister.gov/d/2025-12345"}
+    assert card["actions"][0] == {
+        "type": "Action.OpenUrl",
+        "title": "Federal Register 2025-12345",
+        "url": "https://www.federalregister.gov/d/2025-12345",
+    }
 
 
 def test_late_reminder_says_so() -> None:
@@ -127,21 +215,33 @@ def test_body_is_compact_utf8() -> None:
     assert "US–China".encode() in render_payload(REMINDER, "standard")
 
 
-@pytest.mark.parametrize(("seconds", "iso", "human"), [
-    (0, "PT0S", "less than a minute"), (29, "PT29S", "less than a minute"), (59, "PT59S", "1 minute"),
-    (3600, "PT1H", "1 hour"), (3599, "PT59M59S", "1 hour"), (86399, "PT23H59M59S", "1 day"),
-    (86400, "P1D", "1 day"), (7 * 86400 + 5400, "P7DT1H30M", "7 days 1 hour"), (125, "PT2M5S", "2 minutes"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "iso", "human"),
+    [
+        (0, "PT0S", "less than a minute"),
+        (29, "PT29S", "less than a minute"),
+        (59, "PT59S", "1 minute"),
+        (3600, "PT1H", "1 hour"),
+        (3599, "PT59M59S", "1 hour"),
+        (86399, "PT23H59M59S", "1 day"),
+        (86400, "P1D", "1 day"),
+        (7 * 86400 + 5400, "P7DT1H30M", "7 days 1 hour"),
+        (125, "PT2M5S", "2 minutes"),
+    ],
+)
 def test_durations(seconds: int, iso: str, human: str) -> None:
     delta = dt.timedelta(seconds=seconds)
     assert (iso_duration(delta), humanize(delta)) == (iso, human)
 
 
-@pytest.mark.parametrize(("text", "limit", "shown"), [
-    ("Deadline reminder: Section 122 surcharge ends", 30, "Deadline reminder: Section…"),
-    ("short", 30, "short"),
-    ("Supercalifragilistic", 10, "Supercali…"),
-])
+@pytest.mark.parametrize(
+    ("text", "limit", "shown"),
+    [
+        ("Deadline reminder: Section 122 surcharge ends", 30, "Deadline reminder: Section…"),
+        ("short", 30, "short"),
+        ("Supercalifragilistic", 10, "Supercali…"),
+    ],
+)
 def test_long_text_is_cut_on_a_word_with_an_ellipsis(text: str, limit: int, shown: str) -> None:
     assert shorten(text, limit) == shown
     assert len(shown) <= limit
@@ -171,7 +271,8 @@ def test_a_digest_lists_every_item_in_every_format() -> None:
     titles = [c["items"][0]["text"] for c in card["body"][1:]]
     # In time order: the cancelled event was due 14 July, the moved one is now due 1 August.
     assert titles == [
-        "Event cancelled: EU countermeasures take effect", "Deadline moved: US–China tariff truce ends"
+        "Event cancelled: EU countermeasures take effect",
+        "Deadline moved: US–China tariff truce ends",
     ]
 
 

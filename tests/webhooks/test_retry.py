@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from calendar_service.webhooks import Attempt, RetryPolicy, parse_retry_after
+from calendar_service.core.reminders.attempts import Attempt
+from calendar_service.core.reminders.retry import RetryPolicy, parse_retry_after
 
 T0 = dt.datetime(2025, 7, 8, 12, 0, tzinfo=dt.UTC)
 S = dt.timedelta(seconds=1)
@@ -36,8 +37,9 @@ def test_full_jitter_stays_within_the_backoff_and_is_seedable() -> None:
     assert policy.next_delay(3, attempt(), random.Random(7)) == again
 
 
-@pytest.mark.parametrize(("outcome", "status"), [("delivered", 200), ("failed", 410), ("failed", 400),
-                                                 ("failed", None)])
+@pytest.mark.parametrize(
+    ("outcome", "status"), [("delivered", 200), ("failed", 410), ("failed", 400), ("failed", None)]
+)
 def test_no_retry_after_success_or_permanent_failure(outcome: str, status: int | None) -> None:
     assert RetryPolicy().next_delay(1, attempt(outcome, status), random.Random(0)) is None
 
@@ -53,16 +55,27 @@ def test_retry_after_is_a_floor_capped_by_max_delay() -> None:
     assert policy.next_delay(1, attempt(status=429, retry_after=86400), random.Random(0)) == 600 * S
 
 
-@pytest.mark.parametrize(("header", "seconds"), [
-    ("120", 120.0), (" 0 ", 0.0), ("Tue, 08 Jul 2025 12:05:00 GMT", 300.0),
-    ("Tue, 08 Jul 2025 11:00:00 GMT", 0.0), ("soon", None), ("-5", None), ("", None), (None, None),
-])
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("120", 120.0),
+        (" 0 ", 0.0),
+        ("Tue, 08 Jul 2025 12:05:00 GMT", 300.0),
+        ("Tue, 08 Jul 2025 11:00:00 GMT", 0.0),
+        ("soon", None),
+        ("-5", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_parse_retry_after(header: str | None, seconds: float | None) -> None:
     assert parse_retry_after(header, T0) == seconds
 
 
-@pytest.mark.parametrize("kwargs", [{"base": dt.timedelta(0)}, {"factor": 0.5}, {"max_attempts": 0},
-                                    {"base": 10 * S, "max_delay": S}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"base": dt.timedelta(0)}, {"factor": 0.5}, {"max_attempts": 0}, {"base": 10 * S, "max_delay": S}],
+)
 def test_policy_refuses_nonsense(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="RetryPolicy"):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]

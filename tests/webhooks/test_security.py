@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from calendar_service.errors import UnsafeWebhookURL
-from calendar_service.webhooks import AddressPolicy, Resolver
+from calendar_service.adapters.webhooks.security import AddressPolicy, Resolver
+from calendar_service.core.errors import UnsafeWebhookURL
 
 PUBLIC = "93.184.215.14"
 
@@ -71,8 +71,19 @@ def test_hostile_urls_are_refused(url: str) -> None:
         policy.check_url(url)
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "::1", "::ffff:192.168.0.1", "100.64.1.1",
-                                     "169.254.169.254", "64:ff9b::a9fe:a9fe", "fd12::1"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "::1",
+        "::ffff:192.168.0.1",
+        "100.64.1.1",
+        "169.254.169.254",
+        "64:ff9b::a9fe:a9fe",
+        "fd12::1",
+    ],
+)
 def test_names_resolving_to_internal_addresses_are_refused(address: str) -> None:
     policy = AddressPolicy(resolver=fixed(address))
     with pytest.raises(UnsafeWebhookURL, match="not allowed"):
@@ -93,22 +104,49 @@ def test_unresolvable_names_are_refused_at_registration() -> None:
         AddressPolicy(resolver=fail).check_url("https://nowhere.invalid/x")
 
 
-@pytest.mark.parametrize("url", ["https://hooks.slack.com/services/T/B/x", "http://93.184.215.14:8080/h",
-                                 "https://[2606:4700::1111]/h", "HTTPS://Example.COM./x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.slack.com/services/T/B/x",
+        "http://93.184.215.14:8080/h",
+        "https://[2606:4700::1111]/h",
+        "HTTPS://Example.COM./x",
+    ],
+)
 def test_public_targets_pass(url: str) -> None:
     AddressPolicy(resolver=fixed(PUBLIC)).check_url(url)
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8000/h", "http://localhost/h", "http://10.0.0.1/h",
-                                 "http://[::1]/h", "http://[::ffff:127.0.0.1]/h", "http://100.64.0.1/h"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/h",
+        "http://localhost/h",
+        "http://10.0.0.1/h",
+        "http://[::1]/h",
+        "http://[::ffff:127.0.0.1]/h",
+        "http://100.64.0.1/h",
+    ],
+)
 def test_allow_private_allows_local_targets(url: str) -> None:
     AddressPolicy(allow_private=True, resolver=fixed("127.0.0.1")).check_url(url)
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "gopher://127.0.0.1/", "http://169.254.169.254/",
-                                 "http://[fd00:ec2::254]/", "http://[::ffff:169.254.169.254]/",
-                                 "http://[64:ff9b::a9fe:a9fe]/", "http://0.0.0.0/", "http://224.0.0.1/",
-                                 "http://2130706433/", "http://u:p@127.0.0.1/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "gopher://127.0.0.1/",
+        "http://169.254.169.254/",
+        "http://[fd00:ec2::254]/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://0.0.0.0/",
+        "http://224.0.0.1/",
+        "http://2130706433/",
+        "http://u:p@127.0.0.1/",
+    ],
+)
 def test_allow_private_still_refuses_schemes_metadata_and_tricks(url: str) -> None:
     with pytest.raises(UnsafeWebhookURL):
         AddressPolicy(allow_private=True, resolver=fixed("127.0.0.1")).check_url(url)

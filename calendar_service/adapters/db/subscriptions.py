@@ -1,0 +1,291 @@
+"""The `subscriptions` table and its queries (SQLite and PostgreSQL alike).
+
+The signing secret is stored in clear: the service needs it to sign every delivery. It leaves this module
+only inside a `Subscription`, whose repr hides it. A rotated-out secret lives in `previous_secrets` until
+its grace period ends (a table of its own, so `create_all` adds it to a database made before rotation).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine, RowMapping
+
+from calendar_service.adapters.db import as_utc, ledger, metadata
+from calendar_service.core.errors import SubscriptionDisabled, SubscriptionNotFound
+from calendar_service.core.subscriptions import Subscription
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("filter", JSON, nullable=False),
+    Column("lead_times", JSON, nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("digest", Boolean, nullable=True),  # nullable: added later, a missing value reads as False
+    Column("secret", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("disabled_reason", Text, nullable=True),
+    Column("failure_count", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+previous_secrets = Table(
+    "previous_secrets",
+    metadata,
+    Column(
+        "subscription_id", String(64), ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("secret", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def _select() -> Any:
+    """Subscriptions with their previous secret (if any) beside them."""
+    return select(
+        subscriptions,
+        previous_secrets.c.secret.label("previous_secret"),
+        previous_secrets.c.expires_at.label("previous_secret_expires_at"),
+    ).select_from(subscriptions.outerjoin(previous_secrets))
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        raise ValueError(f"an aware datetime is needed, got naive {moment.isoformat()}")
+    return moment.astimezone(dt.UTC)
+
+
+def _maybe_utc(value: dt.datetime | None) -> dt.datetime | None:
+    return None if value is None else as_utc(value)
+
+
+def subscription_from_row(row: RowMapping) -> Subscription:
+    """Turn a table row into the record."""
+    return Subscription(
+        id=row["id"],
+        url=row["url"],
+        filter={str(k): tuple(v) for k, v in (row["filter"] or {}).items()},
+        lead_times=tuple(row["lead_times"]),
+        format=row["format"],
+        digest=bool(row["digest"]),
+        secret=row["secret"],
+        enabled=bool(row["enabled"]),
+        disabled_reason=row["disabled_reason"],
+        failure_count=int(row["failure_count"]),
+        created_at=as_utc(row["created_at"]),
+        updated_at=as_utc(row["updated_at"]),
+        previous_secret=row.get("previous_secret"),
+        previous_secret_expires_at=_maybe_utc(row.get("previous_secret_expires_at")),
+    )
+
+
+def _values(sub: Subscription) -> dict[str, Any]:
+    return {
+        "id": sub.id,
+        "url": sub.url,
+        "filter": {k: list(v) for k, v in sub.filter.items()},
+        "lead_times": list(sub.lead_times),
+        "format": sub.format,
+        "digest": sub.digest,
+        "secret": sub.secret,
+        "enabled": sub.enabled,
+        "disabled_reason": sub.disabled_reason,
+        "failure_count": sub.failure_count,
+        "created_at": _utc(sub.created_at),
+        "updated_at": _utc(sub.updated_at),
+    }
+
+
+def create_subscription(engine: Engine, sub: Subscription) -> Subscription:
+    """Insert a new subscription (IntegrityError if the id exists)."""
+    with engine.begin() as conn:
+        conn.execute(insert(subscriptions).values(**_values(sub)))
+    return sub
+
+
+def _get(conn: Connection, subscription_id: str, *, lock: bool = False) -> Subscription:
+    query = _select().where(subscriptions.c.id == subscription_id)
+    if lock:
+        # PostgreSQL row lock (of the subscription, not the outer-joined side); SQLite's write
+        # transaction serialises anyway.
+        query = query.with_for_update(of=subscriptions)
+    row = conn.execute(query).mappings().first()
+    if row is None:
+        raise SubscriptionNotFound(subscription_id)
+    return subscription_from_row(row)
+
+
+def get_subscription(engine: Engine, subscription_id: str) -> Subscription:
+    """The subscription with this id, or SubscriptionNotFound."""
+    with engine.connect() as conn:
+        return _get(conn, subscription_id)
+
+
+def list_subscriptions(engine: Engine, *, enabled_only: bool = False) -> list[Subscription]:
+    """Every subscription, oldest first (only enabled ones if asked)."""
+    query = _select().order_by(subscriptions.c.created_at, subscriptions.c.id)
+    if enabled_only:
+        query = query.where(subscriptions.c.enabled.is_(True))
+    with engine.connect() as conn:
+        return [subscription_from_row(row) for row in conn.execute(query).mappings()]
+
+
+def count_disabled(engine: Engine) -> int:
+    """How many subscriptions are disabled (paused by their owner or by failing deliveries)."""
+    query = select(func.count()).select_from(subscriptions).where(subscriptions.c.enabled.is_(False))
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar() or 0)
+
+
+def update_subscription(engine: Engine, sub: Subscription) -> Subscription:
+    """Store every field of `sub` over the row with its id (SubscriptionNotFound if it is gone)."""
+    values = _values(sub)
+    del values["id"], values["created_at"], values["secret"]
+    with engine.begin() as conn:
+        result = conn.execute(update(subscriptions).where(subscriptions.c.id == sub.id).values(**values))
+        if result.rowcount == 0:
+            raise SubscriptionNotFound(sub.id)
+        return _get(conn, sub.id)
+
+
+def delete_subscription(engine: Engine, subscription_id: str, *, now: dt.datetime) -> None:
+    """Remove a subscription and cancel the reminders it was still owed (SubscriptionNotFound if none)."""
+    with engine.begin() as conn:
+        conn.execute(delete(previous_secrets).where(previous_secrets.c.subscription_id == subscription_id))
+        result = conn.execute(delete(subscriptions).where(subscriptions.c.id == subscription_id))
+        if result.rowcount == 0:
+            raise SubscriptionNotFound(subscription_id)
+        ledger.cancel_pending(conn, now=now, reason="subscription removed", subscription_id=subscription_id)
+
+
+def _set(engine: Engine, subscription_id: str, values: Mapping[str, Any]) -> Subscription:
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(subscriptions).where(subscriptions.c.id == subscription_id).values(**values)
+        )
+        if result.rowcount == 0:
+            raise SubscriptionNotFound(subscription_id)
+        return _get(conn, subscription_id)
+
+
+def disable_subscription(
+    engine: Engine, subscription_id: str, reason: str, *, now: dt.datetime
+) -> Subscription:
+    """Stop deliveries to an endpoint and keep `reason` for its owner to read."""
+    return _set(
+        engine, subscription_id, {"enabled": False, "disabled_reason": reason, "updated_at": _utc(now)}
+    )
+
+
+def rotate_secret(
+    engine: Engine, subscription_id: str, secret: str, *, now: dt.datetime, grace: dt.timedelta
+) -> Subscription:
+    """Make `secret` the signing secret; the one it replaces keeps signing for `grace` (none if zero).
+
+    Only an enabled subscription rotates (SubscriptionDisabled otherwise). One previous secret is kept:
+    rotating again within a grace period drops the older one. Expired previous secrets are purged here.
+    """
+    with engine.begin() as conn:
+        before = _get(conn, subscription_id, lock=True)
+        if not before.enabled:
+            raise SubscriptionDisabled(subscription_id, "rotate its secret", before.disabled_reason)
+        conn.execute(
+            delete(previous_secrets).where(
+                (previous_secrets.c.subscription_id == subscription_id)
+                | (previous_secrets.c.expires_at <= _utc(now))
+            )
+        )
+        conn.execute(
+            update(subscriptions)
+            .where(subscriptions.c.id == subscription_id)
+            .values(secret=secret, updated_at=_utc(now))
+        )
+        if grace > dt.timedelta(0):
+            conn.execute(
+                insert(previous_secrets).values(
+                    subscription_id=subscription_id, secret=before.secret, expires_at=_utc(now + grace)
+                )
+            )
+        return _get(conn, subscription_id)
+
+
+def enable_subscription(
+    engine: Engine, subscription_id: str, *, now: dt.datetime
+) -> tuple[Subscription, str | None]:
+    """Re-enable an endpoint and clear its failures; returns it with the reason it had been disabled."""
+    with engine.begin() as conn:
+        before = _get(conn, subscription_id, lock=True)
+        conn.execute(
+            update(subscriptions)
+            .where(subscriptions.c.id == subscription_id)
+            .values(enabled=True, disabled_reason=None, failure_count=0, updated_at=_utc(now))
+        )
+        return _get(conn, subscription_id), before.disabled_reason
+
+
+def record_failure(
+    engine: Engine,
+    subscription_id: str,
+    *,
+    now: dt.datetime,
+    disable_after: int | None = None,
+    reason: str | None = None,
+) -> Subscription:
+    """Count one more failed delivery in a row; at `disable_after` failures, disable with `reason`.
+
+    The increment is one UPDATE (`failure_count + 1`), so concurrent workers do not lose counts.
+    """
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(subscriptions)
+            .where(subscriptions.c.id == subscription_id)
+            .values(failure_count=subscriptions.c.failure_count + 1, updated_at=_utc(now))
+        )
+        if result.rowcount == 0:
+            raise SubscriptionNotFound(subscription_id)
+        if disable_after is not None:
+            conn.execute(
+                update(subscriptions)
+                .where(
+                    subscriptions.c.id == subscription_id,
+                    subscriptions.c.enabled.is_(True),
+                    subscriptions.c.failure_count >= disable_after,
+                )
+                .values(
+                    enabled=False,
+                    disabled_reason=reason or f"disabled after {disable_after} failed deliveries in a row",
+                )
+            )
+        return _get(conn, subscription_id)
+
+
+def reset_failures(engine: Engine, subscription_id: str, *, now: dt.datetime) -> Subscription:
+    """Zero the failure count after a successful delivery (no write when it is already zero)."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(subscriptions)
+            .where(subscriptions.c.id == subscription_id, subscriptions.c.failure_count != 0)
+            .values(failure_count=0, updated_at=_utc(now))
+        )
+        return _get(conn, subscription_id)

@@ -1,1 +1,0 @@
-"""Webhook reminders: `planning` decides what is owed (pure), `service` delivers it from the ledger."""
