@@ -3,7 +3,8 @@
 The decision is pure (`core.reminders.reconciliation`); this module picks its scope and does the IO:
 
 - a data change reconciles the events that differ from the version last planned, against the
-  subscriptions whose filter matches them (found through `AudienceIndex`, not by trying every one);
+  subscriptions whose filter matches them (found through `AudienceIndex`, not by trying every one),
+  after re-reading the subscriptions written lately (by any process; see CLOCK_SKEW);
 - a subscription change reconciles that subscription, against every event;
 - a catch-up (every wake-up) reads the planning inputs of all subscriptions (four short columns) and
   reconciles those that differ from what was last planned (changed, new or deleted by another process);
@@ -36,6 +37,10 @@ from calendar_service.core.reminders.records import NewRow, ReminderRow
 log = logging.getLogger(__name__)
 
 CHUNK = 500  # subscriptions reconciled together in a full pass (bounds the rows held at once)
+# A data change re-reads the subscriptions written since the newest one it has seen, less this much: the
+# clock of the process that wrote one may run behind ours. Anything older is caught by the wake-up's
+# full read; a deletion, by the count.
+CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 @dataclass
@@ -73,13 +78,12 @@ class Planner:
         self.lock = threading.RLock()
         self._inputs: dict[str, subs_db.PlanningInput] = {}  # as last reconciled
         self._audiences: dict[str, Audience] = {}
-        self._index: AudienceIndex | None = None
+        self._index = AudienceIndex()  # the same subscriptions, filed by their filters
+        self._seen_at: dt.datetime | None = None  # the newest `updated_at` read
         self.calendar: Calendar | None = None  # the version the ledger was last reconciled with
 
     def audiences(self) -> AudienceIndex:
         """The listening subscriptions as last read, indexed by their filters."""
-        if self._index is None:
-            self._index = AudienceIndex(self._audiences.values())
         return self._index
 
     # --- passes ---------------------------------------------------------------------------------------
@@ -87,7 +91,7 @@ class Planner:
     def full(self, calendar: Calendar) -> Tally:
         """Reconcile every subscription with every event of `calendar`."""
         with self.lock:
-            self._take(subs_db.planning_inputs(self.engine), everything=True)
+            self._take(subs_db.planning_inputs(self.engine))
             tally = Tally()
             ids = sorted(self._audiences)
             for start in range(0, len(ids), CHUNK):
@@ -99,12 +103,16 @@ class Planner:
             self.calendar = calendar
             return tally
 
-    def catch_up(self, calendar: Calendar) -> Tally:
-        """Reconcile what changed since the last pass: subscriptions (read afresh) and then events."""
+    def catch_up(self, calendar: Calendar, *, thorough: bool = True) -> Tally:
+        """Reconcile what changed since the last pass: subscriptions and then events.
+
+        `thorough` reads every subscription's planning inputs (a wake-up); otherwise (a data change)
+        only those written lately and their count, so that the cost stays with what changed.
+        """
         with self.lock:
             if self.calendar is None:
                 return self.full(calendar)
-            changed = self._take(subs_db.planning_inputs(self.engine), everything=True)
+            changed = self._refresh() if not thorough else self._take(subs_db.planning_inputs(self.engine))
             tally = Tally()
             if changed:
                 tally += self._subscriptions(self.calendar, changed)
@@ -116,7 +124,7 @@ class Planner:
         with self.lock:
             if self.calendar is None:
                 return Tally()  # nothing planned yet: the first pass covers them
-            changed = self._take(subs_db.planning_inputs(self.engine, ids), everything=False, asked=ids)
+            changed = self._take(subs_db.planning_inputs(self.engine, ids), asked=ids)
             tally = Tally()
             if changed:
                 tally += self._subscriptions(self.calendar, changed)
@@ -124,27 +132,37 @@ class Planner:
 
     # --- the work -------------------------------------------------------------------------------------
 
+    def _refresh(self) -> list[str]:
+        """Read the subscriptions written lately; all of them if one went missing (see CLOCK_SKEW)."""
+        if self._seen_at is None:
+            return self._take(subs_db.planning_inputs(self.engine))
+        since = self._seen_at - CLOCK_SKEW
+        changed = self._take(subs_db.planning_inputs(self.engine, changed_since=since), asked=())
+        if subs_db.count_subscriptions(self.engine) != len(self._inputs):
+            changed = sorted({*changed, *self._take(subs_db.planning_inputs(self.engine))})
+        return changed
+
     def _take(
-        self,
-        fresh: Mapping[str, subs_db.PlanningInput],
-        *,
-        everything: bool,
-        asked: Sequence[str] = (),
+        self, fresh: Mapping[str, subs_db.PlanningInput], *, asked: Sequence[str] | None = None
     ) -> list[str]:
-        """Remember the inputs read; return the ids whose planning inputs changed (or that went)."""
+        """Remember the inputs read (all of them, or those `asked` for); return the ids whose planning
+        inputs changed, or that are gone."""
         known = self._inputs
         changed = [i for i, got in fresh.items() if i not in known or known[i].key != got.key]
-        gone = [i for i in (known if everything else asked) if i not in fresh and i in known]
+        gone = [i for i in (list(known) if asked is None else asked) if i not in fresh and i in known]
+        stamps = [got.updated_at for got in fresh.values()]
+        if stamps and (self._seen_at is None or max(stamps) > self._seen_at):
+            self._seen_at = max(stamps)
         for sub_id in changed:
             got = fresh[sub_id]
             known[sub_id] = got
             self._audiences[sub_id] = parsed = audience(got)
+            self._index.put(parsed)
             if parsed.enabled and parsed.problem is not None and self._on_skip is not None:
                 self._on_skip(sub_id, parsed.problem)
         for sub_id in gone:
             del known[sub_id], self._audiences[sub_id]
-        if changed or gone:
-            self._index = None
+            self._index.drop(sub_id)
         return sorted(changed + gone)
 
     def _subscriptions(self, calendar: Calendar, ids: Sequence[str]) -> tuple[int, int, int]:

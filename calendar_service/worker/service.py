@@ -330,7 +330,7 @@ class ReminderService:
         if isinstance(self.source, Calendar):
             self.source = new  # a fixed calendar was given: `new` is the current one from now on
         with self._planner.lock:
-            tally = self._planner.catch_up(new)
+            tally = self._planner.catch_up(new, thorough=False)
             changes = diff_calendars(old, new) if old is not None else []
             if old is not None and changes:
                 self._notify(old, new, changes)

@@ -1,10 +1,10 @@
 """Who a reminder is for: subscriptions read once per change into what planning needs, and indexed by
 their filters so that finding the subscribers of one event does not look at every subscription.
 
-A filter is an AND of parameters (`filters.EventFilter`), so a subscription can only match an event
-that carries one of the values of any one parameter it sets: each subscription is filed under one such
-parameter (the most selective it has), and an event looks up the values it carries. Subscriptions with
-no filed parameter (no filter, or only `hs`, whose codes match by prefix) are candidates for every event.
+A filter is an AND of parameters, each an OR of values (`filters.EventFilter`), so a subscription can
+only match an event that carries, for every parameter it sets, one of its values: `AudienceIndex` files
+it under those combinations, and an event looks up the combinations it carries. Subscriptions with no
+filed parameter (no filter, or only `hs`, whose codes match by prefix) are candidates for every event.
 The index only narrows: `EventFilter.matches` still decides.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import product
 from typing import Protocol
 
 from calendar_service.core.calendar import Event
@@ -21,7 +22,7 @@ from calendar_service.core.filters import EventFilter, parse_filter
 from calendar_service.core.subscriptions import normalise_lead_time
 from calendar_service.core.timing import parse_duration
 
-# Most selective first: an action or a tag names few events, a status most of them.
+# The parameters matched by equality (`hs` matches by prefix: it is left to `EventFilter.matches`).
 _FILED = ("action", "tag", "country", "kind", "authority", "importance", "status")
 
 
@@ -82,26 +83,47 @@ def audience(sub: Subscriber) -> Audience:
 
 
 class AudienceIndex:
-    """The listening subscriptions, filed by one parameter of their filter; see the module docstring."""
+    """The listening subscriptions, filed by the values their filters name; see the module docstring.
 
-    def __init__(self, subscribers: Iterable[Audience]) -> None:
-        self._everyone: list[Audience] = []
-        self._filed: dict[str, dict[str, list[Audience]]] = {}
-        self.size = 0
+    A subscription is filed under its signature (the parameters its filter sets) and every combination
+    of one value per parameter; an event looks up, for each signature in use, the combinations of the
+    values it carries. A filter of country and tag costs an event its few (country, tag) pairs, not a
+    look at every subscription with that tag. Subscriptions are put and dropped one at a time, so a
+    change costs one subscription's entries.
+    """
+
+    def __init__(self, subscribers: Iterable[Audience] = ()) -> None:
+        self._filed: dict[tuple[str, ...], dict[tuple[str, ...], dict[str, Audience]]] = {}
+        self._entries: dict[str, tuple[tuple[str, ...], list[tuple[str, ...]]]] = {}
         for sub in subscribers:
-            if not sub.listening or sub.filter is None:
-                continue
-            self.size += 1
-            name = next((n for n in _FILED if getattr(sub.filter, n, ())), None)
-            if name is None:
-                self._everyone.append(sub)
-                continue
-            bucket = self._filed.setdefault(name, {})
-            for value in getattr(sub.filter, name):
-                bucket.setdefault(str(value), []).append(sub)
+            self.put(sub)
 
     def __len__(self) -> int:
-        return self.size
+        return len(self._entries)
+
+    def put(self, sub: Audience) -> None:
+        """File `sub` (in place of what was filed under its id); one that does not listen is dropped."""
+        self.drop(sub.id)
+        if not sub.listening or sub.filter is None:
+            return
+        names = tuple(name for name in _FILED if getattr(sub.filter, name))
+        keys = list(product(*(tuple(str(v) for v in getattr(sub.filter, name)) for name in names)))
+        bucket = self._filed.setdefault(names, {})
+        for key in keys:
+            bucket.setdefault(key, {})[sub.id] = sub
+        self._entries[sub.id] = (names, keys)
+
+    def drop(self, sub_id: str) -> None:
+        """Forget the subscription with this id, if it is filed."""
+        entry = self._entries.pop(sub_id, None)
+        if entry is None:
+            return
+        names, keys = entry
+        bucket = self._filed[names]
+        for key in keys:
+            bucket[key].pop(sub_id, None)
+            if not bucket[key]:
+                del bucket[key]
 
     def subscribers(self, event: Event) -> list[Audience]:
         """The subscriptions whose filter `event` passes, by id."""
@@ -112,15 +134,14 @@ class AudienceIndex:
         return [found[key] for key in sorted(found)]
 
     def _candidates(self, event: Event) -> Iterator[Audience]:
-        yield from self._everyone
-        for name, bucket in self._filed.items():
-            if name == "country" and "*" in event.countries:
-                # An event for every country passes every country filter.
+        for names, bucket in self._filed.items():
+            if "country" in names and "*" in event.countries:
+                # An event for every country passes every country filter: the other values decide.
                 for subs in bucket.values():
-                    yield from subs
+                    yield from subs.values()
                 continue
-            for value in _values(event, name):
-                yield from bucket.get(value, ())
+            for key in product(*(_values(event, name) for name in names)):
+                yield from bucket.get(key, {}).values()
 
 
 def _values(event: Event, name: str) -> tuple[str, ...]:
