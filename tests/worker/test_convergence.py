@@ -211,6 +211,32 @@ class Convergence(RuleBasedStateMachine):
         app.delete_subscription(self.services, sub_id)
         del self.subs[sub_id]
 
+    # --- another process (a web replica under gunicorn) changes the database; this one catches up -----
+
+    @precondition(lambda self: self.subs)
+    @rule(n=st.integers(0, 9), leads=st.sampled_from(LEADS), enabled=st.booleans(), noticed_by=st.booleans())
+    def change_elsewhere(self, n: int, leads: tuple[str, ...], enabled: bool, noticed_by: bool) -> None:
+        """Write a subscription without this process's use case; the worker notices it at its next
+        wake-up, or at the next data change, whichever comes first."""
+        sub_id = self._pick(n)
+        current = subs_db.get_subscription(self.engine, sub_id)
+        subs_db.update_subscription(
+            self.engine, replace(current, lead_times=leads, enabled=enabled, updated_at=self.clock.now())
+        )
+        self.subs[sub_id] = replace(self.subs[sub_id], leads=leads, enabled=enabled)
+        if noticed_by:
+            self.service.plan_if_changed()  # the wake-up
+        else:
+            self._edit("e0", slot=(self.versions[-1]["e0"].slot + 1) % len(SLOTS))
+
+    @precondition(lambda self: self.subs)
+    @rule(n=st.integers(0, 9))
+    def delete_elsewhere(self, n: int) -> None:
+        sub_id = self._pick(n)
+        subs_db.delete_subscription(self.engine, sub_id, now=self.clock.now())
+        del self.subs[sub_id]
+        self._edit("e1", cancelled=not self.versions[-1]["e1"].cancelled)  # noticed at the data change
+
     # --- time -----------------------------------------------------------------------------------------
 
     @rule(hours=st.integers(1, 96))
