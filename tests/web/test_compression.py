@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from calendar_service.web.compression import MIN_SIZE, accepts_gzip
-from tests.web.conftest import LiveServer, sample_yaml
+from tests.support.webapp import LiveServer, sample_yaml
 
 
 def raw_get(server: LiveServer, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
