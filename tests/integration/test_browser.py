@@ -77,8 +77,10 @@ def test_build_a_filtered_feed_in_the_form_and_subscribe(live_server: LiveServer
     assert page.locator("#feed-webcal").get_attribute("href", timeout=5000) == (
         live_server.url.replace("http://", "webcal://") + "/calendar.ics"
     )
-    page.select_option("#f-country", ["CN"])
-    page.select_option("#f-kind", ["tariff", "talks"])
+    # Checkboxes, not a multi-select: no Ctrl-click needed to pick two kinds.
+    page.check("#f-country input[value=CN]")
+    page.check("#f-kind input[value=tariff]")
+    page.check("#f-kind input[value=talks]")
     page.fill("#f-alarm", "P1D")
     page.click("#build")
     href = page.locator("#built-https").get_attribute("href", timeout=5000)
