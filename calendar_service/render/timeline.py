@@ -19,7 +19,7 @@ from calendar_service.core.calendar import Event
 from calendar_service.render.wording import badge
 
 LANE_HEIGHT = 40
-AXIS_HEIGHT = 44  # three rows: "today", the months, the years where they change
+AXIS_HEIGHT = 48  # three rows: "today", the months, the years where they change
 MIN_BAR = 0.6  # per cent: a one-day span in a year-long window still shows
 CLUSTER_GAP = 4.0  # per cent: marks closer than this are one mark with a count (14 px on a phone)
 LABEL_CHARS = 46  # a lane label longer than this is cut (the full text stays in its <title>)
@@ -272,10 +272,10 @@ def _axis(begin: dt.datetime, end: dt.datetime, x: Callable[[dt.datetime], float
     while tick <= end:
         if tick >= begin and (tick.month - 1) % step == 0:
             at = f"{x(tick):.2f}%"
-            out.append(f'<line class="tick" x1="{at}" x2="{at}" y1="27" y2="{height}"/>')
+            out.append(f'<line class="tick" x1="{at}" x2="{at}" y1="29" y2="{height}"/>')
             if x(tick) <= EDGE:
                 if step < 12:
-                    out.append(f'<text class="tick" x="{at}" y="25" dx="2">{tick:%b}</text>')
+                    out.append(f'<text class="tick" x="{at}" y="26" dx="2">{tick:%b}</text>')
                 if tick.year != last_year:
                     out.append(
                         f'<text class="tick year" x="{at}" y="{AXIS_HEIGHT - 6}" dx="2">{tick:%Y}</text>'

@@ -268,15 +268,15 @@ def test_close_dates_merge_into_one_mark_that_counts_them(live_server: LiveServe
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(live_server.url + "/")
     cluster = page.locator("#timeline a.cluster").first
-    assert cluster.locator("text").inner_text() == "5"
-    assert cluster.locator("title").inner_text().startswith("5 dates: Steel safeguard step 1")
+    assert cluster.locator("text").text_content() == "5"
+    assert (cluster.locator("title").text_content() or "").startswith("5 dates: Steel safeguard step 1")
     assert cluster.get_attribute("href") == "/actions/big-action"  # the action's page lists them all
     # Titles, not ids, name the rows; the year is on the axis.
-    lanes = page.locator("#timeline text.lane").all_inner_texts()
+    lanes = page.locator("#timeline text.lane").all_text_contents()
     assert "Safeguard review of steel products with many…" in lanes or any(
         "Safeguard review" in t for t in lanes
     )
-    assert "2025" in page.locator("#timeline text.year").all_inner_texts()
+    assert "2025" in page.locator("#timeline text.year").all_text_contents()
 
 
 def _luminance(rgb: tuple[float, float, float]) -> float:
@@ -315,8 +315,8 @@ def test_timeline_marks_contrast_three_to_one_with_the_page(live_server: LiveSer
         background = _rgb(page.evaluate("getComputedStyle(document.body).backgroundColor"))
         assert background is not None
         marks = page.evaluate(
-            """() => Array.from(document.querySelectorAll('svg.timeline .mark, svg.timeline .bar,
-                                                           svg.timeline line.today')).map(el => {
+            """() => Array.from(document.querySelectorAll(
+                    'svg.timeline .mark, svg.timeline .bar, svg.timeline line.today')).map(el => {
                 const s = getComputedStyle(el);
                 return {cls: el.getAttribute('class'), fill: s.fill, stroke: s.stroke,
                         strokeWidth: parseFloat(s.strokeWidth)};
