@@ -161,6 +161,14 @@ _WEEKDAYS = {"MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday
              "SA": "Saturday", "SU": "Sunday"}  # fmt: skip
 
 
+def _ordinal(day: int) -> str:
+    """`1st`, `2nd`, `15th`, `-1` → `last day`."""
+    if day == -1:
+        return "last day"
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
 def rule_text(rrule: str) -> str:
     """An RFC 5545 RRULE in words (`FREQ=YEARLY;BYMONTH=9;BYMONTHDAY=30;UNTIL=20300930` → `every year
     on 30 September, until 30 Sep 2030`); a rule with parts this does not word is shown as written."""
@@ -179,12 +187,10 @@ def rule_text(rrule: str) -> str:
     if parts:
         return rrule
     month_names = [dt.date(2000, int(m), 1).strftime("%B") for m in months.split(",") if m]
-    if monthdays:
-        text += " on " + ", ".join(monthdays.split(","))
-        if month_names:
-            text += " " + " and ".join(month_names)
-        elif unit in {"month", "year"}:
-            text += " of the month"
+    if monthdays and month_names:
+        text += " on " + ", ".join(monthdays.split(",")) + " " + " and ".join(month_names)
+    elif monthdays:
+        text += " on the " + ", ".join(_ordinal(int(d)) for d in monthdays.split(","))
     elif month_names:
         text += " in " + " and ".join(month_names)
     if days:
