@@ -21,7 +21,7 @@ from calendar_service.render.wording import badge
 LANE_HEIGHT = 40
 AXIS_HEIGHT = 48  # three rows: "today", the months, the years where they change
 MIN_BAR = 0.6  # per cent: a one-day span in a year-long window still shows
-CLUSTER_GAP = 4.0  # per cent: marks closer than this are one mark with a count (14 px on a phone)
+CLUSTER_GAP = 4.5  # per cent: marks closer than this are one mark with a count (16 px on a phone)
 LABEL_CHARS = 46  # a lane label longer than this is cut (the full text stays in its <title>)
 MAX_EVENT_LANES = 12  # an action with more dates draws one lane per kind, not one per date
 EDGE = 93.0  # per cent: a tick label right of this would run off the drawing, so it is left out
@@ -251,10 +251,11 @@ def render_svg(
 
 
 def _clusters(marks: Sequence[Item], x: Callable[[dt.datetime], float]) -> list[list[Item]]:
-    """Marks in time order, those within `CLUSTER_GAP` of a group's first mark merged into the group."""
+    """Marks in time order, each within `CLUSTER_GAP` of the previous one merged into its group (so a
+    mark never sits on the edge of a count's larger circle)."""
     groups: list[list[Item]] = []
     for item in sorted(marks, key=lambda i: (i.start, i.event_id)):
-        if groups and x(item.start) - x(groups[-1][0].start) < CLUSTER_GAP:
+        if groups and x(item.start) - x(groups[-1][-1].start) < CLUSTER_GAP:
             groups[-1].append(item)
         else:
             groups.append([item])

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, current_app, g, has_request_context, render_template, request
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 from calendar_service.adapters.live import Snapshot
 from calendar_service.core.calendar import Calendar, Event
@@ -145,8 +147,17 @@ def under_way(event: Event, at: dt.datetime, tz: dt.tzinfo) -> str | None:
     return countdown(end - at).replace("in ", "ends in ", 1)
 
 
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})  # raw HTML in a description is shown, not run
+
+
+def markdown_inline(text: str | None) -> Markup:
+    """One paragraph of CommonMark (`code`, *emphasis*, links) as HTML; raw HTML in it is escaped."""
+    return Markup(_MARKDOWN.renderInline(text or ""))  # noqa: S704 - markdown-it escapes with html off
+
+
 def init_app(app: Flask) -> None:
-    """Give every template the wording helpers (status badges, names, dotted codes)."""
+    """Give every template the wording helpers (status badges, names, dotted codes, Markdown)."""
+    app.jinja_env.filters["markdown"] = markdown_inline
 
     @app.context_processor
     def helpers() -> dict[str, Any]:
