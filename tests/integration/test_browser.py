@@ -103,7 +103,7 @@ def test_from_the_home_page_to_an_event_to_its_action(live_server: LiveServer, b
     page.wait_for_url("**/events/pause-end-august")
     assert page.locator("h1").inner_text() == "Pause ends 1 August"
     # The script adds the time in the reader's zone; the page itself needs none of it.
-    assert page.locator(".reader-time").inner_text().startswith("In your time zone:")
+    assert page.locator("dd .reader-time").first.inner_text().startswith("In your time zone:")
     google = page.locator("#add-google").get_attribute("href")
     assert google is not None
     assert google.startswith("https://calendar.google.com/calendar/render?action=TEMPLATE")
