@@ -30,6 +30,7 @@ from calendar_service.web import (
     pages,
     subscriptions,
 )
+from calendar_service.web.compression import Compression
 from calendar_service.web.feedcache import FeedCache
 from calendar_service.web.feeds import FeedFastPath
 from calendar_service.worker.metrics import LedgerCollector
@@ -92,6 +93,7 @@ def create_app(
     for module in BLUEPRINTS:
         _register(app, module)
     app.wsgi_app = FeedFastPath(app.wsgi_app, services.live, cache, app_metrics)  # type: ignore[method-assign]
+    app.wsgi_app = Compression(app.wsgi_app)  # type: ignore[method-assign]  # outermost: the fast path too
     return app
 
 
