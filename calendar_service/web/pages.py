@@ -14,19 +14,18 @@ from urllib.parse import urlencode, urlsplit
 from flask import Blueprint, Response, render_template, request, url_for
 
 from calendar_service.adapters.live import Snapshot
+from calendar_service.application.changes import select_changes
 from calendar_service.application.deadlines import upcoming_deadlines
 from calendar_service.core.calendar import Event
 from calendar_service.core.errors import FilterError
 from calendar_service.core.filters import FILTER_PARAMETERS, EventFilter, known_values, parse_filter
 from calendar_service.core.model import Anchor, Authority, Importance, Kind, Status
-from calendar_service.core.publication import event_from_snapshot
 from calendar_service.core.timing import zone
 from calendar_service.render.atom import Entry, entry_id, render_atom
 from calendar_service.render.ical import parse_alarms
 from calendar_service.render.jsonview import utc_text
 from calendar_service.render.timeline import Span, lanes_by_action, moment_label, render_svg
 from calendar_service.web import pagekit
-from calendar_service.web.changes import changes_since
 from calendar_service.web.feeds import FEED_PATH
 from calendar_service.web.ignored import takes
 from calendar_service.web.openapi import document
@@ -156,40 +155,30 @@ def _group_href(what: str, name: str) -> str:
 
 
 def _when_label(event: Event) -> str:
-    """The deadline as the people concerned read it: local wall clock and zone, or the day itself."""
+    """The deadline as the people concerned read it: local wall clock and zone, or the day itself in
+    the zone its day is read in (the day the list is sorted by)."""
     if event.deadline is Anchor.END and event.end is not None:
         moment = event.end
         if not isinstance(moment, dt.datetime):  # exclusive DTEND: the last day is the one before
-            return f"{moment_label(moment, last_day=True)} (end of day)"
+            return f"{moment_label(moment, last_day=True)} (end of day, {event.day_tz})"
     else:
         moment = event.start
     if isinstance(moment, dt.datetime):
         zone = getattr(moment.tzinfo, "key", "")
         utc = moment.astimezone(dt.UTC)
         return f"{moment_label(moment)} ({zone}; {utc:%H:%M} UTC)"
-    return f"{moment_label(moment)} (all day)"
+    if event.day_moment is not None and event.day_moment.value == "end":
+        return f"{moment_label(moment)} (end of day, {event.day_tz})"
+    return f"{moment_label(moment)} (all day, {event.day_tz})"
 
 
 def _filtered_changes(
     snap: Snapshot, event_filter: EventFilter, since: dt.datetime, limit: int | None = None
 ) -> list[dict[str, Any]]:
-    """The newest `limit` changes since `since` to events the filter lets through (removed: as they were)."""
-    calendar = snap.calendar
-    out: list[dict[str, Any]] = []
-    for entry in changes_since(snap, since):
-        if limit is not None and len(out) >= limit:
-            break
-        event_id = entry["event_id"]
-        if event_id in calendar:
-            event = calendar.get(event_id)
-        else:
-            state = snap.published.get(event_id)
-            if state is None:
-                continue
-            event = event_from_snapshot(state.snapshot)
-        if event_filter.matches(event):
-            out.append({**entry, "summary": _summary(entry)})
-    return out
+    """The newest `limit` changes since `since` the filter lets through, each with a one-line summary."""
+    return [
+        {**entry, "summary": _summary(entry)} for entry in select_changes(snap, since, event_filter, limit)
+    ]
 
 
 def _shown(moment: Mapping[str, Any] | None) -> str | None:
