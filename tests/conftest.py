@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from calendar_service.adapters.clock import SettableClock
+from tests.figures import FIGURES
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "events.yaml"
@@ -21,6 +22,18 @@ calendar:
   contact: curators@example.org
 events:
 """
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the figures tests measured, and which PostgreSQL the `postgres` tests used (or why not)."""
+    from tests.dbtargets import postgres_summary
+
+    figures = terminalreporter.config.stash.get(FIGURES, [])
+    if figures:
+        terminalreporter.section("figures measured by the tests")
+        for text in figures:
+            terminalreporter.write_line(text)
+    terminalreporter.write_line(postgres_summary())
 
 
 @pytest.fixture
