@@ -107,7 +107,7 @@ def test(args: list[str]) -> None:
     if not os.environ.get(POSTGRES_ENV):
         say(
             f"{POSTGRES_ENV} is not set: the PostgreSQL tests start a throwaway cluster of their own "
-            "(tests/pgcluster.py), or skip saying why; the end of the run says which"
+            "(tests/support/pgcluster.py), or skip saying why; the end of the run says which"
         )
     run(BIN / "python", "-m", "pytest", *args)
 

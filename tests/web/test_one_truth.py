@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 
 from calendar_service.adapters.clock import SettableClock
 from calendar_service.cli import main
-from tests.web.conftest import sample_yaml
+from tests.support.webapp import sample_yaml
 
 EXTRA = """
   - id: weekly-filing

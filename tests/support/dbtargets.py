@@ -1,0 +1,124 @@
+"""Database targets for the persistence tests: a SQLite file, or a PostgreSQL schema of its own.
+
+Parametrize a fixture with `BACKENDS` and, for the `postgres` case, open `postgres_schema(prefix)`: it
+creates a uniquely named schema so parallel runs never see each other's rows, and drops it afterwards.
+Point engines at the schema with `schema.connect_args` (or, for a child process, `schema.url_text()`).
+
+The server is `TRADE_CALENDAR_TEST_POSTGRES_URL` when set (CI sets it). When it is not, the first test
+that needs PostgreSQL starts one throwaway cluster for the whole run (`tests/support/pgcluster.py`: its own data
+directory and free port, removed at exit), so a plain `pytest` runs every test; only where no PostgreSQL
+binaries exist do those tests skip, with the reason. `conftest.py` says in one line which it was.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+
+from calendar_service.adapters.db import create_schema, make_engine
+from tests.support.pgcluster import PgCluster, missing_reason
+
+POSTGRES_ENV = "TRADE_CALENDAR_TEST_POSTGRES_URL"
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def postgres_url_or_skip() -> str:
+    """The test PostgreSQL URL: the configured server, else the run's own cluster (or skip, saying why)."""
+    url = os.environ.get(POSTGRES_ENV)
+    if url:
+        return url
+    reason = missing_reason()
+    if reason is not None:
+        pytest.skip(f"PostgreSQL: {POSTGRES_ENV} is not set and no cluster can be started here: {reason}")
+    return shared_cluster().url
+
+
+class _Run:
+    """The run's one throwaway cluster, started on first use."""
+
+    cluster: PgCluster | None = None
+
+
+def shared_cluster() -> PgCluster:
+    """Start (once per run) the cluster the PostgreSQL tests use when no server is configured."""
+    if _Run.cluster is None:
+        cluster = PgCluster()
+        atexit.register(cluster.close)  # after the last test, whatever happened
+        _Run.cluster = cluster
+    return _Run.cluster
+
+
+def postgres_summary() -> str:
+    """One line for the end of the run: which PostgreSQL the tests used, or why they skipped."""
+    if os.environ.get(POSTGRES_ENV):
+        server = make_url(os.environ[POSTGRES_ENV]).render_as_string()  # the password hidden
+        return f"PostgreSQL tests ran on {server} ({POSTGRES_ENV})"
+    if _Run.cluster is not None:
+        return f"PostgreSQL tests ran on a throwaway cluster this run started (port {_Run.cluster.port})"
+    reason = missing_reason()
+    if reason is not None:
+        return f"PostgreSQL tests skipped: {POSTGRES_ENV} is not set and {reason}"
+    return "PostgreSQL tests: none selected in this run"
+
+
+class PostgresSchema:
+    """A throwaway schema on the test server, so parallel runs never see each other's rows."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.server_url = url
+        self.name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        self.admin = make_engine(url)
+        with self.admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{self.name}"'))
+        # `options` reaches libpq: every connection made with it uses the schema.
+        self.connect_args: dict[str, Any] = {"options": f"-csearch_path={self.name}"}
+        self.url = make_url(url).update_query_dict(self.connect_args)
+
+    def url_text(self) -> str:
+        """The URL with the schema in it, password included (for a child process)."""
+        return self.url.render_as_string(hide_password=False)
+
+    def drop(self) -> None:
+        """Remove the schema and everything in it."""
+        with self.admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE'))
+        self.admin.dispose()
+
+
+@contextmanager
+def postgres_schema(prefix: str) -> Iterator[PostgresSchema]:
+    """A fresh schema named `prefix_<random>` on the test server (or skip), dropped on the way out."""
+    schema = PostgresSchema(postgres_url_or_skip(), prefix)
+    try:
+        yield schema
+    finally:
+        schema.drop()
+
+
+@contextmanager
+def database_engine(backend: str, directory: Path, prefix: str) -> Iterator[Engine]:
+    """An engine with every table created: a SQLite file in `directory`, or a PostgreSQL schema."""
+    if backend == "sqlite":
+        engine = make_engine(f"sqlite:///{(directory / f'{prefix}.sqlite3').as_posix()}")
+        create_schema(engine)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    with postgres_schema(prefix) as schema:
+        engine = make_engine(schema.url_text())
+        try:
+            create_schema(engine)
+            yield engine
+        finally:
+            engine.dispose()
