@@ -5,7 +5,7 @@ creates a uniquely named schema so parallel runs never see each other's rows, an
 Point engines at the schema with `schema.connect_args` (or, for a child process, `schema.url_text()`).
 
 The server is `TRADE_CALENDAR_TEST_POSTGRES_URL` when set (CI sets it). When it is not, the first test
-that needs PostgreSQL starts one throwaway cluster for the whole run (`tests/support/pgcluster.py`: its own data
+that needs PostgreSQL starts one throwaway cluster for the whole run (`pgcluster.py`: its own data
 directory and free port, removed at exit), so a plain `pytest` runs every test; only where no PostgreSQL
 binaries exist do those tests skip, with the reason. `conftest.py` says in one line which it was.
 """
