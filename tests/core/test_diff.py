@@ -258,3 +258,33 @@ def test_a_span_reads_as_first_and_last_day(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert when_text(load_calendar(span, today=TODAY).calendar.get("eu-steel")) == "2025-06-30..2025-07-02"
+
+
+WHOLE_DAY = """\
+calendar:
+  name: Test calendar
+  timezone: America/New_York
+  reviewed: 2025-06-01
+  contact: curators@example.org
+events:
+  - id: filing
+    title: Annual filing
+    kind: deadline
+    countries: [EU]
+    date: {date}
+    sources: [{{title: OJ, url: "https://example.org/oj"}}]
+"""
+
+
+def test_a_whole_day_move_is_counted_in_calendar_days(tmp_path: Path) -> None:
+    # 15 January to 16 July crosses the spring clock change: 182 days, not "181 days 23 h".
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    old.write_text(WHOLE_DAY.format(date="2026-01-15"), encoding="utf-8")
+    new.write_text(WHOLE_DAY.format(date="2026-07-16"), encoding="utf-8")
+    result = run(str(old), str(new))
+    assert result.exit_code == 1, result.output
+    assert "2026-01-15 → 2026-07-16 (+182 days)" in result.stdout
+    data = json.loads(run(str(old), str(new), "--format", "json").stdout)
+    (moved,) = data["changed"]
+    # The deadline (end of the day in Brussels) moved with the date: no separate deadline line.
+    assert moved["moved"] == {"old": "2026-01-15", "new": "2026-07-16", "shift_seconds": 182 * 86400}
