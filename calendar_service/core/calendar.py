@@ -306,6 +306,14 @@ def _occurrences(event: model.Event, times: _Times, default_tz: str, line: int) 
     assert event.repeat is not None
     dates = timing.expand_rule(times.start, event.repeat.rrule, event.repeat.exdate)
     given = {_as_date(d) for d in timing.expand_rule(times.start, event.repeat.rrule)}
+    first = _as_date(times.start)
+    if first not in given:
+        # RFC 5545 §3.8.5.3: a DTSTART the rule does not give makes the set undefined; calendar apps
+        # show it as a date anyway while the rule's expansion (and so the API) would not.
+        raise ValueError(
+            f"the rule does not give the entry's own date {first} ({first:%A}) — make `date:` the "
+            "first date the rule gives, or change the rule (e.g. its BYDAY)"
+        )
     for index, day in enumerate(event.repeat.exdate):
         if day not in given:
             message = f"exdate {day} is not a date the rule gives — remove it or fix the rule"

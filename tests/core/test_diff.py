@@ -260,7 +260,9 @@ def test_a_span_reads_as_first_and_last_day(tmp_path: Path) -> None:
     assert when_text(load_calendar(span, today=TODAY).calendar.get("eu-steel")) == "2025-06-30..2025-07-02"
 
 
-WHOLE_DAY = CALENDAR_HEAD + """\
+WHOLE_DAY = (
+    CALENDAR_HEAD
+    + """\
   - id: filing
     title: Annual filing
     kind: deadline
@@ -268,6 +270,7 @@ WHOLE_DAY = CALENDAR_HEAD + """\
     date: {date}
     sources: [{title: OJ, url: "https://example.org/oj"}]
 """
+)
 
 
 def test_a_whole_day_move_is_counted_in_calendar_days(tmp_path: Path) -> None:
