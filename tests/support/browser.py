@@ -1,4 +1,4 @@
-"""Where the browser tests find Debian's chromium and axe-core (npm installs it beside them), and save shots."""
+"""Where the browser tests find Debian's chromium and axe-core (npm installs it here), and save shots."""
 
 from __future__ import annotations
 
