@@ -1,8 +1,10 @@
 """Edit the events file as a curator would: keep every comment, quote and line, change only the entry.
 
 ruamel.yaml's round-trip mode (a maintained YAML 1.2 library that keeps comments, key order, quoting
-and flow style) loads and dumps `data/events.yaml` byte for byte unchanged (a test holds it to that),
-so an accepted proposal or a `--verify` shows in `git diff` as the lines it touches and nothing else.
+and flow style) loads the file and renders the one entry that changes; that entry's lines are spliced
+into the original text (an appended entry goes after the last event), so every other byte stays as
+written and `git diff` shows the lines the edit touches and nothing else, even where ruamel would
+re-spell a form it does not keep (by default it writes `[{title: X}]` as `[title: X]`; told not to).
 
 Every edit is validated before it is written (the file must stay valid: an edit that would break it
 is refused with the validator's first message), written to a temporary file and renamed over the old
@@ -31,6 +33,7 @@ def _yaml() -> Any:
     yaml = YAML()
     yaml.preserve_quotes = True
     yaml.width = 4096  # never re-wrap a long line
+    yaml.brace_single_entry_mapping_in_flow_sequence = True  # keep `[{title: X}]` as written
     yaml.indent(mapping=2, sequence=4, offset=2)
     return yaml
 
@@ -61,23 +64,60 @@ def _as_date(value: Any) -> Any:
     return value
 
 
-def edit_file(path: Path, change: Callable[[Any], None], today: dt.date) -> bytes:
-    """Apply `change` to the loaded document, validate, and replace the file; return the new bytes."""
+def edit_file(path: Path, change: Callable[[Any], int | None], today: dt.date) -> bytes:
+    """Apply `change` to the loaded document (it returns the index of the event it edited, or None
+    when it appended one), splice that event's lines into the file, validate, and replace the file."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise StoreUnreadable(str(path), exc.strerror or str(exc)) from None
+    text = raw.decode("utf-8-sig")
     yaml = _yaml()
-    document = yaml.load(raw.decode("utf-8-sig"))
-    change(document)
-    out = io.StringIO()
-    yaml.dump(document, out)
-    new = out.getvalue().encode("utf-8")
+    document = yaml.load(text)
+    events = document["events"]
+    lines = text.splitlines(keepends=True)
+    ends = _event_ends(document, len(lines))
+    index = change(document)
+    if index is None:  # appended: after the last event (or after `events:` when there is none)
+        start = end = ends[-1] if ends else document.lc.key("events")[0] + 1
+        index = len(events) - 1
+    else:
+        start, end = events.lc.item(index)[0], ends[index]
+    block = _render(yaml, events[index])
+    if lines and not lines[-1].endswith("\n") and end >= len(lines):
+        lines[-1] += "\n"
+    new = "".join([*lines[:start], block, *lines[end:]]).encode("utf-8")
     outcome = validate_bytes(new, str(path), today=today)
     if outcome.errors:
         raise StoreInvalid(str(path), outcome.errors)
     if path.read_bytes() != raw:
         raise StoreUnreadable(str(path), "the file changed while it was being edited; run the command again")
+    _replace(path, new)
+    return new
+
+
+def _event_ends(document: Any, total: int) -> list[int]:
+    """The line (0-based, exclusive) where each event's text ends: the next event, the next top-level
+    key after `events:`, or the end of the file. Blank lines and comments before the next event stay
+    with the next one."""
+    events = document["events"]
+    starts = [events.lc.item(i)[0] for i in range(len(events))]
+    keys = list(document.keys())
+    after = [document.lc.key(k)[0] for k in keys[keys.index("events") + 1 :]]
+    limit = min(after) if after else total
+    return [*starts[1:], limit][: len(starts)]
+
+
+def _render(yaml: Any, event: Any) -> str:
+    """One event as the lines of an item under `events:` (indented as the events file is)."""
+    out = io.StringIO()
+    yaml.dump({"events": [event]}, out)
+    rendered = out.getvalue().split("\n", 1)[1]
+    return rendered if rendered.endswith("\n") else rendered + "\n"
+
+
+def _replace(path: Path, new: bytes) -> None:
+    """Write `new` to a temporary file beside `path` and rename it over `path` (atomic)."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:
@@ -89,7 +129,6 @@ def edit_file(path: Path, change: Callable[[Any], None], today: dt.date) -> byte
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return new
 
 
 def append_event(path: Path, entry: dict[str, Any], today: dt.date) -> bytes:
@@ -97,28 +136,30 @@ def append_event(path: Path, entry: dict[str, Any], today: dt.date) -> bytes:
 
     def change(document: Any) -> None:
         document["events"].append(_plain(entry))
+        return None
 
     return edit_file(path, change, today)
 
 
-def _find(document: Any, event_id: str) -> Any:
-    for item in document.get("events") or []:
+def _find(document: Any, event_id: str) -> tuple[int, Any]:
+    for index, item in enumerate(document.get("events") or []):
         if isinstance(item, dict) and item.get("id") == event_id:
-            return item
+            return index, item
     raise EventNotFound(event_id)
 
 
 def set_verified(path: Path, event_id: str, day: dt.date) -> bytes:
     """Set the event's `verified:` to `day` (added before `sources:` when it has none)."""
 
-    def change(document: Any) -> None:
-        event = _find(document, event_id)
+    def change(document: Any) -> int:
+        index, event = _find(document, event_id)
         if "verified" in event:
             event["verified"] = day
         else:
             keys = list(event.keys())
             position = keys.index("sources") if "sources" in keys else len(keys)
             event.insert(position, "verified", day)
+        return index
 
     return edit_file(path, change, day)
 
@@ -128,8 +169,8 @@ def move_event(
 ) -> bytes:
     """Move a whole-day event to `new_date`, recording the old date in `history:` with its source."""
 
-    def change(document: Any) -> None:
-        event = _find(document, event_id)
+    def change(document: Any) -> int:
+        index, event = _find(document, event_id)
         was = event.get("date")
         record = {
             "changed": today,
@@ -146,5 +187,6 @@ def move_event(
             event.insert(position, "history", [_plain(record)])
         else:
             history.append(_plain(record))
+        return index
 
     return edit_file(path, change, today)

@@ -42,7 +42,6 @@ events:
     status: tentative
     countries: [US]
     action: steel-232
-    instrument: Proclamation 10896
     date: 2027-01-20
     verified: 2026-11-24
     sources:
