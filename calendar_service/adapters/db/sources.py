@@ -210,7 +210,9 @@ def add_proposals(engine: Engine, proposals: Sequence[Proposal], at: dt.datetime
     with engine.begin() as conn:
         for start in range(0, len(rows), 200):
             insert = _insert(engine, source_proposals).values(rows[start : start + 200])
-            added += conn.execute(insert.on_conflict_do_nothing(index_elements=["id"])).rowcount or 0
+            # RETURNING names the rows really inserted (a multi-row rowcount is -1 on SQLite)
+            statement = insert.on_conflict_do_nothing(index_elements=["id"]).returning(source_proposals.c.id)
+            added += len(conn.execute(statement).all())
     return added
 
 
