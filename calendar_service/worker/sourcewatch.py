@@ -260,13 +260,14 @@ class SourceWatch:
             log.exception("source watch run failed; trying again in %.0f s", self.tick)
 
     def start(self) -> None:
-        """Run what is due now and every `tick` seconds after, on a background scheduler."""
+        """Run what is due a minute from now and every `tick` seconds after, on a background scheduler."""
         from apscheduler.schedulers.background import BackgroundScheduler
 
         scheduler = BackgroundScheduler(
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}, timezone=dt.UTC
         )
-        first = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)
+        # The first run a minute after start: a process started for a moment (a test, a check) fetches nothing
+        first = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=min(self.tick, 60.0))
         scheduler.add_job(self._tick, "interval", seconds=self.tick, next_run_time=first, id="source-watch")
         scheduler.start()
         self._scheduler = scheduler
