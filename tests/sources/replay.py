@@ -8,19 +8,23 @@
 
 Plays: a page that changes (`page()` again), 304, 404/410, a redirect (`Page(status=302,
 headers={"Location": ...})`), a slow answer (`delay`), a large or endless body (`stream` chunks), a
-gzip bomb (`gzip_bomb()`). Handler threads are daemons and delays wake on `stop()`.
+gzip bomb (`gzip_bomb()`); and what `sources check --record DIR` kept (`load(DIR)`). Handler threads
+are daemons and delays wake on `stop()`.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
+import json
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 @dataclass
@@ -92,6 +96,25 @@ class ReplayServer:
         """Serve `page` at `path` from now on."""
         with self._lock:
             self.pages[path] = page
+
+    def load(self, folder: Path) -> int:
+        """Serve the answers `sources check --record DIR` kept (by path and query); return how many."""
+        count = 0
+        for line in (folder / "index.jsonl").read_text(encoding="utf-8").splitlines():
+            meta = json.loads(line)
+            parts = urlsplit(meta["url"])
+            headers = dict(meta["headers"])
+            page = Page(
+                (folder / meta["body"]).read_bytes(),
+                status=meta["status"],
+                content_type=headers.pop("Content-Type", "application/octet-stream"),
+                etag=headers.pop("ETag", None),
+                last_modified=headers.pop("Last-Modified", None),
+                headers=headers,
+            )
+            self.page(parts.path + (f"?{parts.query}" if parts.query else ""), page)
+            count += 1
+        return count
 
     def hits(self, path: str) -> int:
         """How many requests asked for `path` (query ignored)."""

@@ -112,6 +112,13 @@ def test_a_host_that_stays_unreachable_is_dead_after_n_days(
     assert [f.issue for f in queue.sources if f.url == url] == [SourceIssue.DEAD]
 
 
+def fetch_text(url: str) -> bytes:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=10) as answer:  # a loopback URL built by the test
+        return bytes(answer.read())
+
+
 def test_sources_check_command_records_answers(tmp_path: Path, site: ReplayServer) -> None:
     data = tmp_path / "events.yaml"
     data.write_text(events_yaml(site), encoding="utf-8")
@@ -130,3 +137,7 @@ def test_sources_check_command_records_answers(tmp_path: Path, site: ReplayServe
     index = [json.loads(line) for line in (record / "index.jsonl").read_text().splitlines()]
     assert [entry["url"] for entry in index] == [site.url("/notice")]  # the 404 has no body to keep
     assert (record / index[0]["body"]).read_bytes() == notice("x")
+    with ReplayServer() as replay:  # the recording serves again, as fixtures would on a machine offline
+        assert replay.load(record) == 1
+        again = fetch_text(replay.url("/notice"))
+    assert again == notice("x")
