@@ -227,6 +227,14 @@ class ReminderHealth(_Out):
     last_run: Instant | None
 
 
+class SourcesHealth(_Out):
+    """The source watch, where it has run: each watch without a success for a day, and why."""
+
+    status: Literal["ok", "stale"]
+    watches: int
+    stale: dict[str, str] = Field(description="Watch id → since when it has not succeeded, last error")
+
+
 class Health(_Out):
     """The state of the live data."""
 
@@ -239,6 +247,7 @@ class Health(_Out):
     last_failed_reload: FailedReload | None
     database: DatabaseHealth | None = None
     reminders: ReminderHealth | None = None
+    sources: SourcesHealth | None = None
     down: dict[str, str] = Field(default_factory=dict, description="What is not working, and why")
 
 
