@@ -237,6 +237,10 @@ class Delivery:
                     except Exception as exc:
                         error, claimed = exc, []
                     stats.claimed += len(claimed)
+                    if any(r.subscription_id not in subscriptions for r in claimed):
+                        # Planned for a subscription created since this run began: read it, rather
+                        # than take it for one deleted and cancel its first reminder.
+                        subscriptions = {s.id: s for s in subs_db.list_subscriptions(self.engine)}
                     exhausted = not claimed
                     claims.update(r.claimed_by for r in claimed if r.claimed_by)
                     jobs: list[_Job] = []

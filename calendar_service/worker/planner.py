@@ -6,8 +6,9 @@ The decision is pure (`core.reminders.reconciliation`); this module picks its sc
   subscriptions whose filter matches them (found through `AudienceIndex`, not by trying every one),
   after re-reading the subscriptions written lately (by any process; see CLOCK_SKEW);
 - a subscription change reconciles that subscription, against every event;
-- a catch-up (every wake-up) reads the planning inputs of all subscriptions (four short columns) and
-  reconciles those that differ from what was last planned (changed, new or deleted by another process);
+- a catch-up (every wake-up) reads the planning inputs of all subscriptions (five short columns) and
+  reconciles those that differ from what was last planned (changed, new or deleted by another process),
+  and re-opens rows cancelled since the last wake-up that are owed all the same;
 - a full pass (start-up) reconciles everything, a chunk of subscriptions at a time.
 
 Each subscription's filter and lead times are parsed once, when it is first seen or changes, and kept.
@@ -80,6 +81,7 @@ class Planner:
         self._audiences: dict[str, Audience] = {}
         self._index = AudienceIndex()  # the same subscriptions, filed by their filters
         self._seen_at: dt.datetime | None = None  # the newest `updated_at` read
+        self._checked_at: dt.datetime | None = None  # when cancelled rows were last looked at
         self.calendar: Calendar | None = None  # the version the ledger was last reconciled with
 
     def audiences(self) -> AudienceIndex:
@@ -117,6 +119,8 @@ class Planner:
             if changed:
                 tally += self._subscriptions(self.calendar, changed)
             tally += self._events(calendar)
+            if thorough:
+                tally += self._recheck_cancelled(calendar)
             return tally
 
     def subscriptions_changed(self, ids: Sequence[str]) -> Tally:
@@ -170,6 +174,26 @@ class Planner:
         index = AudienceIndex(self._audiences[i] for i in ids if i in self._audiences)
         owed = owed_reminders(calendar, index, now)
         rows = ledger.reminder_rows(self.engine, now=now, subscription_ids=ids)
+        return self._apply(calendar, owed, rows, now)
+
+    def _recheck_cancelled(self, calendar: Calendar) -> tuple[int, int, int]:
+        """Re-open what was cancelled since the last look (by any process) and is owed all the same.
+
+        The sender cancels a row it finds no longer owed against what it read when its run began: a
+        subscription created or re-enabled meanwhile looks removed or paused to it. Nothing else would
+        bring such a row back until its subscription or event changed again.
+        """
+        now = self._now()
+        since, self._checked_at = (self._checked_at or now) - CLOCK_SKEW, now
+        rows = ledger.cancelled_since(self.engine, since=since, now=now)
+        if not rows:
+            return (0, 0, 0)
+        ids = {row.id for row in rows}
+        subs = AudienceIndex(
+            self._audiences[i] for i in {r.subscription_id for r in rows} if i in self._audiences
+        )
+        events = (calendar.get(i) for i in {r.event_id for r in rows} if i in calendar)
+        owed = [r for r in owed_reminders(events, subs, now) if r.id in ids]
         return self._apply(calendar, owed, rows, now)
 
     def _events(self, calendar: Calendar) -> tuple[int, int, int]:

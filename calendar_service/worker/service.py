@@ -267,13 +267,14 @@ class ReminderService:
         tally = self._planner.full(calendar)
         return self._planned(tally, calendar)
 
-    def _planned(self, tally: Tally, calendar: Calendar) -> int:
+    def _planned(self, tally: Tally, calendar: Calendar, *, arm: bool = True) -> int:
         if tally:
             log.info(
                 "reminders for calendar %s: %d added, %d re-opened, %d cancelled",
                 calendar.version, tally.added, tally.reopened, tally.cancelled,
             )  # fmt: skip
-        self.arm()
+        if arm:
+            self.arm()
         return tally.added + tally.reopened
 
     def _skipped(self, subscription_id: str, reason: str) -> None:
@@ -323,7 +324,9 @@ class ReminderService:
         calendar = self.calendar()
         if calendar is None:
             return 0
-        return self._planned(self._planner.catch_up(calendar), calendar)
+        tally = self._planner.catch_up(calendar)
+        # Re-armed only when something changed: this runs at every wake-up, which re-arms when it ends.
+        return self._planned(tally, calendar, arm=bool(tally))
 
     def on_calendar_change(self, old: Calendar | None, new: Calendar) -> None:
         """Reconcile the events that changed, and tell matching subscribers what moved, went or came."""

@@ -334,3 +334,21 @@ def test_an_edit_and_its_revert_leave_the_reminders_pending(engine: Engine, edit
         assert pending() == sorted((lead, SLOTS[0]) for lead in leads)
     finally:
         service.shutdown()
+
+
+def test_a_reminder_the_sender_cancelled_on_a_stale_view_is_reopened_at_the_next_wake(engine: Engine) -> None:
+    """The sender judges a claimed row against the subscriptions it read when its run began: one paused
+    and resumed meanwhile looks paused to it. The next wake-up re-opens what is owed all the same."""
+    clock = SettableClock(START)
+    sub = add_subscription(engine, "https://hooks.example/h", clock, lead_times=("P1D",))
+    service = make_service(engine, calendar_of(first_version()), clock)
+    service.start(schedule=False)
+    try:
+        (row,) = [r for r in ledger.list_rows(engine, subscription_id=sub.id) if r["event_id"] == "e0"]
+        clock.advance(dt.timedelta(minutes=1))
+        ledger.reconcile_rows(engine, now=clock.now(), cancel=[(row["id"], "subscription disabled")])
+        assert ledger.get_row(engine, row["id"])["state"] == "cancelled"  # type: ignore[index]
+        service.plan_if_changed()
+        assert ledger.get_row(engine, row["id"])["state"] == "pending"  # type: ignore[index]
+    finally:
+        service.shutdown()

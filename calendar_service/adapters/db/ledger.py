@@ -256,6 +256,22 @@ def reminder_rows(
     return found
 
 
+def cancelled_since(engine: Engine, *, since: dt.datetime, now: dt.datetime) -> list[ReminderRow]:
+    """Reminder rows cancelled at or after `since` whose deadline is after `now` (the sender's too)."""
+    columns = (outbox.c.id, outbox.c.subscription_id, outbox.c.event_id, outbox.c.deadline_at)
+    query = select(*columns, outbox.c.lead_time).where(
+        outbox.c.state == CANCELLED,
+        outbox.c.kind == REMINDER_KIND,
+        outbox.c.finished_at >= since,
+        outbox.c.deadline_at > now,
+    )
+    with engine.connect() as conn:
+        return [
+            ReminderRow(r.id, r.subscription_id, r.event_id, as_utc(r.deadline_at), r.lead_time, CANCELLED)
+            for r in conn.execute(query)
+        ]
+
+
 def pending_reminder_subscriptions(engine: Engine) -> set[str]:
     """The subscriptions that have reminders pending (to find those of subscriptions since deleted)."""
     query = select(outbox.c.subscription_id).where(outbox.c.state == PENDING, outbox.c.kind == REMINDER_KIND)
