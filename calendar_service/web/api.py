@@ -64,7 +64,7 @@ def _event_filter(query: FilterQuery) -> EventFilter:
 
 def event_view(event: Event, snapshot: Snapshot) -> dict[str, Any]:
     """An event as the API shows it, with its feed SEQUENCE when it has been published."""
-    data = event_to_dict(event, snapshot.calendar)
+    data = event_to_dict(event, snapshot.calendar, _now())  # `unconfirmed` as of this answer
     state = snapshot.published.get(event.id)
     data["feed_sequence"] = getattr(state, "sequence", None)
     return data
