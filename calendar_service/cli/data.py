@@ -197,7 +197,7 @@ def events(
     if end is not None:
         until = (end + dt.timedelta(days=1)).replace(tzinfo=tz)
         chosen = [e for e in chosen if e.start_utc(tz) < until]
-    _emit(calendar, chosen, fmt)
+    _emit(calendar, chosen, fmt, now.now())
 
 
 @click.command()
@@ -216,7 +216,7 @@ def upcoming(data_path: str | None, fmt: str, days: int, now: Clock, **filters: 
     if fmt == "table" and not chosen:
         click.echo(f"No deadlines in the next {days} days. Try --days 365, or `trade-calendar events`.")
         return
-    _emit(calendar, chosen, fmt)
+    _emit(calendar, chosen, fmt, since)
 
 
 def _ends_after(event: Event, since: dt.datetime, tz: dt.tzinfo) -> bool:
@@ -252,11 +252,12 @@ def _filtered(calendar: Calendar, options: dict[str, Sequence[str]]) -> list[Eve
     return chosen.apply(calendar.events)
 
 
-def _emit(calendar: Calendar, chosen: list[Event], fmt: str) -> None:
+def _emit(calendar: Calendar, chosen: list[Event], fmt: str, now: dt.datetime) -> None:
     from calendar_service.render.jsonview import event_to_dict
 
-    if fmt == "json":
-        click.echo(json.dumps([event_to_dict(e, calendar) for e in chosen], indent=2, ensure_ascii=False))
+    if fmt == "json":  # `unconfirmed` as of --now, as the API answers as of its clock
+        items = [event_to_dict(e, calendar, now) for e in chosen]
+        click.echo(json.dumps(items, indent=2, ensure_ascii=False))
         return
     for event in chosen:
         click.echo(
