@@ -20,6 +20,7 @@ from calendar_service.adapters.db import create_schema, make_engine
 from calendar_service.adapters.settings import Settings
 from calendar_service.web import create_app
 from tests.support.dbtargets import BACKENDS, postgres_schema
+from tests.support.paths import TESTS_DATA
 from tests.support.receiver import Receiver
 from tests.support.webapp import LiveServer, run_server, sample_yaml
 
@@ -110,3 +111,12 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "TRADE_CALENDAR_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+        "TRADE_CALENDAR_DATA_PATH": str(TESTS_DATA / "small.yaml"),
+        "TRADE_CALENDAR_ALLOW_PRIVATE_WEBHOOKS": "false",
+    }

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import requests
 
+from tests.support.pages import page_yaml
 from tests.support.webapp import LiveServer
-from tests.web.test_pages import page_yaml
 
 CHROMIUM = Path("/usr/bin/chromium")
 NODE_DIR = Path(__file__).parent
