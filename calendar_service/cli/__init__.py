@@ -55,6 +55,7 @@ class LazyGroup(click.Group):
         "diff": ".curate:diff",
         "review": ".curate:review",
         "sources": ".sources:sources",
+        "coverage": ".curate:coverage",
     },
 )
 @click.version_option(package_name="trade-calendar")
