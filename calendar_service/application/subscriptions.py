@@ -3,7 +3,7 @@
 Each takes the service's parts (`Services`) and a body already read by the adapter (parsed JSON from
 the API, a dict built from options in the CLI), checks it in full with `subscriptions.parse_input` /
 `parse_patch` (filter values against the vocabulary, the URL against the address policy), writes, and
-asks the reminder service running in this process (if any) to plan again at once.
+asks the reminder service running in this process (if any) to reconcile that subscription at once.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def create_subscription(services: Services, body: Any) -> Subscription:
     sub = new_subscription(checked, secret=new_secret(), now=services.clock.now())
     subscription_rows.create_subscription(services.engine, sub)
     log.info("subscription %s created for %s", sub.id, redact_url(sub.url))
-    _replan(services)
+    _replan(services, sub.id)
     return sub
 
 
@@ -63,7 +63,7 @@ def change_subscription(services: Services, current: Subscription, body: Any) ->
         services.engine, apply_patch(current, checked, now=services.clock.now())
     )
     log.info("subscription %s changed: %s", current.id, ", ".join(sorted(checked.model_fields_set)))
-    _replan(services)
+    _replan(services, current.id)
     return updated
 
 
@@ -71,7 +71,7 @@ def delete_subscription(services: Services, subscription_id: str) -> None:
     """Delete a subscription and cancel the reminders it still had pending."""
     subscription_rows.delete_subscription(services.engine, subscription_id, now=services.clock.now())
     log.info("subscription %s deleted", subscription_id)
-    _replan(services)
+    _replan(services, subscription_id)
 
 
 def enable_subscription(services: Services, subscription_id: str) -> tuple[Subscription, str | None]:
@@ -80,7 +80,7 @@ def enable_subscription(services: Services, subscription_id: str) -> tuple[Subsc
         services.engine, subscription_id, now=services.clock.now()
     )
     log.info("subscription %s re-enabled (was: %s)", subscription_id, reason)
-    _replan(services)
+    _replan(services, subscription_id)
     return sub, reason
 
 
@@ -156,10 +156,19 @@ def record_outcome(services: Services, sub: Subscription, message: Message, atte
     )
 
 
-def _replan(services: Services) -> None:
-    """Let the reminder service in this process (if any) plan the subscriptions as they now are.
+def _replan(services: Services, subscription_id: str) -> None:
+    """Make the ledger match what the subscription is now owed, before the caller answers.
 
-    Under gunicorn there is none: the worker notices the change on its next wake-up.
+    Only this subscription is reconciled (its share of the data, whatever the number of others). Under
+    gunicorn no reminder service runs in the web process: the worker's next wake-up catches up. A
+    failure here (the database away) is logged and left to that catch-up: the change itself is stored.
     """
-    if services.reminders is not None:
+    if services.reminders is None:
+        return
+    try:
+        services.reminders.reconcile_subscriptions([subscription_id])
+    except Exception:
+        log.exception(
+            "reconciling the reminders of subscription %s failed; the next wake-up retries", subscription_id
+        )
         services.reminders.request_plan()

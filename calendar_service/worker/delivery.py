@@ -42,12 +42,13 @@ from calendar_service.adapters.webhooks.loop import LoopThread
 from calendar_service.core.calendar import Calendar
 from calendar_service.core.messages import Format, Message
 from calendar_service.core.reminders.attempts import Attempt
+from calendar_service.core.reminders.audience import audience
 from calendar_service.core.reminders.digests import digest_data, digest_id, digest_type, halves
 from calendar_service.core.reminders.messages import reminder_message_data
-from calendar_service.core.reminders.planning import REMINDER, event_filter
+from calendar_service.core.reminders.planning import REMINDER
+from calendar_service.core.reminders.reconciliation import why_not_owed
 from calendar_service.core.reminders.retry import RetryPolicy
-from calendar_service.core.subscriptions import Subscription, normalise_lead_time
-from calendar_service.core.timing import parse_duration
+from calendar_service.core.subscriptions import Subscription
 from calendar_service.render.jsonview import utc_text
 from calendar_service.worker.tuning import Tuning
 
@@ -236,6 +237,10 @@ class Delivery:
                     except Exception as exc:
                         error, claimed = exc, []
                     stats.claimed += len(claimed)
+                    if any(r.subscription_id not in subscriptions for r in claimed):
+                        # Planned for a subscription created since this run began: read it, rather
+                        # than take it for one deleted and cancel its first reminder.
+                        subscriptions = {s.id: s for s in subs_db.list_subscriptions(self.engine)}
                     exhausted = not claimed
                     claims.update(r.claimed_by for r in claimed if r.claimed_by)
                     jobs: list[_Job] = []
@@ -645,28 +650,4 @@ class _Sends:
 
 def _stale(row: ledger.Claimed, sub: Subscription, calendar: Calendar) -> str:
     """Why a claimed reminder is no longer owed under the current data, or "" if it still is."""
-    if row.event_id not in calendar:
-        return "event removed"
-    event = calendar.get(row.event_id)
-    if not event.is_live:
-        return f"event {event.status.value}"
-    if event.deadline_at != row.deadline_at:
-        return "deadline moved"
-    leads = _lead_deltas(sub.lead_times)
-    if row.lead_time is None or parse_duration(row.lead_time).as_timedelta() not in leads:
-        return "lead time no longer subscribed"
-    flt = event_filter(sub.filter, calendar)
-    if flt is None or not flt.matches(event):
-        return "event no longer matches the subscription's filter"
-    return ""
-
-
-def _lead_deltas(texts: Sequence[str]) -> set[dt.timedelta]:
-    """The subscription's lead times as durations, leaving out any outside the allowed range."""
-    deltas = set()
-    for text in texts:
-        try:
-            deltas.add(parse_duration(normalise_lead_time(text)).as_timedelta())
-        except ValueError:
-            continue  # planning logged it; no row is planned for it either
-    return deltas
+    return why_not_owed(row.event_id, row.deadline_at, row.lead_time, calendar, audience(sub))

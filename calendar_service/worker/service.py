@@ -11,24 +11,24 @@ process at a time and inserted once by id.
         .start()                    plan, register for calendar changes, arm the alarm
         .health()                   whether reminders go out on time, for /healthz
         .run_due(now, ahead=)       claim what is due (or soon due), sign it, send each at its time, record
-        .on_calendar_change(o, n)   cancel what moved, notify subscribers, plan the new data
-        .plan()                     insert every reminder owed (idempotent), re-arm
-        .request_plan()             plan() soon on a background thread (after a subscription change)
+        .on_calendar_change(o, n)   reconcile the events that changed, notify subscribers
+        .plan()                     make the whole ledger match what is owed (start-up), re-arm
+        .reconcile_subscriptions(i) make the ledger match what these subscriptions are owed
+        .plan_if_changed()          reconcile whatever changed since the last pass (every wake-up)
         .shutdown()
 
 Every failure at a wake-up (the database away, re-arming's own query failing, a bug) re-arms the
 alarm after a backoff (`Tuning.backoff_first`, doubling to `backoff_max`), so reminders that fell due
 during an outage go out when it ends, without any other activity, and a lasting fault never spins.
 
-This module is the alarm and the planning; sending a claimed batch is `delivery.py`, and the data the
-messages carry is built in `messages.py`.
+This module is the alarm; what is owed is reconciled into the ledger by `planner.py`, sending a claimed
+batch is `delivery.py`, and the data the messages carry is built in `messages.py`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import logging
 import random
 import threading
@@ -40,26 +40,16 @@ from sqlalchemy.engine import Engine
 
 from calendar_service.adapters.clock import Clock
 from calendar_service.adapters.db import ledger
-from calendar_service.adapters.db import subscriptions as subs_db
 from calendar_service.adapters.settings import Settings
 from calendar_service.core.calendar import Calendar
-from calendar_service.core.reminders.digests import due_minute_key, edit_key
+from calendar_service.core.reminders.digests import edit_key
 from calendar_service.core.reminders.messages import change_message_data
-from calendar_service.core.reminders.planning import (
-    EVENT_CANCELLED,
-    REMINDER,
-    RESCHEDULED,
-    Change,
-    diff_calendars,
-    event_filter,
-    notification_id,
-    plan_reminders,
-)
+from calendar_service.core.reminders.planning import Change, diff_calendars, notification_id
 from calendar_service.core.reminders.records import NewRow
 from calendar_service.core.reminders.retry import RetryPolicy
-from calendar_service.core.subscriptions import Subscription
 from calendar_service.render.jsonview import utc_text
 from calendar_service.worker.delivery import DISABLED, Client, Delivery, Observer, RunStats
+from calendar_service.worker.planner import Planner, Tally
 from calendar_service.worker.tuning import Tuning
 
 __all__ = [
@@ -125,9 +115,8 @@ class ReminderService:
             base_url=settings.base_url,
             observer=observer,
         )
-        self._plan_lock = threading.Lock()
+        self._planner = Planner(engine, clock.now, self.tuning.plan_late_window, on_skip=self._skipped)
         self._scheduler: Any = None
-        self._plan_key: tuple[Any, ...] | None = None
         self._stopped = False
         self._replan_lock = threading.Lock()
         self._replan_wanted = False
@@ -270,58 +259,43 @@ class ReminderService:
         return source()
 
     def plan(self, calendar: Calendar | None = None) -> int:
-        """Insert every reminder owed from now on (rows already there are kept); return how many were new."""
+        """Make the whole ledger match what the data and every subscription owe; return how many rows
+        were added or re-opened. Start-up does this; afterwards only what changed is reconciled."""
         calendar = calendar or self.calendar()
         if calendar is None:
             return 0
-        with self._plan_lock:
-            now = self.clock.now()
-            subscriptions = subs_db.list_subscriptions(self.engine)
-            window = self.tuning.plan_late_window
-            enabled = [s.id for s in subscriptions if s.enabled]
-            ledger.reopen_cancelled(self.engine, enabled, reason=DISABLED, now=now, since=now - window)
-            for sub in subscriptions:
-                if not sub.enabled:
-                    ledger.cancel_pending(
-                        self.engine, now=now, reason=DISABLED, subscription_id=sub.id, kind=REMINDER
-                    )
-            reminders = plan_reminders(
-                calendar, subscriptions, now, late_window=window, on_skip=self._skipped
-            )
-            added = ledger.add_rows(
-                self.engine,
-                (
-                    NewRow(
-                        r.id,
-                        r.subscription_id,
-                        REMINDER,
-                        r.event_id,
-                        r.due_at,
-                        lead_time=r.lead_time,
-                        deadline_at=r.deadline_at,
-                        digest_key=due_minute_key(r.subscription_id, r.due_at),
-                    )
-                    for r in reminders
-                ),
-                now=now,
-            )
-            self._plan_key = (calendar.version, _subscriptions_key(subscriptions))
-        if added:
-            log.info("planned %d new reminder(s) for calendar %s", added, calendar.version)
-        self.arm()
-        return added
+        tally = self._planner.full(calendar)
+        return self._planned(tally, calendar)
+
+    def _planned(self, tally: Tally, calendar: Calendar, *, arm: bool = True) -> int:
+        if tally:
+            log.info(
+                "reminders for calendar %s: %d added, %d re-opened, %d cancelled",
+                calendar.version, tally.added, tally.reopened, tally.cancelled,
+            )  # fmt: skip
+        if arm:
+            self.arm()
+        return tally.added + tally.reopened
 
     def _skipped(self, subscription_id: str, reason: str) -> None:
-        # Once per subscription and reason: planning runs at every change and wake-up.
+        # Once per subscription and reason: a subscription is read again whenever it changes.
         if (subscription_id, reason) not in self._skips_logged:
             self._skips_logged.add((subscription_id, reason))
             log.error("subscription %s skipped by planning: %s", subscription_id, reason)
 
-    def request_plan(self) -> None:
-        """Plan again soon, off the caller's thread; a burst of requests costs one or two plans.
+    def reconcile_subscriptions(self, subscription_ids: Sequence[str]) -> int:
+        """Make the ledger match what these subscriptions (created, changed, re-enabled, deleted) are
+        owed as stored now; return how many rows were added or re-opened. Costs one subscription's
+        share of the data, whatever the number of other subscriptions."""
+        tally = self._planner.subscriptions_changed(subscription_ids)
+        calendar = self._planner.calendar
+        return self._planned(tally, calendar) if calendar is not None else 0
 
-        For the web process after a subscription was created, changed, deleted or re-enabled: planning
-        reads every subscription and may insert many rows, too slow to hold a request for.
+    def request_plan(self) -> None:
+        """Catch up soon, off the caller's thread; a burst of requests costs one or two passes.
+
+        For a change whose subscription is not known (a bulk import); a known one is reconciled at once
+        with `reconcile_subscriptions`.
         """
         with self._replan_lock:
             self._replan_wanted = True
@@ -340,66 +314,52 @@ class ReminderService:
                     return
                 self._replan_wanted = False
             try:
-                self.plan()
-            except Exception:  # the next wake-up plans anyway (plan_if_changed)
+                self.plan_if_changed()
+            except Exception:  # the next wake-up catches up anyway
                 log.exception("re-planning after a subscription change failed")
 
     def plan_if_changed(self) -> int:
-        """Plan again when the data or the subscriptions changed since the last plan (cheap otherwise)."""
+        """Reconcile what changed since the last pass: subscriptions changed by any process (read as
+        four short columns each) and events that differ from the version last planned."""
         calendar = self.calendar()
         if calendar is None:
             return 0
-        key = (calendar.version, _subscriptions_key(subs_db.list_subscriptions(self.engine)))
-        if key == self._plan_key:
-            return 0
-        return self.plan(calendar)
+        tally = self._planner.catch_up(calendar)
+        # Re-armed only when something changed: this runs at every wake-up, which re-arms when it ends.
+        return self._planned(tally, calendar, arm=bool(tally))
 
     def on_calendar_change(self, old: Calendar | None, new: Calendar) -> None:
-        """Cancel reminders of moved or dropped deadlines, notify matching subscribers, plan `new`."""
+        """Reconcile the events that changed, and tell matching subscribers what moved, went or came."""
         if isinstance(self.source, Calendar):
             self.source = new  # a fixed calendar was given: `new` is the current one from now on
-        if old is not None:
-            changes = diff_calendars(old, new)
-            if changes:
-                self._apply_changes(old, new, changes)
-        self.plan(new)
+        with self._planner.lock:
+            tally = self._planner.catch_up(new, thorough=False)
+            changes = diff_calendars(old, new) if old is not None else []
+            if old is not None and changes:
+                self._notify(old, new, changes)
+        self._planned(tally, new)
 
-    def _apply_changes(self, old: Calendar, new: Calendar, changes: Sequence[Change]) -> None:
+    def _notify(self, old: Calendar, new: Calendar, changes: Sequence[Change]) -> None:
         now = self.clock.now()
-        subscriptions = [s for s in subs_db.list_subscriptions(self.engine) if s.enabled]
+        subscribers = self._planner.audiences()
         rows: list[NewRow] = []
         for change in changes:
-            if change.kind in (RESCHEDULED, EVENT_CANCELLED):
-                # Reminders for the old deadline go; those for the new one are planned next, by id.
-                cancelled = change.kind == EVENT_CANCELLED
-                keep = [] if cancelled else _kept(new, change.event_id, subscriptions, now)
-                ledger.cancel_pending(
-                    self.engine,
-                    now=now,
-                    reason=f"{change.kind}: was due for {utc_text_or(change.old_at)}",
-                    event_id=change.event_id,
-                    kind=REMINDER,
-                    keep_ids=keep,
-                )
             calendar, event = (
                 (new, new.get(change.event_id)) if change.event_id in new else (old, old.get(change.event_id))
             )
             payload = change_message_data(change, event, calendar, self.settings.base_url)
-            for sub in subscriptions:
-                flt = event_filter(sub.filter, calendar)
-                if flt is None or not flt.matches(event):
-                    continue
-                rows.append(
-                    NewRow(
-                        notification_id(sub.id, change),
-                        sub.id,
-                        change.kind,
-                        change.event_id,
-                        now,
-                        payload=payload,
-                        digest_key=edit_key(sub.id, new.version),
-                    )
+            rows += [
+                NewRow(
+                    notification_id(sub.id, change),
+                    sub.id,
+                    change.kind,
+                    change.event_id,
+                    now,
+                    payload=payload,
+                    digest_key=edit_key(sub.id, new.version),
                 )
+                for sub in subscribers.subscribers(event)
+            ]
         added = ledger.add_rows(self.engine, rows, now=now)
         log.info("%d calendar change(s): %d notification(s) queued", len(changes), added)
 
@@ -412,15 +372,6 @@ class ReminderService:
         return self._delivery.run_due(now, self.calendar, horizon=now + ahead if ahead else None)
 
 
-def _kept(new: Calendar, event_id: str, subscriptions: Sequence[Subscription], now: dt.datetime) -> list[str]:
-    event = new.get(event_id)
-    # A calendar of one event is another content: it gets a version of its own, never `new.version`,
-    # so nothing keyed by version can mistake it for the whole calendar.
-    only = Calendar(new.meta, (event,), f"{new.version}#{event_id}")
-    planned = plan_reminders(only, subscriptions, now, late_window=dt.timedelta.max)
-    return [r.id for r in planned]
-
-
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
@@ -429,13 +380,6 @@ def _one_line(exc: BaseException) -> str:
 def utc_text_or(value: dt.datetime | None) -> str | None:
     """`utc_text`, passing None through."""
     return None if value is None else utc_text(value)
-
-
-def _subscriptions_key(subscriptions: Sequence[Subscription]) -> str:
-    text = "|".join(
-        f"{s.id}:{s.enabled}:{','.join(s.lead_times)}:{sorted(s.filter.items())}" for s in subscriptions
-    )
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _is_holder(source: object) -> TypeGuard[CalendarHolder]:

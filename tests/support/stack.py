@@ -120,6 +120,10 @@ class Stack:
         command = [*_cli(), "worker", "--concurrency", str(concurrency), "--lease", str(lease)]
         return self._start(name, command, self.env(TRADE_CALENDAR_WEBHOOK_TIMEOUT=str(webhook_timeout)))
 
+    def start_serve(self, name: str, port: int) -> Proc:
+        """`trade-calendar serve`: feeds, the API and reminders in one process, as a small install runs it."""
+        return self._start(name, [*_cli(), "serve", "--host", "127.0.0.1", "--port", str(port)], self.env())
+
     def start_edge(self, upstream_ports: list[int], cache_valid: str) -> str:
         """nginx with deploy/nginx.conf, one upstream server per replica; returns its base URL."""
         port = free_port()

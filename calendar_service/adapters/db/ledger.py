@@ -2,10 +2,12 @@
 
 `outbox` holds one row per reminder or change notification, keyed by its stable id (which is also the
 `webhook-id` on the wire). Rows are inserted with ON CONFLICT DO NOTHING, so planning the same data twice,
-from a restart, a reload or a second process, adds nothing. A process claims due rows for a lease
-(`claimed_until`): PostgreSQL with `SELECT ... FOR UPDATE SKIP LOCKED`, SQLite with one conditional
-UPDATE (SQLite runs one writer at a time, so the claim is atomic). A process killed mid-send leaves a
-lease that runs out; another claims the row again and resends it with the same id (at-least-once).
+from a restart, a reload or a second process, adds nothing; planning reads a scope's reminder rows
+(`reminder_rows`) and writes what `reconciliation.reconcile` decided in one transaction
+(`reconcile_rows`). A process claims due rows for a lease (`claimed_until`): PostgreSQL with
+`SELECT ... FOR UPDATE SKIP LOCKED`, SQLite with one conditional UPDATE (SQLite runs one writer at a
+time, so the claim is atomic). A process killed mid-send leaves a lease that runs out; another claims the
+row again and resends it with the same id (at-least-once).
 
 States: pending → delivered | failed | missed | cancelled.
 """
@@ -42,17 +44,19 @@ from sqlalchemy.types import TypeDecorator
 
 from calendar_service.adapters.db import as_utc, metadata
 from calendar_service.core.reminders.digests import digest_id
+from calendar_service.core.reminders.planning import REMINDER as REMINDER_KIND
 from calendar_service.core.reminders.records import (
     Claimed,
     DeliveryAttempt,
     Member,
     NewRow,
     Outcome,
+    ReminderRow,
     RowState,
 )
 
 # The records live in reminders.records (pure), re-exported here.
-__all__ = ["Claimed", "DeliveryAttempt", "Member", "NewRow", "Outcome", "RowState"]
+__all__ = ["Claimed", "DeliveryAttempt", "Member", "NewRow", "Outcome", "ReminderRow", "RowState"]
 
 PENDING, DELIVERED, FAILED, MISSED, CANCELLED = RowState
 STATES = tuple(RowState)
@@ -224,28 +228,115 @@ def cancel_pending(
     return len(ids)
 
 
-def reopen_cancelled(
-    engine: Engine, subscription_ids: Sequence[str], *, reason: str, now: dt.datetime, since: dt.datetime
-) -> int:
-    """Make rows cancelled for `reason` pending again (an endpoint re-enabled), if still worth sending."""
-    if not subscription_ids:
-        return 0
-    reopened = 0
+def reminder_rows(
+    engine: Engine,
+    *,
+    now: dt.datetime,
+    event_ids: Sequence[str] | None = None,
+    subscription_ids: Sequence[str] | None = None,
+) -> list[ReminderRow]:
+    """The reminder rows whose deadline is after `now`, of these events or subscriptions (or all)."""
+    keys = event_ids if event_ids is not None else subscription_ids
+    column = outbox.c.event_id if event_ids is not None else outbox.c.subscription_id
+    columns = (outbox.c.id, outbox.c.subscription_id, outbox.c.event_id, outbox.c.deadline_at)
+    query = select(*columns, outbox.c.lead_time, outbox.c.state).where(
+        outbox.c.kind == REMINDER_KIND, outbox.c.deadline_at > now
+    )
+    found: list[ReminderRow] = []
+    with engine.connect() as conn:
+        chunks = [None] if keys is None else [keys[i : i + _BATCH] for i in range(0, len(keys), _BATCH)]
+        for chunk in chunks:
+            where = query if chunk is None else query.where(column.in_(chunk))
+            found += [
+                ReminderRow(
+                    r.id, r.subscription_id, r.event_id, as_utc(r.deadline_at), r.lead_time, RowState(r.state)
+                )
+                for r in conn.execute(where)
+            ]
+    return found
+
+
+def cancelled_since(engine: Engine, *, since: dt.datetime, now: dt.datetime) -> list[ReminderRow]:
+    """Reminder rows cancelled at or after `since` whose deadline is after `now` (the sender's too)."""
+    columns = (outbox.c.id, outbox.c.subscription_id, outbox.c.event_id, outbox.c.deadline_at)
+    query = select(*columns, outbox.c.lead_time).where(
+        outbox.c.state == CANCELLED,
+        outbox.c.kind == REMINDER_KIND,
+        outbox.c.finished_at >= since,
+        outbox.c.deadline_at > now,
+    )
+    with engine.connect() as conn:
+        return [
+            ReminderRow(r.id, r.subscription_id, r.event_id, as_utc(r.deadline_at), r.lead_time, CANCELLED)
+            for r in conn.execute(query)
+        ]
+
+
+def pending_reminder_subscriptions(engine: Engine) -> set[str]:
+    """The subscriptions that have reminders pending (to find those of subscriptions since deleted)."""
+    query = select(outbox.c.subscription_id).where(outbox.c.state == PENDING, outbox.c.kind == REMINDER_KIND)
+    with engine.connect() as conn:
+        return set(conn.execute(query.distinct()).scalars())
+
+
+def reconcile_rows(
+    engine: Engine,
+    *,
+    now: dt.datetime,
+    insert: Iterable[NewRow] = (),
+    reopen: Sequence[str] = (),
+    cancel: Sequence[tuple[str, str]] = (),
+) -> tuple[int, int, int]:
+    """Insert the rows owed and missing, re-open the cancelled ones owed again, cancel the pending ones
+    no longer owed (`reconciliation.reconcile` decides which); return how many of each, in one transaction.
+
+    Each write names the state it expects (re-open only what is cancelled, cancel only what is pending),
+    so a row another process delivered or cancelled meanwhile is left as that process left it. A re-opened
+    row that never went out leaves the digest it was put in, to join the one forming now.
+    """
+    added = reopened = cancelled = 0
     with engine.begin() as conn:
-        for start in range(0, len(subscription_ids), _BATCH):
+        stmt = _insert(conn)
+        batch = [_new_row(row, now) for row in insert]
+        for start in range(0, len(batch), _BATCH):
+            added += _flush(conn, stmt, batch[start : start + _BATCH])
+        for start in range(0, len(reopen), _BATCH):
             result = conn.execute(
                 update(outbox)
-                .where(
-                    outbox.c.state == CANCELLED,
-                    outbox.c.last_error == reason,
-                    outbox.c.subscription_id.in_(subscription_ids[start : start + _BATCH]),
-                    outbox.c.due_at >= since,
-                    or_(outbox.c.deadline_at.is_(None), outbox.c.deadline_at > now),
+                .where(outbox.c.id.in_(reopen[start : start + _BATCH]), _still(CANCELLED))
+                .values(
+                    state=PENDING,
+                    finished_at=None,
+                    last_error=None,
+                    claimed_until=None,
+                    claimed_by=None,
+                    next_attempt_at=outbox.c.due_at,
+                    digest_id=case((outbox.c.attempts == 0, None), else_=outbox.c.digest_id),
                 )
-                .values(state=PENDING, finished_at=None, last_error=None, next_attempt_at=outbox.c.due_at)
             )
             reopened += int(result.rowcount or 0)
-    return reopened
+        by_reason: dict[str, list[str]] = {}
+        for row_id, reason in cancel:
+            by_reason.setdefault(reason, []).append(row_id)
+        for reason, ids in by_reason.items():
+            for start in range(0, len(ids), _BATCH):
+                result = conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_(ids[start : start + _BATCH]), _still(PENDING))
+                    .values(state=CANCELLED, finished_at=now, last_error=reason, claimed_until=None)
+                )
+                cancelled += int(result.rowcount or 0)
+    return added, reopened, cancelled
+
+
+def _still(state: RowState) -> Any:
+    """The row is (still) in `state`, for a write that names its rows by id.
+
+    Written `state || ''` so that SQLite finds the rows by primary key: given a long id list and a plain
+    `state = ?`, its planner walks the state index instead, every pending row of the ledger (100 ms per
+    statement at 100,000 rows). PostgreSQL takes the primary key either way.
+    """
+    return outbox.c.state.concat("") == str(state)
 
 
 def _claimable(now: dt.datetime, horizon: dt.datetime | None = None) -> Any:

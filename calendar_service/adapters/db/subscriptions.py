@@ -8,7 +8,9 @@ its grace period ends (a table of its own, so `create_all` adds it to a database
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -21,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    cast,
     delete,
     func,
     insert,
@@ -289,3 +292,64 @@ def reset_failures(engine: Engine, subscription_id: str, *, now: dt.datetime) ->
             .values(failure_count=0, updated_at=_utc(now))
         )
         return _get(conn, subscription_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanningInput:
+    """What of a subscription decides its reminders, as stored: compared as text, decoded when needed."""
+
+    id: str
+    enabled: bool
+    filter_text: str
+    lead_times_text: str
+    updated_at: dt.datetime
+
+    @property
+    def key(self) -> tuple[bool, str, str]:
+        """Equal for two reads exactly when planning would owe the same reminders."""
+        return (self.enabled, self.filter_text, self.lead_times_text)
+
+    @property
+    def filter(self) -> dict[str, tuple[str, ...]]:
+        """The stored filter."""
+        return {str(k): tuple(v) for k, v in (json.loads(self.filter_text) or {}).items()}
+
+    @property
+    def lead_times(self) -> tuple[str, ...]:
+        """The stored lead times."""
+        return tuple(json.loads(self.lead_times_text))
+
+
+def planning_inputs(
+    engine: Engine, ids: Sequence[str] | None = None, *, changed_since: dt.datetime | None = None
+) -> dict[str, PlanningInput]:
+    """The planning inputs of every subscription, of `ids`, or of those written at or after
+    `changed_since`, by id: five short columns, no secret.
+
+    The JSON columns come back as their text and are only decoded for a subscription whose text changed.
+    """
+    query = select(
+        subscriptions.c.id,
+        subscriptions.c.enabled,
+        cast(subscriptions.c.filter, Text).label("filter_text"),
+        cast(subscriptions.c.lead_times, Text).label("lead_times_text"),
+        subscriptions.c.updated_at,
+    )
+    if changed_since is not None:
+        query = query.where(subscriptions.c.updated_at >= _utc(changed_since))
+    found: dict[str, PlanningInput] = {}
+    with engine.connect() as conn:
+        chunks = [None] if ids is None else [ids[i : i + 1000] for i in range(0, len(ids), 1000)]
+        for chunk in chunks:
+            where = query if chunk is None else query.where(subscriptions.c.id.in_(chunk))
+            for row in conn.execute(where):
+                found[row.id] = PlanningInput(
+                    row.id, bool(row.enabled), row.filter_text, row.lead_times_text, as_utc(row.updated_at)
+                )
+    return found
+
+
+def count_subscriptions(engine: Engine) -> int:
+    """How many subscriptions there are."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(subscriptions)).scalar() or 0)

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
 
 from calendar_service.core.calendar import Calendar, Event
-from calendar_service.core.errors import FilterError
-from calendar_service.core.filters import EventFilter, parse_filter
 from calendar_service.core.messages import MessageType
-from calendar_service.core.subscriptions import normalise_lead_time
+from calendar_service.core.reminders.audience import Audience, AudienceIndex, Subscriber, audience
 from calendar_service.core.timing import parse_duration
 
 # The message types planning produces (`webhooks.payloads.MessageType`); "cancelled" alone is a ledger
@@ -30,22 +27,6 @@ RESCHEDULED = MessageType.EVENT_RESCHEDULED
 EVENT_CANCELLED = MessageType.EVENT_CANCELLED
 CREATED = MessageType.EVENT_CREATED
 CHANGE_KINDS = (RESCHEDULED, EVENT_CANCELLED, CREATED)
-
-
-class Subscriber(Protocol):
-    """What planning needs to know about a subscription (the `Subscription` dataclass has it)."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def enabled(self) -> bool: ...
-
-    @property
-    def lead_times(self) -> Sequence[str]: ...
-
-    @property
-    def filter(self) -> Mapping[str, Sequence[str]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +60,10 @@ class Change:
 
 def reminder_id(subscription_id: str, event_id: str, deadline_at: dt.datetime, lead_time: str) -> str:
     """The stable id of a reminder; the lead time is normalised so `P1D` and `PT24H` name one instant."""
-    lead = parse_duration(lead_time).as_timedelta()
+    return _reminder_id(subscription_id, event_id, deadline_at, parse_duration(lead_time).as_timedelta())
+
+
+def _reminder_id(subscription_id: str, event_id: str, deadline_at: dt.datetime, lead: dt.timedelta) -> str:
     return _digest("rem", subscription_id, event_id, _stamp(deadline_at), str(int(lead.total_seconds())))
 
 
@@ -88,22 +72,9 @@ def notification_id(subscription_id: str, change: Change) -> str:
     return _digest("ntf", subscription_id, change.id)
 
 
-def event_filter(subscription_filter: Mapping[str, Sequence[str]], calendar: Calendar) -> EventFilter | None:
-    """The subscription's filter; None when a stored value is no longer in the vocabulary.
-
-    Values are checked against the vocabulary, not `calendar`'s data, so a filter naming a tag no event
-    carries today still matches the events that carry it tomorrow; a stored value the vocabulary has
-    since dropped makes the subscription match nothing rather than everything.
-    """
-    try:
-        return parse_filter(subscription_filter)
-    except FilterError:
-        return None
-
-
 def plan_reminders(
     calendar: Calendar,
-    subscriptions: Iterable[Subscriber],
+    subscriptions: Iterable[Subscriber | Audience],
     now: dt.datetime,
     *,
     late_window: dt.timedelta = dt.timedelta(0),
@@ -115,42 +86,38 @@ def plan_reminders(
     subscription that cannot be planned (a lead time stored before the range was enforced) is skipped
     and reported to `on_skip(subscription_id, reason)`; the others are planned as usual.
     """
-    unbounded = late_window == dt.timedelta.max
-    earliest = dt.datetime.min.replace(tzinfo=dt.UTC) if unbounded else now - late_window
-    events = [e for e in calendar if e.is_live and e.deadline_at is not None and e.deadline_at > now]
-    plan: list[Reminder] = []
-    for sub in subscriptions:
-        if not sub.enabled:
-            continue
-        try:
-            plan.extend(_plan_one(calendar, events, sub, earliest))
-        except (ValueError, OverflowError) as exc:
-            if on_skip is not None:
-                on_skip(sub.id, str(exc))
-    plan.sort(key=lambda r: (r.due_at, r.id))
-    return plan
+    audiences = [s if isinstance(s, Audience) else audience(s) for s in subscriptions]
+    for sub in audiences:
+        if sub.enabled and sub.problem is not None and on_skip is not None:
+            on_skip(sub.id, sub.problem)
+    return owed_reminders(calendar, AudienceIndex(audiences), now, late_window=late_window)
 
 
-def _plan_one(
-    calendar: Calendar, events: Sequence[Event], sub: Subscriber, earliest: dt.datetime
+def owed_reminders(
+    events: Iterable[Event],
+    index: AudienceIndex,
+    now: dt.datetime,
+    *,
+    late_window: dt.timedelta = dt.timedelta.max,
 ) -> list[Reminder]:
-    flt = event_filter(sub.filter, calendar)
-    if flt is None:
-        return []
-    # The stored spelling is normalised again: rows written before the door checked the range.
-    leads = {normalise_lead_time(text): None for text in sub.lead_times}
-    timed = [(text, parse_duration(text).as_timedelta()) for text in leads]
+    """The reminders `events` owe the subscribers in `index`, by due time (see `plan_reminders`).
+
+    The work is the events times the subscribers each event matches: subscriptions whose filter an
+    event does not pass cost nothing but their place in the index.
+    """
+    earliest = None if late_window == dt.timedelta.max else now - late_window
     plan: list[Reminder] = []
     for event in events:
-        if not flt.matches(event):
-            continue
         deadline = event.deadline_at
-        assert deadline is not None  # filtered by the caller
-        for text, lead in timed:
-            due = deadline - lead
-            if due >= earliest:
-                rid = reminder_id(sub.id, event.id, deadline, text)
-                plan.append(Reminder(rid, sub.id, event.id, deadline, text, due))
+        if not event.is_live or deadline is None or deadline <= now:
+            continue
+        for sub in index.subscribers(event):
+            for text, lead in sub.leads:
+                due = deadline - lead
+                if earliest is None or due >= earliest:
+                    rid = _reminder_id(sub.id, event.id, deadline, lead)
+                    plan.append(Reminder(rid, sub.id, event.id, deadline, text, due))
+    plan.sort(key=lambda r: (r.due_at, r.id))
     return plan
 
 
@@ -190,3 +157,13 @@ def _digest(prefix: str, *parts: str) -> str:
     # \x1f (unit separator) cannot occur in ids or timestamps, so ("a", "bc") and ("ab", "c") differ.
     text = "\x1f".join(parts).encode("utf-8")
     return f"{prefix}_{hashlib.sha256(text).hexdigest()[:40]}"
+
+
+def changed_events(old: Calendar, new: Calendar) -> list[str]:
+    """The ids of events added, removed or changed in any way from `old` to `new` (sorted).
+
+    Wider than `diff_calendars` on purpose: an edit of countries or tags changes who is owed reminders
+    though nobody is told about it.
+    """
+    ids = {e.id for e in old} | {e.id for e in new}
+    return sorted(i for i in ids if (old.get(i) if i in old else None) != (new.get(i) if i in new else None))

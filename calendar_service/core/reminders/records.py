@@ -122,3 +122,15 @@ class DeliveryAttempt:
     def as_dict(self) -> dict[str, Any]:
         """The fields by name, for JSON."""
         return {name: getattr(self, name) for name in self.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRow:
+    """A reminder's row as planning compares it with what is owed (`reconciliation.reconcile`)."""
+
+    id: str
+    subscription_id: str
+    event_id: str
+    deadline_at: dt.datetime | None
+    lead_time: str | None
+    state: RowState
