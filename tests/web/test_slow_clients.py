@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.slowclients import Trickle, serve, stop_seconds, watch
+from tests.processes import serve
+from tests.slowclients import Trickle, stop_seconds, watch
 
 CONNECTIONS = 300
 REQUEST_TIMEOUT = 3  # the server's whole-request deadline, so connections are cut several times
