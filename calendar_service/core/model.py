@@ -12,7 +12,9 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from calendar_service.core import timing
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 TIME = r"^(?:[01]\d|2[0-3]):[0-5]\d$"
@@ -133,7 +135,21 @@ def _duration(value: str) -> str:
     # The pattern (kept simple for editors' JSON Schema engines) lets "P" and "PT" through.
     if value.lstrip("-").rstrip("T") in {"P", ""} or value.endswith("T"):
         raise ValueError(f"{value!r} is an empty duration — write e.g. P90D or PT1H")
+    problem = timing.span_problem(timing.parse_duration(value))
+    if problem:
+        raise ValueError(problem)
     return value
+
+
+def _in_window(value: dt.date) -> dt.date:
+    problem = timing.year_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# Every date in the file: within the years the views can compute with (timing.EARLIEST_YEAR..LATEST_YEAR).
+Day = Annotated[dt.date, AfterValidator(_in_window)]
 
 
 class _Strict(BaseModel):
@@ -145,7 +161,7 @@ class Source(_Strict):
 
     title: str = Field(min_length=1, description="Title of the article, notice or order")
     publisher: str | None = Field(None, description="Who published it (agency, outlet)")
-    date: dt.date | None = Field(None, description="Publication date")
+    date: Day | None = Field(None, description="Publication date")
     url: str | None = Field(None, description="Where it can be read; https preferred")
 
     @field_validator("url")
@@ -173,10 +189,10 @@ class DerivedTime(_Strict):
 class Moment(_Strict):
     """A recorded earlier version of an event's time, for change history: "was" in "was → now"."""
 
-    date: dt.date = Field(description="The local date it had before the change")
+    date: Day = Field(description="The local date it had before the change")
     time: str | None = Field(None, pattern=TIME, description="The clock time it had (HH:MM); none: whole day")
     tz: str | None = Field(None, description="IANA zone of that time; defaults to the event's zone")
-    end_date: dt.date | None = None
+    end_date: Day | None = None
     end_time: str | None = Field(None, pattern=TIME)
     end_tz: str | None = Field(None, description="IANA zone of `end_time`; defaults to `tz`")
 
@@ -189,15 +205,17 @@ class Repeat(_Strict):
         description="RFC 5545 RRULE without DTSTART, with COUNT or UNTIL, e.g. FREQ=YEARLY;UNTIL=20300930 "
         "(a timed event's UNTIL is UTC: 20300930T000000Z)",
     )
-    exdate: list[dt.date] = Field(
-        default_factory=list, description="Local dates the rule gives that do not happen (RFC 5545 EXDATE)"
+    exdate: list[Day] = Field(
+        default_factory=list,
+        max_length=timing.MAX_OCCURRENCES,  # each must be a date the rule gives: no more than it gives
+        description="Local dates the rule gives that do not happen (RFC 5545 EXDATE)",
     )
 
 
 class Change(_Strict):
     """One recorded change to an event: what it was, when it changed, and who said so."""
 
-    changed: dt.date = Field(description="When the change was announced")
+    changed: Day = Field(description="When the change was announced")
     kind: Literal["rescheduled", "cancelled", "superseded", "postponed", "corrected", "confirmed"]
     was: Moment | None = Field(None, description="The time before the change (for rescheduled/postponed)")
     was_status: Status | None = Field(None, description="The status before the change")
@@ -234,11 +252,11 @@ class Event(_Strict):
     location: str | None = None
     description: str | None = None
 
-    date: dt.date | None = Field(None, description="Local date of the start (omit when `after` is given)")
+    date: Day | None = Field(None, description="Local date of the start (omit when `after` is given)")
     time: str | None = Field(None, pattern=TIME, description="Local clock time HH:MM; omit for all-day")
     tz: str | None = Field(None, description="IANA time zone of `time`; defaults to the calendar's")
     after: DerivedTime | None = Field(None, description="Compute `date` (and time) from another event")
-    end_date: dt.date | None = Field(None, description="Last day of a span (inclusive)")
+    end_date: Day | None = Field(None, description="Last day of a span (inclusive)")
     end_time: str | None = Field(None, pattern=TIME)
     end_tz: str | None = Field(None, description="IANA zone of `end_time`; defaults to `tz`")
     duration: str | None = Field(None, pattern=DURATION, description="End given as a duration, e.g. P90D")
@@ -265,7 +283,7 @@ class Event(_Strict):
 
     superseded_by: str | None = Field(None, pattern=SLUG)
     history: list[Change] = Field(default_factory=list)
-    verified: dt.date | None = Field(None, description="When a curator last checked this entry")
+    verified: Day | None = Field(None, description="When a curator last checked this entry")
     sources: list[Source] = Field(min_length=1)
 
 
@@ -286,7 +304,7 @@ class CalendarMeta(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
     timezone: str = Field(description="Default IANA time zone for times given without `tz`")
-    reviewed: dt.date = Field(description="When the data as a whole was last reviewed")
+    reviewed: Day = Field(description="When the data as a whole was last reviewed")
     contact: str = Field(min_length=1, description="Where to report a wrong date")
     url: str | None = None
 

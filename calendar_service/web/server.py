@@ -41,6 +41,7 @@ REDACTED = "REDACTED"
 _SECRET_NAME = re.compile(r"token|secret|passw|api[-_]?key|auth|signature|session|^key$|^sig$", re.I)
 WSGIApp = Callable[..., Iterable[bytes]]
 _FD_RESERVE = 128  # descriptors kept for the database, the data file, webhooks and logs
+_ACCEPT_BATCH = 256  # connections taken from the kernel's queue per wake-up
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,22 @@ class _Listener(TcpWSGIServer):
 
     channel_class = _Channel
     limits: ServerLimits = ServerLimits()
+
+    def handle_accept(self) -> None:
+        # waitress accepts one connection per wake-up of its loop, and each wake-up walks every open
+        # connection: after a burst of reconnects a health probe waited seconds in the kernel's queue.
+        for _ in range(_ACCEPT_BATCH):
+            if len(cast(dict[int, HTTPChannel], self.active_channels)) >= self.adj.connection_limit:
+                return
+            try:
+                accepted = self.accept()
+                if accepted is None:  # nothing more waiting
+                    return
+                conn, addr = accepted
+                self.set_socket_options(conn)
+            except OSError:  # the peer left before we got to it: the next one
+                continue
+            self.channel_class(self, conn, self.fix_addr(addr), self.adj, map=self._map)  # type: ignore[attr-defined]
 
     def maintenance(self, now: float) -> None:
         # Called by waitress about once a `cleanup_interval` (1 s here) from its loop.

@@ -1,0 +1,75 @@
+"""Every endpoint over a file of extreme-but-valid values: no value the validator passes breaks a view.
+
+tests/data/extreme.yaml holds dates at both ends of the years the validator allows (1900-2199) in the
+zones furthest from UTC, a history `was` at those edges, a 100-year truce and the offset back from its
+end, 100 years in hours, a 500-date series with a duplicated exdate, and a timed series across DST in a
+half-hour zone. On main, such a `was` (year 1, or 9999) validated and then answered 500 on six endpoints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from calendar_service.adapters.clock import SettableClock
+from calendar_service.adapters.settings import Settings
+from calendar_service.web import create_app
+from calendar_service.web.extension import services
+from tests.conftest import TESTS_DATA
+
+QUERIES = {
+    "/calendar.ics": ["", "?alarm=P366D", "?country=JP&hs=01", "?action=far"],
+    "/api/v1/events": ["", "?country=US", "?status=scheduled"],
+    "/api/v1/deadlines/upcoming": ["", "?within=P366D"],
+    "/api/v1/changes": ["", "?since=1900-01-01"],
+    "/": ["", "?country=CN"],
+    "/changes": [""],
+    "/changes.atom": [""],
+    "/search": ["?q=window", "?q=1900"],
+}
+
+
+@pytest.fixture(params=[dt.datetime(1900, 1, 1, tzinfo=dt.UTC), dt.datetime(2199, 12, 31, 12, tzinfo=dt.UTC)],
+                ids=["clock-1900", "clock-2199"])  # fmt: skip
+def extreme_app(request: pytest.FixtureRequest, tmp_path: Path) -> Flask:
+    data = tmp_path / "events.yaml"
+    data.write_bytes((TESTS_DATA / "extreme.yaml").read_bytes())
+    settings = Settings.from_env({}, data_path=data, state_dir=tmp_path / "state", reload_interval=60)
+    return create_app(settings, clock=SettableClock(request.param))
+
+
+def _targets(app: Flask) -> list[str]:
+    """Every GET route with each value its arguments can take in the file, plus its queries."""
+    snapshot = services(app).live.snapshot
+    assert snapshot is not None, "the extreme file did not load"
+    calendar = snapshot.calendar
+    targets: list[str] = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in (rule.methods or ()) or rule.endpoint == "static" or "subscription" in rule.rule:
+            continue
+        if "event_id" in rule.arguments:
+            ids = [event.id for event in calendar] + [event.series for event in calendar if event.series]
+            for event_id in dict.fromkeys(ids):
+                targets.append(rule.rule.replace("<event_id>", event_id).replace("<path:event_id>", event_id))
+                if rule.rule.startswith("/events/"):
+                    targets.append(f"/events/{event_id}.ics")
+        elif "action" in rule.arguments:
+            targets += [rule.rule.replace("<path:action>", action.id) for action in calendar.actions]
+        else:
+            targets += [rule.rule + query for query in QUERIES.get(rule.rule, [""])]
+    return targets
+
+
+def test_every_endpoint_answers_without_a_server_error(extreme_app: Flask) -> None:
+    client = extreme_app.test_client()
+    targets = _targets(extreme_app)
+    assert len(targets) > 600  # every occurrence of the 500-date series has its pages
+    failures = {}
+    for target in targets:
+        answer = client.get(target)
+        if answer.status_code >= 500:
+            failures[target] = answer.status_code
+    assert not failures, failures
