@@ -43,6 +43,11 @@ def serve(host: str, port: int, data_path: Path | None) -> None:
         max_body_bytes=settings.max_body_bytes,
     )
     server = make_http_server(host, port, app, limits)
+    if not settings.base_url and not settings.allowed_hosts:
+        log.warning(
+            "neither TRADE_CALENDAR_BASE_URL nor TRADE_CALENDAR_ALLOWED_HOSTS is set: feed links follow "
+            "each request's Host, and each new host costs a render — set one of them in production"
+        )
     services.live.start_polling()
     # Started here and nowhere else, so importing or creating the web app never starts a scheduler;
     # the API's subscription changes re-plan at once through `services.reminders`.

@@ -32,6 +32,7 @@ from calendar_service.web import (
 )
 from calendar_service.web.feedcache import FeedCache
 from calendar_service.web.feeds import FeedFastPath
+from calendar_service.web.hosts import HostGuard
 from calendar_service.worker.metrics import LedgerCollector
 
 if TYPE_CHECKING:
@@ -92,6 +93,8 @@ def create_app(
     for module in BLUEPRINTS:
         _register(app, module)
     app.wsgi_app = FeedFastPath(app.wsgi_app, services.live, cache, app_metrics)  # type: ignore[method-assign]
+    # Outermost: the feed's fast path keys its cache by the Host this leaves (one spelling, one render).
+    app.wsgi_app = HostGuard(app.wsgi_app, config)  # type: ignore[method-assign]
     return app
 
 
