@@ -159,10 +159,10 @@ class _Strict(BaseModel):
 class Source(_Strict):
     """A document that states the date."""
 
-    title: str = Field(min_length=1, description="Title of the article, notice or order")
-    publisher: str | None = Field(None, description="Who published it (agency, outlet)")
+    title: str = Field(min_length=1, max_length=400, description="Title of the article, notice or order")
+    publisher: str | None = Field(None, max_length=200, description="Who published it (agency, outlet)")
     date: Day | None = Field(None, description="Publication date")
-    url: str | None = Field(None, description="Where it can be read; https preferred")
+    url: str | None = Field(None, max_length=2000, description="Where it can be read; https preferred")
 
     @field_validator("url")
     @classmethod
@@ -219,7 +219,7 @@ class Change(_Strict):
     kind: Literal["rescheduled", "cancelled", "superseded", "postponed", "corrected", "confirmed"]
     was: Moment | None = Field(None, description="The time before the change (for rescheduled/postponed)")
     was_status: Status | None = Field(None, description="The status before the change")
-    note: str | None = None
+    note: str | None = Field(None, max_length=2000)
     source: Source | None = None
 
 
@@ -230,27 +230,33 @@ class Event(_Strict):
     title: str = Field(min_length=1, max_length=200)
     kind: Kind
     status: Status = Status.SCHEDULED
-    countries: list[str] = Field(min_length=1, description="ISO 3166-1 alpha-2 codes, EU, or * for all")
+    countries: list[str] = Field(
+        min_length=1, max_length=100, description="ISO 3166-1 alpha-2 codes, EU, or * for all"
+    )
     importance: Importance = Importance.MEDIUM
-    tags: list[Annotated[str, Field(pattern=SLUG)]] = Field(default_factory=list)
+    tags: list[Annotated[str, Field(pattern=SLUG)]] = Field(default_factory=list, max_length=50)
     action: str | None = Field(
         None, pattern=SLUG, description="id of the action (under `actions:`) this dated event belongs to"
     )
-    related: list[Annotated[str, Field(pattern=SLUG)]] = Field(default_factory=list)
+    related: list[Annotated[str, Field(pattern=SLUG)]] = Field(default_factory=list, max_length=100)
     authority: Authority | None = None
     hs: list[Annotated[str, Field(pattern=HS_CODE)]] = Field(
         default_factory=list,
+        max_length=1000,
         description="HS product codes in scope as digits: chapters (72), headings (8541), subheadings "
         "(854110) or national tariff lines (85411000); the `hs` filter matches them by prefix",
     )
     chapter99: list[Annotated[str, Field(pattern=CHAPTER_99)]] = Field(
         default_factory=list,
+        max_length=500,
         description="US HTSUS chapter 99 headings the measure is filed under, e.g. 9903.01.25, or a "
         "range 9903.01.43-9903.01.76; these are not HS product codes",
     )
-    instrument: str | None = Field(None, description='Legal instrument, e.g. "EO 14257" or "90 FR 15041"')
-    location: str | None = None
-    description: str | None = None
+    instrument: str | None = Field(
+        None, max_length=1000, description='Legal instrument, e.g. "EO 14257" or "90 FR 15041"'
+    )
+    location: str | None = Field(None, max_length=400)
+    description: str | None = Field(None, max_length=8000)
 
     date: Day | None = Field(None, description="Local date of the start (omit when `after` is given)")
     time: str | None = Field(None, pattern=TIME, description="Local clock time HH:MM; omit for all-day")
@@ -282,9 +288,9 @@ class Event(_Strict):
     )
 
     superseded_by: str | None = Field(None, pattern=SLUG)
-    history: list[Change] = Field(default_factory=list)
+    history: list[Change] = Field(default_factory=list, max_length=100)
     verified: Day | None = Field(None, description="When a curator last checked this entry")
-    sources: list[Source] = Field(min_length=1)
+    sources: list[Source] = Field(min_length=1, max_length=50)
 
 
 class Action(_Strict):
@@ -292,10 +298,14 @@ class Action(_Strict):
 
     id: str = Field(pattern=SLUG, max_length=120, description="Stable slug; events name it in `action:`")
     title: str = Field(min_length=1, max_length=200)
-    instrument: str | None = Field(None, description='The legal instrument it rests on, e.g. "EO 14257"')
+    instrument: str | None = Field(
+        None, max_length=1000, description='The legal instrument it rests on, e.g. "EO 14257"'
+    )
     authority: Authority | None = None
-    summary: str | None = Field(None, description="What the action does, in a sentence or two")
-    sources: list[Source] = Field(min_length=1)
+    summary: str | None = Field(
+        None, max_length=8000, description="What the action does, in a sentence or two"
+    )
+    sources: list[Source] = Field(min_length=1, max_length=50)
 
 
 class CalendarMeta(_Strict):
