@@ -17,13 +17,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from calendar_service.core import timing
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-TIME = r"^(?:[01]\d|2[0-3]):[0-5]\d$"
+TIME = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
 # ISO 8601 durations in whole days/hours/minutes: what curators and subscribers write (P90D, PT1H).
-DURATION = r"^P(?:\d+W)?(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?)?$"
-HS_CODE = r"^\d{2}(?:\d{2}(?:\d{2}(?:\d{2,4})?)?)?$"
+DURATION = r"^P(?:[0-9]+W)?(?:[0-9]+D)?(?:T(?:[0-9]+H)?(?:[0-9]+M)?)?$"
+HS_CODE = r"^[0-9]{2}(?:[0-9]{2}(?:[0-9]{2}(?:[0-9]{2,4})?)?)?$"
 # A US HTSUS chapter 99 heading (a temporary tariff provision such as 9903.01.25), or a range of them as
 # sources state it ("9903.01.43 through 9903.01.76"). Not a product code: it says which measure applies.
-CHAPTER_99 = r"^9903\.\d{2}\.\d{2}(?:-9903\.\d{2}\.\d{2})?$"
+CHAPTER_99 = r"^9903\.[0-9]{2}\.[0-9]{2}(?:-9903\.[0-9]{2}\.[0-9]{2})?$"
 
 
 class Kind(StrEnum):
@@ -152,8 +152,28 @@ def _in_window(value: dt.date) -> dt.date:
 Day = Annotated[dt.date, AfterValidator(_in_window)]
 
 
+# C0 controls but tab and newline, DEL and C1: a NUL or an ESC in a title reached the HTML pages raw and
+# the terminal as an escape sequence (an OSC 8 hyperlink printed through `trade-calendar events`).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _no_control(value: object) -> object:
+    texts = value if isinstance(value, list) else [value]
+    for text in texts:
+        if isinstance(text, str):
+            found = _CONTROL.search(text)
+            if found:
+                raise ValueError(
+                    f"contains the control character U+{ord(found.group()):04X} — remove it (it would "
+                    "reach pages and terminals as is)"
+                )
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    _text = field_validator("*")(lambda cls, v: _no_control(v))
 
 
 class Source(_Strict):

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 _DURATION = re.compile(
-    r"^(?P<sign>[-+])?P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?)?$"
+    r"^(?P<sign>[-+])?P(?:(?P<w>[0-9]+)W)?(?:(?P<d>[0-9]+)D)?(?:T(?:(?P<h>[0-9]+)H)?(?:(?P<m>[0-9]+)M)?)?$"
 )
 
 
@@ -329,7 +329,7 @@ def _checked_parts(rule: str) -> dict[str, str]:
         if freq not in _ONLY_WITH.get(name, _FREQUENCIES):
             allowed = " or ".join(f"FREQ={f}" for f in _ONLY_WITH[name])
             raise ValueError(f"RFC 5545 allows {name} only with {allowed}")
-    if re.search(r"[+-]?\d", parts.get("BYDAY", "")) and freq not in ("MONTHLY", "YEARLY"):
+    if re.search(r"[+-]?[0-9]", parts.get("BYDAY", "")) and freq not in ("MONTHLY", "YEARLY"):
         raise ValueError("BYDAY with a number (e.g. 1MO) needs FREQ=MONTHLY or YEARLY (RFC 5545)")
     if ("COUNT" in parts) == ("UNTIL" in parts):
         if "COUNT" in parts:
@@ -342,9 +342,9 @@ def _checked_parts(rule: str) -> dict[str, str]:
 
 
 def _until_day(until: str, timed: bool) -> dt.date:
-    if timed and not re.fullmatch(r"\d{8}T\d{6}Z", until):
+    if timed and not re.fullmatch(r"[0-9]{8}T[0-9]{6}Z", until):
         raise ValueError(f"UNTIL={until} — a timed series ends at a UTC instant: write YYYYMMDDTHHMMSSZ")
-    if not timed and not re.fullmatch(r"\d{8}", until):
+    if not timed and not re.fullmatch(r"[0-9]{8}", until):
         raise ValueError(f"UNTIL={until} — an all-day series ends on a date: write YYYYMMDD")
     try:
         return dt.datetime.strptime(until[:8], "%Y%m%d").date()
