@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.processes import serve  # noqa: E402 - after the path is set
-from tests.slowclients import Trickle, stop_seconds, watch  # noqa: E402 - after the path is set
+from tests.support.processes import serve  # noqa: E402 - after the path is set
+from tests.support.slowclients import Trickle, stop_seconds, watch  # noqa: E402 - after the path is set
 
 MAX_CONNECTIONS = 1500
 

@@ -16,7 +16,7 @@ from calendar_service.adapters.live import Snapshot
 from calendar_service.application import deadlines
 from calendar_service.core.calendar import Event
 from calendar_service.core.filters import FILTER_PARAMETERS, EventFilter, parse_filter
-from calendar_service.core.timing import duration_text, parse_duration
+from calendar_service.core.timing import iso_duration, parse_duration
 from calendar_service.render.jsonview import event_to_dict, moment_to_dict, utc_text
 from calendar_service.web.changes import changes_since
 from calendar_service.web.errorhandlers import BadParameter, calendar_not_loaded
@@ -200,11 +200,6 @@ def get_event(event_id: str) -> Response:
     return respond(EventOut, event_view(snapshot.calendar.get(event_id), snapshot))
 
 
-def iso_duration(seconds: int) -> str:
-    """Whole seconds as an ISO 8601 duration: P12DT3H20M5S; PT0S for nothing."""
-    return duration_text(*divmod(max(seconds, 0), 86400))
-
-
 @bp.get("/deadlines/upcoming")
 @operation(
     f"{P}/deadlines/upcoming", tag="events", query=UpcomingQuery, response=UpcomingPage, errors=(400, 503)
@@ -237,7 +232,7 @@ def upcoming_deadlines() -> Response:
             {
                 "event": view,
                 "deadline": view["deadline"],
-                "remaining": iso_duration(seconds),
+                "remaining": iso_duration(dt.timedelta(seconds=seconds)),
                 "remaining_seconds": seconds,
             }
         )
@@ -292,4 +287,4 @@ def calendar_info() -> Response:
     )
 
 
-__all__ = ["bp", "event_view", "iso_duration", "moment_to_dict"]
+__all__ = ["bp", "event_view", "moment_to_dict"]

@@ -18,7 +18,7 @@ from calendar_service.adapters.clock import SettableClock
 from calendar_service.adapters.settings import Settings
 from calendar_service.web import create_app
 from calendar_service.web.extension import services
-from tests.conftest import TESTS_DATA
+from tests.support.paths import TESTS_DATA
 
 QUERIES = {
     "/calendar.ics": ["", "?alarm=P366D", "?country=JP&hs=01", "?action=far"],

@@ -14,7 +14,7 @@ from calendar_service.adapters.clock import SettableClock
 from calendar_service.adapters.settings import Settings
 from calendar_service.web import create_app
 from calendar_service.web.hosts import canonical_host
-from tests.web.conftest import render_count
+from tests.support.webapp import render_count
 
 
 def _app(settings: Settings, clock: SettableClock, **changes: object) -> Flask:
