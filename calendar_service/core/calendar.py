@@ -221,7 +221,7 @@ def resolve_events(
         resolve(i, ())
 
     out: list[Event] = []
-    occurrences = 0
+    occurrences = steps = 0
     for i, event in enumerate(events):
         times = resolved.get(i)
         if times is None:
@@ -233,6 +233,8 @@ def resolve_events(
         if event.after is not None:
             issues.append(Issue(i, "after", "`repeat` on a derived date — give the first date as `date:`"))
             continue
+        if occurrences > timing.MAX_FILE_OCCURRENCES:
+            continue  # refused at the entry that crossed the limit: expanding more costs, tells nothing
         try:
             series = _occurrences(event, times, default_tz, line)
         except _StrayExdate as exc:
@@ -247,12 +249,22 @@ def resolve_events(
             issues.append(Issue(i, "repeat.rrule", unexpected(exc)))
             continue
         occurrences += len(series)
+        steps += timing.expansion_steps(times.start, event.repeat.rrule)
         if occurrences > timing.MAX_FILE_OCCURRENCES:  # 200 entries of 500 dates each were 100,000 events
             message = (
                 f"the repeating entries up to this one give {occurrences:,} dates, more than the "
                 f"{timing.MAX_FILE_OCCURRENCES:,} a file may hold — lower COUNT or UNTIL"
             )
             issues.append(Issue(i, "repeat.rrule", message))
+            continue
+        if steps > timing.MAX_FILE_STEPS:  # rules whose dates are decades apart, walked day by day
+            message = (
+                f"expanding the repeating entries up to this one walks {steps:,} periods, more than the "
+                f"{timing.MAX_FILE_STEPS:,} a file may take — use a coarser FREQ (e.g. YEARLY for a "
+                "yearly date) or fewer rules"
+            )
+            issues.append(Issue(i, "repeat.rrule", message))
+            occurrences = timing.MAX_FILE_OCCURRENCES + 1  # expand no more: the file is refused
             continue
         out.extend(series)
     return out, issues
