@@ -54,6 +54,8 @@ class LazyGroup(click.Group):
         "worker": ".worker:worker",
         "diff": ".curate:diff",
         "review": ".curate:review",
+        "sources": ".sources:sources",
+        "coverage": ".curate:coverage",
     },
 )
 @click.version_option(package_name="trade-calendar")

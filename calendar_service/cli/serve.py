@@ -52,6 +52,7 @@ def serve(host: str, port: int, data_path: Path | None) -> None:
     # Started here and nowhere else, so importing or creating the web app never starts a scheduler;
     # the API's subscription changes re-plan at once through `services.reminders`.
     services.start_reminders()
+    services.start_source_watch()  # when watch.yaml lies beside the event file
     # SIGTERM stops accepting at once, answers what was already read (a few seconds at most), then exits.
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
     click.echo(

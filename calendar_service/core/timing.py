@@ -276,10 +276,12 @@ def _expand(first: dt.date | dt.datetime, rule: str) -> tuple[tuple[dt.date | dt
             raise ValueError(f"the rule gives more than {MAX_OCCURRENCES} dates — lower COUNT or UNTIL")
         out.append(moment if timed else moment.date())
     if not out or out[0] != first:
-        given = f" (its first date from there is {_day_of(out[0])})" if out else ""
+        # RFC 5545 §3.8.5.3: a DTSTART the rule does not give makes the set undefined; calendar apps
+        # show it as a date anyway while the rule's expansion (and so the API) would not.
+        day = _day_of(first)
         raise ValueError(
-            f"{_day_of(first)} is not a date the rule gives{given} — start the entry on a date the rule "
-            "gives, or change the rule"
+            f"the rule does not give the entry's own date {day} ({day:%A}) — make `date:` the first date "
+            "the rule gives, or change the rule (e.g. its BYDAY)"
         )
     if "COUNT" in parts and len(out) < wanted:
         raise ValueError(

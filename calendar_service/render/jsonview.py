@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from calendar_service.core import model, timing
+from calendar_service.core import certainty, model, timing
 from calendar_service.core.calendar import Calendar, Event, earlier_start
 from calendar_service.core.timing import utc_text
 
@@ -71,7 +71,9 @@ def was_to_dict(change: model.Change, event: Event, calendar: Calendar) -> dict[
     if change.was is None:
         return None
     written = change.was.model_dump(mode="json", exclude_none=True)
-    moment = moment_to_dict(earlier_start(change.was, event, calendar.meta.timezone), calendar.tz)
+    moment = moment_to_dict(
+        earlier_start(change.was, event, calendar.meta.timezone), event.day_zone(calendar.tz)
+    )
     assert moment is not None
     return {**moment, **written}
 
@@ -96,18 +98,38 @@ def action_to_dict(action: model.Action, calendar: Calendar) -> dict[str, Any]:
     }
 
 
-def event_to_dict(event: Event, calendar: Calendar) -> dict[str, Any]:
-    """Everything a reader needs about one event; `end` of an all-day event is exclusive."""
+def event_to_dict(event: Event, calendar: Calendar, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Everything a reader needs about one event; `end` of an all-day event is exclusive.
+
+    A whole-day event's `start`/`end` are its dates read in its own day zone (`day_tz`: Brussels for
+    an EU deadline), the zone its `deadline` names too. With `now`, `unconfirmed` also says so for a
+    tentative event whose time is over before a curator has recorded it; without, it answers from the
+    data alone (`outcome: unconfirmed`).
+    """
     tz = calendar.tz
+    days = event.day_zone(tz)
     return {
         **descriptive_fields(event),
-        "start": moment_to_dict(event.start, tz),
-        "end": moment_to_dict(event.end, tz),
+        "start": moment_to_dict(event.start, days),
+        "end": moment_to_dict(event.end, days),
         "precision": event.precision.value,
         "deadline": deadline_to_dict(event, tz),
         "superseded_by": event.superseded_by,
+        **certainty_fields(event, tz, now),
         **records(event),
         "history": history_to_list(event, calendar),
+    }
+
+
+def certainty_fields(event: Event, default_tz: dt.tzinfo, now: dt.datetime | None) -> dict[str, Any]:
+    """`outcome` as the data records it, and whether the event reads "date passed, outcome not confirmed"."""
+    unconfirmed = certainty.recorded_unconfirmed(event) or (
+        now is not None and certainty.outcome_unconfirmed(event, now, default_tz)
+    )
+    return {
+        "outcome": event.outcome.value if event.outcome else None,
+        "unconfirmed": unconfirmed,
+        "unconfirmed_note": certainty.unconfirmed_note(event) if unconfirmed else None,
     }
 
 

@@ -28,6 +28,7 @@ from calendar_service.web import (
     metrics,
     openapi,
     pages,
+    review,
     subscriptions,
 )
 from calendar_service.web.compression import Compression
@@ -35,6 +36,7 @@ from calendar_service.web.feedcache import FeedCache
 from calendar_service.web.feeds import FeedFastPath
 from calendar_service.web.hosts import HostGuard
 from calendar_service.worker.metrics import LedgerCollector
+from calendar_service.worker.sourcemetrics import SourceCollector
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -52,6 +54,7 @@ BLUEPRINTS: tuple[ModuleType, ...] = (
     metrics,
     openapi,
     subscriptions,
+    review,
     ignored,
 )
 
@@ -86,7 +89,10 @@ def create_app(
     )
     app_metrics = metrics.Metrics(
         services.live, config.prometheus_multiproc_dir, counters=[services.delivery_metrics.registry],
-        gauges=[LedgerCollector(services.engine, services.clock)],
+        gauges=[
+            LedgerCollector(services.engine, services.clock),
+            SourceCollector(services.engine, services.clock),
+        ],
     )  # fmt: skip
     cache = FeedCache(refresh=config.feed_refresh, on_render=app_metrics.observe_render)
     extension.init_app(app, extension.WebParts(services, cache, app_metrics))

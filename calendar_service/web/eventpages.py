@@ -16,14 +16,15 @@ from flask import Blueprint, Response, render_template, request, url_for
 from markupsafe import Markup
 
 from calendar_service.adapters.live import Snapshot
-from calendar_service.core.calendar import Event
+from calendar_service.application.events import matches_text
+from calendar_service.core.calendar import Event, series_master
 from calendar_service.core.errors import ActionNotFound
 from calendar_service.core.history import steps
 from calendar_service.core.model import SLUG, Status
 from calendar_service.core.publication import Published, event_from_snapshot, moment_from_snapshot
 from calendar_service.core.timing import utc_text
 from calendar_service.render.calendarlinks import google_link, outlook_link
-from calendar_service.render.ical import render_event
+from calendar_service.render.ical import feed_item, render_event
 from calendar_service.render.timeline import (
     lanes_per_event,
     moment_label,
@@ -41,7 +42,6 @@ from calendar_service.render.wording import (
     rule_text,
 )
 from calendar_service.web import pagekit
-from calendar_service.web.api import _matches_text
 from calendar_service.web.ignored import takes
 
 bp = Blueprint("eventpages", __name__)
@@ -67,8 +67,11 @@ def event_page(event_id: str) -> Response:
         return pagekit.not_found("event", event_id, snap)
     calendar = snap.calendar
     state = snap.published.get(key)
+    dates = calendar.occurrences(key)
     if key in calendar:
         event, gone = calendar.get(key), False
+    elif dates:  # a repeating entry's own id: the series, as the feed has it
+        event, gone, state = series_master(dates[0]), False, None
     elif state is not None and state.is_tombstone:
         event, gone = event_from_snapshot(state.snapshot), True
     else:
@@ -76,22 +79,18 @@ def event_page(event_id: str) -> Response:
     now = pagekit.now()
     page_url = f"{pagekit.base_url()}/events/{key}"
     if ics:
-        return _event_ics(snap, event, state, gone, page_url, now)
+        return _event_ics(snap, dates[0] if dates else event, now)
     html = render_template("event.html", **_event_context(snap, event, state, gone, page_url, now))
     return pagekit.page(html, snap, now, status=410 if gone else 200)
 
 
-def _event_ics(
-    snap: Snapshot, event: Event, state: Published | None, gone: bool, page_url: str, now: dt.datetime
-) -> Response:
-    if state is None:  # not reconciled yet: render as the feed would (dated by the review date)
-        from calendar_service.core.publication import initial_state
-
-        when = dt.datetime.combine(snap.calendar.meta.reviewed, dt.time(0), tzinfo=dt.UTC)
-        state = initial_state(event, when)
-    body = render_event(snap.calendar, event, state, tombstone=gone, page_url=page_url)
+def _event_ics(snap: Snapshot, event: Event, now: dt.datetime) -> Response:
+    """The feed's own VEVENT for `event`: one date of a series gets the whole series."""
+    item, state, tombstone = feed_item(snap.calendar, snap.published, event)
+    page_url = f"{pagekit.base_url()}/events/{item.id}"
+    body = render_event(snap.calendar, item, state, tombstone=tombstone, page_url=page_url)
     response = pagekit.page(body, snap, now, mimetype=ICS)
-    response.headers["Content-Disposition"] = f'attachment; filename="{event.id}.ics"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{item.id}.ics"'
     return response
 
 
@@ -143,21 +142,6 @@ def _history(event: Event, snap: Snapshot, state: Published | None) -> list[dict
     return out
 
 
-def _series(snap: Snapshot, event: Event) -> dict[str, Any] | None:
-    """A repeating entry: its rule in words and every date it gives, this one marked."""
-    if event.series is None or event.rrule is None:
-        return None
-    dates = [e for e in snap.calendar if e.series == event.series]
-    dates.sort(key=lambda e: (e.start_utc(snap.calendar.tz), e.id))
-    return {
-        "id": event.series,
-        "rule": rule_text(event.rrule),
-        "rrule": event.rrule,
-        "dates": [(e, span_label(e)) for e in dates],
-        "skipped": [moment_label(d) for d in event.exdates],
-    }
-
-
 def _notice(snap: Snapshot, event: Event, gone: bool, state: Published | None) -> dict[str, Any] | None:
     calendar = snap.calendar
     if gone and state is not None and state.removed_at is not None:
@@ -202,20 +186,23 @@ def _event_context(
         "gone": gone,
         "notice": _notice(snap, event, gone, state),
         "when": span_label(event),
-        "zone": getattr(event.start.tzinfo, "key", "") if isinstance(event.start, dt.datetime) else "",
+        # A whole-day event's days are read in its own zone (Brussels for an EU deadline): say which.
+        "zone": getattr(event.start.tzinfo, "key", "")
+        if isinstance(event.start, dt.datetime)
+        else event.day_tz,
         "start_utc": utc_text(start_utc),
         "deadline": _deadline(event, now, gone),
         "badge": REMOVED if gone else badge(event, now, tz),
         "under_way": None if gone else pagekit.under_way(event, now, tz),
         "history": _history(event, snap, state),
-        "series": _series(snap, event),
         "scope": _scope([event]),
         "siblings": siblings,
         "action_title": _action_title(snap, event.action),
         "labels": {e.id: span_label(e) for e in siblings},
         "timeline": timeline,
         "related": [calendar.get(r) for r in event.related if r in calendar],
-        "sequence": state.sequence if state else None,
+        "sequence": feed_item(calendar, snap.published, event)[1].sequence if event.rrule else _seq(state),
+        "series": _series_context(snap, event),
         "google": google_link(event, details),
         "outlook": outlook_link(event, details),
         "page_url": page_url,
@@ -233,6 +220,27 @@ def _scope(events: Sequence[Event]) -> list[dict[str, str]]:
         first = heading.partition("-")[0]  # a range of headings filters by its first one
         out.append({"what": "Chapter 99", "code": heading, "href": url_for("pages.home", hs=first)})
     return out
+
+
+def _seq(state: Published | None) -> int | None:
+    return state.sequence if state else None
+
+
+def _series_context(snap: Snapshot, event: Event) -> dict[str, Any] | None:
+    """For a repeating entry or one of its dates: the series' id, rule and every date it has."""
+    if event.rrule is None:
+        return None
+    series_id = event.series or event.id
+    dates = snap.calendar.occurrences(series_id)
+    return {
+        "id": series_id,
+        "rule": rule_text(event.rrule),
+        "rrule": event.rrule,
+        "skipped": [moment_label(day) for day in event.exdates],
+        "dates": dates,
+        "labels": {e.id: span_label(e) for e in dates},
+        "is_series": event.id == series_id,
+    }
 
 
 def _action_title(snap: Snapshot, action: str | None) -> str | None:
@@ -313,7 +321,7 @@ def search() -> Response:
     tz = snap.calendar.tz
     text = request.args.get("q", "")[:200]
     words = [w.casefold() for w in text.split()]
-    found = [e for e in snap.calendar if _matches_text(e, words)] if words else []
+    found = [e for e in snap.calendar if matches_text(e, words)] if words else []
     ahead = [e for e in found if (e.end_utc(tz) or e.start_utc(tz)) >= now]
     past = [e for e in found if (e.end_utc(tz) or e.start_utc(tz)) < now]
     past.reverse()  # the calendar is in time order: the latest past events first

@@ -14,12 +14,12 @@ from urllib.parse import urlencode, urlsplit
 from flask import Blueprint, Flask, Response, render_template, request, url_for
 
 from calendar_service.adapters.live import Snapshot
+from calendar_service.application.changes import changed_event, select_changes
 from calendar_service.application.deadlines import upcoming_deadlines
 from calendar_service.core.calendar import Event
 from calendar_service.core.errors import ActionNotFound, FilterError
 from calendar_service.core.filters import FILTER_PARAMETERS, EventFilter, known_values, parse_filter
 from calendar_service.core.model import Authority, Importance, Kind, Status
-from calendar_service.core.publication import event_from_snapshot
 from calendar_service.core.timing import zone
 from calendar_service.render.atom import Entry, entry_id, render_atom
 from calendar_service.render.ical import parse_alarms
@@ -32,7 +32,6 @@ from calendar_service.render.wording import (
     deadline_day_shown,
 )
 from calendar_service.web import pagekit
-from calendar_service.web.changes import changes_since
 from calendar_service.web.feeds import FEED_PATH
 from calendar_service.web.ignored import takes
 from calendar_service.web.openapi import document
@@ -196,23 +195,15 @@ def _group_href(what: str, name: str) -> str:
 def _filtered_changes(
     snap: Snapshot, event_filter: EventFilter, since: dt.datetime, now: dt.datetime, limit: int | None = None
 ) -> list[dict[str, Any]]:
-    """The newest `limit` changes since `since` to events the filter lets through (removed: as they were)."""
-    calendar = snap.calendar
+    """The newest `limit` changes since `since` that the filter lets through, with summary and status."""
     out: list[dict[str, Any]] = []
-    for entry in changes_since(snap, since):
-        if limit is not None and len(out) >= limit:
-            break
-        event_id = entry["event_id"]
-        if event_id in calendar:
-            event = calendar.get(event_id)
-            status = badge(event, now, calendar.tz)
-        else:
-            state = snap.published.get(event_id)
-            if state is None:
-                continue
-            event, status = event_from_snapshot(state.snapshot), REMOVED
-        if event_filter.matches(event):
-            out.append({**entry, "summary": _summary(entry), "event": event, "badge": status})
+    for entry in select_changes(snap, since, event_filter, limit):
+        found = changed_event(snap, entry)
+        if found is None:
+            continue
+        event, gone = found
+        status = REMOVED if gone else badge(event, now, snap.calendar.tz)
+        out.append({**entry, "summary": _summary(entry), "event": event, "badge": status})
     return out
 
 

@@ -105,10 +105,25 @@ class EventOut(_Out):
     precision: str
     deadline: Moment | None
     superseded_by: str | None
+    outcome: Literal["unconfirmed"] | None = Field(
+        None,
+        description="`unconfirmed`: a curator recorded that the date passed and no source says what happened",
+    )
+    unconfirmed: bool = Field(
+        False,
+        description="Date passed, outcome not confirmed: a tentative event whose time is over, recorded or "
+        "not (as of this answer)",
+    )
+    unconfirmed_note: str | None = Field(None, description="The same said in a sentence, for display")
     sources: list[SourceOut]
     history: list[ChangeOut]
-    verified: Day | None
-    feed_sequence: int | None = Field(None, description="SEQUENCE of the event in the feeds")
+    verified: Day | None = Field(
+        description="The day a curator last re-read the sources and found they state the entry as written"
+    )
+    feed_sequence: int | None = Field(None, description="SEQUENCE of the event in the feeds (a series' own)")
+    occurrences: list[EventOut] | None = Field(
+        None, description="For a repeating entry's own id (the feed's UID of the series): each of its dates"
+    )
 
 
 class EventPage(_Out):
@@ -224,6 +239,14 @@ class ReminderHealth(_Out):
     last_run: Instant | None
 
 
+class SourcesHealth(_Out):
+    """The source watch, where it has run: each watch without a success for a day, and why."""
+
+    status: Literal["ok", "stale"]
+    watches: int
+    stale: dict[str, str] = Field(description="Watch id → since when it has not succeeded, last error")
+
+
 class Health(_Out):
     """The state of the live data."""
 
@@ -236,6 +259,7 @@ class Health(_Out):
     last_failed_reload: FailedReload | None
     database: DatabaseHealth | None = None
     reminders: ReminderHealth | None = None
+    sources: SourcesHealth | None = None
     down: dict[str, str] = Field(default_factory=dict, description="What is not working, and why")
 
 
@@ -397,9 +421,17 @@ class EventsQuery(FilterQuery):
     """Filters, a time window, text search and paging."""
 
     from_: dt.date | dt.datetime | None = Field(
-        None, alias="from", description="Events ending at or after this date or instant"
+        None,
+        alias="from",
+        description="A date: events on that day or later, a day being as each event shows it (a "
+        "whole-day event's own dates, a timed event's local date in its zone; a multi-day event counts "
+        "while any of its days is left). An instant: events not over by then",
     )
-    to: dt.date | dt.datetime | None = Field(None, description="Events starting before this date or instant")
+    to: dt.date | dt.datetime | None = Field(
+        None,
+        description="A date: events that have begun by the end of that day (as each event shows its "
+        "days). An instant: events starting at or before it",
+    )
     q: str | None = Field(
         None, max_length=200, description="Words that must all appear in title, description, ..."
     )

@@ -3,22 +3,15 @@ event and its action, accessibility (axe-core) and layout at a phone's width."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from tests.support.browser import CHROMIUM, SHOTS
 from tests.support.pages import page_yaml
 from tests.support.webapp import LiveServer
-
-CHROMIUM = Path("/usr/bin/chromium")
-NODE_DIR = Path(__file__).parent
-AXE = NODE_DIR / "node_modules" / "axe-core" / "axe.min.js"
-SHOTS = Path(__file__).parents[2] / "build" / "screenshots"
 
 pytestmark = [
     pytest.mark.browser,
@@ -34,41 +27,6 @@ def data_file(tmp_path: Path) -> Path:
     path = tmp_path / "events.yaml"
     path.write_text(page_yaml(), encoding="utf-8")
     return path
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Chromium from Debian, never a downloaded one (one per module: starting it is the slow part)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-background-networking"]
-        )
-        try:
-            yield instance
-        finally:
-            instance.close()
-
-
-@pytest.fixture(scope="session")
-def axe_script() -> Path:
-    """axe-core's browser build, installed with npm from tests/integration/package.json on first use."""
-    if not AXE.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.skip("npm is not installed: cannot install axe-core (apt-get install npm)")
-        result = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--silent"],
-            cwd=NODE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        if result.returncode != 0 or not AXE.exists():
-            pytest.skip(f"npm install axe-core failed (offline?): {result.stderr.strip()[-300:]}")
-    return AXE
 
 
 def test_build_a_filtered_feed_in_the_form_and_subscribe(live_server: LiveServer, browser: Any) -> None:

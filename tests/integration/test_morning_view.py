@@ -16,11 +16,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_browser import CHROMIUM, SHOTS, axe_script, browser
+from tests.support.browser import CHROMIUM, SHOTS
+from tests.support.pages import page_yaml
 from tests.support.webapp import LiveServer
-from tests.web.test_pages import page_yaml
-
-__all__ = ["axe_script", "browser"]  # fixtures shared with test_browser
 
 pytestmark = [
     pytest.mark.browser,
