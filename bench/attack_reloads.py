@@ -68,6 +68,38 @@ def dangling(n: int) -> bytes:
     return (HEAD + "".join(events)).encode()
 
 
+def entries(n: int, extra: str) -> bytes:
+    """`n` events on 2025-07-01 (ids e0, e1, ...) each with `extra` fields."""
+    return (HEAD + "".join(_event(f"e{i}", f"date: 2025-07-01, {extra}") for i in range(n))).encode()
+
+
+def one(extra: str) -> bytes:
+    """One event with `extra` fields (and no date of its own unless `extra` gives one)."""
+    return (HEAD + _event("e0", extra)).encode()
+
+
+def rule(text: str) -> str:
+    """A `repeat:` with the RRULE `text`."""
+    return f'repeat: {{rrule: "{text}"}}'
+
+
+NEVER = rule("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30;COUNT=3")
+TWICE = rule("FREQ=DAILY;BYHOUR=9,15;COUNT=4")
+WAS_YEAR_1 = (
+    "{changed: 2025-06-01, kind: rescheduled, was: {date: 0001-01-01, time: '00:00', tz: Asia/Tokyo}}"
+)
+DUPLICATES = 'repeat: {rrule: "FREQ=DAILY;COUNT=500", exdate: [' + ", ".join(["2025-07-02"] * 100_000) + "]}"
+OFFSET_HUGE = (
+    HEAD + _event("a", "date: 2025-07-01") + _event("b", "after: {event: a, offset: P99999999D}")
+).encode()
+# A NUL and an OSC 8 hyperlink (ESC ] 8 ; ; url ESC \\) in a title, as YAML escapes.
+ESCAPES = (
+    HEAD
+    + '  - {id: a, title: "x\\0\\e]8;;http://e/\\e\\\\y", kind: talks, countries: [US], date: 2025-07-01, '
+    "sources: [{title: x}]}\n"
+).encode()
+
+
 @dataclass
 class Kind:
     """One attack: `apply(path)` does it and returns what puts the good file back."""
@@ -151,6 +183,49 @@ KINDS = [
     Kind("fifo-in-place", _replace(lambda p: os.mkfifo(p)), "not a regular file"),
     Kind("dev-zero-symlink", _replace(lambda p: p.symlink_to("/dev/zero")), "not a regular file"),
     Kind("chmod-000-after-edit", _chmod, ""),
+    # Issue 19: values the validator passed (or crashed on) and recurrence as a CPU or memory bomb.
+    Kind("year-9999", _content(one("date: 9999-12-31")), "outside the years"),
+    Kind(
+        "year-9999-timed-tokyo", _content(one("date: 9999-12-31, time: '23:00', tz: Asia/Tokyo")), "outside"
+    ),
+    Kind(
+        "history-was-year-1", _content(one(f"date: 2025-07-01, history: [{WAS_YEAR_1}]")), "outside the years"
+    ),
+    Kind("duration-P99999999D", _content(one("date: 2025-07-01, duration: P99999999D")), "100 years"),
+    Kind("offset-P99999999D", _content(OFFSET_HUGE), "100 years"),
+    Kind("rrule-never-matches", _content(one("date: 2025-07-01, " + NEVER)), "own date"),
+    Kind("rrule-never-matches-x50", _content(lambda: entries(50, NEVER)), "own date"),
+    Kind("rrule-200x500", _content(lambda: entries(200, rule("FREQ=DAILY;COUNT=500"))), "a file may"),
+    Kind("exdate-100000-duplicates", _content(lambda: one(f"date: 2025-07-01, {DUPLICATES}")), "at most 500"),
+    Kind(
+        "rrule-byeaster",
+        _content(one("date: 2025-04-20, " + rule("FREQ=YEARLY;BYEASTER=0;COUNT=3"))),
+        "BYEASTER",
+    ),
+    Kind(
+        "rrule-count-and-until",
+        _content(one("date: 2025-07-01, " + rule("FREQ=YEARLY;COUNT=3;UNTIL=20280701"))),
+        "both COUNT and UNTIL",
+    ),
+    Kind(
+        "rrule-until-before-start",
+        _content(one("date: 2025-07-01, " + rule("FREQ=YEARLY;UNTIL=20240701"))),
+        "before the first date",
+    ),
+    Kind(
+        "rrule-date-not-given",
+        _content(one("date: 2027-01-15, " + rule("FREQ=MONTHLY;BYMONTHDAY=1;COUNT=3"))),
+        "own date",
+    ),
+    Kind(
+        "rrule-byhour-two-a-day", _content(one("date: 2025-07-01, time: '09:00', tz: UTC, " + TWICE)), "a day"
+    ),
+    Kind(
+        "rrule-interval-0",
+        _content(one("date: 2025-07-01, " + rule("FREQ=DAILY;INTERVAL=0;COUNT=3"))),
+        "INTERVAL",
+    ),
+    Kind("nul-esc-in-title", _content(ESCAPES), "control character"),
 ]
 
 

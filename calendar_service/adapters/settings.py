@@ -24,6 +24,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MIN_TOKEN_LENGTH = 16
 MAX_WEBHOOK_TIMEOUT = 300.0  # seconds: a delivery thread held longer than this is a stuck pool
 MAX_RETENTION_DAYS = 3650
+_S = "a number of seconds above 0 and at most 600"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -149,6 +150,27 @@ class Settings:
     max_data_bytes: int = field(
         default=8 * 1024 * 1024,
         metadata=_rule(int, _number_in(0, 2**40, low_open=True), "a whole number of bytes above 0"),
+    )
+    # The one-process server (`serve`): how long a request may take to arrive, how long a kept-alive
+    # connection may idle, how many connections and request threads at once.
+    request_timeout: float = field(default=15.0, metadata=_rule(float, _number_in(0, 600, low_open=True), _S))
+    idle_timeout: float = field(default=15.0, metadata=_rule(float, _number_in(0, 600, low_open=True), _S))
+    max_connections: int = field(
+        default=2000,
+        metadata=_rule(int, _number_in(1, 100_000, low_open=False), "a whole number from 1 to 100000"),
+    )
+    server_threads: int = field(
+        default=8, metadata=_rule(int, _number_in(1, 256, low_open=False), "a whole number from 1 to 256")
+    )
+    # Host names the service answers to (a request naming another gets 400); empty: the base URL's host,
+    # else any well-formed host. Feed links and the feed cache never use a host outside this list.
+    allowed_hosts: tuple[str, ...] = field(
+        default=(),
+        metadata=_rule(
+            lambda raw: tuple(w.lower() for w in _words(raw)),
+            lambda v: isinstance(v, tuple) and all(isinstance(w, str) and w and "/" not in w for w in v),
+            "comma-separated host names (with :port when not the default), e.g. calendar.example.org",
+        ),
     )
     log_level: str = field(
         default="INFO",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import threading
 from pathlib import Path
 
 import click
@@ -22,7 +21,7 @@ log = logging.getLogger(__name__)
 def serve(host: str, port: int, data_path: Path | None) -> None:
     """Serve feeds, the API, the home page and reminders from one process (SQLite unless configured)."""
     from calendar_service.web import create_app
-    from calendar_service.web.server import make_http_server
+    from calendar_service.web.server import ServerLimits, make_http_server
 
     settings = load_settings(data_path=data_path)
     configure_logging(settings.log_level)
@@ -33,15 +32,29 @@ def serve(host: str, port: int, data_path: Path | None) -> None:
         services.close()
         raise click.ClickException(f"cannot serve: the data file does not load:\n{detail}")
     app = create_app(services)
-    # One process, threads for requests (gunicorn would fork a worker away from the scheduler). The
-    # file is also polled in the background so reminder listeners hear of edits without a request.
-    server = make_http_server(host, port, app)
+    # One process, a fixed pool of threads for requests (gunicorn would fork a worker away from the
+    # scheduler). The file is also polled in the background so reminder listeners hear of edits without
+    # a request.
+    limits = ServerLimits(
+        request_timeout=settings.request_timeout,
+        idle_timeout=settings.idle_timeout,
+        max_connections=settings.max_connections,
+        threads=settings.server_threads,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    server = make_http_server(host, port, app, limits)
+    if not settings.base_url and not settings.allowed_hosts:
+        log.warning(
+            "neither TRADE_CALENDAR_BASE_URL nor TRADE_CALENDAR_ALLOWED_HOSTS is set: feed links follow "
+            "each request's Host, and each new host costs a render — set one of them in production"
+        )
     services.live.start_polling()
     # Started here and nowhere else, so importing or creating the web app never starts a scheduler;
     # the API's subscription changes re-plan at once through `services.reminders`.
     services.start_reminders()
     services.start_source_watch()  # when watch.yaml lies beside the event file
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
+    # SIGTERM stops accepting at once, answers what was already read (a few seconds at most), then exits.
+    signal.signal(signal.SIGTERM, lambda *_: server.stop())
     click.echo(
         f"serving {settings.data_path} on http://{host}:{server.server_port}/ "
         f"(feed: http://{host}:{server.server_port}/calendar.ics)"
@@ -49,7 +62,7 @@ def serve(host: str, port: int, data_path: Path | None) -> None:
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        pass
+        server.stop()
+        server.serve_forever()  # drains and returns at once: the stop is already set
     finally:
-        server.server_close()
         services.close()

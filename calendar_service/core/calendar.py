@@ -263,7 +263,19 @@ def resolve_events(
             resolved[i] = None
             return None
         visiting.add(i)
-        times = _resolve_one(i, event, default_tz, index_of, lambda j: resolve(j, (*chain, event.id)), issues)
+        try:
+            times = _resolve_one(
+                i, event, default_tz, index_of, lambda j: resolve(j, (*chain, event.id)), issues
+            )
+            problem = None if times is None else _outside_window(times)
+            if problem is not None:  # a derived date (or an end) the offsets carried out of range
+                issues.append(Issue(i, "after" if event.after else "date", problem))
+                times = None
+        except (MemoryError, RecursionError):
+            raise
+        except Exception as exc:  # a bug, never a curator's mistake: refused at the entry, not a crash
+            issues.append(Issue(i, "id", unexpected(exc)))
+            times = None
         visiting.discard(i)
         if i not in resolved:  # a cycle through this event already recorded None
             resolved[i] = times
@@ -273,6 +285,7 @@ def resolve_events(
         resolve(i, ())
 
     out: list[Event] = []
+    occurrences = steps = 0
     for i, event in enumerate(events):
         times = resolved.get(i)
         if times is None:
@@ -284,13 +297,59 @@ def resolve_events(
         if event.after is not None:
             issues.append(Issue(i, "after", "`repeat` on a derived date — give the first date as `date:`"))
             continue
+        if occurrences > timing.MAX_FILE_OCCURRENCES:
+            continue  # refused at the entry that crossed the limit: expanding more costs, tells nothing
         try:
-            out.extend(_occurrences(event, times, default_tz, line))
+            series = _occurrences(event, times, default_tz, line)
         except _StrayExdate as exc:
             issues.append(Issue(i, f"repeat.exdate.{exc.index}", str(exc)))
+            continue
         except ValueError as exc:
             issues.append(Issue(i, "repeat.rrule", str(exc)))
+            continue
+        except (MemoryError, RecursionError):
+            raise
+        except Exception as exc:  # a bug: refused at the entry
+            issues.append(Issue(i, "repeat.rrule", unexpected(exc)))
+            continue
+        occurrences += len(series)
+        steps += timing.expansion_steps(times.start, event.repeat.rrule)
+        if occurrences > timing.MAX_FILE_OCCURRENCES:  # 200 entries of 500 dates each were 100,000 events
+            message = (
+                f"the repeating entries up to this one give {occurrences:,} dates, more than the "
+                f"{timing.MAX_FILE_OCCURRENCES:,} a file may hold — lower COUNT or UNTIL"
+            )
+            issues.append(Issue(i, "repeat.rrule", message))
+            continue
+        if steps > timing.MAX_FILE_STEPS:  # rules whose dates are decades apart, walked day by day
+            message = (
+                f"expanding the repeating entries up to this one walks {steps:,} periods, more than the "
+                f"{timing.MAX_FILE_STEPS:,} a file may take — use a coarser FREQ (e.g. YEARLY for a "
+                "yearly date) or fewer rules"
+            )
+            issues.append(Issue(i, "repeat.rrule", message))
+            occurrences = timing.MAX_FILE_OCCURRENCES + 1  # expand no more: the file is refused
+            continue
+        out.extend(series)
     return out, issues
+
+
+def unexpected(exc: BaseException) -> str:
+    """The refusal for an exception that is a bug in checking the file, not a finding about it."""
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    return f"checking this failed unexpectedly ({type(exc).__name__}: {first}) — please report this"
+
+
+def _outside_window(times: _Times) -> str | None:
+    # An all-day end is exclusive: a span's last day is the day before it.
+    last = times.end - dt.timedelta(days=1) if type(times.end) is dt.date else times.end
+    for which, value in (("start", times.start), ("end", last)):
+        if value is not None and timing.year_problem(_as_date(value)) is not None:
+            return (
+                f"the {which} comes to {_as_date(value)}, outside the years {timing.EARLIEST_YEAR}-"
+                f"{timing.LATEST_YEAR} — check the offset or duration"
+            )
+    return None
 
 
 class _StrayExdate(ValueError):
@@ -306,20 +365,15 @@ def _occurrences(event: model.Event, times: _Times, default_tz: str, line: int) 
     writes the series once with RRULE/EXDATE while the API, `upcoming` and reminders see each date.
     """
     assert event.repeat is not None
-    dates = timing.expand_rule(times.start, event.repeat.rrule, event.repeat.exdate)
-    given = {_as_date(d) for d in timing.expand_rule(times.start, event.repeat.rrule)}
-    first = _as_date(times.start)
-    if first not in given:
-        # RFC 5545 §3.8.5.3: a DTSTART the rule does not give makes the set undefined; calendar apps
-        # show it as a date anyway while the rule's expansion (and so the API) would not.
-        raise ValueError(
-            f"the rule does not give the entry's own date {first} ({first:%A}) — make `date:` the "
-            "first date the rule gives, or change the rule (e.g. its BYDAY)"
-        )
+    every = timing.expand_rule(times.start, event.repeat.rrule)
+    given = {_as_date(d) for d in every}
     for index, day in enumerate(event.repeat.exdate):
         if day not in given:
             message = f"exdate {day} is not a date the rule gives — remove it or fix the rule"
             raise _StrayExdate(index, message)
+    skipped = set(event.repeat.exdate)
+    dates = [d for d in every if _as_date(d) not in skipped]
+    exdates = tuple(sorted(skipped))  # a date listed twice is skipped once
     out = []
     for occurrence in dates:
         end = None if times.end is None else occurrence + (times.end - times.start)
@@ -330,7 +384,7 @@ def _occurrences(event: model.Event, times: _Times, default_tz: str, line: int) 
                 id=f"{event.id}-{_as_date(occurrence):%Y-%m-%d}",
                 series=event.id,
                 rrule=event.repeat.rrule,
-                exdates=tuple(event.repeat.exdate),
+                exdates=exdates,
                 series_start=times.start,
             )
         )

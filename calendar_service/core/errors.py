@@ -57,14 +57,18 @@ class StoreInvalid(StoreError, ValueError):
         super().__init__(f"{path}: {len(errors)} error(s); fix them and reload:\n{lines}{more}")
 
 
+MAX_ECHO = 80  # characters of a refused value repeated back in an error
+
+
 class FilterError(TradeCalendarError, ValueError):
     """A filter the calendar does not understand."""
 
     def __init__(self, parameter: str, value: str, hint: str) -> None:
         self.parameter = parameter
-        self.value = value
+        # Echoed in the 400 (a 1,000-value `alarm=` was echoed whole, 14 KB): enough to recognise it.
+        self.value = value if len(value) <= MAX_ECHO else value[:MAX_ECHO] + "…"
         self.hint = hint
-        super().__init__(f"{parameter}={value!r} is not a valid filter: {hint}")
+        super().__init__(f"{parameter}={self.value!r} is not a valid filter: {hint}")
 
 
 class EventNotFound(TradeCalendarError, LookupError):

@@ -30,7 +30,7 @@ _UNKNOWN = f"unknown filter; use {', '.join(FILTER_PARAMETERS)}"
 _SLUG = re.compile(SLUG)
 _HS = re.compile(HS_CODE)
 CHAPTER_99_PREFIX = "9903."
-_CHAPTER_99 = re.compile(r"^9903\.\d{2}\.\d{2}$")  # one heading of the model's CHAPTER_99 shape
+_CHAPTER_99 = re.compile(r"^9903\.[0-9]{2}\.[0-9]{2}$")  # one heading of the model's CHAPTER_99 shape
 _ENUMS: dict[str, type[StrEnum]] = {
     "kind": Kind,
     "importance": Importance,

@@ -12,16 +12,18 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from calendar_service.core import timing
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-TIME = r"^(?:[01]\d|2[0-3]):[0-5]\d$"
+TIME = r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"
 # ISO 8601 durations in whole days/hours/minutes: what curators and subscribers write (P90D, PT1H).
-DURATION = r"^P(?:\d+W)?(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?)?$"
-HS_CODE = r"^\d{2}(?:\d{2}(?:\d{2}(?:\d{2,4})?)?)?$"
+DURATION = r"^P(?:[0-9]+W)?(?:[0-9]+D)?(?:T(?:[0-9]+H)?(?:[0-9]+M)?)?$"
+HS_CODE = r"^[0-9]{2}(?:[0-9]{2}(?:[0-9]{2}(?:[0-9]{2,4})?)?)?$"
 # A US HTSUS chapter 99 heading (a temporary tariff provision such as 9903.01.25), or a range of them as
 # sources state it ("9903.01.43 through 9903.01.76"). Not a product code: it says which measure applies.
-CHAPTER_99 = r"^9903\.\d{2}\.\d{2}(?:-9903\.\d{2}\.\d{2})?$"
+CHAPTER_99 = r"^9903\.[0-9]{2}\.[0-9]{2}(?:-9903\.[0-9]{2}\.[0-9]{2})?$"
 
 
 class Kind(StrEnum):
@@ -141,20 +143,54 @@ def _duration(value: str) -> str:
     # The pattern (kept simple for editors' JSON Schema engines) lets "P" and "PT" through.
     if value.lstrip("-").rstrip("T") in {"P", ""} or value.endswith("T"):
         raise ValueError(f"{value!r} is an empty duration — write e.g. P90D or PT1H")
+    problem = timing.span_problem(timing.parse_duration(value))
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _in_window(value: dt.date) -> dt.date:
+    problem = timing.year_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# Every date in the file: within the years the views can compute with (timing.EARLIEST_YEAR..LATEST_YEAR).
+Day = Annotated[dt.date, AfterValidator(_in_window)]
+
+
+# C0 controls but tab and newline, DEL and C1: a NUL or an ESC in a title reached the HTML pages raw and
+# the terminal as an escape sequence (an OSC 8 hyperlink printed through `trade-calendar events`).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _no_control(value: object) -> object:
+    texts = value if isinstance(value, list) else [value]
+    for text in texts:
+        if isinstance(text, str):
+            found = _CONTROL.search(text)
+            if found:
+                raise ValueError(
+                    f"contains the control character U+{ord(found.group()):04X} — remove it (it would "
+                    "reach pages and terminals as is)"
+                )
     return value
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
+    _text = field_validator("*")(lambda cls, v: _no_control(v))
+
 
 class Source(_Strict):
     """A document that states the date."""
 
-    title: str = Field(min_length=1, description="Title of the article, notice or order")
-    publisher: str | None = Field(None, description="Who published it (agency, outlet)")
-    date: dt.date | None = Field(None, description="Publication date")
-    url: str | None = Field(None, description="Where it can be read; https preferred")
+    title: str = Field(min_length=1, max_length=400, description="Title of the article, notice or order")
+    publisher: str | None = Field(None, max_length=200, description="Who published it (agency, outlet)")
+    date: Day | None = Field(None, description="Publication date")
+    url: str | None = Field(None, max_length=2000, description="Where it can be read; https preferred")
 
     @field_validator("url")
     @classmethod
@@ -181,10 +217,10 @@ class DerivedTime(_Strict):
 class Moment(_Strict):
     """A recorded earlier version of an event's time, for change history: "was" in "was → now"."""
 
-    date: dt.date = Field(description="The local date it had before the change")
+    date: Day = Field(description="The local date it had before the change")
     time: str | None = Field(None, pattern=TIME, description="The clock time it had (HH:MM); none: whole day")
     tz: str | None = Field(None, description="IANA zone of that time; defaults to the event's zone")
-    end_date: dt.date | None = None
+    end_date: Day | None = None
     end_time: str | None = Field(None, pattern=TIME)
     end_tz: str | None = Field(None, description="IANA zone of `end_time`; defaults to `tz`")
 
@@ -197,19 +233,21 @@ class Repeat(_Strict):
         description="RFC 5545 RRULE without DTSTART, with COUNT or UNTIL, e.g. FREQ=YEARLY;UNTIL=20300930 "
         "(a timed event's UNTIL is UTC: 20300930T000000Z)",
     )
-    exdate: list[dt.date] = Field(
-        default_factory=list, description="Local dates the rule gives that do not happen (RFC 5545 EXDATE)"
+    exdate: list[Day] = Field(
+        default_factory=list,
+        max_length=timing.MAX_OCCURRENCES,  # each must be a date the rule gives: no more than it gives
+        description="Local dates the rule gives that do not happen (RFC 5545 EXDATE)",
     )
 
 
 class Change(_Strict):
     """One recorded change to an event: what it was, when it changed, and who said so."""
 
-    changed: dt.date = Field(description="When the change was announced")
+    changed: Day = Field(description="When the change was announced")
     kind: Literal["rescheduled", "cancelled", "superseded", "postponed", "corrected", "confirmed"]
     was: Moment | None = Field(None, description="The time before the change (for rescheduled/postponed)")
     was_status: Status | None = Field(None, description="The status before the change")
-    note: str | None = None
+    note: str | None = Field(None, max_length=2000)
     source: Source | None = None
 
 
@@ -220,33 +258,39 @@ class Event(_Strict):
     title: str = Field(min_length=1, max_length=200)
     kind: Kind
     status: Status = Status.SCHEDULED
-    countries: list[str] = Field(min_length=1, description="ISO 3166-1 alpha-2 codes, EU, or * for all")
+    countries: list[str] = Field(
+        min_length=1, max_length=100, description="ISO 3166-1 alpha-2 codes, EU, or * for all"
+    )
     importance: Importance = Importance.MEDIUM
-    tags: list[Annotated[str, Field(pattern=SLUG)]] = Field(default_factory=list)
+    tags: list[Annotated[str, Field(pattern=SLUG)]] = Field(default_factory=list, max_length=50)
     action: str | None = Field(
         None, pattern=SLUG, description="id of the action (under `actions:`) this dated event belongs to"
     )
-    related: list[Annotated[str, Field(pattern=SLUG)]] = Field(default_factory=list)
+    related: list[Annotated[str, Field(pattern=SLUG)]] = Field(default_factory=list, max_length=100)
     authority: Authority | None = None
     hs: list[Annotated[str, Field(pattern=HS_CODE)]] = Field(
         default_factory=list,
+        max_length=1000,
         description="HS product codes in scope as digits: chapters (72), headings (8541), subheadings "
         "(854110) or national tariff lines (85411000); the `hs` filter matches them by prefix",
     )
     chapter99: list[Annotated[str, Field(pattern=CHAPTER_99)]] = Field(
         default_factory=list,
+        max_length=500,
         description="US HTSUS chapter 99 headings the measure is filed under, e.g. 9903.01.25, or a "
         "range 9903.01.43-9903.01.76; these are not HS product codes",
     )
-    instrument: str | None = Field(None, description='Legal instrument, e.g. "EO 14257" or "90 FR 15041"')
-    location: str | None = None
-    description: str | None = None
+    instrument: str | None = Field(
+        None, max_length=1000, description='Legal instrument, e.g. "EO 14257" or "90 FR 15041"'
+    )
+    location: str | None = Field(None, max_length=400)
+    description: str | None = Field(None, max_length=8000)
 
-    date: dt.date | None = Field(None, description="Local date of the start (omit when `after` is given)")
+    date: Day | None = Field(None, description="Local date of the start (omit when `after` is given)")
     time: str | None = Field(None, pattern=TIME, description="Local clock time HH:MM; omit for all-day")
     tz: str | None = Field(None, description="IANA time zone of `time`; defaults to the calendar's")
     after: DerivedTime | None = Field(None, description="Compute `date` (and time) from another event")
-    end_date: dt.date | None = Field(None, description="Last day of a span (inclusive)")
+    end_date: Day | None = Field(None, description="Last day of a span (inclusive)")
     end_time: str | None = Field(None, pattern=TIME)
     end_tz: str | None = Field(None, description="IANA zone of `end_time`; defaults to `tz`")
     duration: str | None = Field(None, pattern=DURATION, description="End given as a duration, e.g. P90D")
@@ -278,11 +322,11 @@ class Event(_Strict):
         "looked (on the `verified:` day) and no source says what happened; shown everywhere as 'date "
         "passed, outcome not confirmed'. Only with status tentative",
     )
-    history: list[Change] = Field(default_factory=list)
+    history: list[Change] = Field(default_factory=list, max_length=100)
     # `verified:` means a person read the event's sources on that date and found the entry right; the
     # source watch (core/sourcecheck.py) puts the event back on the review list when a source changes
     # after it. Set it with `trade-calendar review --verify ID`, never by a bulk edit.
-    verified: dt.date | None = Field(
+    verified: Day | None = Field(
         None,
         description="The day a curator last re-read this entry's sources and found that they state its "
         "date, time and status as written; not the day the entry was typed or copied. Leave the old day "
@@ -294,7 +338,7 @@ class Event(_Strict):
         description="The watched document this entry was proposed from (e.g. fr-2026-12345), when a "
         "curator accepted a proposal",
     )
-    sources: list[Source] = Field(min_length=1)
+    sources: list[Source] = Field(min_length=1, max_length=50)
 
 
 class Action(_Strict):
@@ -302,10 +346,14 @@ class Action(_Strict):
 
     id: str = Field(pattern=SLUG, max_length=120, description="Stable slug; events name it in `action:`")
     title: str = Field(min_length=1, max_length=200)
-    instrument: str | None = Field(None, description='The legal instrument it rests on, e.g. "EO 14257"')
+    instrument: str | None = Field(
+        None, max_length=1000, description='The legal instrument it rests on, e.g. "EO 14257"'
+    )
     authority: Authority | None = None
-    summary: str | None = Field(None, description="What the action does, in a sentence or two")
-    sources: list[Source] = Field(min_length=1)
+    summary: str | None = Field(
+        None, max_length=8000, description="What the action does, in a sentence or two"
+    )
+    sources: list[Source] = Field(min_length=1, max_length=50)
 
 
 class CalendarMeta(_Strict):
@@ -314,7 +362,7 @@ class CalendarMeta(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
     timezone: str = Field(description="Default IANA time zone for times given without `tz`")
-    reviewed: dt.date = Field(description="When the data as a whole was last reviewed")
+    reviewed: Day = Field(description="When the data as a whole was last reviewed")
     contact: str = Field(min_length=1, description="Where to report a wrong date")
     url: str | None = None
 

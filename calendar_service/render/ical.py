@@ -382,7 +382,9 @@ def _recurrence_lines(event: Event, dtstart: str, zones: dict[str, tuple[int, in
     """RRULE as the curator wrote it, and each EXDATE in the same form as DTSTART (RFC 5545 §3.8.5.1)."""
     assert event.rrule is not None
     lines = [f"RRULE:{event.rrule.upper()}"]
-    dates = timing.expand_rule(event.start, event.rrule)
+    # The series as validated (from its first date): expanded from a later occurrence, a COUNT rule would
+    # run past the dates the validator checked.
+    dates = timing.expand_rule(event.series_start or event.start, event.rrule)
     start = event.start
     if isinstance(start, dt.datetime):
         key = getattr(start.tzinfo, "key", "")

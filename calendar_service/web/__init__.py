@@ -34,6 +34,7 @@ from calendar_service.web import (
 from calendar_service.web.compression import Compression
 from calendar_service.web.feedcache import FeedCache
 from calendar_service.web.feeds import FeedFastPath
+from calendar_service.web.hosts import HostGuard
 from calendar_service.worker.metrics import LedgerCollector
 from calendar_service.worker.sourcemetrics import SourceCollector
 
@@ -100,6 +101,9 @@ def create_app(
         _register(app, module)
     app.wsgi_app = FeedFastPath(app.wsgi_app, services.live, cache, app_metrics)  # type: ignore[method-assign]
     app.wsgi_app = Compression(app.wsgi_app)  # type: ignore[method-assign]  # outermost: the fast path too
+    # Outermost: a bad Host is refused before anything else; the fast path keys its cache by the
+    # Host this leaves (one spelling, one render).
+    app.wsgi_app = HostGuard(app.wsgi_app, config)  # type: ignore[method-assign]
     return app
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -40,6 +41,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 P = "/api/v1"
 MAX_WITHIN_DAYS = 3660  # ten years
+MAX_PAGE_BYTES = 1024 * 1024  # a page of events stops before this much JSON (next_cursor says where)
 
 
 def _snapshot() -> Snapshot | Response:
@@ -150,18 +152,39 @@ def list_events() -> Response:
         selected_after = [e for e in selected if order_key(e) > after]
     else:
         selected_after = selected
-    page = selected_after[: query.limit]
-    more = len(selected_after) > query.limit
-    series = series_sequences(snapshot) if any(e.rrule for e in page) else {}
+    series = series_sequences(snapshot) if any(e.rrule for e in selected_after[: query.limit]) else {}
+    page, items = _within_bytes(selected_after[: query.limit], snapshot, series)
+    more = len(selected_after) > len(page)
     return respond(
         EventPage,
         {
-            "items": [event_view(e, snapshot, series) for e in page],
+            "items": items,
             "count": len(page),
             "total": len(selected),
             "next_cursor": _encode_cursor(page[-1]) if more and page else None,
         },
     )
+
+
+def _within_bytes(
+    events: list[Event], snapshot: Snapshot, series: Mapping[str, Published]
+) -> tuple[list[Event], list[dict[str, Any]]]:
+    """The leading events whose views fit in MAX_PAGE_BYTES (at least one), and those views.
+
+    `limit` alone bounded a page in events, not bytes: 500 occurrences of a series with a long
+    description and history were hundreds of megabytes. The rest is on the next page (`next_cursor`).
+    """
+    kept: list[Event] = []
+    views: list[dict[str, Any]] = []
+    size = 0
+    for event in events:
+        view = event_view(event, snapshot, series)
+        size += len(json.dumps(view, ensure_ascii=False, default=str).encode())
+        if views and size > MAX_PAGE_BYTES:
+            break
+        kept.append(event)
+        views.append(view)
+    return kept, views
 
 
 @bp.get("/events/<event_id>")

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from calendar_service.core.errors import CalendarNotLoaded, EventNotFound, FilterError
+from calendar_service.core.errors import MAX_ECHO, CalendarNotLoaded, EventNotFound, FilterError
 
 bp = Blueprint("problems", __name__)
 log = logging.getLogger(__name__)
@@ -37,8 +37,8 @@ class BadParameter(ValueError):
 
     def __init__(self, parameter: str, value: str, hint: str) -> None:
         self.parameter = parameter
-        self.value = value
-        super().__init__(f"{parameter}={value!r} is not valid: {hint}")
+        self.value = value if len(value) <= MAX_ECHO else value[:MAX_ECHO] + "…"
+        super().__init__(f"{parameter}={self.value!r} is not valid: {hint}")
 
 
 def filter_problem(exc: FilterError | BadParameter) -> Response:

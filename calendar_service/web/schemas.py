@@ -22,7 +22,7 @@ Period = Annotated[str, Field(json_schema_extra={"format": "duration"})]
 DayOrInstant = Annotated[
     str, Field(json_schema_extra={"anyOf": [{"format": "date"}, {"format": "date-time"}]})
 ]
-ClockTime = Annotated[str, Field(pattern=r"^\d{2}:\d{2}$", description="Local clock time HH:MM")]
+ClockTime = Annotated[str, Field(pattern=r"^[0-9]{2}:[0-9]{2}$", description="Local clock time HH:MM")]
 
 
 class _Out(BaseModel):

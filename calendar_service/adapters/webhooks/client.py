@@ -28,6 +28,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import ssl
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -193,6 +194,9 @@ class WebhookClient:
                 outcome, error = "retry", f"timed out after {self.timeout:g} s"
             elif isinstance(exc, aiohttp.InvalidURL):
                 outcome, error = "failed", f"invalid URL: {type(exc).__name__}"
+            elif (untrusted := _untrusted_certificate(exc)) is not None:
+                # The same certificate fails the same way at every retry: the receiver must change it.
+                outcome, error = "failed", untrusted
             else:
                 outcome, error = "retry", f"connection failed: {_root_cause(exc)}"
             if status is not None:
@@ -242,7 +246,12 @@ class WebhookClient:
                 break
             kept += chunk
         whole = response.content.at_eof()
-        text = bytes(kept[:300]).decode("utf-8", "replace")
+        encoding = response.headers.get("Content-Encoding", "").strip().lower()
+        if encoding not in ("", "identity"):  # we asked for identity; the bytes are compressed
+            return f"({encoding}-encoded body, {len(kept)} bytes, not shown)", whole
+        text = _text_or_none(bytes(kept[:300]))
+        if text is None:
+            return f"(binary body, {len(kept)} bytes, not shown)", whole
         return "".join(c if c.isprintable() else " " for c in text).strip()[:200], whole
 
 
@@ -346,10 +355,37 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+def _text_or_none(raw: bytes) -> str | None:
+    """`raw` as UTF-8 text (a character cut at the end is dropped); None when it is not text."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(raw) - 3:
+            return None
+        text = raw[: exc.start].decode("utf-8")
+    return None if "\x00" in text else text
+
+
+def _untrusted_certificate(exc: BaseException) -> str | None:
+    """Why the receiver's TLS certificate was not accepted, when that is what failed."""
+    # aiohttp's wrapper is a certificate error too, without OpenSSL's reason: the innermost says it.
+    failed = [seen for seen in _chain(exc) if isinstance(seen, ssl.SSLCertVerificationError)]
+    if not failed:
+        return None
+    reason = next((m for m in (getattr(e, "verify_message", None) for e in failed) if m), "verify failed")
+    return (
+        f"the receiver's TLS certificate is not trusted ({reason}) — it needs a certificate from a public "
+        "certificate authority for its host name"
+    )
+
+
 def _root_cause(exc: BaseException) -> str:
     """The innermost OS-level reason (e.g. `[Errno 111] Connection refused`), without the URL."""
     chain = _chain(exc)
     for seen in chain:
+        if isinstance(seen, ssl.SSLError):
+            # Its errno is OpenSSL's code, not the OS's: errno 1 read "Operation not permitted".
+            return f"TLS failed ({seen.reason or type(seen).__name__})"
         if isinstance(seen, OSError) and seen.errno:
             # os.strerror, not the exception's text: asyncio's names the address and port
             return f"[Errno {seen.errno}] {os.strerror(seen.errno)}"

@@ -107,6 +107,8 @@ class AddressPolicy:
             raise UnsafeWebhookURL(shown, f"scheme {scheme or '(none)'!r} is not http or https")
         if "@" in parts.netloc:
             raise UnsafeWebhookURL(shown, "credentials in the URL (user:password@) are not allowed")
+        if port == 0:  # urlsplit reads ":0" as port 0, which then fell back to the scheme's default
+            raise UnsafeWebhookURL(shown, "port 0 is not a port a receiver can listen on — give its port")
         host = (parts.hostname or "").rstrip(".")
         if not host:
             raise UnsafeWebhookURL(shown, "the URL has no host")

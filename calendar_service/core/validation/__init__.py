@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from calendar_service.core import timing
-from calendar_service.core.calendar import Calendar, content_version
+from calendar_service.core.calendar import Calendar, content_version, unexpected
 from calendar_service.core.errors import StoreUnreadable
 from calendar_service.core.problems import Problem
 from calendar_service.core.validation.actions import check_action_references, check_actions, raw_action_ids
@@ -63,7 +63,13 @@ def validate_bytes(raw: bytes, path: str, *, today: dt.date) -> Outcome:
             f"line {line}, column {column}: byte 0x{raw[exc.start]:02x} is not UTF-8 — "
             "save the file as UTF-8 (in VS Code: Save with Encoding → UTF-8)",
         ) from exc
-    return _validate_text(text, path, content_version(raw), today)
+    try:
+        return _validate_text(text, path, content_version(raw), today)
+    except (MemoryError, RecursionError):
+        raise  # the machine's limits, not the file's: the caller says so and may try again
+    except Exception as exc:  # a bug: a refusal at the file's first line, settled like any invalid edit
+        problem = Problem(path, 1, 1, "error", unexpected(exc))
+        return Outcome((problem,), None)
 
 
 def _validate_text(text: str, path: str, version: str, today: dt.date) -> Outcome:
