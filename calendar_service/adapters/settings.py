@@ -150,6 +150,12 @@ class Settings:
         default=8 * 1024 * 1024,
         metadata=_rule(int, _number_in(0, 2**40, low_open=True), "a whole number of bytes above 0"),
     )
+    # The most subscriptions kept: each is planned on every data change, so an unbounded number is an
+    # unbounded cost; creating one more is refused with 409.
+    max_subscriptions: int = field(
+        default=10_000,
+        metadata=_rule(int, _number_in(0, 10**9, low_open=True), "a whole number above 0"),
+    )
     log_level: str = field(
         default="INFO",
         metadata=_rule(_upper, lambda v: v in LOG_LEVELS, "one of " + ", ".join(LOG_LEVELS)),

@@ -293,9 +293,27 @@ class SubscriptionEnabled(SubscriptionOut):
 
 
 class SubscriptionList(_Out):
-    """Every subscription, oldest first."""
+    """One page of subscriptions, oldest first."""
 
     subscriptions: list[SubscriptionOut]
+    next: str | None = Field(
+        default=None,
+        description="Send this as `after` for the next page (also in the `Link: rel=next` header); null "
+        "on the last page",
+    )
+
+
+class SubscriptionsQuery(BaseModel):
+    """Which page of the subscription list."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    limit: int = Field(100, ge=1, le=1000, description="Subscriptions per page, oldest first")
+    after: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The `next` value of the previous page; leave out for the first page",
+    )
 
 
 class DigestMemberOut(_Out):
