@@ -205,6 +205,22 @@ def list_subscriptions(
         return [subscription_from_row(row) for row in conn.execute(query).mappings()]
 
 
+def versions(engine: Engine, subscription_ids: Collection[str]) -> dict[str, int]:
+    """The current version of each of these subscriptions that still exists (one small query)."""
+    query = select(subscriptions.c.id, func.coalesce(subscriptions.c.version, 0)).where(
+        subscriptions.c.id.in_(list(subscription_ids))
+    )
+    with engine.connect() as conn:
+        return {row[0]: int(row[1]) for row in conn.execute(query)}
+
+
+def subscriptions_by_id(engine: Engine, subscription_ids: Collection[str]) -> dict[str, Subscription]:
+    """These subscriptions as they are now, by id (the ones that no longer exist left out)."""
+    query = _select().where(subscriptions.c.id.in_(list(subscription_ids)))
+    with engine.connect() as conn:
+        return {row["id"]: subscription_from_row(row) for row in conn.execute(query).mappings()}
+
+
 def count_subscriptions(engine: Engine) -> int:
     """How many subscriptions there are."""
     with engine.connect() as conn:
