@@ -9,7 +9,7 @@ good file back and waits for "ok" again. A kind *held* when the server answered 
 reported the refused reload with a message naming the file, kept serving the last good feed (same
 ETag), grew its peak RSS by less than 100 MB, reported within `--budget` seconds, and came back to
 "ok" with `trade_calendar_reload_failing 0` once the file was good again. `--postgres` adds the
-database-outage kind on a private PostgreSQL cluster (tests/pgcluster.py): an edit made while it is
+database-outage kind on a private PostgreSQL cluster (tests/support/pgcluster.py): an edit made while it is
 stopped must be served once it is back. `--code DIR` runs another checkout's package (e.g. a `git
 archive` of main before the fixes) to get the "before" figures; `--memory-mb` caps the server's address
 space so a bomb cannot take the machine down. Loopback only; every wait is bounded.
@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.web.conftest import sample_yaml  # noqa: E402 - after the path is set
+from tests.support.webapp import sample_yaml  # noqa: E402 - after the path is set
 
 HEAD = "calendar: {name: T, timezone: UTC, reviewed: 2025-06-01, contact: c@example.org}\nevents:\n"
 GROWTH_LIMIT_MB = 100
@@ -362,7 +362,7 @@ def main() -> None:
         data.write_text(sample_yaml(), encoding="utf-8")
         cluster = None
         if args.postgres:
-            from tests.pgcluster import PgCluster
+            from tests.support.pgcluster import PgCluster
 
             cluster = PgCluster()
         try:

@@ -34,7 +34,7 @@ from bench.generate import generate_yaml  # noqa: E402 - after the sys.path line
 from calendar_service.adapters.clock import SettableClock  # noqa: E402 - after the sys.path line
 from calendar_service.adapters.settings import Settings  # noqa: E402 - after the sys.path line
 from calendar_service.web import create_app  # noqa: E402 - after the sys.path line
-from tests.web.conftest import render_count  # noqa: E402 - after the sys.path line
+from tests.support.webapp import render_count  # noqa: E402 - after the sys.path line
 
 NOW = dt.datetime(2025, 6, 10, 12, tzinfo=dt.UTC)
 TRACKING = "utm_source=mail&utm_medium=email&utm_campaign=x"

@@ -1,7 +1,7 @@
 """Run the test suite N times in a row while other processes keep every core busy; print what failed.
 
     .venv/bin/python bench/stress_suite.py --runs 10            # the whole suite, ten times
-    .venv/bin/python bench/stress_suite.py --runs 3 -- tests/reminders -q
+    .venv/bin/python bench/stress_suite.py --runs 3 -- tests/worker -q
 
 The promise it checks (issue 7): the suite passes ten runs in a row under a second process loading both
 cores. The hogs are plain busy loops at the suite's own priority, one per core unless `--hogs` says

@@ -1,29 +1,112 @@
-"""Shared fixtures: paths, a settable clock, sample calendars."""
+"""Fixtures shared by every folder: a settable clock, a database on both backends, a loopback webhook
+receiver, and the web app on a copy of the sample data (served for real by `live_server`).
+
+Helpers that are not fixtures live in `tests/support/`; no test module imports another.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.engine import Engine
 
 from calendar_service.adapters.clock import SettableClock
-
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "data" / "events.yaml"
-TESTS_DATA = Path(__file__).resolve().parent / "data"
-# The `calendar:` block of a small test file, up to `events:`; tests append their events.
-CALENDAR_HEAD = """\
-calendar:
-  name: Test calendar
-  timezone: America/New_York
-  reviewed: 2026-11-01
-  contact: curators@example.org
-events:
-"""
+from calendar_service.adapters.db import create_schema, make_engine
+from calendar_service.adapters.settings import Settings
+from calendar_service.web import create_app
+from tests.support.dbtargets import BACKENDS, postgres_schema
+from tests.support.receiver import Receiver
+from tests.support.webapp import LiveServer, run_server, sample_yaml
 
 
 @pytest.fixture
 def clock() -> SettableClock:
     """A clock set to a fixed instant; tests move it by hand."""
     return SettableClock(dt.datetime(2025, 6, 10, 12, 0, tzinfo=dt.UTC))
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL: a SQLite file, or a unique PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{(tmp_path / 'ledger.sqlite3').as_posix()}"
+        return
+    with postgres_schema("rem") as schema:
+        yield schema.url_text()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on `database_url` with every table created."""
+    eng = make_engine(database_url)
+    create_schema(eng)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a SQLite file only (for tests about behaviour, not persistence)."""
+    eng = make_engine(f"sqlite:///{(tmp_path / 'ledger.sqlite3').as_posix()}")
+    create_schema(eng)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A recording HTTP receiver on a free 127.0.0.1 port, stopped after the test."""
+    rx = Receiver()
+    try:
+        yield rx
+    finally:
+        rx.stop()
+
+
+@pytest.fixture
+def data_file(tmp_path: Path) -> Path:
+    """A private, editable copy of the sample data."""
+    path = tmp_path / "events.yaml"
+    path.write_text(sample_yaml(), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path, data_file: Path) -> Settings:
+    """Settings on the data copy and a private SQLite file; reloads checked on every request."""
+    return Settings.from_env(
+        {}, data_path=data_file, state_dir=tmp_path / "state", reload_interval=0.001, base_url=""
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, clock: SettableClock) -> Flask:
+    """The application, built the way gunicorn builds it, with the settable clock."""
+    return create_app(settings, clock=clock)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of `app`."""
+    return app.test_client()
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[LiveServer]:
+    """The real app on a free loopback port (werkzeug's threaded server)."""
+    server, thread = run_server(app)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", app, server)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -3,7 +3,7 @@
     .venv/bin/python -m tests.regen_golden
 
 Run it after an intended change to the feed format, read the diff, and commit the files with the change.
-`tests/test_feeds.py` renders the same cases and compares them byte for byte.
+`tests/render/test_ical.py` renders the same cases and compares them byte for byte.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 import datetime as dt
 
 from calendar_service.core.datafile import load_calendar
-from tests.conftest import TESTS_DATA
+from tests.support.paths import TESTS_DATA
 
 
 def test_derived_expiry_is_ninety_days_after_truce_start_in_new_york() -> None:

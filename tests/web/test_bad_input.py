@@ -21,8 +21,8 @@ from calendar_service.adapters.settings import Settings
 from calendar_service.core.filters import FILTER_PARAMETERS
 from calendar_service.web import create_app
 from calendar_service.web.ignored import HEADER, MAX_LISTED, MAX_NAME, header_value
-from tests.dbtargets import BACKENDS, database_engine
-from tests.web.conftest import LiveServer, render_count
+from tests.support.dbtargets import BACKENDS, database_engine
+from tests.support.webapp import LiveServer, render_count
 
 FILTERED = ["/calendar.ics", "/api/v1/events", "/api/v1/deadlines/upcoming"]
 # A valid value of every filter that no event in the sample data has.

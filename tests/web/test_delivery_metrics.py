@@ -7,11 +7,11 @@ from flask import Flask
 
 from calendar_service.adapters.db import ledger
 from calendar_service.worker.service import ReminderService
-from tests.polling import wait_until
-from tests.reminders.test_metrics import samples
+from tests.support.polling import wait_until
+from tests.support.receiver import Receiver, Reply
+from tests.support.webapp import run_server
 from tests.web import test_reminders_wiring as wiring
-from tests.web.conftest import run_server
-from tests.webhooks.receiver import Receiver, Reply
+from tests.worker.test_metrics import samples
 
 # The wiring tests' app with the reminder service started as `serve` starts it, an hour before a
 # reminder falls due (by an offset clock, so the scheduler's real alarm fires).

@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.web.conftest import render_count
+from tests.support.webapp import render_count
 
 FEED_TYPE = "text/calendar; charset=utf-8"
 

@@ -23,9 +23,9 @@ from calendar_service.core.reminders.planning import CREATED, REMINDER
 from calendar_service.web import create_app
 from calendar_service.web.extension import services
 from calendar_service.worker.service import ReminderService
-from tests.reminders.helpers import add_subscription, event, make_service, write_calendar
-from tests.web.conftest import run_server
-from tests.webhooks.receiver import Receiver
+from tests.support.receiver import Receiver
+from tests.support.reminders import add_subscription, event, make_service, write_calendar
+from tests.support.webapp import run_server
 
 UTC = dt.UTC
 MOVED_FROM = dt.datetime(2027, 3, 1, 15, 0, tzinfo=UTC)

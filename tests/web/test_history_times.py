@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import icalendar
 
-from tests.web.conftest import LiveServer
+from tests.support.webapp import LiveServer
 
 
 def test_event_history_gives_the_old_instant(live_server: LiveServer) -> None:

@@ -10,29 +10,8 @@ from calendar_service.adapters.clock import SettableClock
 from calendar_service.adapters.settings import Settings
 from calendar_service.web import create_app
 from calendar_service.web.extension import services
-from tests.web.conftest import LiveServer, run_server
-
-
-def vevent(body: str, uid: str) -> str:
-    """The VEVENT block of `uid` in an unfolded feed."""
-    unfolded = body.replace("\r\n ", "")
-    for block in re.findall(r"BEGIN:VEVENT\r\n.*?END:VEVENT", unfolded, flags=re.S):
-        if re.search(rf"^UID:{re.escape(uid)}(@[^\r]*)?\r$", block, flags=re.M):
-            return str(block)
-    raise AssertionError(f"no VEVENT {uid}")
-
-
-def prop(block: str, name: str) -> str:
-    """The first value of property `name` in a block."""
-    match = re.search(rf"^{name}[;:](.*)$", block, flags=re.M)
-    assert match, f"no {name} in {block}"
-    return match.group(1).strip()
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+from tests.support.ics import edit, prop, vevent
+from tests.support.webapp import LiveServer, run_server
 
 
 def test_moved_time_appears_and_sequence_rises(

@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from calendar_service.adapters.clock import SettableClock
-from tests.web.conftest import sample_yaml
+from tests.support.webapp import sample_yaml
 
 # An action of three dates (one moved once, one superseded by its successor) around the clock
 # fixture (10 June 2025), on top of the shared sample.

@@ -12,7 +12,7 @@ from calendar_service.core.messages import Message
 from calendar_service.core.reminders.messages import change_message_data
 from calendar_service.core.reminders.planning import RESCHEDULED, Change
 from calendar_service.render.webhook_payloads import render_payload
-from tests.conftest import TESTS_DATA
+from tests.support.paths import TESTS_DATA
 
 
 def test_feed_url_of_each_event_is_its_page(client: FlaskClient) -> None:

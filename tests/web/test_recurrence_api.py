@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import LiveServer, sample_yaml
+from tests.support.webapp import LiveServer, sample_yaml
 
 REPEATING = """
   - id: monthly-report

@@ -9,8 +9,8 @@ import pytest
 
 import calendar_service.adapters.live as live_module
 from calendar_service.core.datafile import LoadResult
-from tests.conftest import TESTS_DATA
-from tests.web.conftest import LiveServer
+from tests.support.paths import TESTS_DATA
+from tests.support.webapp import LiveServer
 
 
 def failing_gauge(server: LiveServer) -> str:

@@ -19,9 +19,9 @@ from calendar_service.adapters.settings import Settings
 from calendar_service.web import create_app
 from calendar_service.web.extension import services
 from calendar_service.worker.service import ReminderService
-from tests.polling import wait_until as _wait
-from tests.reminders.helpers import event, write_calendar
-from tests.webhooks.receiver import Receiver
+from tests.support.polling import wait_until as _wait
+from tests.support.receiver import Receiver
+from tests.support.reminders import event, write_calendar
 
 TOKEN = "wiring-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -19,11 +19,11 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from calendar_service.adapters.clock import SettableClock
 from calendar_service.adapters.db import subscriptions as db
-from tests import test_subscriptions_cli as cli_tests
-from tests.test_subscriptions_cli import engine_of, run
+from tests.cli import test_subscriptions as cli_tests
+from tests.cli.test_subscriptions import engine_of, run
+from tests.support.receiver import Receiver
 from tests.web import test_subscriptions_api as api_tests
 from tests.web.test_subscriptions_api import AUTH, BASE, create
-from tests.webhooks.receiver import Receiver
 
 # The fixtures of the API and CLI tests, shared rather than copied.
 client, engine, make_app, receiver, env = (

@@ -28,8 +28,8 @@ from calendar_service.adapters.db import make_engine
 from calendar_service.adapters.settings import Settings
 from calendar_service.services import Services, build_services
 from calendar_service.web import create_app
-from tests.web.conftest import sample_yaml
-from tests.web.test_live_reload import edit, prop, vevent
+from tests.support.ics import edit, prop, vevent
+from tests.support.webapp import sample_yaml
 
 PG_URL = os.environ.get("TRADE_CALENDAR_TEST_POSTGRES_URL", "")
 T0 = dt.datetime(2025, 6, 10, 12, 0, tzinfo=dt.UTC)

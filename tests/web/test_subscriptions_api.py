@@ -23,8 +23,8 @@ from calendar_service.adapters.db import create_schema, ledger, make_engine
 from calendar_service.adapters.db import subscriptions as db
 from calendar_service.adapters.settings import Settings
 from calendar_service.web import create_app
-from tests.conftest import TESTS_DATA
-from tests.webhooks.receiver import Receiver, Reply
+from tests.support.paths import TESTS_DATA
+from tests.support.receiver import Receiver, Reply
 
 TOKEN = "t0ken-for-tests-0123456789abcdef"
 OLD_TOKEN = "old-token-being-rotated-out-0000"

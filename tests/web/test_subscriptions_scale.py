@@ -18,8 +18,8 @@ import requests
 from calendar_service.adapters.settings import Settings
 from calendar_service.web import create_app
 from calendar_service.web.extension import services
-from tests.dbtargets import BACKENDS, postgres_schema
-from tests.web.conftest import sample_yaml, serving
+from tests.support.dbtargets import BACKENDS, postgres_schema
+from tests.support.webapp import sample_yaml, serving
 
 TOKEN = "subscriptions-scale-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
