@@ -22,6 +22,13 @@ bytes, and so the ETag, are the same whichever process answers. Publishing goes 
 stored revision with the one being served; when another process has published, this one publishes
 its calendar again against the stored state (a no-op when they agree) and serves the result.
 
+A version is read only once the file is stable: last written at least `settle` seconds ago, or seen
+unchanged for that long (a file being rewritten in place is not read half-way), and unchanged while
+it was read. A valid version that would take away more than `hold_share` of the live events served
+is held (`core.guard`): not served, not announced, reported on /healthz and in the log once, and
+published when the file still holds the same bytes after `hold_window` seconds or a curator confirms
+that content (`trade-calendar publish --confirm`, read from `confirmations`, the database).
+
 Nothing here starts a thread by itself. Web workers call `maybe_check()` on requests (a monotonic-clock
 comparison, a `stat` at most every `reload_interval`); `serve` and the reminder worker call
 `start_polling()` on purpose so listeners hear about changes even when no request arrives.
@@ -51,6 +58,7 @@ from calendar_service.adapters.datafile_reader import (
 from calendar_service.core.calendar import Calendar
 from calendar_service.core.datafile import LoadResult, parse_calendar
 from calendar_service.core.errors import StoreInvalid, StoreUnreadable
+from calendar_service.core.guard import Hold, Shrinkage, shrinkage
 from calendar_service.core.problems import Problem
 from calendar_service.core.publication import Published, last_modified_of, reconcile
 
@@ -104,6 +112,7 @@ class _Attempt:
     digest: str
     raw: bytes
     now: dt.datetime
+    release: bool = False  # a held version, now confirmed or past its window: publish it as it is
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,13 @@ class _Refusal:
 
 class _Busy:
     """This version of the file is being validated by another thread already."""
+
+
+@dataclass(frozen=True)
+class _Unsettled:
+    """The file changed less than `settle` seconds ago: look again in `wait` seconds."""
+
+    wait: float
 
 
 def _first_line(exc: BaseException) -> str:
@@ -143,6 +159,10 @@ class LiveCalendar:
         reload_interval: float = 2.0,
         retention: dt.timedelta = dt.timedelta(days=60),
         max_data_bytes: int = DEFAULT_MAX_DATA_BYTES,
+        settle: float = 0.0,
+        hold_share: float = 1.0,
+        hold_window: float = 600.0,
+        confirmations: Engine | None = None,
     ) -> None:
         self.path = Path(path)
         self.clock: Clock = clock or SystemClock()
@@ -150,6 +170,14 @@ class LiveCalendar:
         self.reload_interval = reload_interval
         self.retention = retention
         self.max_data_bytes = max_data_bytes
+        self.settle = settle  # seconds a file must be left alone before it is read
+        self.hold_share = hold_share  # a version taking away more of the live events is held
+        self.hold_window = dt.timedelta(seconds=hold_window)  # ...until it is this old, unchanged
+        self.confirmations = confirmations  # where `trade-calendar publish --confirm` records its word
+        self.hold: Hold | None = None  # the version held back, if any (for /healthz)
+        self._hold_fingerprint: Fingerprint | None = None
+        self._candidate: tuple[Fingerprint, float] | None = None  # a changed file, since (monotonic)
+        self._confirm_failed = False  # reading confirmations failed (logged once per outage)
         self.stats = ReloadStats()
         self.last_failure: ReloadFailure | None = None
         self.last_checked: dt.datetime | None = None
@@ -223,8 +251,14 @@ class LiveCalendar:
             # older version after a newer one; see `_follow`.
             stored_revision = self._stored_revision()
             attempt = self._begin(now)
-            while wait and isinstance(attempt, _Busy):  # `check()` promises the file was looked at
-                self._settled_or_free.wait(timeout=1.0)
+            # `check()` promises the file was looked at: wait for another thread's validation, and
+            # for a file being written to be left alone (but not for ever: it may never be).
+            give_up = time.monotonic() + 10 * self.settle + 1.0
+            while wait and isinstance(attempt, _Busy | _Unsettled):
+                if isinstance(attempt, _Unsettled) and time.monotonic() > give_up:
+                    self._fail(now, "", (self._unreadable("it keeps changing; it is read once left alone"),))
+                    break
+                self._settled_or_free.wait(timeout=attempt.wait if isinstance(attempt, _Unsettled) else 1.0)
                 attempt = self._begin(now)
             if not isinstance(attempt, _Attempt):
                 return stored_revision is not None and self._follow(stored_revision, now)
@@ -241,7 +275,7 @@ class LiveCalendar:
             return False
         return self._complete(attempt, stored_revision)
 
-    def _begin(self, now: dt.datetime) -> _Attempt | _Busy | None:
+    def _begin(self, now: dt.datetime) -> _Attempt | _Busy | _Unsettled | None:
         """Under the lock: the file's bytes when they need validating, or None when settled already."""
         try:
             stat = os.stat(self.path)
@@ -253,21 +287,112 @@ class LiveCalendar:
         if fingerprint == settled.fingerprint:
             self.last_failure = settled.failure  # a transient failure (file away, database down) is over
             return None
+        if self.hold is not None and fingerprint == self._hold_fingerprint:
+            return self._release(now)
         if fingerprint in self._in_flight or len(self._in_flight) >= _MAX_IN_FLIGHT:
             return _Busy()
+        unsettled = self._unsettled(stat, fingerprint)
+        if unsettled is not None:
+            return unsettled
         try:
             raw, fingerprint = read_event_file(self.path, self.max_data_bytes)
-        except StoreUnreadable as exc:  # gone since the stat, a FIFO, too large...
-            self._fail(now, "", (self._unreadable(exc.reason),))
+            after = os.stat(self.path)
+        except (StoreUnreadable, OSError) as exc:  # gone since the stat, a FIFO, too large...
+            reason = exc.reason if isinstance(exc, StoreUnreadable) else exc.strerror or str(exc)
+            self._fail(now, "", (self._unreadable(reason),))
             return None
+        if (after.st_mtime_ns, after.st_size, after.st_ino) != fingerprint:  # written to while read
+            self._candidate = None
+            return self._unsettled(after, (after.st_mtime_ns, after.st_size, after.st_ino)) or _Busy()
         digest = hashlib.sha256(raw).hexdigest()
         if digest == settled.digest:  # touched, moved back, or re-created with the same bytes
             self._settled = dataclasses.replace(settled, fingerprint=fingerprint)
             self.last_failure = settled.failure
+            self._drop_hold("the file holds the served version again")
             return None
+        if self.hold is not None:
+            if digest == self.hold.digest:  # touched, or copied again: still the held bytes
+                self._hold_fingerprint = fingerprint
+                return self._release(now)
+            self._drop_hold("the file changed again")
         self._tickets += 1
         self._in_flight[fingerprint] = self._tickets
         return _Attempt(self._tickets, fingerprint, digest, raw, now)
+
+    def _unsettled(self, stat: os.stat_result, fingerprint: Fingerprint) -> _Unsettled | None:
+        """Under the lock: whether the file changed too recently to be read (None: read it now)."""
+        if self.settle <= 0 or time.time() - stat.st_mtime_ns / 1e9 >= self.settle:
+            return None  # last written a window ago: nobody is half-way through writing it
+        monotonic = time.monotonic()
+        candidate = self._candidate
+        if candidate is None or candidate[0] != fingerprint:
+            candidate = self._candidate = (fingerprint, monotonic)
+        left = self.settle - (monotonic - candidate[1])
+        if left <= 0:
+            return None  # seen unchanged for a window
+        self._next_check = min(self._next_check, monotonic + left)  # a request after it looks again
+        return _Unsettled(left)
+
+    # --- holding a version that takes away too much -------------------------------------------------
+
+    def _held_back(self, attempt: _Attempt, outcome: LoadResult) -> bool:
+        """Under the lock: hold `outcome` instead of serving it, when it takes away too much unconfirmed."""
+        snapshot = self._snapshot
+        if attempt.release or snapshot is None or snapshot.calendar.version == outcome.calendar.version:
+            return False
+        taken = shrinkage(snapshot.calendar, outcome.calendar)
+        if not taken.exceeds(self.hold_share) or self._is_confirmed(attempt.digest):
+            return False
+        self._hold(attempt, outcome, taken)
+        return True
+
+    def _hold(self, attempt: _Attempt, outcome: LoadResult, taken: Shrinkage) -> None:
+        if self.hold is None or self.hold.digest != attempt.digest:  # reported once per version
+            version = outcome.calendar.version
+            self.hold = Hold(attempt.digest, version, taken, attempt.now, attempt.now + self.hold_window)
+            log.warning("%s", self.hold.message(str(self.path)))
+        self._hold_fingerprint = attempt.fingerprint
+        self._validated = (attempt.digest, outcome)  # published as validated, without reading it again
+
+    def _release(self, now: dt.datetime) -> _Attempt | None:
+        """Under the lock: the held version, to publish now if confirmed or past its window, else None."""
+        hold, fingerprint = self.hold, self._hold_fingerprint
+        assert hold is not None
+        assert fingerprint is not None
+        confirmed = self._is_confirmed(hold.digest)
+        if not confirmed and now < hold.until:
+            return None
+        if fingerprint in self._in_flight:
+            return None
+        if self._validated is None or self._validated[0] != hold.digest:  # pragma: no cover - defensive
+            self._drop_hold("its validation was lost; it is read and judged again")
+            return None
+        why = "a curator confirmed it" if confirmed else f"the file has held it unchanged since {hold.since}"
+        log.warning("%s: publishing held version %s: %s", self.path, hold.version, why)
+        self._tickets += 1
+        self._in_flight[fingerprint] = self._tickets
+        return _Attempt(self._tickets, fingerprint, hold.digest, b"", now, release=True)
+
+    def _drop_hold(self, why: str) -> None:
+        if self.hold is not None:
+            log.warning("%s: held version %s dropped: %s", self.path, self.hold.version, why)
+        self.hold = None
+        self._hold_fingerprint = None
+
+    def _is_confirmed(self, digest: str) -> bool:
+        if self.confirmations is None:
+            return False
+        from calendar_service.adapters.db.confirmations import is_confirmed
+
+        try:
+            confirmed = is_confirmed(self.confirmations, digest)
+        except Exception:  # the database is away: nothing is confirmed until it is back
+            if not self._confirm_failed:
+                log.exception("reading data confirmations failed; held versions stay held meanwhile")
+            self._confirm_failed = True
+            return False
+        self._confirm_failed = False
+        return confirmed
 
     def _complete(self, attempt: _Attempt, stored_revision: int | None) -> bool:
         """Validate `attempt` (without the lock), then publish and serve it unless a newer edit came."""
@@ -314,6 +439,8 @@ class LiveCalendar:
             if outcome.settled:  # the same bytes would fail the same way: not worth reading again
                 self._settled = _Settled(attempt.fingerprint, attempt.digest, failure)
             return False
+        if self._held_back(attempt, outcome):
+            return False
         snapshot = self._snapshot
         if snapshot is not None and snapshot.calendar.version == outcome.calendar.version:
             swapped = False  # an invalid edit was reverted: nothing to swap
@@ -340,6 +467,7 @@ class LiveCalendar:
         self._validated = None
         self._settled = _Settled(attempt.fingerprint, attempt.digest, None)
         self.last_failure = None
+        self.hold, self._hold_fingerprint = None, None
         return swapped
 
     def _unreadable(self, reason: str) -> str:

@@ -54,6 +54,7 @@ class LazyGroup(click.Group):
         "worker": ".worker:worker",
         "diff": ".curate:diff",
         "review": ".curate:review",
+        "publish": ".publish:publish",
     },
 )
 @click.version_option(package_name="trade-calendar")

@@ -224,6 +224,19 @@ class ReminderHealth(_Out):
     last_run: Instant | None
 
 
+class HeldVersion(_Out):
+    """A valid edit of the data file kept back because it removes or cancels too many events."""
+
+    version: str
+    sha256: str = Field(description="The file's content hash, which `trade-calendar publish --confirm` names")
+    since: Instant
+    publishes_at: Instant = Field(description="When it is published if the file still holds it unchanged")
+    removes: int = Field(description="Live events it would remove, cancel or supersede")
+    of: int = Field(description="Live events served now")
+    events: list[str] = Field(description="The first few of those events")
+    message: str
+
+
 class Health(_Out):
     """The state of the live data."""
 
@@ -234,6 +247,9 @@ class Health(_Out):
     last_reload: Instant | None
     last_check: Instant | None
     last_failed_reload: FailedReload | None
+    held: HeldVersion | None = Field(
+        default=None, description="An edit held back for a curator to confirm (not served, not announced)"
+    )
     database: DatabaseHealth | None = None
     reminders: ReminderHealth | None = None
     down: dict[str, str] = Field(default_factory=dict, description="What is not working, and why")
