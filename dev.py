@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".installed"
+POSTGRES_ENV = "TRADE_CALENDAR_TEST_POSTGRES_URL"  # CI's server; unset, the suite runs its own cluster
 # Debian packages some tests drive for real (skipped with a reason when missing): the browser test and
 # the edge-cache test. Installed with apt when we may; browsers are never downloaded.
 SYSTEM_PACKAGES = {"chromium": Path("/usr/bin/chromium"), "nginx": Path("/usr/sbin/nginx")}
@@ -103,6 +104,11 @@ def test(args: list[str]) -> None:
     ensure_system_packages()
     run(BIN / "ruff", "check", "calendar_service", "tests", "bench", "dev.py")
     run(BIN / "mypy")
+    if not os.environ.get(POSTGRES_ENV):
+        say(
+            f"{POSTGRES_ENV} is not set: the PostgreSQL tests start a throwaway cluster of their own "
+            "(tests/support/pgcluster.py), or skip saying why; the end of the run says which"
+        )
     run(BIN / "python", "-m", "pytest", *args)
 
 

@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from calendar_service.adapters.clock import Clock, SystemClock
 from calendar_service.adapters.live import LiveCalendar
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from calendar_service.worker.delivery import Client
     from calendar_service.worker.metrics import DeliveryMetrics
     from calendar_service.worker.service import ReminderService, Tuning
+    from calendar_service.worker.sourcewatch import SourceWatch
 
 
 @dataclass
@@ -48,6 +49,25 @@ class Services:
     webhooks: Client  # sends one webhook attempt
     delivery_metrics: DeliveryMetrics  # what the sender did, for /metrics and the worker's endpoint
     reminders: ReminderService | None = field(default=None)  # set by start_reminders (serve, worker)
+    source_watch: SourceWatch | None = field(default=None)  # set by start_source_watch (serve, worker)
+
+    def start_source_watch(self) -> SourceWatch | None:
+        """Re-read sources and watched feeds on a schedule, when `watch.yaml` lies beside the event
+        file (the watch is opted into by that file; without it nothing is fetched)."""
+        from calendar_service.worker.sourcewatch import SourceWatch
+
+        path = self.settings.data_path.parent / "watch.yaml"
+        if self.source_watch is not None or not path.exists():
+            return self.source_watch
+
+        def calendar() -> Any:
+            snapshot = self.live.snapshot
+            return snapshot.calendar if snapshot is not None else None
+
+        watch = SourceWatch(self.engine, self.clock, self.address_policy, calendar, path)
+        watch.start()
+        self.source_watch = watch
+        return watch
 
     def start_reminders(self, *, tuning: Tuning | None = None) -> ReminderService:
         """Start planning and delivering reminders in this process; on purpose, never on import."""
@@ -73,6 +93,9 @@ class Services:
     def close(self) -> None:
         """Stop what runs in the background and release the database connections."""
         self.live.stop_polling()
+        if self.source_watch is not None:
+            self.source_watch.shutdown(wait=False)
+            self.source_watch = None
         if self.reminders is not None:
             self.reminders.shutdown()
             self.reminders = None

@@ -20,8 +20,22 @@ from calendar_service.adapters.db import create_schema, make_engine
 from calendar_service.adapters.settings import Settings
 from calendar_service.web import create_app
 from tests.support.dbtargets import BACKENDS, postgres_schema
+from tests.support.figures import FIGURES
+from tests.support.paths import TESTS_DATA
 from tests.support.receiver import Receiver
 from tests.support.webapp import LiveServer, run_server, sample_yaml
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the figures tests measured, and which PostgreSQL the `postgres` tests used (or why not)."""
+    from tests.support.dbtargets import postgres_summary
+
+    figures = terminalreporter.config.stash.get(FIGURES, [])
+    if figures:
+        terminalreporter.section("figures measured by the tests")
+        for text in figures:
+            terminalreporter.write_line(text)
+    terminalreporter.write_line(postgres_summary())
 
 
 @pytest.fixture
@@ -115,3 +129,12 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "TRADE_CALENDAR_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+        "TRADE_CALENDAR_DATA_PATH": str(TESTS_DATA / "small.yaml"),
+        "TRADE_CALENDAR_ALLOW_PRIVATE_WEBHOOKS": "false",
+    }

@@ -8,11 +8,22 @@ from collections.abc import Iterable
 from calendar_service.core.calendar import Event
 
 
+def deadline_order(event: Event) -> tuple[dt.date, dt.datetime, str]:
+    """Where a deadline stands in a list: the day a reader is shown, then its instant, then the id.
+
+    A whole-day deadline is shown as its date, so it sorts by that date: "31 Dec (end of day, New
+    York)" comes before "1 Jan 08:00 Shanghai" although the end of 31 Dec in New York is later.
+    """
+    assert event.deadline_at is not None
+    assert event.deadline_shown is not None
+    return (event.deadline_shown, event.deadline_at, event.id)
+
+
 def upcoming_deadlines(
     events: Iterable[Event], now: dt.datetime, horizon: dt.datetime | None = None
 ) -> list[Event]:
-    """Live events whose deadline falls from `now` to `horizon` (both included; no horizon: any
-    time after `now`), soonest first, ties by id."""
+    """Live events whose deadline instant falls from `now` to `horizon` (both included; no horizon:
+    any time after `now`), in `deadline_order`."""
     due = [
         e
         for e in events
@@ -21,4 +32,4 @@ def upcoming_deadlines(
         and now <= e.deadline_at
         and (horizon is None or e.deadline_at <= horizon)
     ]
-    return sorted(due, key=lambda e: (e.deadline_at, e.id))
+    return sorted(due, key=deadline_order)

@@ -55,6 +55,7 @@ class LazyGroup(click.Group):
         "diff": ".curate:diff",
         "review": ".curate:review",
         "publish": ".publish:publish",
+        "sources": ".sources:sources",
     },
 )
 @click.version_option(package_name="trade-calendar")

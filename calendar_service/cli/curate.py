@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import subprocess
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -19,6 +19,9 @@ from calendar_service.cli.data import DATA_HELP, _now_option, paused_gc
 from calendar_service.cli.startup import load_settings
 from calendar_service.core.calendar import Calendar
 from calendar_service.core.errors import StoreUnreadable
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 # Exit codes shared with `validate`: 0 nothing to report, 1 something to report, 2 unusable input.
 EXIT_CHANGES = 1
@@ -180,39 +183,98 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> dt.time
     help="A coming deadline verified longer ago than this needs re-checking.",
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--accept", "accept", metavar="PROPOSAL", help="Append this proposal to the event file.")
+@click.option("--verify", "verify", metavar="EVENT", help="Set this event's `verified:` to today.")
+@click.option(
+    "--file-only",
+    is_flag=True,
+    help="Only what the file itself shows (no database: no sources, no proposals).",
+)
 @_now_option
 def review(
-    data_path: str | None, within: dt.timedelta, stale_after: dt.timedelta, fmt: str, now: Clock
+    data_path: str | None,
+    within: dt.timedelta,
+    stale_after: dt.timedelta,
+    fmt: str,
+    accept: str | None,
+    verify: str | None,
+    file_only: bool,
+    now: Clock,
 ) -> None:
-    """List what needs a curator: stale checks before deadlines, past events still open, near tentatives.
+    """List what needs a curator: proposals from watched feeds, sources that changed since `verified:`,
+    dead sources, past events still open, near tentatives; or act on one (--accept, --verify).
 
-    Exit 0 (with or without items), 2 when the file is unusable.
+    Exit 0 (with or without items), 2 when the file is unusable or an action is refused.
     """
-    from calendar_service.core.review import review_calendar
+    from calendar_service.application.review_queue import build_queue, proposal_message, queue_to_json
 
     path = data_path or str(load_settings().data_path)
     moment = now.now()
+    if accept or verify:
+        _decide(Path(path), accept, verify, moment)
+        return
     calendar = _calendar_from_bytes(_read_file(path), path, moment.date())
-    items = review_calendar(calendar, moment, within, stale_after)
+    engine = None if file_only else _review_engine()
+    queue = build_queue(calendar, engine, moment, within, stale_after)
+    if engine is not None:
+        engine.dispose()
     if fmt == "json":
+        click.echo(json.dumps(queue_to_json(queue), indent=2, ensure_ascii=False))
+        return
+    for proposal in queue.proposals:
+        click.echo(f"proposal: {proposal.id}: {proposal.title} <{proposal.url or 'no url'}>")
+        click.echo(f"    {proposal_message(proposal)}")
+    for finding in queue.sources:
         click.echo(
-            json.dumps(
-                [
-                    {
-                        "id": item.event.id,
-                        "title": item.event.title,
-                        "reason": item.reason.value,
-                        "when": item.when.isoformat().replace("+00:00", "Z"),
-                        "message": item.message,
-                        "line": item.event.line,
-                    }
-                    for item in items
-                ],
-                indent=2,
-                ensure_ascii=False,
-            )
+            f"{path}:{finding.line}: {finding.issue.value}: {finding.event_id}: "
+            f"{finding.url}: {finding.message}"
         )
-    else:
-        for item in items:
-            click.echo(f"{path}:{item.event.line}: {item.reason.value}: {item.event.id}: {item.message}")
-        click.echo(f"{len(items)} item(s) to review" if items else "Nothing to review.")
+        for line in (finding.excerpt or "").splitlines():
+            click.echo(f"    {line}")
+    for item in queue.items:
+        click.echo(f"{path}:{item.event.line}: {item.reason.value}: {item.event.id}: {item.message}")
+    click.echo(f"{len(queue)} item(s) to review" if len(queue) else "Nothing to review.")
+
+
+def _review_engine() -> Engine | None:
+    """The database the source watch writes to, or None (with a warning) when it cannot be used."""
+    settings = load_settings()
+    if not settings.database_url and not (settings.state_dir / "trade-calendar.sqlite3").exists():
+        return None  # no database configured and none made yet: the watch has recorded nothing
+    from calendar_service.adapters.db import create_schema, make_engine
+
+    try:
+        engine = make_engine(settings.effective_database_url)
+        create_schema(engine)
+    except Exception as exc:  # review still shows what the file says
+        click.echo(f"warning: no source watch results (database: {str(exc).splitlines()[0][:200]})", err=True)
+        return None
+    return engine
+
+
+def _decide(path: Path, accept: str | None, verify: str | None, moment: dt.datetime) -> None:
+    """Carry out --accept / --verify; exit 2 with the reason when refused."""
+    from calendar_service.application.review_queue import accept_proposal, verify_event
+    from calendar_service.core.errors import EventNotFound, ProposalNotFound, StoreError
+
+    today = moment.date()
+    try:
+        if accept:
+            engine = _review_engine()
+            if engine is None:
+                _unusable("proposals live in the database, which cannot be used")
+            try:
+                proposal = accept_proposal(engine, path, accept, today, moment)
+            finally:
+                engine.dispose()
+            target = proposal.event_id if proposal.kind == "change" else proposal.entry.get("id")
+            click.echo(
+                f"{path}: accepted {proposal.id} ({proposal.kind}: {target}); review and commit the file"
+            )
+        if verify:
+            verify_event(path, verify, today)
+            click.echo(f"{path}: {verify} verified {today}")
+    except StoreError as exc:
+        _unusable(f"nothing written: {exc}")
+    except (ProposalNotFound, EventNotFound) as exc:
+        _unusable(str(exc))

@@ -7,7 +7,7 @@ import datetime as dt
 import gc
 import json
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,6 +17,9 @@ from calendar_service.cli.startup import load_settings
 from calendar_service.core.calendar import Calendar, Event
 from calendar_service.core.datafile import load_calendar
 from calendar_service.core.errors import StoreInvalid, StoreUnreadable
+
+if TYPE_CHECKING:
+    from calendar_service.core.filters import EventFilter
 
 # The listing commands' helpers (filters, JSON views, the schema) are imported where they are used:
 # `validate` runs on every commit and should load no more than the validator.
@@ -176,8 +179,18 @@ def _filter_options(func: Any) -> Any:
 
 @click.command()
 @_filter_options
-@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="Only events ending on or after.")
-@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Only events starting on or before.")
+@click.option(
+    "--from",
+    "start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Only events on this day or later (a day as each event shows it; see the README).",
+)
+@click.option(
+    "--to",
+    "end",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Only events that have begun by the end of this day.",
+)
 @_now_option
 def events(
     data_path: str | None,
@@ -187,17 +200,16 @@ def events(
     now: Clock,
     **filters: Any,
 ) -> None:
-    """List the events the service publishes, computed from the file alone."""
+    """List the events the service publishes, computed from the file alone, in the API's order."""
+    from calendar_service.application.events import EventQuery, select_events
+
     calendar = _load(data_path, now)
-    chosen = _filtered(calendar, filters)
-    tz = calendar.tz
-    if start is not None:
-        since = start.replace(tzinfo=tz)
-        chosen = [e for e in chosen if _ends_after(e, since, tz)]
-    if end is not None:
-        until = (end + dt.timedelta(days=1)).replace(tzinfo=tz)
-        chosen = [e for e in chosen if e.start_utc(tz) < until]
-    _emit(calendar, chosen, fmt)
+    query = EventQuery(
+        event_filter=_filter(filters),
+        begin=start.date() if start is not None else None,
+        end=end.date() if end is not None else None,
+    )
+    _emit(calendar, select_events(calendar, query), fmt)
 
 
 @click.command()
@@ -207,22 +219,18 @@ def events(
 )
 @_now_option
 def upcoming(data_path: str | None, fmt: str, days: int, now: Clock, **filters: Any) -> None:
-    """List deadlines in the next N days that still stand."""
+    """List deadlines in the next N days that still stand, by the day each is due."""
     calendar = _load(data_path, now)
     from calendar_service.application.deadlines import upcoming_deadlines
 
     since = now.now()
-    chosen = upcoming_deadlines(_filtered(calendar, filters), since, since + dt.timedelta(days=days))
+    chosen = upcoming_deadlines(
+        _filter(filters).apply(calendar.events), since, since + dt.timedelta(days=days)
+    )
     if fmt == "table" and not chosen:
         click.echo(f"No deadlines in the next {days} days. Try --days 365, or `trade-calendar events`.")
         return
-    _emit(calendar, chosen, fmt)
-
-
-def _ends_after(event: Event, since: dt.datetime, tz: dt.tzinfo) -> bool:
-    """Whether the event is still on at `since`: an exclusive end at that instant is over, a moment is not."""
-    end = event.end_utc(tz)
-    return end > since if end is not None else event.start_utc(tz) >= since
+    _emit(calendar, chosen, fmt, deadlines=True)
 
 
 def _today(clock: Clock) -> dt.date:
@@ -241,35 +249,47 @@ def _load(data_path: str | None, clock: Clock) -> Calendar:
     return result.calendar
 
 
-def _filtered(calendar: Calendar, options: dict[str, Sequence[str]]) -> list[Event]:
+def _filter(options: dict[str, Sequence[str]]) -> EventFilter:
     from calendar_service.core.filters import parse_filter
 
     params = {name: list(values) for name, values in options.items() if values}
     try:
-        chosen = parse_filter(params)
+        return parse_filter(params)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
-    return chosen.apply(calendar.events)
 
 
-def _emit(calendar: Calendar, chosen: list[Event], fmt: str) -> None:
+def _emit(calendar: Calendar, chosen: list[Event], fmt: str, deadlines: bool = False) -> None:
     from calendar_service.render.jsonview import event_to_dict
 
     if fmt == "json":
         click.echo(json.dumps([event_to_dict(e, calendar) for e in chosen], indent=2, ensure_ascii=False))
         return
     for event in chosen:
-        click.echo(
-            f"{_when(event):<34} {event.status.value:<10} {event.kind.value:<14} {event.id}  {event.title}"
-        )
+        when = _due(event) if deadlines else _when(event)
+        click.echo(f"{when:<34} {event.status.value:<10} {event.kind.value:<14} {event.id}  {event.title}")
     click.echo(f"{len(chosen)} event(s)")
 
 
 def _when(event: Event) -> str:
+    """The event's time as the API's `start` has it: a local time and zone, or its dates and day zone."""
     if isinstance(event.start, dt.datetime):
         zone = getattr(event.start.tzinfo, "key", "")
         return f"{event.start:%Y-%m-%d %H:%M} {zone}"
-    if event.end is not None and event.end != event.start + dt.timedelta(days=1):
-        assert not isinstance(event.end, dt.datetime)
-        return f"{event.start:%Y-%m-%d}..{event.end - dt.timedelta(days=1):%Y-%m-%d}"
-    return f"{event.start:%Y-%m-%d}"
+    days = f"{event.first_day:%Y-%m-%d}"
+    if event.last_day != event.first_day:
+        days += f"..{event.last_day:%Y-%m-%d}"
+    return f"{days} {event.day_tz or ''}".rstrip()
+
+
+def _due(event: Event) -> str:
+    """When a deadline falls, as `upcoming` sorts it: a whole day "by"/"from" its date in its zone."""
+    if event.deadline_at is None or event.deadline_shown is None:
+        return _when(event)
+    if event.day_moment is not None and event.deadline_day is not None:
+        word = "by" if event.day_moment.value == "end" else "from"
+        return f"{event.deadline_day:%Y-%m-%d} ({word}) {event.day_tz or ''}".rstrip()
+    moment = event.end if event.deadline is not None and event.deadline.value == "end" else event.start
+    zone = moment.tzinfo if isinstance(moment, dt.datetime) else dt.UTC
+    local = event.deadline_at.astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M} {getattr(zone, 'key', 'UTC')}"

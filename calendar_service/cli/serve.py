@@ -40,6 +40,7 @@ def serve(host: str, port: int, data_path: Path | None) -> None:
     # Started here and nowhere else, so importing or creating the web app never starts a scheduler;
     # the API's subscription changes re-plan at once through `services.reminders`.
     services.start_reminders()
+    services.start_source_watch()  # when watch.yaml lies beside the event file
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
     click.echo(
         f"serving {settings.data_path} on http://{host}:{server.server_port}/ "

@@ -75,6 +75,7 @@ def worker(
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     services.start_reminders(tuning=Tuning(concurrency=concurrency, lease=dt.timedelta(seconds=lease)))
     services.live.start_polling()
+    services.start_source_watch()  # when watch.yaml lies beside the event file
     database = _redacted(settings.effective_database_url)
     click.echo(f"worker: reminders for {settings.data_path} from {database}")
     endpoint = None if metrics_port is None else _serve_metrics(services, metrics_host, metrics_port)
@@ -92,11 +93,13 @@ def _serve_metrics(services: Services, host: str, port: int) -> WSGIServer:
     from prometheus_client import start_http_server
 
     from calendar_service.worker.metrics import LedgerCollector, exposition_registry
+    from calendar_service.worker.sourcemetrics import SourceCollector
 
     registry = exposition_registry(
         services.delivery_metrics, LedgerCollector(services.engine, services.clock),
         services.settings.prometheus_multiproc_dir,
     )  # fmt: skip
+    registry.register(SourceCollector(services.engine, services.clock))
     try:
         server, _thread = start_http_server(port, host, registry)
     except OSError as exc:

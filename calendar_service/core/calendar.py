@@ -69,6 +69,19 @@ class Event:
         return local.date() - dt.timedelta(days=1) if self.day_moment is model.DayMoment.END else local.date()
 
     @property
+    def deadline_shown(self) -> dt.date | None:
+        """The day a reader is shown for the deadline: a whole-day deadline's own date, else the local
+        date of its instant in the zone of the time it is anchored to."""
+        if self.deadline_at is None:
+            return None
+        day = self.deadline_day
+        if day is not None:
+            return day
+        moment = self.end if self.deadline is Anchor.END and isinstance(self.end, dt.datetime) else self.start
+        zone = moment.tzinfo if isinstance(moment, dt.datetime) else None
+        return self.deadline_at.astimezone(zone).date() if zone is not None else self.deadline_at.date()
+
+    @property
     def all_day(self) -> bool:
         """Whether the event is a date (or span of dates) rather than a clock time."""
         return not isinstance(self.start, dt.datetime)
@@ -79,12 +92,48 @@ class Event:
         return self.status not in (Status.CANCELLED, Status.SUPERSEDED)
 
     def start_utc(self, default_tz: dt.tzinfo) -> dt.datetime:
-        """The start as a UTC instant; all-day dates begin at midnight in `default_tz`."""
-        return _instant(self.start, default_tz)
+        """The start as a UTC instant; all-day dates begin at midnight in the event's own day zone
+        (`day_tz`), or in `default_tz` for an event that has none (an old snapshot)."""
+        return _instant(self.start, self.day_zone(default_tz))
 
     def end_utc(self, default_tz: dt.tzinfo) -> dt.datetime | None:
-        """The end as a UTC instant, or None for a moment."""
-        return None if self.end is None else _instant(self.end, default_tz)
+        """The end as a UTC instant (an all-day end: the midnight after its last day); None for a moment."""
+        return None if self.end is None else _instant(self.end, self.day_zone(default_tz))
+
+    def day_zone(self, default_tz: dt.tzinfo) -> dt.tzinfo:
+        """The zone the event's days are read in: its own `day_tz` if whole-day, else `default_tz`."""
+        return timing.zone(self.day_tz) if self.day_tz is not None else default_tz
+
+    @property
+    def first_day(self) -> dt.date:
+        """The first day the event is on, as its reader is shown it (a timed event: in its own zone)."""
+        return self.start.date() if isinstance(self.start, dt.datetime) else self.start
+
+    @property
+    def last_day(self) -> dt.date:
+        """The last day the event is on: an all-day end is exclusive, and a timed end at midnight
+        ends the day before (a moment's last day is its first)."""
+        end = self.end
+        if end is None:
+            return self.first_day
+        if isinstance(end, dt.datetime):
+            local = end.astimezone(self.start.tzinfo) if isinstance(self.start, dt.datetime) else end
+            day = local.date()
+            if local.time() == dt.time(0) and day > self.first_day:
+                day -= dt.timedelta(days=1)
+            return day
+        return max(end - dt.timedelta(days=1), self.first_day)
+
+
+def series_master(occurrence: Event) -> Event:
+    """A repeating entry as one event (what the feed writes as one VEVENT with RRULE/EXDATE): the
+    series' id, its first date (DTSTART) as the start, the occurrence's length, every other field
+    shared. It has no deadline instant of its own: each date has one (`Calendar.occurrences`)."""
+    if occurrence.series is None or occurrence.series_start is None:
+        return occurrence
+    first = occurrence.series_start
+    end = None if occurrence.end is None else first + (occurrence.end - occurrence.start)
+    return replace(occurrence, id=occurrence.series, start=first, end=end, deadline_at=None)
 
 
 def earlier_start(was: model.Moment, event: Event, default_tz: str) -> dt.date | dt.datetime:
@@ -115,9 +164,18 @@ class Calendar:
     _by_id: Mapping[str, Event] = field(default_factory=dict, repr=False, compare=False)
     actions: tuple[model.Action, ...] = ()  # in file order; events name them in `action:`
     _actions_by_id: Mapping[str, model.Action] = field(default_factory=dict, repr=False, compare=False)
+    _series: Mapping[str, tuple[Event, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {event.id: event for event in self.events})
+        series: dict[str, list[Event]] = {}
+        for event in self.events:
+            if event.series is not None:
+                series.setdefault(event.series, []).append(event)
+        ordered = {
+            key: tuple(sorted(dates, key=lambda e: _as_date(e.start))) for key, dates in series.items()
+        }
+        object.__setattr__(self, "_series", ordered)
         object.__setattr__(self, "_actions_by_id", {action.id: action for action in self.actions})
 
     def action(self, action_id: str) -> model.Action:
@@ -136,6 +194,10 @@ class Calendar:
     def tz(self) -> dt.tzinfo:
         """The calendar's default zone, in which all-day dates begin."""
         return timing.zone(self.meta.timezone)
+
+    def occurrences(self, series_id: str) -> tuple[Event, ...]:
+        """The dates of a repeating entry (`repeat:`) in time order; empty when `series_id` is none."""
+        return self._series.get(series_id, ())
 
     def get(self, event_id: str) -> Event:
         """The event with `event_id`; EventNotFound otherwise."""
@@ -244,6 +306,14 @@ def _occurrences(event: model.Event, times: _Times, default_tz: str, line: int) 
     assert event.repeat is not None
     dates = timing.expand_rule(times.start, event.repeat.rrule, event.repeat.exdate)
     given = {_as_date(d) for d in timing.expand_rule(times.start, event.repeat.rrule)}
+    first = _as_date(times.start)
+    if first not in given:
+        # RFC 5545 §3.8.5.3: a DTSTART the rule does not give makes the set undefined; calendar apps
+        # show it as a date anyway while the rule's expansion (and so the API) would not.
+        raise ValueError(
+            f"the rule does not give the entry's own date {first} ({first:%A}) — make `date:` the "
+            "first date the rule gives, or change the rule (e.g. its BYDAY)"
+        )
     for index, day in enumerate(event.repeat.exdate):
         if day not in given:
             message = f"exdate {day} is not a date the rule gives — remove it or fix the rule"

@@ -134,25 +134,42 @@ def _diff_event(old: Event, new: Event, old_cal: Calendar, new_cal: Calendar) ->
 
 def _move(old: Event, new: Event, old_tz: dt.tzinfo, new_tz: dt.tzinfo) -> Move:
     shift = None
+    whole_days = old.all_day and new.all_day
     if old.start != new.start:
-        shift = new.start_utc(new_tz) - old.start_utc(old_tz)
+        # Whole days move by calendar days: 182 days across a clock change is not "181 days 23 h".
+        if whole_days:
+            shift = dt.timedelta(days=(_day(new.start) - _day(old.start)).days)
+        else:
+            shift = new.start_utc(new_tz) - old.start_utc(old_tz)
     old_deadline = new_deadline = None
-    follows_start = (
-        old.deadline_at is not None
-        and new.deadline_at is not None
-        and shift is not None
-        and new.deadline_at - old.deadline_at == shift
-    )
+    if whole_days and old.deadline_day is not None and new.deadline_day is not None:
+        moved_with_start = shift is not None and old.day_tz == new.day_tz and old.day_moment == new.day_moment
+        follows_start = (
+            moved_with_start and dt.timedelta(days=(new.deadline_day - old.deadline_day).days) == shift
+        )
+    else:
+        follows_start = (
+            old.deadline_at is not None
+            and new.deadline_at is not None
+            and shift is not None
+            and new.deadline_at - old.deadline_at == shift
+        )
     if old.deadline_at != new.deadline_at and not follows_start:  # say so only when it moved on its own
         old_deadline = _deadline_text(old, old_tz)
         new_deadline = _deadline_text(new, new_tz)
     return Move(when_text(old), when_text(new), shift, old_deadline, new_deadline)
 
 
+def _day(value: dt.date | dt.datetime) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
 def _deadline_text(event: Event, default_tz: dt.tzinfo) -> str:
     if event.deadline_at is None:
         return "no deadline"
-    zone = event.start.tzinfo if isinstance(event.start, dt.datetime) else default_tz
+    if event.deadline_day is not None and event.day_moment is not None:  # a whole day, in its own zone
+        return f"{event.deadline_day:%Y-%m-%d} ({event.day_moment.value} of day) {event.day_tz}"
+    zone = event.start.tzinfo if isinstance(event.start, dt.datetime) else event.day_zone(default_tz)
     local = event.deadline_at.astimezone(zone)
     return f"{local:%Y-%m-%d %H:%M} {getattr(zone, 'key', '')}".rstrip()
 

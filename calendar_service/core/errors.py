@@ -14,7 +14,9 @@
     ├── SubscriptionDisabled (ValueError) the operation needs an enabled subscription
     ├── SubscriptionChanged (ValueError) a conditional write named a version that is no longer current
     ├── SubscriptionLimit (ValueError)  creating one more would pass the configured cap
-    └── UnsafeWebhookURL (ValueError)   a webhook URL (or the address it resolves to) is refused
+    ├── UnsafeWebhookURL (ValueError)   a webhook URL (or the address it resolves to) is refused
+    ├── WatchInvalid (ValueError)       the watch list (watch.yaml) has errors (`.problems`)
+    └── ProposalNotFound (LookupError)  no open proposal with that id
 
 Each message is built from the offending value and says what to do about it.
 """
@@ -174,3 +176,22 @@ class UnsafeWebhookURL(TradeCalendarError, ValueError):
         self.url = url
         self.reason = reason
         super().__init__(f"webhook URL {url!r} is not allowed: {reason}")
+
+
+class WatchInvalid(TradeCalendarError, ValueError):
+    """The watch list (`watch.yaml`) has errors; `problems` lists all of them. The last good list stays."""
+
+    def __init__(self, path: str, problems: Sequence[Problem]) -> None:
+        self.path = path
+        self.problems = tuple(problems)
+        errors = [p for p in self.problems if p.severity == "error"]
+        lines = "\n".join(p.format() for p in errors[:20])
+        super().__init__(f"{path}: {len(errors)} error(s) in the watch list; fix them:\n{lines}")
+
+
+class ProposalNotFound(TradeCalendarError, LookupError):
+    """No proposal has the requested id."""
+
+    def __init__(self, proposal_id: str) -> None:
+        self.proposal_id = proposal_id
+        super().__init__(f"no open proposal {proposal_id!r}; list them with `trade-calendar review`")

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from calendar_service.core.timing import duration_text, utc_text
+from calendar_service.core.timing import iso_duration, utc_text
 
 Format = Literal["standard", "slack", "teams"]
 FORMATS: tuple[Format, ...] = ("standard", "slack", "teams")
@@ -148,8 +148,3 @@ def successor_data(
 ) -> dict[str, Any]:
     """The event that superseded another: its id, title and the time that now applies."""
     return {"event_id": event_id, "title": title, "at": whole_day_data(at, zone, day_moment)}
-
-
-def iso_duration(delta: dt.timedelta) -> str:
-    """ISO 8601 duration of a non-negative timedelta, e.g. `P1DT2H30M`; `PT0S` for zero."""
-    return duration_text(*divmod(int(delta.total_seconds()), 86400))

@@ -265,7 +265,18 @@ class Event(_Strict):
 
     superseded_by: str | None = Field(None, pattern=SLUG)
     history: list[Change] = Field(default_factory=list)
-    verified: dt.date | None = Field(None, description="When a curator last checked this entry")
+    # `verified:` means a person read the event's sources on that date and found the entry right; the
+    # source watch (core/sourcecheck.py) puts the event back on the review list when a source changes
+    # after it. Set it with `trade-calendar review --verify ID`, never by a bulk edit.
+    verified: dt.date | None = Field(
+        None, description="When a person last checked this entry against its sources (YYYY-MM-DD)"
+    )
+    proposed_from: str | None = Field(
+        None,
+        max_length=160,
+        description="The watched document this entry was proposed from (e.g. fr-2026-12345), when a "
+        "curator accepted a proposal",
+    )
     sources: list[Source] = Field(min_length=1)
 
 

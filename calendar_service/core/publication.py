@@ -20,7 +20,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from calendar_service.core import model, timing
@@ -102,6 +102,50 @@ def _next_state(
         sequence = max(before.sequence, floor)
         return Published(event.id, fingerprint, sequence, now, None, snapshot, first, before.was_start)
     return before
+
+
+def series_states(
+    calendar: Calendar, published: Mapping[str, Published], fallback: dt.datetime
+) -> dict[str, Published]:
+    """The feed's record of each repeating entry, written once as one VEVENT for all its dates.
+
+    Its SEQUENCE and LAST-MODIFIED are the highest among its dates, those still in the data and those
+    dropped and kept as tombstones, so dropping the date that had been revised most never takes the
+    series' SEQUENCE back (clients ignore a lower one). A date no reconcile has seen counts as first
+    published at `fallback`. Keyed by the series id; a series none of whose dates is left in the data
+    is a tombstone (`removed_at` set), with the snapshot of its first date.
+    """
+    live: dict[str, list[Published]] = {}
+    gone: dict[str, list[Published]] = {}
+    for event in calendar:
+        if event.series is not None:
+            state = published.get(event.id)
+            if state is None or state.removed_at is not None:
+                state = initial_state(event, fallback)
+            live.setdefault(event.series, []).append(state)
+    for state in published.values():
+        series = state.snapshot.get("series") if state.removed_at is not None else None
+        if isinstance(series, str) and state.event_id not in calendar:
+            gone.setdefault(series, []).append(state)
+    merged: dict[str, Published] = {}
+    for series, states in live.items():
+        merged[series] = _merge(series, states + gone.get(series, []), removed=False)
+    for series, states in gone.items():
+        if series not in merged:
+            merged[series] = _merge(series, states, removed=True)
+    return merged
+
+
+def _merge(series: str, states: list[Published], removed: bool) -> Published:
+    first = min(states, key=lambda s: str(s.snapshot.get("start", "")) if removed else "")
+    removals = [s.removed_at for s in states if s.removed_at is not None]
+    return replace(
+        first,
+        event_id=series,
+        sequence=max(s.sequence for s in states),
+        last_modified=max(s.last_modified for s in states),
+        removed_at=max(removals) if removed and removals else None,
+    )
 
 
 def initial_state(event: Event, when: dt.datetime) -> Published:

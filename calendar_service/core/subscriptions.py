@@ -31,7 +31,7 @@ from pydantic.json_schema import SkipJsonSchema
 from calendar_service.core.errors import FilterError, SubscriptionInvalid
 from calendar_service.core.filters import FILTER_PARAMETERS, EventFilter, convert_value, parse_filter
 from calendar_service.core.messages import Format
-from calendar_service.core.timing import parse_duration, utc_text
+from calendar_service.core.timing import iso_duration, parse_duration, utc_text
 
 DEFAULT_LEAD_TIMES = ("P7D", "P1D", "PT1H")
 SUBSCRIPTION_FILTERS = FILTER_PARAMETERS  # the feed's filters, all of them
@@ -133,11 +133,8 @@ _LEAD_TIME_MAX_CHARS = 64  # zero-padded spellings are fine; megabytes of digits
 
 
 def lead_time_text(delta: dt.timedelta) -> str:
-    """The one spelling of a lead time: `P1D`, `PT1H30M`, `P2DT6H` (days, hours, minutes; no weeks)."""
-    days, rest = divmod(int(delta.total_seconds()), 86400)
-    hours, minutes = divmod(rest // 60, 60)
-    clock = (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
-    return "P" + (f"{days}D" if days else "") + (f"T{clock}" if clock else "")
+    """The one spelling of a lead time: `P1D`, `PT1H30M`, `P2DT6H` (whole minutes; no weeks)."""
+    return iso_duration(dt.timedelta(minutes=int(delta.total_seconds()) // 60))
 
 
 def normalise_lead_time(text: str) -> str:

@@ -60,6 +60,11 @@ def duration_text(days: int, seconds: int = 0) -> str:
     return text
 
 
+def iso_duration(delta: dt.timedelta) -> str:
+    """The one ISO 8601 writer for a span: whole seconds, negative spans as zero (`P1DT2H30M`, `PT0S`)."""
+    return duration_text(*divmod(max(int(delta.total_seconds()), 0), 86400))
+
+
 def utc_text(value: dt.datetime) -> str:
     """An aware datetime as ISO 8601 UTC with a Z (microseconds kept when there are any)."""
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

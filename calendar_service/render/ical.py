@@ -11,15 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from urllib.parse import quote
 
 from calendar_service.core import timing
-from calendar_service.core.calendar import Calendar, Event
+from calendar_service.core.calendar import Calendar, Event, series_master
 from calendar_service.core.errors import ActionNotFound, FilterError
 from calendar_service.core.filters import EventFilter, split_values
 from calendar_service.core.model import Moment, Precision, Source, Status
-from calendar_service.core.publication import Published, event_from_snapshot, initial_state
+from calendar_service.core.publication import Published, event_from_snapshot, initial_state, series_states
 from calendar_service.core.timing import Duration, duration_text
 from calendar_service.render.vtimezone import vtimezone_lines
 
@@ -107,27 +106,38 @@ def render_feed(
     """
     # Events no reconcile has seen yet (the caller skipped it) are dated by the data's review date, not
     # by the clock, so the output stays a function of the inputs.
-    fallback = dt.datetime.combine(calendar.meta.reviewed, dt.time(0), tzinfo=dt.UTC)
+    fallback = review_instant(calendar)
     items: list[tuple[Event, Published, bool]] = []
+    series = series_states(calendar, published, fallback) if _has_series(calendar, published) else {}
     series_written: set[str] = set()
-    first_page: dict[str, str] = {}
     for event in calendar.events:
         if event_filter.matches(event):
+            if event.series is not None:
+                # A repeating entry is one VEVENT with RRULE/EXDATE (the series' own id as its UID).
+                if event.series not in series_written:
+                    series_written.add(event.series)
+                    items.append((series_master(event), series[event.series], False))
+                continue
             state = published.get(event.id)
             if state is None or state.removed_at is not None:
                 state = initial_state(event, fallback)
-            if event.series is not None:
-                # A repeating entry is one VEVENT with RRULE/EXDATE, revised as its first date is.
-                if event.series in series_written:
-                    continue
-                series_written.add(event.series)
-                first_page[event.series] = event.id  # the series has no page of its own; its first date has
-                event = _series_master(event)
             items.append((event, state, False))
     for event_id in sorted(published):
         state = published[event_id]
-        if state.removed_at is None or event_id in calendar or state.snapshot.get("series"):
-            continue  # a dropped date of a series is an EXDATE or a shorter rule, not a VEVENT of its own
+        if state.removed_at is None or event_id in calendar:
+            continue
+        series_id = state.snapshot.get("series")
+        if series_id is not None:
+            # A dropped date of a series is an EXDATE or a shorter rule, not a VEVENT of its own; a
+            # series with no date left is one cancelled VEVENT, announced by its first date's record.
+            gone_series = series.get(series_id)
+            if gone_series is None or gone_series.removed_at is None or series_id in series_written:
+                continue
+            series_written.add(series_id)
+            gone = series_master(event_from_snapshot(gone_series.snapshot))
+            if event_filter.matches(gone):
+                items.append((gone, gone_series, True))
+            continue
         gone = event_from_snapshot(state.snapshot)
         if event_filter.matches(gone):
             items.append((gone, state, True))
@@ -135,7 +145,7 @@ def render_feed(
     body: list[str] = []
     zones: dict[str, tuple[int, int]] = {}
     for event, state, tombstone in items:
-        page = f"{event_base}/events/{first_page.get(event.id, event.id)}" if event_base else None
+        page = f"{event_base}/events/{event.id}" if event_base else None
         body.extend(_event_lines(calendar, event, state, tombstone, alarms, zones, page))
 
     if not items:
@@ -162,6 +172,7 @@ def render_event(
 
     Adding this file and later subscribing to the feed updates the one event instead of duplicating it
     (RFC 5545 §3.8.4.7, §3.8.7.4). It is not a subscription, so it has no name or refresh interval.
+    Give it what `feed_item` returns: for one date of a series, that is the whole series.
     """
     zones: dict[str, tuple[int, int]] = {}
     body = _event_lines(calendar, event, state, tombstone, (), zones, page_url)
@@ -170,6 +181,49 @@ def render_event(
         lines.extend(vtimezone_lines(name, *zones[name]))
     lines.extend(body)
     return _encode(lines)
+
+
+def review_instant(calendar: Calendar) -> dt.datetime:
+    """What dates an event no reconcile has seen yet: the data's review date (never the clock, so the
+    output stays a function of the inputs)."""
+    return dt.datetime.combine(calendar.meta.reviewed, dt.time(0), tzinfo=dt.UTC)
+
+
+def feed_item(
+    calendar: Calendar, published: Mapping[str, Published], event: Event
+) -> tuple[Event, Published, bool]:
+    """The VEVENT the feed writes for `event`: the event, its record and whether it is a tombstone.
+
+    One date of a repeating entry is written as its whole series (the series' UID, RRULE, EXDATE and
+    SEQUENCE), never as a VEVENT of its own: a calendar client that gets the series from a per-event
+    file and again from the feed holds one object (same UID, no RECURRENCE-ID) and updates it in
+    place. A lone RECURRENCE-ID instance would be an orphan exception that clients handle badly:
+    Outlook maps none to an appointment of its own (MS-OXCICAL), CalDAV stores keep a UID in one
+    resource, so the instance and the feed's master overwrite each other (etesync-web#67).
+    """
+    fallback = review_instant(calendar)
+    if event.series is not None:
+        states = series_states(calendar, published, fallback)
+        state = states.get(event.series)
+        if state is not None:
+            master = series_master(event if event.id in calendar else _first_date(calendar, event))
+            return master, state, state.removed_at is not None
+    state = published.get(event.id)
+    if state is None:
+        state = initial_state(event, fallback)
+    return event, state, state.removed_at is not None and event.id not in calendar
+
+
+def _first_date(calendar: Calendar, event: Event) -> Event:
+    """A live date of `event`'s series (a dropped date's file is the series as it now is)."""
+    dates = calendar.occurrences(event.series or "")
+    return dates[0] if dates else event
+
+
+def _has_series(calendar: Calendar, published: Mapping[str, Published]) -> bool:
+    return any(e.series is not None for e in calendar.events) or any(
+        s.removed_at is not None and s.snapshot.get("series") for s in published.values()
+    )
 
 
 def _encode(lines: list[str]) -> bytes:
@@ -308,15 +362,6 @@ def _times(event: Event, zones: dict[str, tuple[int, int]]) -> list[str]:
     # would fix that but vobject ignores it. Written in UTC, both instants read the same everywhere
     # (clients show them in the reader's own zone anyway).
     return [_utc_line("DTSTART", start), _utc_line("DTEND", end)]
-
-
-def _series_master(occurrence: Event) -> Event:
-    """The VEVENT of a whole series: UID the entry's id, DTSTART its first date, the same length."""
-    first = occurrence.series_start
-    assert first is not None
-    assert occurrence.series is not None
-    end = None if occurrence.end is None else first + (occurrence.end - occurrence.start)
-    return replace(occurrence, id=occurrence.series, start=first, end=end)
 
 
 def _series_times(event: Event, times: list[str], zones: dict[str, tuple[int, int]]) -> list[str]:

@@ -71,7 +71,9 @@ def was_to_dict(change: model.Change, event: Event, calendar: Calendar) -> dict[
     if change.was is None:
         return None
     written = change.was.model_dump(mode="json", exclude_none=True)
-    moment = moment_to_dict(earlier_start(change.was, event, calendar.meta.timezone), calendar.tz)
+    moment = moment_to_dict(
+        earlier_start(change.was, event, calendar.meta.timezone), event.day_zone(calendar.tz)
+    )
     assert moment is not None
     return {**moment, **written}
 
@@ -97,12 +99,17 @@ def action_to_dict(action: model.Action, calendar: Calendar) -> dict[str, Any]:
 
 
 def event_to_dict(event: Event, calendar: Calendar) -> dict[str, Any]:
-    """Everything a reader needs about one event; `end` of an all-day event is exclusive."""
+    """Everything a reader needs about one event; `end` of an all-day event is exclusive.
+
+    A whole-day event's `start`/`end` are its dates read in its own day zone (`day_tz`: Brussels for
+    an EU deadline), the zone its `deadline` names too.
+    """
     tz = calendar.tz
+    days = event.day_zone(tz)
     return {
         **descriptive_fields(event),
-        "start": moment_to_dict(event.start, tz),
-        "end": moment_to_dict(event.end, tz),
+        "start": moment_to_dict(event.start, days),
+        "end": moment_to_dict(event.end, days),
         "precision": event.precision.value,
         "deadline": deadline_to_dict(event, tz),
         "superseded_by": event.superseded_by,

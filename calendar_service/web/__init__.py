@@ -28,11 +28,14 @@ from calendar_service.web import (
     metrics,
     openapi,
     pages,
+    review,
     subscriptions,
 )
+from calendar_service.web.compression import Compression
 from calendar_service.web.feedcache import FeedCache
 from calendar_service.web.feeds import FeedFastPath
 from calendar_service.worker.metrics import LedgerCollector
+from calendar_service.worker.sourcemetrics import SourceCollector
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -50,6 +53,7 @@ BLUEPRINTS: tuple[ModuleType, ...] = (
     metrics,
     openapi,
     subscriptions,
+    review,
     ignored,
 )
 
@@ -84,7 +88,10 @@ def create_app(
     )
     app_metrics = metrics.Metrics(
         services.live, config.prometheus_multiproc_dir, counters=[services.delivery_metrics.registry],
-        gauges=[LedgerCollector(services.engine, services.clock)],
+        gauges=[
+            LedgerCollector(services.engine, services.clock),
+            SourceCollector(services.engine, services.clock),
+        ],
     )  # fmt: skip
     cache = FeedCache(refresh=config.feed_refresh, on_render=app_metrics.observe_render)
     extension.init_app(app, extension.WebParts(services, cache, app_metrics))
@@ -92,6 +99,7 @@ def create_app(
     for module in BLUEPRINTS:
         _register(app, module)
     app.wsgi_app = FeedFastPath(app.wsgi_app, services.live, cache, app_metrics)  # type: ignore[method-assign]
+    app.wsgi_app = Compression(app.wsgi_app)  # type: ignore[method-assign]  # outermost: the fast path too
     return app
 
 

@@ -6,18 +6,21 @@ import base64
 import binascii
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import Blueprint, Response, request
 
 from calendar_service.adapters.live import Snapshot
 from calendar_service.application import deadlines
-from calendar_service.core.calendar import Event
+from calendar_service.application.changes import select_changes
+from calendar_service.application.events import EventQuery, order_key, select_events
+from calendar_service.core.calendar import Event, series_master
 from calendar_service.core.filters import FILTER_PARAMETERS, EventFilter, parse_filter
-from calendar_service.core.timing import duration_text, parse_duration
+from calendar_service.core.publication import Published, series_states
+from calendar_service.core.timing import iso_duration, parse_duration
+from calendar_service.render.ical import review_instant
 from calendar_service.render.jsonview import event_to_dict, moment_to_dict, utc_text
-from calendar_service.web.changes import changes_since
 from calendar_service.web.errorhandlers import BadParameter, calendar_not_loaded
 from calendar_service.web.extension import services
 from calendar_service.web.openapi import operation, parse_query, respond
@@ -62,12 +65,31 @@ def _event_filter(query: FilterQuery) -> EventFilter:
     return parse_filter(params)
 
 
-def event_view(event: Event, snapshot: Snapshot) -> dict[str, Any]:
-    """An event as the API shows it, with its feed SEQUENCE when it has been published."""
+def event_view(
+    event: Event, snapshot: Snapshot, series: Mapping[str, Published] | None = None
+) -> dict[str, Any]:
+    """An event as the API shows it, with its feed SEQUENCE when it has been published (a date of a
+    series: the series' SEQUENCE, as its one VEVENT has it; pass `series_sequences` for many)."""
     data = event_to_dict(event, snapshot.calendar)
-    state = snapshot.published.get(event.id)
-    data["feed_sequence"] = getattr(state, "sequence", None)
+    if event.rrule is not None:
+        states = series if series is not None else series_sequences(snapshot)
+        data["feed_sequence"] = getattr(states.get(event.series or event.id), "sequence", None)
+    else:
+        data["feed_sequence"] = getattr(snapshot.published.get(event.id), "sequence", None)
     return data
+
+
+def series_sequences(snapshot: Snapshot) -> dict[str, Published]:
+    """The feed's record of every series in `snapshot` (what its one VEVENT carries)."""
+    calendar = snapshot.calendar
+    return series_states(calendar, snapshot.published, review_instant(calendar))
+
+
+def _bound(name: str, value: dt.date | dt.datetime | None, tz: dt.tzinfo) -> dt.date | dt.datetime | None:
+    """A `from`/`to` as the selection takes it: a date stays a day; a time becomes an aware instant."""
+    if value is None or not isinstance(value, dt.datetime):
+        return value
+    return _instant(name, value, tz)
 
 
 def _instant(name: str, value: dt.date | dt.datetime | None, tz: dt.tzinfo) -> dt.datetime | None:
@@ -83,82 +105,61 @@ def _instant(name: str, value: dt.date | dt.datetime | None, tz: dt.tzinfo) -> d
         raise BadParameter(name, value.isoformat(), "out of range; use a year between 1 and 9998") from None
 
 
-def _encode_cursor(event: Event, tz: dt.tzinfo) -> str:
-    raw = f"{event.start_utc(tz).isoformat()}|{event.id}".encode()
+def _encode_cursor(event: Event) -> str:
+    day, instant, event_id = order_key(event)
+    raw = f"{day.isoformat()}|{instant.isoformat()}|{event_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+def _decode_cursor(cursor: str) -> tuple[dt.date, dt.datetime, str]:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        moment, event_id = text.split("|", 1)
+        day, moment, event_id = text.split("|", 2)
         after = dt.datetime.fromisoformat(moment)
         if after.utcoffset() is None:
             raise ValueError("a cursor's instant carries its offset")  # compared with aware instants
-        return after, event_id
+        return dt.date.fromisoformat(day), after, event_id
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise BadParameter(
             "cursor", cursor, "not a cursor this API issued; use `next_cursor` from the previous page"
         ) from None
 
 
-def _matches_text(event: Event, words: list[str]) -> bool:
-    haystack = " ".join(
-        part
-        for part in (
-            event.id,
-            event.title,
-            event.description or "",
-            event.instrument or "",
-            event.location or "",
-            event.action or "",
-            " ".join(event.tags),
-            " ".join(s.title for s in event.sources),
-        )
-    ).casefold()
-    return all(word in haystack for word in words)
-
-
 @bp.get("/events")
 @operation(f"{P}/events", tag="events", query=EventsQuery, response=EventPage, errors=(400, 503))
 def list_events() -> Response:
-    """Events matching the filters, in time order, a page at a time."""
+    """Events matching the filters, in the order a reader sees them (day shown, then instant), a page at
+    a time. `from`/`to` dates are days as each event shows them (see the parameters)."""
     snapshot = _snapshot()
     if isinstance(snapshot, Response):
         return snapshot
     query = parse_query(EventsQuery, _args())
     calendar = snapshot.calendar
     tz = calendar.tz
-    event_filter = _event_filter(query)
-    begin = _instant("from", query.from_, tz)
-    end = _instant("to", query.to, tz)
-    words = [word.casefold() for word in (query.q or "").split()]
-
-    def keep(event: Event) -> bool:
-        if not event_filter.matches(event):
-            return False
-        start = event.start_utc(tz)
-        if end is not None and start >= end:
-            return False
-        if begin is not None and (event.end_utc(tz) or start) < begin:
-            return False
-        return not words or _matches_text(event, words)
-
-    selected = sorted((e for e in calendar if keep(e)), key=lambda e: (e.start_utc(tz), e.id))
+    selected = select_events(
+        calendar,
+        EventQuery(
+            event_filter=_event_filter(query),
+            begin=_bound("from", query.from_, tz),
+            end=_bound("to", query.to, tz),
+            words=tuple((query.q or "").split()),
+        ),
+    )
     if query.cursor:
         after = _decode_cursor(query.cursor)
-        selected_after = [e for e in selected if (e.start_utc(tz), e.id) > after]
+        selected_after = [e for e in selected if order_key(e) > after]
     else:
         selected_after = selected
     page = selected_after[: query.limit]
     more = len(selected_after) > query.limit
+    series = series_sequences(snapshot) if any(e.rrule for e in page) else {}
     return respond(
         EventPage,
         {
-            "items": [event_view(e, snapshot) for e in page],
+            "items": [event_view(e, snapshot, series) for e in page],
             "count": len(page),
             "total": len(selected),
-            "next_cursor": _encode_cursor(page[-1], tz) if more and page else None,
+            "next_cursor": _encode_cursor(page[-1]) if more and page else None,
         },
     )
 
@@ -167,21 +168,25 @@ def list_events() -> Response:
 @operation(
     f"{P}/events/{{event_id}}",
     tag="events",
-    path_params={"event_id": "The event's id (its iCalendar UID)"},
+    path_params={
+        "event_id": "The event's id (its iCalendar UID); a repeating entry's own id gives the series"
+    },
     response=EventOut,
     errors=(404, 503),
 )
 def get_event(event_id: str) -> Response:
-    """One event with its recorded history."""
+    """One event with its recorded history; a repeating entry's id gives the series with its dates."""
     snapshot = _snapshot()
     if isinstance(snapshot, Response):
         return snapshot
-    return respond(EventOut, event_view(snapshot.calendar.get(event_id), snapshot))
-
-
-def iso_duration(seconds: int) -> str:
-    """Whole seconds as an ISO 8601 duration: P12DT3H20M5S; PT0S for nothing."""
-    return duration_text(*divmod(max(seconds, 0), 86400))
+    calendar = snapshot.calendar
+    dates = calendar.occurrences(event_id) if event_id not in calendar else ()
+    if dates:
+        series = series_sequences(snapshot)
+        view = event_view(series_master(dates[0]), snapshot, series)
+        view["occurrences"] = [event_view(e, snapshot, series) for e in dates]
+        return respond(EventOut, view)
+    return respond(EventOut, event_view(calendar.get(event_id), snapshot))
 
 
 @bp.get("/deadlines/upcoming")
@@ -208,15 +213,16 @@ def upcoming_deadlines() -> Response:
     horizon = now + window.as_timedelta()
     due = deadlines.upcoming_deadlines(event_filter.apply(calendar.events), now, horizon)[: query.limit]
     items = []
+    series = series_sequences(snapshot) if any(e.rrule for e in due) else {}
     for event in due:
         assert event.deadline_at is not None
-        view = event_view(event, snapshot)
+        view = event_view(event, snapshot, series)
         seconds = int((event.deadline_at - now).total_seconds())
         items.append(
             {
                 "event": view,
                 "deadline": view["deadline"],
-                "remaining": iso_duration(seconds),
+                "remaining": iso_duration(dt.timedelta(seconds=seconds)),
                 "remaining_seconds": seconds,
             }
         )
@@ -233,7 +239,7 @@ def list_changes() -> Response:
     query = parse_query(ChangesQuery, _args())
     since = _instant("since", query.since, snapshot.calendar.tz)
     assert since is not None
-    items = changes_since(snapshot, since)[: query.limit]
+    items = select_changes(snapshot, since, limit=query.limit)
     return respond(ChangesPage, {"since": utc_text(since), "items": items})
 
 
@@ -271,4 +277,4 @@ def calendar_info() -> Response:
     )
 
 
-__all__ = ["bp", "event_view", "iso_duration", "moment_to_dict"]
+__all__ = ["bp", "event_view", "moment_to_dict"]

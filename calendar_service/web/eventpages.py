@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request, url_for
+from markupsafe import Markup
 
 from calendar_service.adapters.live import Snapshot
-from calendar_service.core.calendar import Event
+from calendar_service.application.events import matches_text
+from calendar_service.core.calendar import Event, series_master
 from calendar_service.core.errors import ActionNotFound
 from calendar_service.core.history import steps
 from calendar_service.core.model import SLUG, Status
-from calendar_service.core.publication import Published, event_from_snapshot
+from calendar_service.core.publication import Published, event_from_snapshot, moment_from_snapshot
 from calendar_service.core.timing import utc_text
 from calendar_service.render.calendarlinks import google_link, outlook_link
-from calendar_service.render.ical import render_event
+from calendar_service.render.ical import feed_item, render_event
 from calendar_service.render.timeline import (
     lanes_per_event,
     moment_label,
@@ -29,8 +32,16 @@ from calendar_service.render.timeline import (
     span_label,
     window_around,
 )
+from calendar_service.render.wording import (
+    REMOVED,
+    badge,
+    countdown,
+    deadline_text,
+    deadline_zone,
+    dotted_hs,
+    rule_text,
+)
 from calendar_service.web import pagekit
-from calendar_service.web.api import _matches_text
 from calendar_service.web.ignored import takes
 
 bp = Blueprint("eventpages", __name__)
@@ -56,8 +67,11 @@ def event_page(event_id: str) -> Response:
         return pagekit.not_found("event", event_id, snap)
     calendar = snap.calendar
     state = snap.published.get(key)
+    dates = calendar.occurrences(key)
     if key in calendar:
         event, gone = calendar.get(key), False
+    elif dates:  # a repeating entry's own id: the series, as the feed has it
+        event, gone, state = series_master(dates[0]), False, None
     elif state is not None and state.is_tombstone:
         event, gone = event_from_snapshot(state.snapshot), True
     else:
@@ -65,42 +79,67 @@ def event_page(event_id: str) -> Response:
     now = pagekit.now()
     page_url = f"{pagekit.base_url()}/events/{key}"
     if ics:
-        return _event_ics(snap, event, state, gone, page_url, now)
+        return _event_ics(snap, dates[0] if dates else event, now)
     html = render_template("event.html", **_event_context(snap, event, state, gone, page_url, now))
     return pagekit.page(html, snap, now, status=410 if gone else 200)
 
 
-def _event_ics(
-    snap: Snapshot, event: Event, state: Published | None, gone: bool, page_url: str, now: dt.datetime
-) -> Response:
-    if state is None:  # not reconciled yet: render as the feed would (dated by the review date)
-        from calendar_service.core.publication import initial_state
-
-        when = dt.datetime.combine(snap.calendar.meta.reviewed, dt.time(0), tzinfo=dt.UTC)
-        state = initial_state(event, when)
-    body = render_event(snap.calendar, event, state, tombstone=gone, page_url=page_url)
+def _event_ics(snap: Snapshot, event: Event, now: dt.datetime) -> Response:
+    """The feed's own VEVENT for `event`: one date of a series gets the whole series."""
+    item, state, tombstone = feed_item(snap.calendar, snap.published, event)
+    page_url = f"{pagekit.base_url()}/events/{item.id}"
+    body = render_event(snap.calendar, item, state, tombstone=tombstone, page_url=page_url)
     response = pagekit.page(body, snap, now, mimetype=ICS)
-    response.headers["Content-Disposition"] = f'attachment; filename="{event.id}.ics"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{item.id}.ics"'
     return response
 
 
-def _deadline(event: Event, now: dt.datetime) -> dict[str, str] | None:
+def _deadline(event: Event, now: dt.datetime, gone: bool) -> dict[str, str] | None:
     if event.deadline_at is None:
         return None
-    zone = event.start.tzinfo if isinstance(event.start, dt.datetime) else None
-    local = event.deadline_at.astimezone(zone) if zone else event.deadline_at
-    anchor = event.deadline.value if event.deadline else "start"
-    if zone is None and event.end is not None and anchor == "end":
-        label = f"end of {moment_label(event.end, last_day=True)}"
-    elif zone is None:
-        label = moment_label(event.start)
-    else:
-        label = moment_label(local)
     return {
-        "label": label,
+        "label": deadline_text(event) or "",
+        "zone": deadline_zone(event),
         "utc": utc_text(event.deadline_at),
-        "countdown": pagekit.countdown(event.deadline_at - now),
+        # A removed event's deadline is no longer counted down: it will not happen as listed.
+        "countdown": "" if gone else countdown(event.deadline_at - now),
     }
+
+
+def _history(event: Event, snap: Snapshot, state: Published | None) -> list[dict[str, Any]]:
+    """Recorded changes oldest first, "was → now" only where the time really moved; then a move this
+    service saw between data versions that nobody recorded (the same one /changes lists)."""
+    out: list[dict[str, Any]] = []
+    for step in steps(event, snap.calendar.meta.timezone):
+        moved = step.before is not None and step.after is not None and step.before != step.after
+        out.append(
+            {
+                "at": step.change.changed.isoformat(),
+                "kind": step.change.kind,
+                "before": moment_label(step.before) if moved and step.before is not None else None,
+                "after": moment_label(step.after) if moved and step.after is not None else None,
+                "was_status": step.change.was_status.value if step.change.was_status else None,
+                "note": (step.change.note or "").strip() or None,
+                "source": step.change.source,
+                "observed": False,
+            }
+        )
+    if state is not None and state.was_start is not None and state.sequence > len(event.history):
+        was = moment_from_snapshot(state.was_start)
+        if was is not None and was != event.start:
+            out.append(
+                {
+                    "at": state.last_modified.strftime("%Y-%m-%d %H:%M UTC"),
+                    "kind": "moved",
+                    "before": moment_label(was),
+                    "after": moment_label(event.start),
+                    "was_status": None,
+                    "note": "Seen by this service when the data changed; no history entry records it.",
+                    "source": None,
+                    "observed": True,
+                }
+            )
+    return out
 
 
 def _notice(snap: Snapshot, event: Event, gone: bool, state: Published | None) -> dict[str, Any] | None:
@@ -134,7 +173,7 @@ def _event_context(
     siblings = pagekit.action_index(calendar).get(event.action or "", ())
     timeline = None
     if len(siblings) > 1:
-        lanes = lanes_per_event(siblings, tz, _event_href)
+        lanes = lanes_per_event(siblings, tz, _event_href, now)
         begin, end = window_around((i for lane in lanes for i in lane.items), now)
         timeline = render_svg(
             lanes, begin, end, now, label=f"Dates of {event.action}", element_id="action-timeline"
@@ -147,26 +186,60 @@ def _event_context(
         "gone": gone,
         "notice": _notice(snap, event, gone, state),
         "when": span_label(event),
-        "zone": getattr(event.start.tzinfo, "key", "") if isinstance(event.start, dt.datetime) else "",
+        # A whole-day event's days are read in its own zone (Brussels for an EU deadline): say which.
+        "zone": getattr(event.start.tzinfo, "key", "")
+        if isinstance(event.start, dt.datetime)
+        else event.day_tz,
         "start_utc": utc_text(start_utc),
-        "deadline": _deadline(event, now),
-        "history": [
-            {
-                "step": step,
-                "before": moment_label(step.before) if step.before is not None else None,
-                "after": moment_label(step.after) if step.after is not None else None,
-            }
-            for step in steps(event, calendar.meta.timezone)
-        ],
+        "deadline": _deadline(event, now, gone),
+        "badge": REMOVED if gone else badge(event, now, tz),
+        "under_way": None if gone else pagekit.under_way(event, now, tz),
+        "history": _history(event, snap, state),
+        "scope": _scope([event]),
         "siblings": siblings,
         "action_title": _action_title(snap, event.action),
         "labels": {e.id: span_label(e) for e in siblings},
         "timeline": timeline,
         "related": [calendar.get(r) for r in event.related if r in calendar],
-        "sequence": state.sequence if state else None,
+        "sequence": feed_item(calendar, snap.published, event)[1].sequence if event.rrule else _seq(state),
+        "series": _series_context(snap, event),
         "google": google_link(event, details),
         "outlook": outlook_link(event, details),
         "page_url": page_url,
+    }
+
+
+def _scope(events: Sequence[Event]) -> list[dict[str, str]]:
+    """HS codes (dotted) and US chapter 99 headings, each with the home page filtered to it."""
+    codes = sorted({h for e in events for h in e.hs})
+    headings = sorted({h for e in events for h in e.chapter99})
+    out = [
+        {"what": "HS", "code": dotted_hs(c), "href": url_for("pages.home", hs=dotted_hs(c))} for c in codes
+    ]
+    for heading in headings:
+        first = heading.partition("-")[0]  # a range of headings filters by its first one
+        out.append({"what": "Chapter 99", "code": heading, "href": url_for("pages.home", hs=first)})
+    return out
+
+
+def _seq(state: Published | None) -> int | None:
+    return state.sequence if state else None
+
+
+def _series_context(snap: Snapshot, event: Event) -> dict[str, Any] | None:
+    """For a repeating entry or one of its dates: the series' id, rule and every date it has."""
+    if event.rrule is None:
+        return None
+    series_id = event.series or event.id
+    dates = snap.calendar.occurrences(series_id)
+    return {
+        "id": series_id,
+        "rule": rule_text(event.rrule),
+        "rrule": event.rrule,
+        "skipped": [moment_label(day) for day in event.exdates],
+        "dates": dates,
+        "labels": {e.id: span_label(e) for e in dates},
+        "is_series": event.id == series_id,
     }
 
 
@@ -201,7 +274,7 @@ def action_page(action: str) -> Response:
     now = pagekit.now()
     timeline = None
     if events:
-        lanes = lanes_per_event(events, calendar.tz, _event_href)
+        lanes = lanes_per_event(events, calendar.tz, _event_href, now)
         begin, end = window_around((i for lane in lanes for i in lane.items), now)
         timeline = render_svg(
             lanes, begin, end, now, label=f"Dates of {record.title}", element_id="action-timeline"
@@ -225,24 +298,77 @@ def action_page(action: str) -> Response:
         instruments=list(instruments),
         authorities=list(authorities),
         countries=sorted({c for e in events for c in e.countries}),
-        hs=sorted({h for e in events for h in e.hs}),
+        scope=_scope(events),
         sources=list(sources.values()),
         feed=f"{pagekit.base_url()}/calendar.ics?action={action}",
     )
     return pagekit.page(html, snap, now)
 
 
+SEARCH_LIMIT = 100
+SNIPPET = 160  # characters of description shown around the first matched word
+
+
 @bp.get("/search")
 @takes("q")
 def search() -> Response:
-    """Events whose id, title, description, instrument, action, tags or sources hold every word."""
+    """Events whose id, title, description, instrument, action, tags or sources hold every word:
+    those still ahead first (soonest first), then past ones (latest first), the words marked."""
     snap = pagekit.snapshot()
     if snap is None:
         return pagekit.not_loaded()
+    now = pagekit.now()
+    tz = snap.calendar.tz
     text = request.args.get("q", "")[:200]
     words = [w.casefold() for w in text.split()]
-    found = [e for e in snap.calendar if _matches_text(e, words)][:100] if words else []
+    found = [e for e in snap.calendar if matches_text(e, words)] if words else []
+    ahead = [e for e in found if (e.end_utc(tz) or e.start_utc(tz)) >= now]
+    past = [e for e in found if (e.end_utc(tz) or e.start_utc(tz)) < now]
+    past.reverse()  # the calendar is in time order: the latest past events first
+    rows = [
+        {
+            "event": e,
+            "title": marked(e.title, words),
+            "snippet": marked(_snippet(e.description or "", words), words),
+            "when": span_label(e),
+            "ahead": i < len(ahead),
+        }
+        for i, e in enumerate((ahead + past)[:SEARCH_LIMIT])
+    ]
     html = render_template(
-        "search.html", snapshot=snap, q=text, found=found, labels={e.id: span_label(e) for e in found}
+        "search.html",
+        snapshot=snap,
+        q=text,
+        rows=rows,
+        total=len(found),
+        limit=SEARCH_LIMIT,
+        ahead=len(ahead),
     )
-    return pagekit.page(html, snap, pagekit.now())
+    return pagekit.page(html, snap, now)
+
+
+def marked(text: str, words: Sequence[str]) -> Markup:
+    """`text` escaped, with every occurrence of any of `words` (case-insensitive) in `<mark>`."""
+    if not words or not text:
+        return Markup.escape(text)
+    pattern = re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True)), re.I)
+    parts: list[str] = []
+    last = 0
+    for match in pattern.finditer(text):
+        parts.append(text[last : match.start()])  # plain text: escaped by join
+        parts.append(Markup("<mark>{}</mark>").format(match.group(0)))
+        last = match.end()
+    parts.append(text[last:])
+    return Markup("").join(parts)
+
+
+def _snippet(description: str, words: Sequence[str]) -> str:
+    """The part of the description around the first matched word (empty when none is in it)."""
+    folded = description.casefold()
+    hits = [folded.find(w) for w in words if w in folded]
+    if not hits:
+        return ""
+    first = min(hits)
+    begin = max(0, first - SNIPPET // 3)
+    piece = description[begin : begin + SNIPPET]
+    return ("…" if begin else "") + piece + ("…" if begin + SNIPPET < len(description) else "")

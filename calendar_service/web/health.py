@@ -16,6 +16,7 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 
 from calendar_service.adapters.db import database_status, ledger
+from calendar_service.adapters.db import sources as sources_db
 from calendar_service.adapters.live import LiveCalendar
 from calendar_service.core.guard import EXAMPLES, Hold
 from calendar_service.render.jsonview import utc_text
@@ -107,8 +108,33 @@ def _reminders_report(engine: Engine | None) -> dict[str, Any] | None:
     }
 
 
-def _down(database: dict[str, Any] | None, reminders: dict[str, Any] | None) -> dict[str, str]:
+def sources_report(engine: Engine | None) -> dict[str, Any] | None:
+    """The source watch: "ok", or "stale" naming each watch without a success for a day."""
+    if engine is None or database_status(engine).down:
+        return None
+    try:
+        runs = sources_db.watch_runs_list(engine)
+    except Exception:  # health reports, it never fails; the database status recorded the error
+        return None
+    if not runs:
+        return None  # the watch has never run here (no watch.yaml): nothing to say
+    now = services().clock.now()
+    stale = {
+        run.watch_id: f"no success since {utc_text(run.last_success) if run.last_success else 'it started'}"
+        + (f"; last error: {run.last_error}" if run.last_error else "")
+        for run in runs
+        if run.stale(now)
+    }
+    return {"status": "stale" if stale else "ok", "watches": len(runs), "stale": stale}
+
+
+def _down(
+    database: dict[str, Any] | None, reminders: dict[str, Any] | None, sources: dict[str, Any] | None = None
+) -> dict[str, str]:
     down: dict[str, str] = {}
+    if sources is not None and sources["stale"]:
+        named = "; ".join(f"{watch}: {why}" for watch, why in sorted(sources["stale"].items()))
+        down["sources"] = f"watch not succeeding for a day — {named}"
     if database is not None and database["status"] == "down":
         down["database"] = f"down since {database['since']}: {database['error']}"
     if reminders is not None and reminders["status"] != "ok":
@@ -129,10 +155,13 @@ def healthz() -> Response:
     engine = services().engine
     database = database_report(engine)
     reminders = _reminders_report(engine)
-    down = _down(database, reminders)
+    sources = sources_report(engine)
+    down = _down(database, reminders, sources)
     if down and report["status"] == "ok":
         report["status"] = "degraded"
     report.update(database=database, reminders=reminders, down=down)
+    if sources is not None:
+        report["sources"] = sources
     response = jsonify(report)
     response.headers["Cache-Control"] = "no-store"
     return response

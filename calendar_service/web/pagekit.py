@@ -10,11 +10,26 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Mapping
+from typing import Any
 
-from flask import Response, current_app, render_template, request
+from flask import Flask, Response, current_app, g, has_request_context, render_template, request
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 from calendar_service.adapters.live import Snapshot
 from calendar_service.core.calendar import Calendar, Event
+from calendar_service.render.jsonview import utc_text
+from calendar_service.render.wording import (
+    AUTHORITY_NAMES,
+    Badge,
+    badge,
+    countdown,
+    country_name,
+    deadline_text,
+    deadline_zone,
+    dotted_hs,
+    zone_city,
+)
 from calendar_service.web.extension import services
 from calendar_service.web.feeds import public_base
 
@@ -30,8 +45,13 @@ def snapshot() -> Snapshot | None:
 
 
 def now() -> dt.datetime:
-    """The app clock's time."""
-    return services().clock.now()
+    """The app clock's time, read once per request (every countdown on a page counts from one moment)."""
+    if not has_request_context():
+        return services().clock.now()
+    if "page_now" not in g:
+        g.page_now = services().clock.now()
+    moment: dt.datetime = g.page_now
+    return moment
 
 
 def base_url() -> str:
@@ -98,12 +118,53 @@ def action_index(calendar: Calendar) -> Mapping[str, tuple[Event, ...]]:
 _ACTIONS: dict[str, Mapping[str, tuple[Event, ...]]] = {}
 
 
-def countdown(delta: dt.timedelta) -> str:
-    """`in 12 days`, `in 5 hours`, `within the hour`, or how long ago for a past moment."""
-    if delta < dt.timedelta(0):
-        past = -delta
-        return f"{past.days} days ago" if past.days >= 2 else "passed"
-    if delta.days >= 2:
-        return f"in {delta.days} days"
-    hours = int(delta.total_seconds() // 3600)
-    return f"in {hours} hours" if hours >= 1 else "within the hour"
+def status(event: Event) -> Badge:
+    """The event's status badge as of the page's moment."""
+    snap = services().live.snapshot
+    tz = snap.calendar.tz if snap is not None else dt.UTC
+    return badge(event, now(), tz)
+
+
+def deadline_row(event: Event, at: dt.datetime, tz: dt.tzinfo) -> dict[str, Any]:
+    """What a row of the deadlines table shows: when (in the deadline's own zone), how long, how sure."""
+    assert event.deadline_at is not None
+    return {
+        "event": event,
+        "when": deadline_text(event),
+        "zone": deadline_zone(event),
+        "left": countdown(event.deadline_at - at),
+        "utc": utc_text(event.deadline_at),
+        "badge": badge(event, at, tz),
+        "countries": [country_name(c) for c in event.countries],
+    }
+
+
+def under_way(event: Event, at: dt.datetime, tz: dt.tzinfo) -> str | None:
+    """For an event that has begun and not ended (a two-day summit, an open comment period): until when."""
+    start, end = event.start_utc(tz), event.end_utc(tz)
+    if end is None or not start <= at < end:
+        return None
+    return countdown(end - at).replace("in ", "ends in ", 1)
+
+
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})  # raw HTML in a description is shown, not run
+
+
+def markdown_inline(text: str | None) -> Markup:
+    """One paragraph of CommonMark (`code`, *emphasis*, links) as HTML; raw HTML in it is escaped."""
+    return Markup(_MARKDOWN.renderInline(text or ""))  # noqa: S704 - markdown-it escapes with html off
+
+
+def init_app(app: Flask) -> None:
+    """Give every template the wording helpers (status badges, names, dotted codes, Markdown)."""
+    app.jinja_env.filters["markdown"] = markdown_inline
+
+    @app.context_processor
+    def helpers() -> dict[str, Any]:
+        return {
+            "status": status,
+            "country_name": country_name,
+            "authority_name": lambda a: AUTHORITY_NAMES.get(a, str(a)),
+            "dotted": dotted_hs,
+            "zone_city": zone_city,
+        }

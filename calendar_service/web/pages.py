@@ -11,22 +11,27 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Flask, Response, render_template, request, url_for
 
 from calendar_service.adapters.live import Snapshot
+from calendar_service.application.changes import changed_event, select_changes
 from calendar_service.application.deadlines import upcoming_deadlines
 from calendar_service.core.calendar import Event
-from calendar_service.core.errors import FilterError
+from calendar_service.core.errors import ActionNotFound, FilterError
 from calendar_service.core.filters import FILTER_PARAMETERS, EventFilter, known_values, parse_filter
-from calendar_service.core.model import Anchor, Authority, Importance, Kind, Status
-from calendar_service.core.publication import event_from_snapshot
+from calendar_service.core.model import Authority, Importance, Kind, Status
 from calendar_service.core.timing import zone
 from calendar_service.render.atom import Entry, entry_id, render_atom
 from calendar_service.render.ical import parse_alarms
-from calendar_service.render.jsonview import utc_text
 from calendar_service.render.timeline import Span, lanes_by_action, moment_label, render_svg
+from calendar_service.render.wording import (
+    AUTHORITY_NAMES,
+    REMOVED,
+    badge,
+    country_name,
+    deadline_day_shown,
+)
 from calendar_service.web import pagekit
-from calendar_service.web.changes import changes_since
 from calendar_service.web.feeds import FEED_PATH
 from calendar_service.web.ignored import takes
 from calendar_service.web.openapi import document
@@ -37,7 +42,9 @@ TIMELINE_BEFORE = dt.timedelta(days=14)
 TIMELINE_AFTER = dt.timedelta(days=183)
 MAX_LANES = 30  # more actions than this in the window: the rest are counted, and the filters narrow
 MAX_ITEMS = 24  # marks per lane, nearest today first
+# One window for "what changed" on the home page and /changes (the issue: 7 and 30 days read as a bug).
 CHANGES_WINDOW = dt.timedelta(days=7)
+DEADLINES_SHOWN = 12  # rows before "show all": the first screen answers what is due next
 ATOM_LIMIT = 200
 CHANGES_PAGE_LIMIT = 500
 
@@ -53,46 +60,55 @@ def _chosen() -> dict[str, list[str]]:
     return {name: request.args.getlist(name) for name in (*FILTER_PARAMETERS, "alarm")}
 
 
-def _filter(snap: Snapshot | None, chosen: Mapping[str, list[str]]) -> tuple[EventFilter, str | None]:
-    """The page's filter and the problem with it (an invalid filter shows everything and says why)."""
+def _filter(snap: Snapshot | None, chosen: Mapping[str, list[str]]) -> tuple[EventFilter, dict[str, str]]:
+    """The page's filter and the problem with each field (an invalid filter shows everything and says
+    why, next to the field that holds the bad value)."""
+    problems: dict[str, str] = {}
     if snap is None:
-        return EventFilter(), None
-    try:
-        return parse_filter({k: v for k, v in chosen.items() if k != "alarm" and v}), None
-    except FilterError as exc:
-        return EventFilter(), str(exc)
+        return EventFilter(), problems
+    given = {k: v for k, v in chosen.items() if k != "alarm" and v}
+    for name, values in given.items():
+        try:
+            parse_filter({name: values})
+        except FilterError as exc:
+            problems[exc.parameter] = str(exc)
+    if problems:
+        return EventFilter(), problems
+    return parse_filter(given), problems
 
 
 @bp.get("/")
-@takes(*FILTER_PARAMETERS, "alarm")
+@takes(*FILTER_PARAMETERS, "alarm", "deadlines")
 def home() -> Response:
-    """The coming months on a timeline, what changed this week, the upcoming deadlines, the feeds."""
+    """The next deadlines first, then what changed, the coming months on a timeline, the feeds."""
     snap = pagekit.snapshot()
     now = pagekit.now()
     base = pagekit.base_url()
     chosen = _chosen()
-    event_filter, error = _filter(snap, chosen)
+    event_filter, problems = _filter(snap, chosen)
     built = None
-    if snap is not None and error is None and any(chosen.values()):
+    if snap is not None and not problems and any(chosen.values()):
         query = list(event_filter.to_query().items())
         try:
             alarms = [a for a in chosen["alarm"] if a]
             if alarms:
                 query.append(("alarm", [a.text for a in parse_alarms(alarms)]))
         except FilterError as exc:
-            error = str(exc)
-        built = feed_addresses(base, urlencode([(k, ",".join(v)) for k, v in query], safe=","))
-    context: dict[str, Any] = {"timeline": None, "hidden_lanes": 0, "changes": [], "upcoming": []}
+            problems["alarm"] = str(exc)
+        if not problems:  # an address that silently dropped a bad alarm would be worse than none
+            built = feed_addresses(base, urlencode([(k, ",".join(v)) for k, v in query], safe=","))
+    context: dict[str, Any] = {"timeline": None, "hidden_lanes": 0, "changes": [], "upcoming": [], "due": 0}
     if snap is not None:
-        context = _overview(snap, event_filter, now)
+        show_all = request.args.get("deadlines") == "all"
+        context = _overview(snap, event_filter, now, show_all)
     known = known_values(snap.calendar) if snap else {"country": frozenset(), "tag": frozenset()}
     options = {
-        "country": sorted(known["country"]),
-        "kind": [k.value for k in Kind],
-        "importance": [i.value for i in Importance],
-        "status": [s.value for s in Status],
-        "authority": [a.value for a in Authority],
-        "tag": sorted(known["tag"]),
+        "country": [(c, country_name(c)) for c in sorted(known["country"], key=country_name)],
+        "kind": [(k.value, k.value) for k in Kind],
+        "importance": [(i.value, i.value) for i in Importance],
+        "status": [(s.value, s.value) for s in Status],
+        "authority": [(a.value, AUTHORITY_NAMES[a]) for a in Authority],
+        "tag": [(t, t) for t in sorted(known["tag"])],
     }
     filter_query = urlencode([(k, ",".join(v)) for k, v in event_filter.to_query().items()], safe=",")
     html = render_template(
@@ -100,8 +116,8 @@ def home() -> Response:
         snapshot=snap,
         feeds=feed_addresses(base),
         built=built,
-        error=error,
-        chosen=chosen,
+        problems=problems,
+        chosen={k: [x for v in vs for x in v.split(",")] for k, vs in chosen.items()},
         options=options,
         host=urlsplit(base).netloc,
         filter_query=filter_query,
@@ -110,7 +126,17 @@ def home() -> Response:
     return pagekit.page(html, snap, now)
 
 
-def _overview(snap: Snapshot, event_filter: EventFilter, now: dt.datetime) -> dict[str, Any]:
+def deadline_order(event: Event) -> tuple[dt.date, dt.datetime, str]:
+    """Sort key: the day the reader sees (the deadline's own zone), then the instant, then the id.
+
+    "By end of 31 Dec, New York" is 05:00 UTC on 1 Jan; sorted by instant alone it would come after
+    deadlines dated 1 Jan in Europe, which reads as out of order.
+    """
+    assert event.deadline_at is not None
+    return (deadline_day_shown(event) or event.deadline_at.date(), event.deadline_at, event.id)
+
+
+def _overview(snap: Snapshot, event_filter: EventFilter, now: dt.datetime, show_all: bool) -> dict[str, Any]:
     calendar = snap.calendar
     tz = calendar.tz
     begin, end = now - TIMELINE_BEFORE, now + TIMELINE_AFTER
@@ -123,25 +149,36 @@ def _overview(snap: Snapshot, event_filter: EventFilter, now: dt.datetime) -> di
         if start <= end and (finish or start) >= begin:
             shown.append((event, start, finish))
     lanes, hidden = lanes_by_action(
-        shown, tz, now, href=_event_href, group_href=_group_href, max_lanes=MAX_LANES, max_items=MAX_ITEMS
+        shown,
+        tz,
+        now,
+        href=_event_href,
+        group_href=_group_href,
+        max_lanes=MAX_LANES,
+        max_items=MAX_ITEMS,
+        group_title=lambda _what, name: _action_name(snap, name),
     )
     timeline = render_svg(
         lanes, begin, end, now, label="The coming months, one row per action", element_id="timeline"
     )
-    due = upcoming_deadlines(event_filter.apply(calendar.events), now)
-    upcoming = [
-        (e, _when_label(e), pagekit.countdown(e.deadline_at - now), utc_text(e.deadline_at))
-        for e in due[:10]
-        if e.deadline_at is not None
-    ]
-    changes = _filtered_changes(snap, event_filter, now - CHANGES_WINDOW, limit=20)
+    due = sorted(upcoming_deadlines(event_filter.apply(calendar.events), now), key=deadline_order)
+    rows = due if show_all else due[:DEADLINES_SHOWN]
+    changes = _filtered_changes(snap, event_filter, now - CHANGES_WINDOW, now, limit=20)
     return {
         "timeline": timeline,
         "hidden_lanes": hidden,
         "changes": changes,
-        "upcoming": upcoming,
+        "upcoming": [pagekit.deadline_row(e, now, tz) for e in rows],
+        "due": len(due),
         "week_ago": (now - CHANGES_WINDOW).astimezone(tz).date(),
     }
+
+
+def _action_name(snap: Snapshot, action: str) -> str:
+    try:
+        return snap.calendar.action(action).title
+    except ActionNotFound:
+        return action
 
 
 def _event_href(event_id: str) -> str:
@@ -155,40 +192,18 @@ def _group_href(what: str, name: str) -> str:
     return url_for("pages.home", kind=name)
 
 
-def _when_label(event: Event) -> str:
-    """The deadline as the people concerned read it: local wall clock and zone, or the day itself."""
-    if event.deadline is Anchor.END and event.end is not None:
-        moment = event.end
-        if not isinstance(moment, dt.datetime):  # exclusive DTEND: the last day is the one before
-            return f"{moment_label(moment, last_day=True)} (end of day)"
-    else:
-        moment = event.start
-    if isinstance(moment, dt.datetime):
-        zone = getattr(moment.tzinfo, "key", "")
-        utc = moment.astimezone(dt.UTC)
-        return f"{moment_label(moment)} ({zone}; {utc:%H:%M} UTC)"
-    return f"{moment_label(moment)} (all day)"
-
-
 def _filtered_changes(
-    snap: Snapshot, event_filter: EventFilter, since: dt.datetime, limit: int | None = None
+    snap: Snapshot, event_filter: EventFilter, since: dt.datetime, now: dt.datetime, limit: int | None = None
 ) -> list[dict[str, Any]]:
-    """The newest `limit` changes since `since` to events the filter lets through (removed: as they were)."""
-    calendar = snap.calendar
+    """The newest `limit` changes since `since` that the filter lets through, with summary and status."""
     out: list[dict[str, Any]] = []
-    for entry in changes_since(snap, since):
-        if limit is not None and len(out) >= limit:
-            break
-        event_id = entry["event_id"]
-        if event_id in calendar:
-            event = calendar.get(event_id)
-        else:
-            state = snap.published.get(event_id)
-            if state is None:
-                continue
-            event = event_from_snapshot(state.snapshot)
-        if event_filter.matches(event):
-            out.append({**entry, "summary": _summary(entry)})
+    for entry in select_changes(snap, since, event_filter, limit):
+        found = changed_event(snap, entry)
+        if found is None:
+            continue
+        event, gone = found
+        status = REMOVED if gone else badge(event, now, snap.calendar.tz)
+        out.append({**entry, "summary": _summary(entry), "event": event, "badge": status})
     return out
 
 
@@ -219,18 +234,18 @@ def _summary(entry: Mapping[str, Any]) -> str:
 def _since(now: dt.datetime, tz: dt.tzinfo) -> tuple[dt.datetime, str | None]:
     raw = request.args.get("since", "")
     if not raw:
-        return now - dt.timedelta(days=30), None
+        return now - CHANGES_WINDOW, None
     try:
         day = dt.date.fromisoformat(raw[:10])
         return dt.datetime.combine(day, dt.time(0), tzinfo=tz), None
     except ValueError:
-        return now - dt.timedelta(days=30), f"since={raw[:40]!r} is not a date; use YYYY-MM-DD"
+        return now - CHANGES_WINDOW, f"since={raw[:40]!r} is not a date; use YYYY-MM-DD"
 
 
 @bp.get("/changes")
 @takes(*FILTER_PARAMETERS, "alarm", "since")
 def changes() -> Response:
-    """What moved, was cancelled, superseded or removed since a date (default: the last 30 days)."""
+    """What moved, was cancelled, superseded or removed since a date (default: the last 7 days)."""
     snap = pagekit.snapshot()
     if snap is None:
         return pagekit.not_loaded()
@@ -238,8 +253,8 @@ def changes() -> Response:
     tz = snap.calendar.tz
     since, since_error = _since(now, tz)
     chosen = _chosen()
-    event_filter, error = _filter(snap, chosen)
-    items = _filtered_changes(snap, event_filter, since, limit=CHANGES_PAGE_LIMIT)
+    event_filter, problems = _filter(snap, chosen)
+    items = _filtered_changes(snap, event_filter, since, now, limit=CHANGES_PAGE_LIMIT)
     query = urlencode([(k, ",".join(v)) for k, v in event_filter.to_query().items()], safe=",")
     html = render_template(
         "changes.html",
@@ -247,7 +262,7 @@ def changes() -> Response:
         items=items,
         limit=CHANGES_PAGE_LIMIT,
         since=since.astimezone(tz).date(),
-        error=error or since_error,
+        error="; ".join([*problems.values(), *([since_error] if since_error else [])]),
         atom=url_for("pages.changes_atom") + (f"?{query}" if query else ""),
     )
     return pagekit.page(html, snap, now)
@@ -266,7 +281,7 @@ def changes_atom() -> Response:
     base = pagekit.base_url()
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     entries = []
-    for item in _filtered_changes(snap, event_filter, epoch, limit=ATOM_LIMIT):
+    for item in _filtered_changes(snap, event_filter, epoch, pagekit.now(), limit=ATOM_LIMIT):
         at = item["at"]
         updated = (
             dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
@@ -279,7 +294,7 @@ def changes_atom() -> Response:
                 title=f"{item['title']}: {item['change']}",
                 updated=updated,
                 link=f"{base}/events/{item['event_id']}",
-                summary=item["summary"],
+                summary=f"{item['summary']} (status: {item['badge'].text})",
             )
         )
     reviewed = dt.datetime.combine(snap.calendar.meta.reviewed, dt.time(0), tzinfo=dt.UTC)
@@ -305,3 +320,8 @@ def docs() -> str:
         for method, details in methods.items()
     ]
     return render_template("docs.html", spec=spec, operations=operations)
+
+
+def init_app(app: Flask) -> None:
+    """Give the templates the shared wording helpers (see pagekit)."""
+    pagekit.init_app(app)

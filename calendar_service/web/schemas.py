@@ -108,7 +108,10 @@ class EventOut(_Out):
     sources: list[SourceOut]
     history: list[ChangeOut]
     verified: Day | None
-    feed_sequence: int | None = Field(None, description="SEQUENCE of the event in the feeds")
+    feed_sequence: int | None = Field(None, description="SEQUENCE of the event in the feeds (a series' own)")
+    occurrences: list[EventOut] | None = Field(
+        None, description="For a repeating entry's own id (the feed's UID of the series): each of its dates"
+    )
 
 
 class EventPage(_Out):
@@ -237,6 +240,14 @@ class HeldVersion(_Out):
     message: str
 
 
+class SourcesHealth(_Out):
+    """The source watch, where it has run: each watch without a success for a day, and why."""
+
+    status: Literal["ok", "stale"]
+    watches: int
+    stale: dict[str, str] = Field(description="Watch id → since when it has not succeeded, last error")
+
+
 class Health(_Out):
     """The state of the live data."""
 
@@ -252,6 +263,7 @@ class Health(_Out):
     )
     database: DatabaseHealth | None = None
     reminders: ReminderHealth | None = None
+    sources: SourcesHealth | None = None
     down: dict[str, str] = Field(default_factory=dict, description="What is not working, and why")
 
 
@@ -431,9 +443,17 @@ class EventsQuery(FilterQuery):
     """Filters, a time window, text search and paging."""
 
     from_: dt.date | dt.datetime | None = Field(
-        None, alias="from", description="Events ending at or after this date or instant"
+        None,
+        alias="from",
+        description="A date: events on that day or later, a day being as each event shows it (a "
+        "whole-day event's own dates, a timed event's local date in its zone; a multi-day event counts "
+        "while any of its days is left). An instant: events not over by then",
     )
-    to: dt.date | dt.datetime | None = Field(None, description="Events starting before this date or instant")
+    to: dt.date | dt.datetime | None = Field(
+        None,
+        description="A date: events that have begun by the end of that day (as each event shows its "
+        "days). An instant: events starting at or before it",
+    )
     q: str | None = Field(
         None, max_length=200, description="Words that must all appear in title, description, ..."
     )

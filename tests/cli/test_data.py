@@ -75,7 +75,9 @@ def test_json_all_day_dates_say_so() -> None:
     (event,) = json.loads(run("events", "--kind", "deadline", "--format", "json").stdout)
     assert event["start"]["date"] == "2025-06-30"
     assert event["start"]["all_day"] is True
-    assert event["start"]["local"] == "2025-06-30T00:00:00-04:00"
+    # An EU deadline's day is read in Brussels (its day zone), as its `deadline` is.
+    assert event["start"]["local"] == "2025-06-30T00:00:00+02:00"
+    assert event["start"]["zone"] == event["deadline"]["zone"] == "Europe/Brussels"
     assert event["end"]["date"] == "2025-07-01"  # exclusive
 
 

@@ -4,36 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from sqlalchemy.engine import Engine
 
-from calendar_service.adapters.db import create_schema, ledger, make_engine
+from calendar_service.adapters.db import ledger
 from calendar_service.adapters.db import subscriptions as db
-from calendar_service.cli import main
-from tests.support.paths import TESTS_DATA
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "TRADE_CALENDAR_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
-        "TRADE_CALENDAR_DATA_PATH": str(TESTS_DATA / "small.yaml"),
-        "TRADE_CALENDAR_ALLOW_PRIVATE_WEBHOOKS": "false",
-    }
-
-
-def engine_of(env: dict[str, str]) -> Engine:
-    engine = make_engine(env["TRADE_CALENDAR_DATABASE_URL"])
-    create_schema(engine)
-    return engine
-
-
-def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
+from tests.support.subscriptions_cli import (
+    engine_of,
+    run,
+)
 
 
 def test_add_list_remove_round_trip(env: dict[str, str]) -> None:

@@ -72,19 +72,20 @@ def test_the_2026_wood_step_up_is_superseded_by_the_deferred_2027_one(calendar: 
     assert old.superseded_by == "us-232-wood-stepup-2027-01-01"
     change = old.history[-1]
     assert change.kind == "superseded"
-    assert change.was is not None
-    assert change.was.date == dt.date(2026, 1, 1)
+    assert change.was is None  # it was superseded, not moved: no "was 1 Jan → now 1 Jan"
+    assert change.was_status is Status.TENTATIVE
     assert calendar.get("us-232-wood-stepup-2027-01-01").start == dt.date(2027, 1, 1)
     assert "us-232-wood-stepup-2026-01-01" not in {item["id"] for item in upcoming(400)}
 
 
-def test_a_superseded_deadline_says_was_and_now_in_the_feed(calendar: Calendar) -> None:
+def test_a_superseded_deadline_names_its_successor_in_the_feed(calendar: Calendar) -> None:
     published = reconcile({}, calendar, dt.datetime(2026, 11, 29, tzinfo=dt.UTC), dt.timedelta(days=60))
     only = parse_filter({"tag": ["geneva-truce"]})
     feed = icalendar.Calendar.from_ical(render_feed(calendar, published, only))
     (event,) = [
         e for e in feed.walk("VEVENT") if str(e["UID"]).startswith("us-cn-geneva-truce-original-expiry@")
     ]
-    assert "superseded; was 2025-08-12 00:01 America/New_York → now 2025-11-10 00:01 America/New_York" in str(
-        event["DESCRIPTION"]
-    )
+    text = str(event["DESCRIPTION"])
+    assert "Superseded by: US extends China reciprocal-tariff suspension to Nov 10, 2025" in text
+    assert "- 2025-08-11 superseded — Superseded by Aug 11, 2025 EO" in text
+    assert "was 2025-08-12" not in text  # the expiry itself never moved

@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from calendar_service.cli import main
 from calendar_service.core.datafile import load_calendar
 from calendar_service.core.diff import diff_calendars, shift_text
-from tests.support.paths import TESTS_DATA
+from tests.support.paths import CALENDAR_HEAD, TESTS_DATA
 
 OLD = str(TESTS_DATA / "diff" / "old.yaml")
 NEW = str(TESTS_DATA / "diff" / "new.yaml")
@@ -258,3 +258,30 @@ def test_a_span_reads_as_first_and_last_day(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert when_text(load_calendar(span, today=TODAY).calendar.get("eu-steel")) == "2025-06-30..2025-07-02"
+
+
+WHOLE_DAY = (
+    CALENDAR_HEAD
+    + """\
+  - id: filing
+    title: Annual filing
+    kind: deadline
+    countries: [EU]
+    date: {date}
+    sources: [{title: OJ, url: "https://example.org/oj"}]
+"""
+)
+
+
+def test_a_whole_day_move_is_counted_in_calendar_days(tmp_path: Path) -> None:
+    # 15 January to 16 July crosses the spring clock change: 182 days, not "181 days 23 h".
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    old.write_text(WHOLE_DAY.replace("{date}", "2026-01-15"), encoding="utf-8")
+    new.write_text(WHOLE_DAY.replace("{date}", "2026-07-16"), encoding="utf-8")
+    result = run(str(old), str(new))
+    assert result.exit_code == 1, result.output
+    assert "2026-01-15 → 2026-07-16 (+182 days)" in result.stdout
+    data = json.loads(run(str(old), str(new), "--format", "json").stdout)
+    (moved,) = data["changed"]
+    # The deadline (end of the day in Brussels) moved with the date: no separate deadline line.
+    assert moved["moved"] == {"old": "2026-01-15", "new": "2026-07-16", "shift_seconds": 182 * 86400}

@@ -62,3 +62,18 @@ def test_unknown_zone_is_a_value_error_naming_it() -> None:
 
 def test_all_day_shift_counts_days() -> None:
     assert timing.shift(dt.date(2025, 5, 14), timing.parse_duration("P90D")) == dt.date(2025, 8, 12)
+
+
+@pytest.mark.parametrize(
+    ("delta", "text"),
+    [
+        (dt.timedelta(0), "PT0S"),
+        (dt.timedelta(seconds=-5), "PT0S"),
+        (dt.timedelta(days=1), "P1D"),
+        (dt.timedelta(hours=1, minutes=30), "PT1H30M"),
+        (dt.timedelta(days=12, hours=3, minutes=20, seconds=5), "P12DT3H20M5S"),
+        (dt.timedelta(days=2, seconds=5), "P2DT5S"),
+    ],
+)
+def test_one_iso_duration_writer(delta: dt.timedelta, text: str) -> None:
+    assert timing.iso_duration(delta) == text

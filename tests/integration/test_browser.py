@@ -3,22 +3,15 @@ event and its action, accessibility (axe-core) and layout at a phone's width."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from tests.support.browser import CHROMIUM, SHOTS
+from tests.support.pages import page_yaml
 from tests.support.webapp import LiveServer
-from tests.web.test_pages import page_yaml
-
-CHROMIUM = Path("/usr/bin/chromium")
-NODE_DIR = Path(__file__).parent
-AXE = NODE_DIR / "node_modules" / "axe-core" / "axe.min.js"
-SHOTS = Path(__file__).parents[2] / "build" / "screenshots"
 
 pytestmark = [
     pytest.mark.browser,
@@ -36,49 +29,16 @@ def data_file(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Chromium from Debian, never a downloaded one (one per module: starting it is the slow part)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-background-networking"]
-        )
-        try:
-            yield instance
-        finally:
-            instance.close()
-
-
-@pytest.fixture(scope="session")
-def axe_script() -> Path:
-    """axe-core's browser build, installed with npm from tests/integration/package.json on first use."""
-    if not AXE.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.skip("npm is not installed: cannot install axe-core (apt-get install npm)")
-        result = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--silent"],
-            cwd=NODE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        if result.returncode != 0 or not AXE.exists():
-            pytest.skip(f"npm install axe-core failed (offline?): {result.stderr.strip()[-300:]}")
-    return AXE
-
-
 def test_build_a_filtered_feed_in_the_form_and_subscribe(live_server: LiveServer, browser: Any) -> None:
     page = browser.new_page()
     page.goto(live_server.url + "/")
     assert page.locator("#feed-webcal").get_attribute("href", timeout=5000) == (
         live_server.url.replace("http://", "webcal://") + "/calendar.ics"
     )
-    page.select_option("#f-country", ["CN"])
-    page.select_option("#f-kind", ["tariff", "talks"])
+    # Checkboxes, not a multi-select: no Ctrl-click needed to pick two kinds.
+    page.check("#f-country input[value=CN]")
+    page.check("#f-kind input[value=tariff]")
+    page.check("#f-kind input[value=talks]")
     page.fill("#f-alarm", "P1D")
     page.click("#build")
     href = page.locator("#built-https").get_attribute("href", timeout=5000)
@@ -101,7 +61,7 @@ def test_from_the_home_page_to_an_event_to_its_action(live_server: LiveServer, b
     page.wait_for_url("**/events/pause-end-august")
     assert page.locator("h1").inner_text() == "Pause ends 1 August"
     # The script adds the time in the reader's zone; the page itself needs none of it.
-    assert page.locator(".reader-time").inner_text().startswith("In your time zone:")
+    assert page.locator("dd .reader-time").first.inner_text().startswith("In your time zone:")
     google = page.locator("#add-google").get_attribute("href")
     assert google is not None
     assert google.startswith("https://calendar.google.com/calendar/render?action=TEMPLATE")

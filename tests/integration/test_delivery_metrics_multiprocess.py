@@ -12,17 +12,17 @@ from pathlib import Path
 from calendar_service.adapters.clock import SettableClock
 from calendar_service.adapters.db import create_schema, make_engine
 from calendar_service.adapters.settings import Settings
-from tests.integration.test_metrics_multiprocess import _get, _gunicorn
+from tests.support.gunicorn import get_when_up, gunicorn_server
+from tests.support.metrics import DELIVERED, FIRST, SECOND, samples
 from tests.support.polling import poll
 from tests.support.processes import stop
 from tests.support.receiver import Receiver
 from tests.support.reminders import add_subscription, write_calendar
-from tests.worker.test_metrics import DELIVERED, FIRST, SECOND, samples
 
 
 def test_the_workers_deliveries_are_counted_by_every_web_worker(tmp_path: Path) -> None:
     data = write_calendar(tmp_path / "events.yaml", FIRST)
-    with _gunicorn(tmp_path, data, reload_interval="0.5") as server, Receiver() as rx:
+    with gunicorn_server(tmp_path, data, reload_interval="0.5") as server, Receiver() as rx:
         env = {
             **os.environ,
             "TRADE_CALENDAR_DATA_PATH": str(data),
@@ -55,11 +55,11 @@ def test_the_workers_deliveries_are_counted_by_every_web_worker(tmp_path: Path) 
 
 
 def _pending(base: str) -> bool | None:
-    found = samples(_get(base + "/metrics").text)
+    found = samples(get_when_up(base + "/metrics").text)
     return True if found.get(("trade_calendar_reminders_pending", ())) == 1 else None
 
 
 def _delivered(base: str) -> dict | None:
     # Several scrapes on fresh connections, so different gunicorn workers answer: each sums the files.
-    scrapes = [samples(_get(base + "/metrics").text) for _ in range(3)]
+    scrapes = [samples(get_when_up(base + "/metrics").text) for _ in range(3)]
     return scrapes[0] if all(s.get(DELIVERED) == 1 for s in scrapes) else None

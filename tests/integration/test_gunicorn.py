@@ -51,7 +51,7 @@ def _workers_with_open(master: int, path: Path) -> int:
     return count
 
 
-def _get(url: str, headers: dict[str, str] | None = None) -> requests.Response:
+def get_when_up(url: str, headers: dict[str, str] | None = None) -> requests.Response:
     # requests.get opens a fresh connection each time, so the kernel hands it to any worker.
     return requests.get(url, headers=headers or {}, timeout=10)
 
@@ -59,7 +59,7 @@ def _get(url: str, headers: dict[str, str] | None = None) -> requests.Response:
 def _etags(url: str, count: int = 30) -> set[str]:
     etags = set()
     for _ in range(count):
-        response = _get(url)
+        response = get_when_up(url)
         assert response.status_code == 200
         etags.add(response.headers["ETag"])
     return etags
@@ -113,7 +113,7 @@ def test_workers_serve_one_etag_and_converge_after_an_edit(tmp_path: Path) -> No
         while True:
             assert process.poll() is None, log.read_text()
             try:
-                if _get(base + "/readyz").status_code == 200:
+                if get_when_up(base + "/readyz").status_code == 200:
                     break
             except (requests.ConnectionError, requests.Timeout):
                 pass
@@ -124,23 +124,23 @@ def test_workers_serve_one_etag_and_converge_after_an_edit(tmp_path: Path) -> No
         etags = _etags(feed)
         assert len(etags) == 1, f"workers disagree: {etags}"
         (etag,) = etags
-        answers = [_get(feed, {"If-None-Match": etag}).status_code for _ in range(30)]
+        answers = [get_when_up(feed, {"If-None-Match": etag}).status_code for _ in range(30)]
         assert answers == [304] * 30
-        sequence = int(prop(vevent(_get(feed).text, "london"), "SEQUENCE"))
+        sequence = int(prop(vevent(get_when_up(feed).text, "london"), "SEQUENCE"))
 
         edit(data, "time: 10:40", "time: 11:40")
         deadline = time.monotonic() + 30
         streak, last = 0, etag
         while streak < 10:  # ten fresh connections in a row with the same new ETag
             assert time.monotonic() < deadline, "workers did not converge within 30 s"
-            seen = _get(feed).headers["ETag"]
+            seen = get_when_up(feed).headers["ETag"]
             streak = streak + 1 if seen == last != etag else 0
             last = seen
             time.sleep(0.02)
         etags = _etags(feed)
         assert len(etags) == 1, f"workers disagree after the edit: {etags}"
         assert etags != {etag}
-        london = vevent(_get(feed).text, "london")
+        london = vevent(get_when_up(feed).text, "london")
         assert "T114000" in prop(london, "DTSTART")
         assert int(prop(london, "SEQUENCE")) == sequence + 1
     finally:

@@ -9,37 +9,28 @@ they are reported once (the most any worker counted), not summed over the worker
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-import requests
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from tests.support.gunicorn import (
+    FEED,
+    get_when_up,
+    gunicorn_server,
+    worker_files,
+)
 from tests.support.paths import TESTS_DATA
-from tests.support.processes import free_port, stop
 
-WORKERS = 3
-FEED = "feeds.calendar_feed"
 API = "api.calendar_info"
 # One sample line of the text format: name, optional {labels}, value.
 SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
 LABEL = re.compile(r'(\w+)="([^"]*)"')
-
-
-def _get(url: str, headers: dict[str, str] | None = None) -> requests.Response:
-    # A fresh connection each time (no Session), so any worker may accept it.
-    return requests.get(url, headers=headers or {}, timeout=10)
 
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -78,15 +69,10 @@ def _steady(samples: Samples) -> dict[object, float]:
     }
 
 
-def _pids(directory: Path, pattern: str = "*.db") -> set[int]:
-    """The processes that left prometheus_client files (named `<kind>_<pid>.db`) in `directory`."""
-    return {int(path.stem.rsplit("_", 1)[1]) for path in directory.glob(pattern)}
-
-
 def _per_worker(directory: Path) -> dict[int, dict[str, float]]:
     """Each worker's own feed answers and renders, read from only that worker's files."""
     result = {}
-    for pid in _pids(directory):
+    for pid in worker_files(directory):
         alone = directory.parent / f"worker-{pid}"
         alone.mkdir()
         for path in directory.glob(f"*_{pid}.db"):
@@ -102,74 +88,11 @@ def _per_worker(directory: Path) -> dict[int, dict[str, float]]:
     return result
 
 
-def _stale_counts(directory: Path) -> None:
-    """Leave a previous run's counter file behind: the server must not add it to its own counts."""
-    code = (
-        "from prometheus_client import Counter\n"
-        "Counter('trade_calendar_http_requests', 'x', ['endpoint', 'status'])"
-        f".labels({FEED!r}, '200').inc(1000)\n"
-    )
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
-    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=30)
-    assert list(directory.glob("counter_*.db"))
-
-
-@dataclass
-class Server:
-    """A running gunicorn: its base URL, its multiprocess directory and how many /readyz 200s it took."""
-
-    base: str
-    multiproc: Path
-    ready: int
-
-
-@contextmanager
-def _gunicorn(tmp_path: Path, data: Path, reload_interval: str) -> Iterator[Server]:
-    """Three gunicorn workers on `data` in multiprocess mode; stopped (and waited for) on the way out."""
-    multiproc = tmp_path / "prometheus"
-    multiproc.mkdir()
-    _stale_counts(multiproc)
-    log = tmp_path / "gunicorn.log"
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "TRADE_CALENDAR_DATA_PATH": str(data),
-        "TRADE_CALENDAR_STATE_DIR": str(tmp_path / "state"),
-        "TRADE_CALENDAR_LOG_LEVEL": "CRITICAL",
-        "TRADE_CALENDAR_RELOAD_INTERVAL": reload_interval,
-        "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
-    }
-    env.pop("TRADE_CALENDAR_DATABASE_URL", None)
-    command = [
-        *(sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}"),
-        *("--config", "python:calendar_service.web.gunicorn_conf", "--graceful-timeout", "5"),
-        "calendar_service.web:create_app()",
-    ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        ready = 0
-        while True:
-            assert process.poll() is None, log.read_text()
-            with contextlib.suppress(requests.ConnectionError):
-                ready += _get(base + "/readyz").status_code == 200
-            # Each worker creates its counter file when it builds the app: wait for all of them.
-            if ready and len(_pids(multiproc, "counter_*.db")) == WORKERS:
-                break
-            assert time.monotonic() < deadline, "gunicorn did not come up in 30 s:\n" + log.read_text()
-            time.sleep(0.1)
-        yield Server(base, multiproc, ready)
-    finally:
-        stop(process, log, what="gunicorn")
-
-
 def _scrapes(base: str, count: int = 6) -> list[Samples]:
     """`count` scrapes of /metrics, each on a fresh connection (so on any worker)."""
     scrapes = []
     for _ in range(count):
-        response = _get(base + "/metrics")
+        response = get_when_up(base + "/metrics")
         assert response.status_code == 200
         scrapes.append(_samples(response.text))
     return scrapes
@@ -179,14 +102,16 @@ def test_every_scrape_reports_all_workers(tmp_path: Path) -> None:
     data = tmp_path / "events.yaml"
     shutil.copy(TESTS_DATA / "small.yaml", data)
     # No second look at the file during the test: each worker renders the feed exactly once.
-    with _gunicorn(tmp_path, data, reload_interval="600") as server:
+    with gunicorn_server(tmp_path, data, reload_interval="600") as server:
         base = server.base
         feed = base + "/calendar.ics"
-        etag = _get(feed).headers["ETag"]  # a render on one worker; counted as a 200 like the rest
+        etag = get_when_up(feed).headers["ETag"]  # a render on one worker; counted as a 200 like the rest
         with ThreadPoolExecutor(max_workers=6) as pool:
-            plain = list(pool.map(lambda _: _get(feed).status_code, range(40)))
-            revalidated = list(pool.map(lambda _: _get(feed, {"If-None-Match": etag}).status_code, range(19)))
-            api = list(pool.map(lambda _: _get(base + "/api/v1/calendar").status_code, range(10)))
+            plain = list(pool.map(lambda _: get_when_up(feed).status_code, range(40)))
+            revalidated = list(
+                pool.map(lambda _: get_when_up(feed, {"If-None-Match": etag}).status_code, range(19))
+            )
+            api = list(pool.map(lambda _: get_when_up(base + "/api/v1/calendar").status_code, range(10)))
         assert plain == [200] * 40
         assert revalidated == [304] * 19
         assert api == [200] * 10
@@ -229,7 +154,7 @@ def test_reloads_are_counted_once_not_per_worker(tmp_path: Path) -> None:
     data = tmp_path / "events.yaml"
     shutil.copy(TESTS_DATA / "small.yaml", data)
     good = data.read_text(encoding="utf-8")
-    with _gunicorn(tmp_path, data, reload_interval="0.1") as server:
+    with gunicorn_server(tmp_path, data, reload_interval="0.1") as server:
 
         def settle() -> None:
             # Every worker sees the file change: wait out the interval, then keep all three busy.
@@ -237,7 +162,9 @@ def test_reloads_are_counted_once_not_per_worker(tmp_path: Path) -> None:
             with ThreadPoolExecutor(max_workers=6) as pool:
                 assert all(
                     code == 200
-                    for code in pool.map(lambda _: _get(server.base + "/healthz").status_code, range(30))
+                    for code in pool.map(
+                        lambda _: get_when_up(server.base + "/healthz").status_code, range(30)
+                    )
                 )
 
         _replace(data, good.replace("kind: talks", "kind: picnic", 1))

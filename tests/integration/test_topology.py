@@ -37,6 +37,7 @@ from bench.edge import NGINX
 from calendar_service.adapters.clock import SystemClock
 from calendar_service.adapters.db import ledger, make_engine
 from calendar_service.core.reminders.planning import reminder_id
+from tests.support.figures import report_figures
 from tests.support.pgcluster import PgCluster, requires_pg_cluster
 from tests.support.polling import wait_until as _wait
 from tests.support.processes import free_port
@@ -291,9 +292,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -
             reload_in_outage=reload_in_outage, all_arrived_after=all_arrived_after,
             edit_served_after=edit_served_after, states=states, wall=time.monotonic() - started,
         )  # fmt: skip
-        reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line("\n" + result.figures())
+        report_figures(pytestconfig, result.figures())
         (work / "figures.txt").write_text(result.figures() + "\n", encoding="utf-8")
     finally:
         released.set()

@@ -30,6 +30,7 @@ from calendar_service.adapters.clock import SystemClock
 from calendar_service.adapters.db import ledger
 from calendar_service.core.reminders.planning import plan_reminders, reminder_id
 from calendar_service.worker.tuning import Tuning
+from tests.support.figures import report_figures
 from tests.support.polling import wait_until as _wait
 from tests.support.receiver import Receiver, Recorded, Reply
 from tests.support.reminders import add_subscription, event, make_calendar, write_calendar
@@ -68,7 +69,11 @@ def _start_worker(tmp_path: Path, database_url: str, data: Path, name: str) -> s
 
 
 def test_sigkill_mid_burst_then_restart_delivers_everything(
-    tmp_path: Path, database_url: str, engine: Engine, record_property: pytest.RecordProperty
+    tmp_path: Path,
+    database_url: str,
+    engine: Engine,
+    record_property: pytest.RecordProperty,
+    pytestconfig: pytest.Config,
 ) -> None:
     clock = SystemClock()
     # Deadlines a day ahead, lead time P1D: every reminder fell due within the last few minutes, so
@@ -138,9 +143,10 @@ def test_sigkill_mid_burst_then_restart_delivers_everything(
     record_property("requests_before_kill", at_kill)
     record_property("in_flight_at_kill", len(in_flight))
     record_property("duplicate_requests", duplicates)
-    print(
-        f"\nSIGKILL after {at_kill} requests, {len(in_flight)} unrecorded; "
-        f"{duplicates} duplicate request(s) of {len(counts)} reminders"
+    report_figures(
+        pytestconfig,
+        f"worker SIGKILL ({database_url.partition(':')[0]}): after {at_kill} requests, {len(in_flight)} "
+        f"unrecorded; {duplicates} duplicate request(s) of {len(counts)} reminders",
     )
     # Only an attempt in flight at the kill (sent, outcome not recorded) may repeat, and only once.
     assert repeated <= in_flight

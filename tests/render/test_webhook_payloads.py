@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from calendar_service.core.messages import Message, change_data, iso_duration, reminder_data, successor_data
+from calendar_service.core.messages import Message, change_data, reminder_data, successor_data
 from calendar_service.core.reminders.digests import digest_data
+from calendar_service.core.timing import iso_duration
 from calendar_service.render.webhook_payloads import humanize, render_payload, shorten
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

@@ -1,13 +1,18 @@
 """Database targets for the persistence tests: a SQLite file, or a PostgreSQL schema of its own.
 
 Parametrize a fixture with `BACKENDS` and, for the `postgres` case, open `postgres_schema(prefix)`: it
-skips (saying which variable to set) when no test server is configured, creates a uniquely named schema
-so parallel runs never see each other's rows, and drops it afterwards. Point engines at the schema with
-`schema.connect_args` (or, for a child process, the URL from `schema.url_text()`).
+creates a uniquely named schema so parallel runs never see each other's rows, and drops it afterwards.
+Point engines at the schema with `schema.connect_args` (or, for a child process, `schema.url_text()`).
+
+The server is `TRADE_CALENDAR_TEST_POSTGRES_URL` when set (CI sets it). When it is not, the first test
+that needs PostgreSQL starts one throwaway cluster for the whole run (`pgcluster.py`: its own data
+directory and free port, removed at exit), so a plain `pytest` runs every test; only where no PostgreSQL
+binaries exist do those tests skip, with the reason. `conftest.py` says in one line which it was.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import uuid
 from collections.abc import Iterator
@@ -20,17 +25,49 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
 from calendar_service.adapters.db import create_schema, make_engine
+from tests.support.pgcluster import PgCluster, missing_reason
 
 POSTGRES_ENV = "TRADE_CALENDAR_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 def postgres_url_or_skip() -> str:
-    """The test PostgreSQL URL, or skip saying which variable to set."""
+    """The test PostgreSQL URL: the configured server, else the run's own cluster (or skip, saying why)."""
     url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        pytest.skip(f"PostgreSQL not configured: set {POSTGRES_ENV} to run this case")
-    return url
+    if url:
+        return url
+    reason = missing_reason()
+    if reason is not None:
+        pytest.skip(f"PostgreSQL: {POSTGRES_ENV} is not set and no cluster can be started here: {reason}")
+    return shared_cluster().url
+
+
+class _Run:
+    """The run's one throwaway cluster, started on first use."""
+
+    cluster: PgCluster | None = None
+
+
+def shared_cluster() -> PgCluster:
+    """Start (once per run) the cluster the PostgreSQL tests use when no server is configured."""
+    if _Run.cluster is None:
+        cluster = PgCluster()
+        atexit.register(cluster.close)  # after the last test, whatever happened
+        _Run.cluster = cluster
+    return _Run.cluster
+
+
+def postgres_summary() -> str:
+    """One line for the end of the run: which PostgreSQL the tests used, or why they skipped."""
+    if os.environ.get(POSTGRES_ENV):
+        server = make_url(os.environ[POSTGRES_ENV]).render_as_string()  # the password hidden
+        return f"PostgreSQL tests ran on {server} ({POSTGRES_ENV})"
+    if _Run.cluster is not None:
+        return f"PostgreSQL tests ran on a throwaway cluster this run started (port {_Run.cluster.port})"
+    reason = missing_reason()
+    if reason is not None:
+        return f"PostgreSQL tests skipped: {POSTGRES_ENV} is not set and {reason}"
+    return "PostgreSQL tests: none selected in this run"
 
 
 class PostgresSchema:

@@ -10,70 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from calendar_service.adapters.clock import SettableClock
-from tests.support.webapp import sample_yaml
-
-# An action of three dates (one moved once, one superseded by its successor) around the clock
-# fixture (10 June 2025), on top of the shared sample.
-ACTION_EVENTS = """
-  - id: pause-start
-    title: Pause on reciprocal rates begins
-    kind: tariff
-    action: reciprocal-pause
-    countries: [US]
-    authority: IEEPA
-    instrument: EO 14266
-    hs: ["72", "7601"]
-    date: 2025-04-10
-    time: "00:01"
-    tz: America/New_York
-    sources: [{title: EO 14266, publisher: White House, url: "https://example.com/eo-14266"}]
-  - id: pause-end-july
-    title: Pause ends 9 July
-    kind: deadline
-    status: superseded
-    superseded_by: pause-end-august
-    action: reciprocal-pause
-    countries: [US]
-    authority: IEEPA
-    instrument: EO 14266
-    date: 2025-07-09
-    time: "00:01"
-    tz: America/New_York
-    sources: [{title: EO 14266, url: "https://example.com/eo-14266"}]
-  - id: pause-end-august
-    title: Pause ends 1 August
-    kind: deadline
-    action: reciprocal-pause
-    countries: [US]
-    authority: IEEPA
-    instrument: EO 14316
-    date: 2025-08-01
-    time: "00:01"
-    tz: America/New_York
-    history:
-      - changed: 2025-06-07
-        kind: rescheduled
-        was: {date: 2025-07-09, time: "00:01", tz: America/New_York}
-        note: Extended
-        source: {title: EO 14316, url: "https://example.com/eo-14316"}
-    sources: [{title: EO 14316, url: "https://example.com/eo-14316"}]
-"""
-
-
-# The record the three dates name in `action:` (events may only name an action listed under `actions:`).
-ACTIONS = """actions:
-  - id: reciprocal-pause
-    title: Pause on country-specific reciprocal rates
-    instrument: EO 14266
-    authority: IEEPA
-    sources: [{title: EO 14266, url: "https://example.com/eo-14266"}]
-"""
-
-
-def page_yaml() -> str:
-    """The web sample plus one action of three dates."""
-    text = sample_yaml().replace("\nevents:\n", "\n" + ACTIONS + "events:\n", 1)
-    return text.rstrip("\n") + "\n" + ACTION_EVENTS
+from tests.support.pages import page_yaml
 
 
 @pytest.fixture
@@ -101,7 +38,8 @@ def test_event_page_explains_the_deadline_its_history_and_its_action(client: Fla
     assert "EO 14316" in html
     assert "IEEPA" in html
     assert re.search(
-        r'was <span class="was">9 Jul 2025 00:01 EDT</span> → now <span class="now">1 Aug 2025 00:01 EDT',
+        r'was <span class="was nowrap">9 Jul 2025 00:01 EDT</span> → '
+        r'now <span class="now nowrap">1 Aug 2025 00:01 EDT',
         html,
     )
     # The whole action, in order, with the page's own event marked and the others linked.
@@ -201,19 +139,21 @@ def test_action_page_lists_its_dates_in_order_with_what_they_share(client: Flask
     dates = html[html.index('id="dates"') :]
     assert dates.index("pause-start") < dates.index("pause-end-july") < dates.index("pause-end-august")
     assert "<dt>Instrument</dt><dd>EO 14266</dd>" in html  # the action's own
-    assert "scheduled · EO 14316</span>" in html  # a date resting on another instrument says so
-    assert "72, 7601" in html
+    assert "1 Aug 2025 00:01 EDT</span> · EO 14316</span>" in html  # another instrument says so
+    assert '>HS <span class="nowrap">72</span></a>' in html  # scope, each code linking the filtered page
+    assert 'href="/?hs=7601"' in html
     assert html.count('<a href="https://example.com/eo-14266">') == 1  # a shared source once
-    svg = html[html.index("<svg") : html.index("</svg>")]
-    assert svg.count("<circle") == 3
+    svg = html[html.index("<svg") : html.index("</svg></div>")]
+    assert svg.count('class="mark ') == 3  # two live dates and a superseded one (a grey cross)
+    assert svg.count('class="mark gone"') == 1
     assert "today" in svg
 
 
 def test_home_shows_timeline_changes_and_upcoming_and_filters_narrow_all_three(client: FlaskClient) -> None:
     html = text_of(client, "/")
-    svg = html[html.index('<svg id="timeline"') : html.index("</svg>")]
-    assert ">reciprocal-pause</text>" in svg  # a lane per action, its name as text
-    assert "<title>Pause ends 1 August — 1 Aug 2025 00:01 EDT</title>" in svg
+    svg = html[html.index('<svg id="timeline"') : html.index("</svg></div>")]
+    assert ">Pause on country-specific reciprocal rates</text>" in svg  # a lane per action, its title
+    assert "<title>Pause ends 1 August — 1 Aug 2025 00:01 EDT (scheduled)</title>" in svg
     changes = html[html.index('id="recent-changes"') :]
     assert "Pause ends 1 August" in changes
     assert "was 9 Jul 2025 00:01 EDT → now 1 Aug 2025 00:01 EDT" in changes
@@ -222,7 +162,7 @@ def test_home_shows_timeline_changes_and_upcoming_and_filters_narrow_all_three(c
     assert "Pause ends 1 August" in upcoming
 
     narrowed = text_of(client, "/?country=EU")
-    assert "reciprocal-pause" not in narrowed[narrowed.index('<svg id="timeline"') :]
+    assert "reciprocal rates" not in narrowed[narrowed.index('<svg id="timeline"') :]
     assert 'id="recent-changes"' not in narrowed
     assert "EU safeguard hearing" in narrowed[narrowed.index('id="upcoming"') :]
     assert 'id="built-https" href="http://localhost/calendar.ics?country=EU"' in narrowed

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import re
 import secrets
 import threading
@@ -28,10 +27,10 @@ from calendar_service.adapters.db import make_engine
 from calendar_service.adapters.settings import Settings
 from calendar_service.services import Services, build_services
 from calendar_service.web import create_app
+from tests.support.dbtargets import postgres_url_or_skip
 from tests.support.ics import edit, prop, vevent
 from tests.support.webapp import sample_yaml
 
-PG_URL = os.environ.get("TRADE_CALENDAR_TEST_POSTGRES_URL", "")
 T0 = dt.datetime(2025, 6, 10, 12, 0, tzinfo=dt.UTC)
 HOST = {"Host": "calendar.test"}
 _LOAD = re.compile(r"^\s*SELECT\b.*\bFROM publications\b", re.S | re.I)
@@ -84,13 +83,12 @@ def engines(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[Eng
         for engine in made:
             engine.dispose()
         return
-    if not PG_URL:
-        pytest.skip("PostgreSQL not configured: set TRADE_CALENDAR_TEST_POSTGRES_URL to run this case")
+    server = postgres_url_or_skip()
     schema = f"t_shared_{secrets.token_hex(6)}"
-    admin = make_engine(PG_URL)
+    admin = make_engine(server)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    made = [make_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"}) for _ in range(2)]
+    made = [make_engine(server, connect_args={"options": f"-csearch_path={schema}"}) for _ in range(2)]
     try:
         yield made
     finally:

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import requests
 from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import Engine
 
 from calendar_service.adapters.clock import SettableClock
@@ -20,21 +19,13 @@ from calendar_service.adapters.db import create_schema, ledger, make_engine
 from calendar_service.adapters.db import subscriptions as subs_db
 from calendar_service.core.reminders.records import NewRow, Outcome
 from calendar_service.worker.metrics import DeliveryMetrics, LedgerCollector, exposition_registry
+from tests.support.metrics import DELIVERED, FIRST, SECOND, samples
 from tests.support.polling import poll
 from tests.support.processes import free_port, stop
 from tests.support.receiver import Receiver
-from tests.support.reminders import add_subscription, event, write_calendar
+from tests.support.reminders import add_subscription, write_calendar
 
 T0 = dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.UTC)
-
-
-def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of a Prometheus exposition, by name and sorted labels."""
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
 
 
 def scrape(collector: LedgerCollector) -> dict[str, float]:
@@ -80,11 +71,6 @@ def test_an_unreadable_ledger_is_a_gauge_not_a_failed_scrape(tmp_path: Path) -> 
 # --- the worker's endpoint ----------------------------------------------------------------------------
 
 
-FIRST = event("first", dt.datetime(2027, 3, 1, 15, 0, tzinfo=dt.UTC))
-SECOND = event("second", dt.datetime(2027, 4, 1, 15, 0, tzinfo=dt.UTC))
-DELIVERED = ("trade_calendar_webhook_deliveries_total", (("format", "standard"), ("outcome", "delivered")))
-
-
 @pytest.fixture
 def worker_env(tmp_path: Path) -> dict[str, str]:
     """Settings for a worker on a SQLite file, polling its data file twice a second."""
@@ -116,7 +102,7 @@ def test_the_worker_serves_its_delivery_metrics_after_a_real_delivery(
             url = f"http://127.0.0.1:{port}/metrics"
             # The endpoint answers, with the ledger's gauges: the PT1H reminder of the first event is planned.
             pending = ("trade_calendar_reminders_pending", ())
-            planned = lambda: True if samples(_get(url) or "").get(pending) == 1 else None  # noqa: E731
+            planned = lambda: True if samples(get_when_up(url) or "").get(pending) == 1 else None  # noqa: E731
             poll("the planned reminder on the worker's endpoint", planned, timeout=30)
             # A new event: the worker notices the edit and announces it at once (event.created).
             write_calendar(Path(worker_env["TRADE_CALENDAR_DATA_PATH"]), FIRST, SECOND)
@@ -134,7 +120,7 @@ def test_the_worker_serves_its_delivery_metrics_after_a_real_delivery(
     assert "metrics on http://127.0.0.1:" in log.read_text()
 
 
-def _get(url: str) -> str | None:
+def get_when_up(url: str) -> str | None:
     try:
         response = requests.get(url, timeout=2)
     except requests.ConnectionError:
@@ -143,7 +129,7 @@ def _get(url: str) -> str | None:
 
 
 def _counted(url: str, key: tuple[str, tuple[tuple[str, str], ...]]) -> dict | None:
-    text = _get(url)
+    text = get_when_up(url)
     found = samples(text) if text else {}
     return found if found.get(key) == 1 else None
 

@@ -359,3 +359,9 @@ def _root_cause(exc: BaseException) -> str:
 def _refusal(exc: BaseException) -> UnsafeWebhookURL | None:
     """The policy refusal behind `exc` (aiohttp wraps errors raised in the resolver)."""
     return next((e for e in _chain(exc) if isinstance(e, UnsafeWebhookURL)), None)
+
+
+# The source fetcher (adapters/sources) checks addresses and explains failures the same way.
+PolicyResolver = _PolicyResolver
+root_cause = _root_cause
+refusal_behind = _refusal

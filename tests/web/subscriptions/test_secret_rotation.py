@@ -19,16 +19,12 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from calendar_service.adapters.clock import SettableClock
 from calendar_service.adapters.db import subscriptions as db
-from tests.cli import test_subscriptions as cli_tests
-from tests.cli.test_subscriptions import engine_of, run
+from tests.support.management import AUTH, BASE, create
 from tests.support.receiver import Receiver
-from tests.web import test_subscriptions_api as api_tests
-from tests.web.test_subscriptions_api import AUTH, BASE, create
-
-# The fixtures of the API and CLI tests, shared rather than copied.
-client, engine, make_app, receiver, env = (
-    api_tests.client, api_tests.engine, api_tests.make_app, api_tests.receiver, cli_tests.env
-)  # fmt: skip
+from tests.support.subscriptions_cli import (
+    engine_of,
+    run,
+)
 
 
 @pytest.fixture

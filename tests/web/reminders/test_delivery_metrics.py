@@ -7,20 +7,17 @@ from flask import Flask
 
 from calendar_service.adapters.db import ledger
 from calendar_service.worker.service import ReminderService
+from tests.support.metrics import samples
 from tests.support.polling import wait_until
 from tests.support.receiver import Receiver, Reply
 from tests.support.webapp import run_server
-from tests.web import test_reminders_wiring as wiring
-from tests.worker.test_metrics import samples
+from tests.support.wiring import AUTH, DUE, OffsetClock
 
-# The wiring tests' app with the reminder service started as `serve` starts it, an hour before a
-# reminder falls due (by an offset clock, so the scheduler's real alarm fires).
-wiring_settings, offset_clock, served = wiring.wiring_settings, wiring.offset_clock, wiring.served
 DELIVERED = ("trade_calendar_webhook_deliveries_total", (("format", "slack"), ("outcome", "delivered")))
 
 
 def test_metrics_count_a_delivery_its_duration_and_lateness(
-    served: tuple[Flask, ReminderService], offset_clock: wiring.OffsetClock
+    served: tuple[Flask, ReminderService], offset_clock: OffsetClock
 ) -> None:
     app, service = served
     server, thread = run_server(app)
@@ -28,10 +25,10 @@ def test_metrics_count_a_delivery_its_duration_and_lateness(
     try:
         with Receiver() as rx:
             rx.script(Reply(500))  # the first one fails and is retried, so both outcomes show
-            offset_clock.put_before(wiring.DUE, 0.5)
+            offset_clock.put_before(DUE, 0.5)
             for path in ("/a", "/b"):
                 body = {"url": rx.url + path, "lead_times": ["PT1H"], "format": "slack"}
-                created = app.test_client().post("/api/v1/subscriptions", json=body, headers=wiring.AUTH)
+                created = app.test_client().post("/api/v1/subscriptions", json=body, headers=AUTH)
                 assert created.status_code == 201, created.get_json()
             rx.wait_for(2, timeout=15)
             wait_until(lambda: sum(ledger.count_by_state(service.engine).values()) == 2

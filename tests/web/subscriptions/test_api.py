@@ -19,60 +19,15 @@ from standardwebhooks import Webhook
 from werkzeug.serving import make_server
 
 from calendar_service.adapters.clock import SettableClock
-from calendar_service.adapters.db import create_schema, ledger, make_engine
+from calendar_service.adapters.db import ledger
 from calendar_service.adapters.db import subscriptions as db
 from calendar_service.adapters.settings import Settings
 from calendar_service.web import create_app
-from tests.support.paths import TESTS_DATA
-from tests.support.receiver import Receiver, Reply
-
-TOKEN = "t0ken-for-tests-0123456789abcdef"
-OLD_TOKEN = "old-token-being-rotated-out-0000"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-BASE = "/api/v1/subscriptions"
-PUBLIC_URL = "https://93.184.215.14/hook"  # a public literal: no DNS needed
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    eng = make_engine(f"sqlite:///{tmp_path / 'api.sqlite3'}")
-    create_schema(eng)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture
-def make_app(engine: Engine, clock: SettableClock) -> Callable[..., Flask]:
-    """The app on small.yaml, the test's engine and clock, with settings overridden as asked."""
-
-    def build(**overrides: Any) -> Flask:
-        values: dict[str, Any] = {"admin_tokens": (OLD_TOKEN, TOKEN), "allow_private_webhooks": False}
-        values.update(overrides)
-        settings = Settings.from_env({}, data_path=TESTS_DATA / "small.yaml", **values)
-        return create_app(settings, clock=clock, engine=engine)
-
-    return build
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    rx = Receiver()
-    yield rx
-    rx.stop()
-
-
-@pytest.fixture
-def client(make_app: Callable[..., Flask]) -> FlaskClient:
-    return make_app().test_client()
-
-
-def create(client: FlaskClient, **body: Any) -> dict[str, Any]:
-    response = client.post(BASE, json={"url": PUBLIC_URL, **body}, headers=AUTH)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()  # type: ignore[no-any-return]
-
 
 # --- authentication ----------------------------------------------------------------------------------
+from tests.support.management import AUTH, BASE, OLD_TOKEN, PUBLIC_URL, TOKEN, create
+from tests.support.paths import TESTS_DATA
+from tests.support.receiver import Receiver, Reply
 
 
 @pytest.mark.parametrize(

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from calendar_service.adapters.clock import SystemClock
 from calendar_service.adapters.db import ledger
 from calendar_service.adapters.settings import Settings
 from calendar_service.web import create_app
@@ -21,54 +17,7 @@ from calendar_service.web.extension import services
 from calendar_service.worker.service import ReminderService
 from tests.support.polling import wait_until as _wait
 from tests.support.receiver import Receiver
-from tests.support.reminders import event, write_calendar
-
-TOKEN = "wiring-token-0123456789abcdef"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-DEADLINE = dt.datetime(2027, 3, 1, 15, 0, tzinfo=dt.UTC)
-DUE = DEADLINE - dt.timedelta(hours=1)
-
-
-class OffsetClock:
-    """The real clock moved by `offset`, so the scheduler's real-time alarm and the data agree."""
-
-    def __init__(self) -> None:
-        self.offset = dt.timedelta(0)
-
-    def now(self) -> dt.datetime:
-        return SystemClock().now() + self.offset
-
-    def put_before(self, moment: dt.datetime, seconds: float) -> None:
-        """Make it `seconds` before `moment` now."""
-        self.offset = moment - dt.timedelta(seconds=seconds) - SystemClock().now()
-
-
-@pytest.fixture
-def wiring_settings(tmp_path: Path) -> Settings:
-    data = write_calendar(tmp_path / "events.yaml", event("soon", DEADLINE))
-    return Settings.from_env(
-        {}, data_path=data, state_dir=tmp_path / "state", admin_tokens=(TOKEN,),
-        allow_private_webhooks=True, reload_interval=60, base_url="",
-    )  # fmt: skip
-
-
-@pytest.fixture
-def offset_clock() -> OffsetClock:
-    """An hour before the reminder falls due."""
-    offset_clock = OffsetClock()
-    offset_clock.put_before(DUE, 3600)
-    return offset_clock
-
-
-@pytest.fixture
-def served(wiring_settings: Settings, offset_clock: OffsetClock) -> Iterator[tuple[Flask, ReminderService]]:
-    """The app with the reminder service started as `serve` starts it."""
-    app = create_app(wiring_settings, clock=offset_clock)
-    service = services(app).start_reminders()
-    try:
-        yield app, service
-    finally:
-        service.shutdown()
+from tests.support.wiring import AUTH, DUE, OffsetClock
 
 
 def test_creating_the_app_starts_no_scheduler(wiring_settings: Settings, offset_clock: OffsetClock) -> None:
