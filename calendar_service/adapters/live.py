@@ -22,12 +22,13 @@ bytes, and so the ETag, are the same whichever process answers. Publishing goes 
 stored revision with the one being served; when another process has published, this one publishes
 its calendar again against the stored state (a no-op when they agree) and serves the result.
 
-A version is read only once the file is stable: last written at least `settle` seconds ago, or seen
-unchanged for that long (a file being rewritten in place is not read half-way), and unchanged while
-it was read. A valid version that would take away more than `hold_share` of the live events served
-is held (`core.guard`): not served, not announced, reported on /healthz and in the log once, and
-published when the file still holds the same bytes after `hold_window` seconds or a curator confirms
-that content (`trade-calendar publish --confirm`, read from `confirmations`, the database).
+A version is read only once the file is stable: renamed into place (a new inode), last written at
+least `settle` seconds ago, or seen unchanged for that long (a file being rewritten in place is not
+read half-way), and unchanged while it was read. A valid version that would take away more than
+`hold_share` of the live events served is held (`core.guard`): not served, not announced, reported on
+/healthz and in the log once, and published when the file still holds the same bytes after
+`hold_window` seconds or a curator confirms that content (`trade-calendar publish --confirm`, read
+from `confirmations`, the database).
 
 Nothing here starts a thread by itself. Web workers call `maybe_check()` on requests (a monotonic-clock
 comparison, a `stat` at most every `reload_interval`); `serve` and the reminder worker call
@@ -323,6 +324,9 @@ class LiveCalendar:
         """Under the lock: whether the file changed too recently to be read (None: read it now)."""
         if self.settle <= 0 or time.time() - stat.st_mtime_ns / 1e9 >= self.settle:
             return None  # last written a window ago: nobody is half-way through writing it
+        served = self._settled.fingerprint
+        if served is not None and stat.st_ino != served[2]:
+            return None  # another file renamed into place: written in full before it arrived
         monotonic = time.monotonic()
         candidate = self._candidate
         if candidate is None or candidate[0] != fingerprint:
