@@ -56,6 +56,7 @@ class LazyGroup(click.Group):
         "review": ".curate:review",
         "publish": ".publish:publish",
         "sources": ".sources:sources",
+        "coverage": ".curate:coverage",
     },
 )
 @click.version_option(package_name="trade-calendar")

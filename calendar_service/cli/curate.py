@@ -1,4 +1,5 @@
-"""Curators' commands: `diff` (what an edit changes) and `review` (what needs checking again).
+"""Curators' commands: `diff` (what an edit changes), `review` (what needs checking again) and
+`coverage` (which fronts have a dated next step).
 
 Both read event files alone. `diff` runs on every pull request, so this module imports only the
 validator and the pure diff code; nothing from the web, the database or the webhook client.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -26,6 +28,18 @@ if TYPE_CHECKING:
 # Exit codes shared with `validate`: 0 nothing to report, 1 something to report, 2 unusable input.
 EXIT_CHANGES = 1
 EXIT_UNUSABLE = 2
+
+
+def _report_format(help_text: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The `--format table|json|markdown` option the report commands share."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "json", "markdown"]),
+        default="table",
+        show_default=True,
+        help=help_text,
+    )
 
 
 def _unusable(message: str) -> NoReturn:
@@ -102,14 +116,7 @@ def _read_git(rev: str, path: str) -> bytes:
     help="Compare with the file at this git revision (given twice: two revisions); FILES is then "
     "at most one path (default: TRADE_CALENDAR_DATA_PATH, else data/events.yaml).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "markdown"]),
-    default="table",
-    show_default=True,
-    help="markdown: to paste into a pull request.",
-)
+@_report_format("markdown: to paste into a pull request.")
 def diff(files: tuple[str, ...], revs: tuple[str, ...], fmt: str) -> None:
     """Show what changed between two event files: added, removed, moved, re-statused, re-sourced.
 
@@ -278,3 +285,27 @@ def _decide(path: Path, accept: str | None, verify: str | None, moment: dt.datet
         _unusable(f"nothing written: {exc}")
     except (ProposalNotFound, EventNotFound) as exc:
         _unusable(str(exc))
+
+
+@click.command()
+@click.option("--data", "data_path", help=DATA_HELP)
+@_report_format("markdown: for the README or a pull request.")
+@_now_option
+def coverage(data_path: str | None, fmt: str, now: Clock) -> None:
+    """List per action and per authority the next dated step and the last verified date.
+
+    A row with no next step, an old check or past events whose outcome no source confirms is a gap to
+    fill. Exit 0, 2 when the file is unusable.
+    """
+    from calendar_service.core.coverage import coverage_of
+    from calendar_service.render.coverage import coverage_markdown, coverage_table, coverage_to_dict
+
+    path = data_path or str(load_settings().data_path)
+    moment = now.now()
+    report = coverage_of(_calendar_from_bytes(_read_file(path), path, moment.date()), moment)
+    if fmt == "json":
+        click.echo(json.dumps(coverage_to_dict(report), indent=2, ensure_ascii=False))
+    elif fmt == "markdown":
+        click.echo(coverage_markdown(report), nl=False)
+    else:
+        click.echo(coverage_table(report), nl=False)

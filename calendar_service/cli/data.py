@@ -209,7 +209,7 @@ def events(
         begin=start.date() if start is not None else None,
         end=end.date() if end is not None else None,
     )
-    _emit(calendar, select_events(calendar, query), fmt)
+    _emit(calendar, select_events(calendar, query), fmt, now.now())
 
 
 @click.command()
@@ -230,7 +230,7 @@ def upcoming(data_path: str | None, fmt: str, days: int, now: Clock, **filters: 
     if fmt == "table" and not chosen:
         click.echo(f"No deadlines in the next {days} days. Try --days 365, or `trade-calendar events`.")
         return
-    _emit(calendar, chosen, fmt, deadlines=True)
+    _emit(calendar, chosen, fmt, since, deadlines=True)
 
 
 def _today(clock: Clock) -> dt.date:
@@ -259,11 +259,14 @@ def _filter(options: dict[str, Sequence[str]]) -> EventFilter:
         raise click.BadParameter(str(exc)) from exc
 
 
-def _emit(calendar: Calendar, chosen: list[Event], fmt: str, deadlines: bool = False) -> None:
+def _emit(
+    calendar: Calendar, chosen: list[Event], fmt: str, now: dt.datetime, deadlines: bool = False
+) -> None:
     from calendar_service.render.jsonview import event_to_dict
 
-    if fmt == "json":
-        click.echo(json.dumps([event_to_dict(e, calendar) for e in chosen], indent=2, ensure_ascii=False))
+    if fmt == "json":  # `unconfirmed` as of --now, as the API answers as of its clock
+        items = [event_to_dict(e, calendar, now) for e in chosen]
+        click.echo(json.dumps(items, indent=2, ensure_ascii=False))
         return
     for event in chosen:
         when = _due(event) if deadlines else _when(event)

@@ -59,6 +59,8 @@ class Event:
     rrule: str | None = None
     exdates: tuple[dt.date, ...] = ()
     series_start: dt.date | dt.datetime | None = None
+    # `unconfirmed`: the date passed and a curator found no source saying what happened (core/certainty.py).
+    outcome: model.Outcome | None = None
 
     @property
     def deadline_day(self) -> dt.date | None:
@@ -505,6 +507,7 @@ def _build(event: model.Event, times: _Times, default_tz: str, line: int) -> Eve
         chapter99=tuple(event.chapter99),
         day_tz=day_tz,
         day_moment=day_moment,
+        outcome=event.outcome,
     )
 
 

@@ -52,6 +52,14 @@ class Status(StrEnum):
     SUPERSEDED = "superseded"
 
 
+class Outcome(StrEnum):
+    """What the sources say about how an event whose date has passed turned out."""
+
+    # A curator looked after the date and no source read says whether it happened: the feeds, the JSON,
+    # the pages and `review` say "date passed, outcome not confirmed" rather than show a plain past event.
+    UNCONFIRMED = "unconfirmed"
+
+
 class Importance(StrEnum):
     """How much a typical trade desk cares."""
 
@@ -264,12 +272,21 @@ class Event(_Strict):
     )
 
     superseded_by: str | None = Field(None, pattern=SLUG)
+    outcome: Outcome | None = Field(
+        None,
+        description="For a tentative event whose date has passed: `unconfirmed` records that a curator "
+        "looked (on the `verified:` day) and no source says what happened; shown everywhere as 'date "
+        "passed, outcome not confirmed'. Only with status tentative",
+    )
     history: list[Change] = Field(default_factory=list)
     # `verified:` means a person read the event's sources on that date and found the entry right; the
     # source watch (core/sourcecheck.py) puts the event back on the review list when a source changes
     # after it. Set it with `trade-calendar review --verify ID`, never by a bulk edit.
     verified: dt.date | None = Field(
-        None, description="When a person last checked this entry against its sources (YYYY-MM-DD)"
+        None,
+        description="The day a curator last re-read this entry's sources and found that they state its "
+        "date, time and status as written; not the day the entry was typed or copied. Leave the old day "
+        "when a source could not be read",
     )
     proposed_from: str | None = Field(
         None,

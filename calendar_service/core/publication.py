@@ -176,6 +176,8 @@ def fingerprint_of(event: Event) -> str:
         event.precision.value,  # shown in the title and the STATUS (approximate dates are TENTATIVE)
         event.title,
     ]
+    if event.outcome is not None:  # "Unconfirmed: " in the title; appended only when set, so older
+        significant.append(event.outcome.value)  # fingerprints (and SEQUENCEs) stay as they were
     if event.rrule is not None:  # a changed rule or exception changes the whole series: a new SEQUENCE
         significant += [event.rrule, [d.isoformat() for d in event.exdates], _moment(event.series_start)]
     return hashlib.sha256(json.dumps(significant, separators=(",", ":")).encode()).hexdigest()[:32]
@@ -244,6 +246,7 @@ def snapshot_of(event: Event) -> dict[str, Any]:
         "sources": [source.model_dump(mode="json", exclude_none=True) for source in event.sources],
         "history": [change.model_dump(mode="json", exclude_none=True) for change in event.history],
         "verified": event.verified.isoformat() if event.verified else None,
+        "outcome": event.outcome.value if event.outcome else None,
     }
 
 
@@ -289,4 +292,5 @@ def event_from_snapshot(snapshot: Mapping[str, Any]) -> Event:
         exdates=tuple(dt.date.fromisoformat(d) for d in snapshot.get("exdate", ())),
         series_start=_unmoment(snapshot.get("series_start")),
         day_moment=model.DayMoment(snapshot["day_moment"]) if snapshot.get("day_moment") else None,
+        outcome=model.Outcome(snapshot["outcome"]) if snapshot.get("outcome") else None,
     )

@@ -1,8 +1,9 @@
 """The curator's to-do list: what in a valid calendar needs a human to look again, soonest first.
 
-Three kinds of item: a deadline coming up whose sources were last checked long ago (or never), a past
-event still `scheduled` or `tentative` (it happened, was cancelled or moved: say which), and a
-`tentative` event that is near (firm it up or say why not). Pure: `now` comes from the caller.
+Four kinds of item: a deadline coming up whose sources were last checked long ago (or never), a past
+event still `scheduled` or `tentative` (it happened, was cancelled or moved: say which), a past event
+recorded as `outcome: unconfirmed` (date passed, outcome not confirmed: keep looking for a source), and
+a `tentative` event that is near (firm it up or say why not). Pure: `now` comes from the caller.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
+from calendar_service.core import certainty
 from calendar_service.core.calendar import Calendar, Event
 from calendar_service.core.diff import when_text
 from calendar_service.core.model import Status
@@ -24,6 +26,7 @@ class Reason(StrEnum):
 
     STALE_VERIFICATION = "stale-verification"
     PAST_STILL_OPEN = "past-still-open"
+    OUTCOME_UNCONFIRMED = "outcome-unconfirmed"  # past, recorded `outcome: unconfirmed`: find a source
     TENTATIVE_NEAR = "tentative-near"
 
 
@@ -51,15 +54,7 @@ def review_calendar(
         start = event.start_utc(tz)
         over = event.end_utc(tz) or start
         if event.status in _OPEN and over <= now:
-            items.append(
-                ReviewItem(
-                    event,
-                    over,
-                    Reason.PAST_STILL_OPEN,
-                    f"was on {when_text(event)} but is still {event.status.value} — set held, "
-                    "cancelled or postponed (with a history entry)",
-                )
-            )
+            items.append(_past_item(event, over, now, tz))
             continue
         if not event.is_live:
             continue
@@ -89,6 +84,35 @@ def review_calendar(
             )
     items.sort(key=lambda item: (item.when, item.event.id, item.reason.value))
     return items
+
+
+def _past_item(event: Event, over: dt.datetime, now: dt.datetime, tz: dt.tzinfo) -> ReviewItem:
+    """A past event still open: plain "say what happened", or "date passed, outcome not confirmed"."""
+    when = when_text(event)
+    if certainty.recorded_unconfirmed(event):
+        checked = f"last looked {event.verified}" if event.verified else "never verified"
+        return ReviewItem(
+            event,
+            over,
+            Reason.OUTCOME_UNCONFIRMED,
+            f"was on {when}: {certainty.UNCONFIRMED_TEXT} ({checked}) — look for a source; set held, "
+            "cancelled or postponed when one says (with a history entry), and remove `outcome:`",
+        )
+    if certainty.outcome_unconfirmed(event, now, tz):
+        return ReviewItem(
+            event,
+            over,
+            Reason.PAST_STILL_OPEN,
+            f"was on {when} but is still tentative: {certainty.UNCONFIRMED_TEXT} — set held, cancelled "
+            "or postponed (with a history entry), or `outcome: unconfirmed` if no source says",
+        )
+    return ReviewItem(
+        event,
+        over,
+        Reason.PAST_STILL_OPEN,
+        f"was on {when} but is still {event.status.value} — set held, cancelled or postponed (with a "
+        "history entry)",
+    )
 
 
 def _day(moment: dt.datetime, tz: dt.tzinfo) -> str:

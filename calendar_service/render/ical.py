@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
-from calendar_service.core import timing
+from calendar_service.core import certainty, timing
 from calendar_service.core.calendar import Calendar, Event, series_master
 from calendar_service.core.errors import ActionNotFound, FilterError
 from calendar_service.core.filters import EventFilter, split_values
@@ -324,6 +324,9 @@ def _status(event: Event, tombstone: bool) -> tuple[str, str]:
     if event.status is Status.POSTPONED:
         # The date no longer holds, but the event is still expected: keep it visible, flagged.
         return "TENTATIVE", "Postponed: "
+    if certainty.recorded_unconfirmed(event):
+        # Past, and no source says what happened: not a plain past event (core/certainty.py).
+        return "TENTATIVE", certainty.UNCONFIRMED_PREFIX
     if event.status is Status.TENTATIVE or event.precision in (Precision.APPROXIMATE, Precision.TBA):
         return "TENTATIVE", ""
     return "CONFIRMED", ""
@@ -442,6 +445,8 @@ def _description(calendar: Calendar, event: Event, tombstone: bool) -> str:
         lines.append("Cancelled.")
     elif event.status is Status.POSTPONED:
         lines.append("Postponed: no new date has been set yet.")
+    elif certainty.recorded_unconfirmed(event):
+        lines.append(certainty.unconfirmed_note(event))
     if event.precision is Precision.APPROXIMATE:
         lines.append("Date approximate: the sources do not pin down the exact day.")
     elif event.precision is Precision.TBA:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from calendar_service.core import model, timing
+from calendar_service.core import certainty, model, timing
 from calendar_service.core.calendar import Calendar, Event, earlier_start
 from calendar_service.core.timing import utc_text
 
@@ -98,11 +98,13 @@ def action_to_dict(action: model.Action, calendar: Calendar) -> dict[str, Any]:
     }
 
 
-def event_to_dict(event: Event, calendar: Calendar) -> dict[str, Any]:
+def event_to_dict(event: Event, calendar: Calendar, now: dt.datetime | None = None) -> dict[str, Any]:
     """Everything a reader needs about one event; `end` of an all-day event is exclusive.
 
     A whole-day event's `start`/`end` are its dates read in its own day zone (`day_tz`: Brussels for
-    an EU deadline), the zone its `deadline` names too.
+    an EU deadline), the zone its `deadline` names too. With `now`, `unconfirmed` also says so for a
+    tentative event whose time is over before a curator has recorded it; without, it answers from the
+    data alone (`outcome: unconfirmed`).
     """
     tz = calendar.tz
     days = event.day_zone(tz)
@@ -113,8 +115,21 @@ def event_to_dict(event: Event, calendar: Calendar) -> dict[str, Any]:
         "precision": event.precision.value,
         "deadline": deadline_to_dict(event, tz),
         "superseded_by": event.superseded_by,
+        **certainty_fields(event, tz, now),
         **records(event),
         "history": history_to_list(event, calendar),
+    }
+
+
+def certainty_fields(event: Event, default_tz: dt.tzinfo, now: dt.datetime | None) -> dict[str, Any]:
+    """`outcome` as the data records it, and whether the event reads "date passed, outcome not confirmed"."""
+    unconfirmed = certainty.recorded_unconfirmed(event) or (
+        now is not None and certainty.outcome_unconfirmed(event, now, default_tz)
+    )
+    return {
+        "outcome": event.outcome.value if event.outcome else None,
+        "unconfirmed": unconfirmed,
+        "unconfirmed_note": certainty.unconfirmed_note(event) if unconfirmed else None,
     }
 
 

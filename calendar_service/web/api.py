@@ -70,7 +70,7 @@ def event_view(
 ) -> dict[str, Any]:
     """An event as the API shows it, with its feed SEQUENCE when it has been published (a date of a
     series: the series' SEQUENCE, as its one VEVENT has it; pass `series_sequences` for many)."""
-    data = event_to_dict(event, snapshot.calendar)
+    data = event_to_dict(event, snapshot.calendar, _now())  # `unconfirmed` as of this answer
     if event.rrule is not None:
         states = series if series is not None else series_sequences(snapshot)
         data["feed_sequence"] = getattr(states.get(event.series or event.id), "sequence", None)

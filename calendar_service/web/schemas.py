@@ -105,9 +105,21 @@ class EventOut(_Out):
     precision: str
     deadline: Moment | None
     superseded_by: str | None
+    outcome: Literal["unconfirmed"] | None = Field(
+        None,
+        description="`unconfirmed`: a curator recorded that the date passed and no source says what happened",
+    )
+    unconfirmed: bool = Field(
+        False,
+        description="Date passed, outcome not confirmed: a tentative event whose time is over, recorded or "
+        "not (as of this answer)",
+    )
+    unconfirmed_note: str | None = Field(None, description="The same said in a sentence, for display")
     sources: list[SourceOut]
     history: list[ChangeOut]
-    verified: Day | None
+    verified: Day | None = Field(
+        description="The day a curator last re-read the sources and found they state the entry as written"
+    )
     feed_sequence: int | None = Field(None, description="SEQUENCE of the event in the feeds (a series' own)")
     occurrences: list[EventOut] | None = Field(
         None, description="For a repeating entry's own id (the feed's UID of the series): each of its dates"

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from calendar_service.cli import main
-from tests.support.paths import TESTS_DATA
+from tests.support.paths import DATA, TESTS_DATA
 
 SAMPLE = str(TESTS_DATA / "valid" / "cli-sample.yaml")
 NOW = "2025-06-10T12:00:00Z"
@@ -140,3 +140,13 @@ def test_invalid_data_file_is_refused_with_a_pointer_to_validate() -> None:
     assert result.exit_code == 1
     assert "unknown kind 'tarif'" in result.stderr
     assert f"trade-calendar validate {bad}" in result.stderr
+
+
+def test_events_json_says_which_past_dates_no_source_confirms() -> None:
+    args = ["events", "--data", str(DATA), "--now", "2026-12-07T12:00:00Z", "--status", "tentative"]
+    result = CliRunner().invoke(main, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    flags = {item["id"]: item["unconfirmed"] for item in json.loads(result.stdout)}
+    assert flags["apec-2026-shenzhen"] is True
+    assert flags["us-301-port-fees-step-2027-04-17"] is False  # still ahead
+    assert sum(flags.values()) == 9

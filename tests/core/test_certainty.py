@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from calendar_service.core.certainty import outcome_unconfirmed
+from calendar_service.core.certainty import outcome_unconfirmed, recorded_unconfirmed, unconfirmed_note
 from tests.support.reminders import event, make_calendar
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -29,3 +29,19 @@ def test_only_a_tentative_event_whose_time_is_over_is_unconfirmed(
 ) -> None:
     calendar = make_calendar(event("e", at, status=status))
     assert outcome_unconfirmed(calendar.events[0], NOW, calendar.tz) is expected
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "expected"),
+    [("tentative", "unconfirmed", True), ("tentative", None, False), ("scheduled", None, False)],
+)
+def test_recorded_unconfirmed_reads_the_data_alone(status: str, outcome: str | None, expected: bool) -> None:
+    record = event("e", dt.datetime(2026, 11, 10, 9, 0, tzinfo=NEW_YORK), status=status)
+    if outcome:
+        record["outcome"] = outcome
+    (only,) = make_calendar(record).events
+    assert recorded_unconfirmed(only) is expected
+    assert (
+        unconfirmed_note(only)
+        == "Date passed, outcome not confirmed: no source read says whether this happened."
+    )

@@ -8,9 +8,10 @@ import json
 from click.testing import CliRunner, Result
 
 from calendar_service.cli import main
-from calendar_service.core.datafile import load_calendar
+from calendar_service.core.datafile import load_calendar, parse_calendar
 from calendar_service.core.review import Reason, review_calendar
-from tests.support.paths import TESTS_DATA
+from tests.support.outcomes import NOT_YET_RECORDED, RECORDED
+from tests.support.paths import CALENDAR_HEAD, TESTS_DATA
 
 SAMPLE = str(TESTS_DATA / "review.yaml")
 NOW = dt.datetime(2025, 6, 10, 12, 0, tzinfo=dt.UTC)
@@ -86,3 +87,21 @@ def test_the_file_comes_from_the_setting_when_not_given() -> None:
     )
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"{SAMPLE}:9: past-still-open: past-still-scheduled:")
+
+
+UNCONFIRMED = RECORDED + NOT_YET_RECORDED
+
+
+def test_a_past_tentative_event_says_date_passed_outcome_not_confirmed() -> None:
+    calendar = parse_calendar(
+        (CALENDAR_HEAD + UNCONFIRMED).encode(), "events.yaml", today=dt.date(2026, 12, 7)
+    )
+    now = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
+    recorded, pending = review_calendar(calendar.calendar, now, dt.timedelta(days=30))
+    assert (recorded.event.id, recorded.reason) == ("recorded", Reason.OUTCOME_UNCONFIRMED)
+    assert (
+        "date passed, outcome not confirmed (last looked 2026-12-07) — look for a source" in recorded.message
+    )
+    assert (pending.event.id, pending.reason) == ("not-yet-recorded", Reason.PAST_STILL_OPEN)
+    assert "still tentative: date passed, outcome not confirmed" in pending.message
+    assert "`outcome: unconfirmed` if no source says" in pending.message

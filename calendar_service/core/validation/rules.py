@@ -233,6 +233,13 @@ def _check_fields(
             (*at, "status"),
             "status superseded without `superseded_by:` — name the event that replaced it",
         )
+    if event.outcome is not None and event.status is not Status.TENTATIVE:
+        found.report(
+            (*at, "outcome"),
+            f"outcome {event.outcome.value} on a {event.status.value} event — only a tentative event can "
+            "have an unconfirmed outcome: set status: tentative, or remove `outcome:` once a source says "
+            "what happened",
+        )
     refs: list[tuple[PathKey, str]] = []
     if event.superseded_by is not None:
         refs.append(((*at, "superseded_by"), event.superseded_by))

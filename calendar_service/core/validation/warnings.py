@@ -36,11 +36,19 @@ def check_warnings(
         at: PathKey = ("events", index_of[event.series or event.id])
         end = event.end_utc(tz) or event.start_utc(tz)
         settled = event.series is None or last_of_series[event.series] == event.id
+        recorded = event.outcome is model.Outcome.UNCONFIRMED
         if event.status in (Status.SCHEDULED, Status.TENTATIVE) and end < today_start and settled:
+            if not recorded:  # `outcome: unconfirmed` is the curator's answer: looked, no source says
+                found.warn(
+                    (*at, "status"),
+                    f"{_named(event)} is in the past but still {event.status.value} — set it to held, "
+                    "cancelled or postponed",
+                )
+        elif recorded and end >= today_start:
             found.warn(
-                (*at, "status"),
-                f"{_named(event)} is in the past but still {event.status.value} — set it to held, "
-                "cancelled or postponed",
+                (*at, "outcome"),
+                f"{_named(event)} is marked outcome: unconfirmed but its date has not passed — remove "
+                "`outcome:`",
             )
         if event.status is Status.HELD and event.start_utc(tz) > today_start + dt.timedelta(days=1):
             found.warn(

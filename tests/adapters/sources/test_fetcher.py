@@ -10,7 +10,7 @@ import pytest
 
 from calendar_service.adapters.sources.fetcher import PoliteFetcher, Response, Validators
 from calendar_service.adapters.webhooks.security import AddressPolicy
-from tests.sources.replay import Page, ReplayServer, gzip_bomb
+from tests.support.replay import Page, ReplayServer, gzip_bomb
 
 HTML = (
     b"<html><body><nav>menu</nav><article><h1>Notice</h1><p>Comments due 5 January 2027.</p></article>"

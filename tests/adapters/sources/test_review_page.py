@@ -13,9 +13,8 @@ from calendar_service.adapters.clock import SettableClock
 from calendar_service.adapters.db import sources as db
 from calendar_service.adapters.settings import Settings
 from calendar_service.web import create_app
-from tests.sources.conftest import events_yaml, make_watch
-from tests.sources.replay import Page, ReplayServer
-from tests.sources.test_source_watch import notice
+from tests.support.replay import Page, ReplayServer
+from tests.support.sources import events_yaml, make_watch, notice
 
 TOKEN = "review-token-0123456789abcdef0123456789"
 

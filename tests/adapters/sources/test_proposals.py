@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 from calendar_service.adapters.clock import SettableClock
 from calendar_service.adapters.db import sources as db
 from calendar_service.cli import main
-from tests.sources.conftest import events_yaml, load, make_watch
-from tests.sources.replay import Page, ReplayServer
+from tests.support.replay import Page, ReplayServer
+from tests.support.sources import events_yaml, load, make_watch
 
 FR = "https://www.federalregister.gov/documents/2026/12/01"
 EXTRA = """\

@@ -1,21 +1,18 @@
-"""Fixtures for the source watch: a replay site, a SQLite database, an events file citing the site."""
+"""Builders for the source-watch tests: an event file whose sources are replayed pages, and a watch."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy.engine import Engine
 
 from calendar_service.adapters.clock import SettableClock
-from calendar_service.adapters.db import create_schema, make_engine
 from calendar_service.adapters.webhooks.security import AddressPolicy
 from calendar_service.core.calendar import Calendar
 from calendar_service.core.validation import validate_bytes
 from calendar_service.worker.sourcewatch import SourceWatch
-from tests.sources.replay import ReplayServer
+from tests.support.replay import ReplayServer
 
 NOW = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
 
@@ -59,25 +56,6 @@ events:
 {extra}"""
 
 
-@pytest.fixture
-def site() -> Iterator[ReplayServer]:
-    with ReplayServer() as server:
-        yield server
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'watch.sqlite3'}")
-    create_schema(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def clock() -> SettableClock:
-    return SettableClock(NOW)
-
-
 def load(path: Path) -> Calendar:
     outcome = validate_bytes(path.read_bytes(), str(path), today=NOW.date())
     assert outcome.calendar is not None, [p.format() for p in outcome.errors]
@@ -89,3 +67,12 @@ def make_watch(engine: Engine, clock: SettableClock, data: Path, watch: Path | N
     return SourceWatch(
         engine, clock, AddressPolicy(allow_private=True), lambda: load(data), watch, robots=True
     )
+
+
+def notice(text: str) -> bytes:
+    return (
+        "<html><head><title>Notice</title></head><body><nav><a href='/'>Home</a> | <a>Menu</a></nav>"
+        f"<main><article><h1>Notice of public hearing</h1><p>{text}</p>"
+        "<p>Requests to appear must be filed by the deadline set out below.</p></article></main>"
+        "<footer>Privacy | Accessibility | Contact</footer></body></html>"
+    ).encode()

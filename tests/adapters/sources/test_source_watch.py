@@ -14,17 +14,8 @@ from calendar_service.adapters.db import sources as db
 from calendar_service.application.review_queue import build_queue
 from calendar_service.cli import main
 from calendar_service.core.sourcecheck import SourceIssue
-from tests.sources.conftest import events_yaml, load, make_watch
-from tests.sources.replay import Page, ReplayServer
-
-
-def notice(text: str) -> bytes:
-    return (
-        "<html><head><title>Notice</title></head><body><nav><a href='/'>Home</a> | <a>Menu</a></nav>"
-        f"<main><article><h1>Notice of public hearing</h1><p>{text}</p>"
-        "<p>Requests to appear must be filed by the deadline set out below.</p></article></main>"
-        "<footer>Privacy | Accessibility | Contact</footer></body></html>"
-    ).encode()
+from tests.support.replay import Page, ReplayServer
+from tests.support.sources import events_yaml, load, make_watch, notice
 
 
 def test_an_edited_source_shows_in_review_with_the_excerpt_until_verified(

@@ -14,7 +14,7 @@ from calendar_service.adapters.db import create_schema, make_engine
 from calendar_service.adapters.db import sources as db
 from calendar_service.core.proposals import Proposal
 from calendar_service.core.sourcecheck import Fetch, next_state
-from tests.dbtargets import BACKENDS, postgres_schema
+from tests.support.dbtargets import BACKENDS, postgres_schema
 
 T0 = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
 

@@ -9,7 +9,7 @@ import pytest
 
 from calendar_service.adapters.datafile_editor import roundtrip, set_verified
 from calendar_service.core.errors import EventNotFound
-from tests.conftest import DATA, TESTS_DATA
+from tests.support.paths import DATA, TESTS_DATA
 
 
 @pytest.mark.parametrize("path", [DATA, TESTS_DATA / "small.yaml"], ids=lambda p: p.name)
