@@ -56,10 +56,11 @@ from calendar_service.adapters.datafile_reader import (
     describe_failure,
     read_event_file,
 )
+from calendar_service.adapters.holding import Holding
 from calendar_service.core.calendar import Calendar
 from calendar_service.core.datafile import LoadResult, parse_calendar
 from calendar_service.core.errors import StoreInvalid, StoreUnreadable
-from calendar_service.core.guard import Hold, Shrinkage, shrinkage
+from calendar_service.core.guard import Hold
 from calendar_service.core.problems import Problem
 from calendar_service.core.publication import Published, last_modified_of, reconcile
 
@@ -113,7 +114,7 @@ class _Attempt:
     digest: str
     raw: bytes
     now: dt.datetime
-    release: bool = False  # a held version, now confirmed or past its window: publish it as it is
+    release: LoadResult | None = None  # a held version's validation, now confirmed or past its window
 
 
 @dataclass(frozen=True)
@@ -172,13 +173,8 @@ class LiveCalendar:
         self.retention = retention
         self.max_data_bytes = max_data_bytes
         self.settle = settle  # seconds a file must be left alone before it is read
-        self.hold_share = hold_share  # a version taking away more of the live events is held
-        self.hold_window = dt.timedelta(seconds=hold_window)  # ...until it is this old, unchanged
-        self.confirmations = confirmations  # where `trade-calendar publish --confirm` records its word
-        self.hold: Hold | None = None  # the version held back, if any (for /healthz)
-        self._hold_fingerprint: Fingerprint | None = None
+        self.holding = Holding(self.path, hold_share, dt.timedelta(seconds=hold_window), confirmations)
         self._candidate: tuple[Fingerprint, float] | None = None  # a changed file, since (monotonic)
-        self._confirm_failed = False  # reading confirmations failed (logged once per outage)
         self.stats = ReloadStats()
         self.last_failure: ReloadFailure | None = None
         self.last_checked: dt.datetime | None = None
@@ -203,6 +199,11 @@ class LiveCalendar:
     def snapshot(self) -> Snapshot | None:
         """The version being served, or None when no valid file has been loaded yet."""
         return self._snapshot
+
+    @property
+    def hold(self) -> Hold | None:
+        """The version held back because it takes away too much, if any (for /healthz)."""
+        return self.holding.hold
 
     @property
     def ready(self) -> bool:
@@ -288,8 +289,9 @@ class LiveCalendar:
         if fingerprint == settled.fingerprint:
             self.last_failure = settled.failure  # a transient failure (file away, database down) is over
             return None
-        if self.hold is not None and fingerprint == self._hold_fingerprint:
-            return self._release(now)
+        holding = self.holding
+        if holding.hold is not None and fingerprint == holding.fingerprint:
+            return self._release(now, fingerprint)
         if fingerprint in self._in_flight or len(self._in_flight) >= _MAX_IN_FLIGHT:
             return _Busy()
         unsettled = self._unsettled(stat, fingerprint)
@@ -309,13 +311,13 @@ class LiveCalendar:
         if digest == settled.digest:  # touched, moved back, or re-created with the same bytes
             self._settled = dataclasses.replace(settled, fingerprint=fingerprint)
             self.last_failure = settled.failure
-            self._drop_hold("the file holds the served version again")
+            holding.drop("the file holds the served version again")
             return None
-        if self.hold is not None:
-            if digest == self.hold.digest:  # touched, or copied again: still the held bytes
-                self._hold_fingerprint = fingerprint
-                return self._release(now)
-            self._drop_hold("the file changed again")
+        if holding.hold is not None:
+            if digest == holding.hold.digest:  # touched, or copied again: still the held bytes
+                holding.fingerprint = fingerprint
+                return self._release(now, fingerprint)
+            holding.drop("the file changed again")
         self._tickets += 1
         self._in_flight[fingerprint] = self._tickets
         return _Attempt(self._tickets, fingerprint, digest, raw, now)
@@ -337,66 +339,17 @@ class LiveCalendar:
         self._next_check = min(self._next_check, monotonic + left)  # a request after it looks again
         return _Unsettled(left)
 
-    # --- holding a version that takes away too much -------------------------------------------------
-
-    def _held_back(self, attempt: _Attempt, outcome: LoadResult) -> bool:
-        """Under the lock: hold `outcome` instead of serving it, when it takes away too much unconfirmed."""
-        snapshot = self._snapshot
-        if attempt.release or snapshot is None or snapshot.calendar.version == outcome.calendar.version:
-            return False
-        taken = shrinkage(snapshot.calendar, outcome.calendar)
-        if not taken.exceeds(self.hold_share) or self._is_confirmed(attempt.digest):
-            return False
-        self._hold(attempt, outcome, taken)
-        return True
-
-    def _hold(self, attempt: _Attempt, outcome: LoadResult, taken: Shrinkage) -> None:
-        if self.hold is None or self.hold.digest != attempt.digest:  # reported once per version
-            version = outcome.calendar.version
-            self.hold = Hold(attempt.digest, version, taken, attempt.now, attempt.now + self.hold_window)
-            log.warning("%s", self.hold.message(str(self.path)))
-        self._hold_fingerprint = attempt.fingerprint
-        self._validated = (attempt.digest, outcome)  # published as validated, without reading it again
-
-    def _release(self, now: dt.datetime) -> _Attempt | None:
-        """Under the lock: the held version, to publish now if confirmed or past its window, else None."""
-        hold, fingerprint = self.hold, self._hold_fingerprint
-        assert hold is not None
-        assert fingerprint is not None
-        confirmed = self._is_confirmed(hold.digest)
-        if not confirmed and now < hold.until:
+    def _release(self, now: dt.datetime, fingerprint: Fingerprint) -> _Attempt | None:
+        """Under the lock: the held version as an attempt to publish, if it may go out now."""
+        hold = self.holding.hold
+        if hold is None or fingerprint in self._in_flight:
             return None
-        if fingerprint in self._in_flight:
+        result = self.holding.release(now)
+        if result is None:
             return None
-        if self._validated is None or self._validated[0] != hold.digest:  # pragma: no cover - defensive
-            self._drop_hold("its validation was lost; it is read and judged again")
-            return None
-        why = "a curator confirmed it" if confirmed else f"the file has held it unchanged since {hold.since}"
-        log.warning("%s: publishing held version %s: %s", self.path, hold.version, why)
         self._tickets += 1
         self._in_flight[fingerprint] = self._tickets
-        return _Attempt(self._tickets, fingerprint, hold.digest, b"", now, release=True)
-
-    def _drop_hold(self, why: str) -> None:
-        if self.hold is not None:
-            log.warning("%s: held version %s dropped: %s", self.path, self.hold.version, why)
-        self.hold = None
-        self._hold_fingerprint = None
-
-    def _is_confirmed(self, digest: str) -> bool:
-        if self.confirmations is None:
-            return False
-        from calendar_service.adapters.db.confirmations import is_confirmed
-
-        try:
-            confirmed = is_confirmed(self.confirmations, digest)
-        except Exception:  # the database is away: nothing is confirmed until it is back
-            if not self._confirm_failed:
-                log.exception("reading data confirmations failed; held versions stay held meanwhile")
-            self._confirm_failed = True
-            return False
-        self._confirm_failed = False
-        return confirmed
+        return _Attempt(self._tickets, fingerprint, hold.digest, b"", now, release=result)
 
     def _complete(self, attempt: _Attempt, stored_revision: int | None) -> bool:
         """Validate `attempt` (without the lock), then publish and serve it unless a newer edit came."""
@@ -419,6 +372,8 @@ class LiveCalendar:
                 self._settled_or_free.notify_all()
 
     def _validate(self, attempt: _Attempt) -> LoadResult | _Refusal:
+        if attempt.release is not None:
+            return attempt.release  # held, validated then: published as it was judged
         validated = self._validated
         if validated is not None and validated[0] == attempt.digest:
             return validated[1]  # valid, but publishing it failed: only publishing is retried
@@ -443,9 +398,15 @@ class LiveCalendar:
             if outcome.settled:  # the same bytes would fail the same way: not worth reading again
                 self._settled = _Settled(attempt.fingerprint, attempt.digest, failure)
             return False
-        if self._held_back(attempt, outcome):
-            return False
         snapshot = self._snapshot
+        served = None if snapshot is None else snapshot.calendar
+        if (
+            attempt.release is None
+            and served is not None
+            and served.version != outcome.calendar.version
+            and self.holding.judge(served, attempt.digest, attempt.fingerprint, outcome, attempt.now)
+        ):
+            return False  # takes away too much: held, neither served nor announced
         if snapshot is not None and snapshot.calendar.version == outcome.calendar.version:
             swapped = False  # an invalid edit was reverted: nothing to swap
         else:
@@ -471,7 +432,7 @@ class LiveCalendar:
         self._validated = None
         self._settled = _Settled(attempt.fingerprint, attempt.digest, None)
         self.last_failure = None
-        self.hold, self._hold_fingerprint = None, None
+        self.holding.clear()
         return swapped
 
     def _unreadable(self, reason: str) -> str:
