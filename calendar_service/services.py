@@ -139,6 +139,10 @@ def build_services(
             reload_interval=settings.reload_interval,
             retention=dt.timedelta(days=settings.cancelled_retention_days),
             max_data_bytes=settings.max_data_bytes,
+            settle=settings.reload_settle,
+            hold_share=settings.hold_share,
+            hold_window=settings.hold_window,
+            confirmations=engine,
         )
         if loads_data:
             live.check()  # the first load; a failure is kept for /healthz, and /readyz says 503

@@ -22,6 +22,14 @@ bytes, and so the ETag, are the same whichever process answers. Publishing goes 
 stored revision with the one being served; when another process has published, this one publishes
 its calendar again against the stored state (a no-op when they agree) and serves the result.
 
+A version is read only once the file is stable: renamed into place (a new inode), last written at
+least `settle` seconds ago, or seen unchanged for that long (a file being rewritten in place is not
+read half-way), and unchanged while it was read. A valid version that would take away more than
+`hold_share` of the live events served is held (`core.guard`): not served, not announced, reported on
+/healthz and in the log once, and published when the file still holds the same bytes after
+`hold_window` seconds or a curator confirms that content (`trade-calendar publish --confirm`, read
+from `confirmations`, the database).
+
 Nothing here starts a thread by itself. Web workers call `maybe_check()` on requests (a monotonic-clock
 comparison, a `stat` at most every `reload_interval`); `serve` and the reminder worker call
 `start_polling()` on purpose so listeners hear about changes even when no request arrives.
@@ -48,9 +56,11 @@ from calendar_service.adapters.datafile_reader import (
     describe_failure,
     read_event_file,
 )
+from calendar_service.adapters.holding import Holding
 from calendar_service.core.calendar import Calendar
 from calendar_service.core.datafile import LoadResult, parse_calendar
 from calendar_service.core.errors import StoreInvalid, StoreUnreadable
+from calendar_service.core.guard import Hold
 from calendar_service.core.problems import Problem
 from calendar_service.core.publication import Published, last_modified_of, reconcile
 
@@ -104,6 +114,7 @@ class _Attempt:
     digest: str
     raw: bytes
     now: dt.datetime
+    release: LoadResult | None = None  # a held version's validation, now confirmed or past its window
 
 
 @dataclass(frozen=True)
@@ -116,6 +127,13 @@ class _Refusal:
 
 class _Busy:
     """This version of the file is being validated by another thread already."""
+
+
+@dataclass(frozen=True)
+class _Unsettled:
+    """The file changed less than `settle` seconds ago: look again in `wait` seconds."""
+
+    wait: float
 
 
 def _first_line(exc: BaseException) -> str:
@@ -143,6 +161,10 @@ class LiveCalendar:
         reload_interval: float = 2.0,
         retention: dt.timedelta = dt.timedelta(days=60),
         max_data_bytes: int = DEFAULT_MAX_DATA_BYTES,
+        settle: float = 0.0,
+        hold_share: float = 1.0,
+        hold_window: float = 600.0,
+        confirmations: Engine | None = None,
     ) -> None:
         self.path = Path(path)
         self.clock: Clock = clock or SystemClock()
@@ -150,6 +172,9 @@ class LiveCalendar:
         self.reload_interval = reload_interval
         self.retention = retention
         self.max_data_bytes = max_data_bytes
+        self.settle = settle  # seconds a file must be left alone before it is read
+        self.holding = Holding(self.path, hold_share, dt.timedelta(seconds=hold_window), confirmations)
+        self._candidate: tuple[Fingerprint, float] | None = None  # a changed file, since (monotonic)
         self.stats = ReloadStats()
         self.last_failure: ReloadFailure | None = None
         self.last_checked: dt.datetime | None = None
@@ -174,6 +199,11 @@ class LiveCalendar:
     def snapshot(self) -> Snapshot | None:
         """The version being served, or None when no valid file has been loaded yet."""
         return self._snapshot
+
+    @property
+    def hold(self) -> Hold | None:
+        """The version held back because it takes away too much, if any (for /healthz)."""
+        return self.holding.hold
 
     @property
     def ready(self) -> bool:
@@ -223,8 +253,14 @@ class LiveCalendar:
             # older version after a newer one; see `_follow`.
             stored_revision = self._stored_revision()
             attempt = self._begin(now)
-            while wait and isinstance(attempt, _Busy):  # `check()` promises the file was looked at
-                self._settled_or_free.wait(timeout=1.0)
+            # `check()` promises the file was looked at: wait for another thread's validation, and
+            # for a file being written to be left alone (but not for ever: it may never be).
+            give_up = time.monotonic() + 10 * self.settle + 1.0
+            while wait and isinstance(attempt, _Busy | _Unsettled):
+                if isinstance(attempt, _Unsettled) and time.monotonic() > give_up:
+                    self._fail(now, "", (self._unreadable("it keeps changing; it is read once left alone"),))
+                    break
+                self._settled_or_free.wait(timeout=attempt.wait if isinstance(attempt, _Unsettled) else 1.0)
                 attempt = self._begin(now)
             if not isinstance(attempt, _Attempt):
                 return stored_revision is not None and self._follow(stored_revision, now)
@@ -241,7 +277,7 @@ class LiveCalendar:
             return False
         return self._complete(attempt, stored_revision)
 
-    def _begin(self, now: dt.datetime) -> _Attempt | _Busy | None:
+    def _begin(self, now: dt.datetime) -> _Attempt | _Busy | _Unsettled | None:
         """Under the lock: the file's bytes when they need validating, or None when settled already."""
         try:
             stat = os.stat(self.path)
@@ -253,21 +289,67 @@ class LiveCalendar:
         if fingerprint == settled.fingerprint:
             self.last_failure = settled.failure  # a transient failure (file away, database down) is over
             return None
+        holding = self.holding
+        if holding.hold is not None and fingerprint == holding.fingerprint:
+            return self._release(now, fingerprint)
         if fingerprint in self._in_flight or len(self._in_flight) >= _MAX_IN_FLIGHT:
             return _Busy()
+        unsettled = self._unsettled(stat, fingerprint)
+        if unsettled is not None:
+            return unsettled
         try:
             raw, fingerprint = read_event_file(self.path, self.max_data_bytes)
-        except StoreUnreadable as exc:  # gone since the stat, a FIFO, too large...
-            self._fail(now, "", (self._unreadable(exc.reason),))
+            after = os.stat(self.path)
+        except (StoreUnreadable, OSError) as exc:  # gone since the stat, a FIFO, too large...
+            reason = exc.reason if isinstance(exc, StoreUnreadable) else exc.strerror or str(exc)
+            self._fail(now, "", (self._unreadable(reason),))
             return None
+        if (after.st_mtime_ns, after.st_size, after.st_ino) != fingerprint:  # written to while read
+            self._candidate = None
+            return self._unsettled(after, (after.st_mtime_ns, after.st_size, after.st_ino)) or _Busy()
         digest = hashlib.sha256(raw).hexdigest()
         if digest == settled.digest:  # touched, moved back, or re-created with the same bytes
             self._settled = dataclasses.replace(settled, fingerprint=fingerprint)
             self.last_failure = settled.failure
+            holding.drop("the file holds the served version again")
             return None
+        if holding.hold is not None:
+            if digest == holding.hold.digest:  # touched, or copied again: still the held bytes
+                holding.fingerprint = fingerprint
+                return self._release(now, fingerprint)
+            holding.drop("the file changed again")
         self._tickets += 1
         self._in_flight[fingerprint] = self._tickets
         return _Attempt(self._tickets, fingerprint, digest, raw, now)
+
+    def _unsettled(self, stat: os.stat_result, fingerprint: Fingerprint) -> _Unsettled | None:
+        """Under the lock: whether the file changed too recently to be read (None: read it now)."""
+        if self.settle <= 0 or time.time() - stat.st_mtime_ns / 1e9 >= self.settle:
+            return None  # last written a window ago: nobody is half-way through writing it
+        served = self._settled.fingerprint
+        if served is not None and stat.st_ino != served[2]:
+            return None  # another file renamed into place: written in full before it arrived
+        monotonic = time.monotonic()
+        candidate = self._candidate
+        if candidate is None or candidate[0] != fingerprint:
+            candidate = self._candidate = (fingerprint, monotonic)
+        left = self.settle - (monotonic - candidate[1])
+        if left <= 0:
+            return None  # seen unchanged for a window
+        self._next_check = min(self._next_check, monotonic + left)  # a request after it looks again
+        return _Unsettled(left)
+
+    def _release(self, now: dt.datetime, fingerprint: Fingerprint) -> _Attempt | None:
+        """Under the lock: the held version as an attempt to publish, if it may go out now."""
+        hold = self.holding.hold
+        if hold is None or fingerprint in self._in_flight:
+            return None
+        result = self.holding.release(now)
+        if result is None:
+            return None
+        self._tickets += 1
+        self._in_flight[fingerprint] = self._tickets
+        return _Attempt(self._tickets, fingerprint, hold.digest, b"", now, release=result)
 
     def _complete(self, attempt: _Attempt, stored_revision: int | None) -> bool:
         """Validate `attempt` (without the lock), then publish and serve it unless a newer edit came."""
@@ -290,6 +372,8 @@ class LiveCalendar:
                 self._settled_or_free.notify_all()
 
     def _validate(self, attempt: _Attempt) -> LoadResult | _Refusal:
+        if attempt.release is not None:
+            return attempt.release  # held, validated then: published as it was judged
         validated = self._validated
         if validated is not None and validated[0] == attempt.digest:
             return validated[1]  # valid, but publishing it failed: only publishing is retried
@@ -315,6 +399,14 @@ class LiveCalendar:
                 self._settled = _Settled(attempt.fingerprint, attempt.digest, failure)
             return False
         snapshot = self._snapshot
+        served = None if snapshot is None else snapshot.calendar
+        if (
+            attempt.release is None
+            and served is not None
+            and served.version != outcome.calendar.version
+            and self.holding.judge(served, attempt.digest, attempt.fingerprint, outcome, attempt.now)
+        ):
+            return False  # takes away too much: held, neither served nor announced
         if snapshot is not None and snapshot.calendar.version == outcome.calendar.version:
             swapped = False  # an invalid edit was reverted: nothing to swap
         else:
@@ -340,6 +432,7 @@ class LiveCalendar:
         self._validated = None
         self._settled = _Settled(attempt.fingerprint, attempt.digest, None)
         self.last_failure = None
+        self.holding.clear()
         return swapped
 
     def _unreadable(self, reason: str) -> str:

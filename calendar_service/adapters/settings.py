@@ -142,6 +142,23 @@ class Settings:
             f"a number of seconds above 0 and at most {MAX_WEBHOOK_TIMEOUT:g}",
         ),
     )
+    # Seconds a changed data file must be left alone (or have been last written) before it is read, so
+    # a file being rewritten in place is never read half-way; 0 reads every change at once.
+    reload_settle: float = field(
+        default=1.0,
+        metadata=_rule(float, _number_in(0, 3600, low_open=False), "a number of seconds from 0 to 3600"),
+    )
+    # A valid edit that would remove or cancel more than this share of the live events is held: not
+    # served or announced until confirmed (`trade-calendar publish --confirm`) or left unchanged for
+    # `hold_window`. 1 never holds.
+    hold_share: float = field(
+        default=0.2,
+        metadata=_rule(float, _number_in(0, 1, low_open=True), "a share above 0 and at most 1, such as 0.2"),
+    )
+    hold_window: float = field(  # seconds a held version must stay unchanged to be published unconfirmed
+        default=600.0,
+        metadata=_rule(float, _number_in(0, 30 * 86400, low_open=True), "a number of seconds above 0"),
+    )
     max_body_bytes: int = field(
         default=64 * 1024,
         metadata=_rule(int, _number_in(0, 2**31, low_open=True), "a whole number of bytes above 0"),
@@ -171,6 +188,12 @@ class Settings:
             lambda v: isinstance(v, tuple) and all(isinstance(w, str) and w and "/" not in w for w in v),
             "comma-separated host names (with :port when not the default), e.g. calendar.example.org",
         ),
+    )
+    # The most subscriptions kept: each is planned on every data change, so an unbounded number is an
+    # unbounded cost; creating one more is refused with 409.
+    max_subscriptions: int = field(
+        default=10_000,
+        metadata=_rule(int, _number_in(0, 10**9, low_open=True), "a whole number above 0"),
     )
     log_level: str = field(
         default="INFO",

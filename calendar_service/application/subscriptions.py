@@ -8,8 +8,11 @@ asks the reminder service running in this process (if any) to reconcile that sub
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import logging
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,14 +20,15 @@ from calendar_service.adapters.db import ledger
 from calendar_service.adapters.db import subscriptions as subscription_rows
 from calendar_service.adapters.webhooks.security import redact_url
 from calendar_service.adapters.webhooks.signing import new_secret
+from calendar_service.core.errors import SubscriptionInvalid
 from calendar_service.core.messages import Message, MessageType
 from calendar_service.core.subscriptions import (
     Subscription,
-    apply_patch,
     new_subscription,
     parse_input,
     parse_patch,
     parse_rotation,
+    patch_fields,
 )
 
 if TYPE_CHECKING:
@@ -37,10 +41,15 @@ TEST_MESSAGE = "Test message from Trade Calendar"
 
 
 def create_subscription(services: Services, body: Any) -> Subscription:
-    """Check `body` in full, store a new subscription with a fresh secret and return it."""
+    """Check `body` in full, store a new subscription with a fresh secret and return it.
+
+    SubscriptionLimit when there are `max_subscriptions` already.
+    """
     checked = parse_input(body, check_url=services.address_policy.check_url)
     sub = new_subscription(checked, secret=new_secret(), now=services.clock.now())
-    subscription_rows.create_subscription(services.engine, sub)
+    sub = subscription_rows.create_subscription(
+        services.engine, sub, limit=services.settings.max_subscriptions
+    )
     log.info("subscription %s created for %s", sub.id, redact_url(sub.url))
     _replan(services, sub.id)
     return sub
@@ -56,20 +65,67 @@ def list_subscriptions(services: Services) -> list[Subscription]:
     return subscription_rows.list_subscriptions(services.engine)
 
 
-def change_subscription(services: Services, current: Subscription, body: Any) -> Subscription:
-    """Apply the fields in `body` to `current`; nothing changes unless every field sent is valid."""
+@dataclass(frozen=True)
+class Page:
+    """Some subscriptions, oldest first, and the cursor of the next page (None on the last)."""
+
+    subscriptions: list[Subscription]
+    next: str | None
+
+
+def list_page(services: Services, *, limit: int, after: str | None = None) -> Page:
+    """`limit` subscriptions following the cursor `after` (SubscriptionInvalid for a cursor not ours)."""
+    position = None if after is None else _position(after)
+    # One more than asked: whether a next page exists without a second query.
+    found = subscription_rows.list_subscriptions(services.engine, limit=limit + 1, after=position)
+    page = found[:limit]
+    more = len(found) > limit
+    return Page(page, _cursor(page[-1]) if more else None)
+
+
+def _cursor(sub: Subscription) -> str:
+    """Where a page ends, opaque to clients: the position of its last subscription."""
+    text = f"{sub.created_at.astimezone(dt.UTC).isoformat()} {sub.id}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _position(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, sub_id = text.split(" ", 1)
+        moment = dt.datetime.fromisoformat(created)
+        if moment.tzinfo is None:
+            raise ValueError(created)
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        wrong = {"field": "after", "message": "is not a cursor this list gave; send its `next` value"}
+        raise SubscriptionInvalid([wrong]) from None
+    return moment, sub_id
+
+
+def change_subscription(
+    services: Services, subscription_id: str, body: Any, *, if_match: Collection[int] | None = None
+) -> Subscription:
+    """Write the fields in `body`, and only those; nothing changes unless every field sent is valid.
+
+    With `if_match` (the versions a client's If-Match names) the write happens only while the
+    subscription is still at one of them (SubscriptionChanged otherwise).
+    """
     checked = parse_patch(body, check_url=services.address_policy.check_url)
-    updated = subscription_rows.update_subscription(
-        services.engine, apply_patch(current, checked, now=services.clock.now())
+    updated = subscription_rows.patch_subscription(
+        services.engine, subscription_id, patch_fields(checked), now=services.clock.now(), if_match=if_match
     )
-    log.info("subscription %s changed: %s", current.id, ", ".join(sorted(checked.model_fields_set)))
-    _replan(services, current.id)
+    log.info("subscription %s changed: %s", subscription_id, ", ".join(sorted(checked.model_fields_set)))
+    _replan(services, subscription_id)
     return updated
 
 
-def delete_subscription(services: Services, subscription_id: str) -> None:
-    """Delete a subscription and cancel the reminders it still had pending."""
-    subscription_rows.delete_subscription(services.engine, subscription_id, now=services.clock.now())
+def delete_subscription(
+    services: Services, subscription_id: str, *, if_match: Collection[int] | None = None
+) -> None:
+    """Delete a subscription and cancel the reminders it still had pending (only at `if_match`, if given)."""
+    subscription_rows.delete_subscription(
+        services.engine, subscription_id, now=services.clock.now(), if_match=if_match
+    )
     log.info("subscription %s deleted", subscription_id)
     _replan(services, subscription_id)
 

@@ -54,6 +54,7 @@ class LazyGroup(click.Group):
         "worker": ".worker:worker",
         "diff": ".curate:diff",
         "review": ".curate:review",
+        "publish": ".publish:publish",
         "sources": ".sources:sources",
         "coverage": ".curate:coverage",
     },

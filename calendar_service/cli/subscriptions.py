@@ -14,7 +14,12 @@ import click
 
 from calendar_service.application import subscriptions as usecases
 from calendar_service.cli.startup import load_settings, open_services
-from calendar_service.core.errors import SubscriptionDisabled, SubscriptionInvalid, SubscriptionNotFound
+from calendar_service.core.errors import (
+    SubscriptionDisabled,
+    SubscriptionInvalid,
+    SubscriptionLimit,
+    SubscriptionNotFound,
+)
 from calendar_service.core.messages import FORMATS
 from calendar_service.core.subscriptions import DEFAULT_LEAD_TIMES, GRACE_DEFAULT, GRACE_RANGE, Subscription
 from calendar_service.core.timing import utc_text
@@ -75,6 +80,8 @@ def add(url: str, lead_times: tuple[str, ...], fmt: str, digest: bool, **filters
         sub = usecases.create_subscription(services, body)
     except SubscriptionInvalid as exc:
         raise click.UsageError("\n".join(f"{e['field']}: {e['message']}" for e in exc.errors)) from None
+    except SubscriptionLimit as exc:
+        raise click.ClickException(str(exc)) from None
     finally:
         services.close()
     click.echo(_row(sub))

@@ -12,6 +12,8 @@
     ├── SubscriptionInvalid (ValueError) a subscription request has bad fields (`.errors` lists them)
     ├── SubscriptionNotFound (LookupError) no subscription with that id
     ├── SubscriptionDisabled (ValueError) the operation needs an enabled subscription
+    ├── SubscriptionChanged (ValueError) a conditional write named a version that is no longer current
+    ├── SubscriptionLimit (ValueError)  creating one more would pass the configured cap
     ├── UnsafeWebhookURL (ValueError)   a webhook URL (or the address it resolves to) is refused
     ├── WatchInvalid (ValueError)       the watch list (watch.yaml) has errors (`.problems`)
     └── ProposalNotFound (LookupError)  no open proposal with that id
@@ -145,6 +147,29 @@ class SubscriptionDisabled(TradeCalendarError, ValueError):
         super().__init__(
             f"subscription {subscription_id!r} is disabled{why}; enable it first "
             f"(POST /api/v1/subscriptions/{subscription_id}/enable), then {action}"
+        )
+
+
+class SubscriptionChanged(TradeCalendarError, ValueError):
+    """A write sent `If-Match` with a version the subscription no longer has (someone wrote since)."""
+
+    def __init__(self, subscription_id: str, current: str) -> None:
+        self.subscription_id = subscription_id
+        self.current = current  # the version it has now, as an ETag
+        super().__init__(
+            f"subscription {subscription_id!r} changed since you read it (it is now {current}); "
+            f"GET /api/v1/subscriptions/{subscription_id} again and send its ETag in If-Match"
+        )
+
+
+class SubscriptionLimit(TradeCalendarError, ValueError):
+    """Creating a subscription would pass TRADE_CALENDAR_MAX_SUBSCRIPTIONS."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(
+            f"there are already {limit} subscriptions, the most this service keeps; delete unused ones "
+            "(GET /api/v1/subscriptions lists them) or raise TRADE_CALENDAR_MAX_SUBSCRIPTIONS"
         )
 
 

@@ -61,6 +61,12 @@ class Subscription:
     # After a rotation, the secret it replaced keeps signing (beside the new one) until this instant.
     previous_secret: str | None = field(default=None, repr=False)
     previous_secret_expires_at: dt.datetime | None = None
+    version: int = 0  # raised by every write; the API's ETag, and what delivery compares at send time
+
+    @property
+    def etag(self) -> str:
+        """The strong entity tag of this version (RFC 9110 §8.8.3)."""
+        return f'"v{self.version}"'
 
     def secret_in_grace(self, now: dt.datetime) -> str | None:
         """The replaced secret while its grace period lasts at `now`, else None."""
@@ -400,23 +406,38 @@ def parse_rotation(data: object) -> dt.timedelta:
         raise SubscriptionInvalid(_errors(exc)) from None
 
 
+PAUSED = "paused by its owner"
+
+
+def patch_fields(patch: SubscriptionPatch) -> dict[str, Any]:
+    """The record's fields a validated PATCH sets, and only those (`enabled` among them if sent).
+
+    The store writes just these, so two PATCHes of different fields both land.
+    """
+    sent = patch.model_fields_set
+    fields: dict[str, Any] = {}
+    if "url" in sent and patch.url is not None:
+        fields["url"] = patch.url
+    if "filter" in sent and patch.filter is not None:
+        fields["filter"] = patch.filter.to_query()
+    if "lead_times" in sent and patch.lead_times is not None:
+        fields["lead_times"] = tuple(patch.lead_times)
+    if "format" in sent and patch.format is not None:
+        fields["format"] = patch.format
+    if "digest" in sent and patch.digest is not None:
+        fields["digest"] = patch.digest
+    if "enabled" in sent and patch.enabled is not None:
+        fields["enabled"] = patch.enabled
+    return fields
+
+
 def apply_patch(subscription: Subscription, patch: SubscriptionPatch, *, now: dt.datetime) -> Subscription:
     """The record with the patch applied (only the fields the client sent)."""
-    changes: dict[str, Any] = {}
-    sent = patch.model_fields_set
-    if "url" in sent and patch.url is not None:
-        changes["url"] = patch.url
-    if "filter" in sent and patch.filter is not None:
-        changes["filter"] = patch.filter.to_query()
-    if "lead_times" in sent and patch.lead_times is not None:
-        changes["lead_times"] = tuple(patch.lead_times)
-    if "format" in sent and patch.format is not None:
-        changes["format"] = patch.format
-    if "digest" in sent and patch.digest is not None:
-        changes["digest"] = patch.digest
-    if "enabled" in sent and patch.enabled is not None and patch.enabled != subscription.enabled:
-        changes["enabled"] = patch.enabled
-        changes["disabled_reason"] = None if patch.enabled else "paused by its owner"
-        if patch.enabled:
+    changes = patch_fields(patch)
+    enabled = changes.pop("enabled", subscription.enabled)
+    if enabled != subscription.enabled:
+        changes["enabled"] = enabled
+        changes["disabled_reason"] = None if enabled else PAUSED
+        if enabled:
             changes["failure_count"] = 0
     return replace(subscription, **changes, updated_at=now)

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from calendar_service.adapters.db import database_status, ledger
 from calendar_service.adapters.db import sources as sources_db
 from calendar_service.adapters.live import LiveCalendar
+from calendar_service.core.guard import EXAMPLES, Hold
 from calendar_service.render.jsonview import utc_text
 from calendar_service.web.errorhandlers import problem
 from calendar_service.web.extension import services
@@ -39,7 +40,10 @@ def health_report(live: LiveCalendar) -> dict[str, Any]:
     """The state of the live data as JSON-ready values."""
     snapshot = live.snapshot
     failure = live.last_failure
+    hold = live.hold
     status = "ok" if snapshot is not None and failure is None else ("degraded" if snapshot else "failing")
+    if hold is not None and status == "ok":
+        status = "degraded"  # an edit waits for a person
     return {
         "status": status,
         "data_path": str(live.path),
@@ -50,6 +54,21 @@ def health_report(live: LiveCalendar) -> dict[str, Any]:
         "last_failed_reload": None
         if failure is None
         else {"at": utc_text(failure.at), "path": failure.path, "errors": list(failure.messages)},
+        "held": None if hold is None else held_report(hold, str(live.path)),
+    }
+
+
+def held_report(hold: Hold, path: str) -> dict[str, Any]:
+    """A held version as JSON-ready values."""
+    return {
+        "version": hold.version,
+        "sha256": hold.digest,
+        "since": utc_text(hold.since),
+        "publishes_at": utc_text(hold.until),
+        "removes": len(hold.shrinkage.taken),
+        "of": hold.shrinkage.live_before,
+        "events": list(hold.shrinkage.taken[:EXAMPLES]),
+        "message": hold.message(path),
     }
 
 

@@ -43,7 +43,8 @@ ERROR_DESCRIPTIONS = {
     401: "Missing or wrong bearer token",
     403: "Management is off: no admin token is configured",
     404: "Not found",
-    409: "The subscription is disabled: enable it first",
+    409: "Conflict: the subscription is disabled (enable it first), or the most subscriptions are kept",
+    412: "If-Match names a version the subscription no longer has: read it again",
     413: "Body too large",
     415: "Body is not application/json",
     503: "Not ready",
@@ -66,6 +67,7 @@ class Operation:
     errors: tuple[int, ...] = ()
     extra_statuses: Mapping[int, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
+    request_headers: Mapping[str, str] = field(default_factory=dict)  # optional request headers it reads
     body: type[BaseModel] | None = None  # an application/json request body, validated by this model
     body_required: bool = True  # False: the body may be left out (the model's defaults then apply)
     status: int = 200  # the success status; 204 has no body
@@ -150,6 +152,10 @@ def _parameters(op: Operation, components: dict[str, Any]) -> list[dict[str, Any
     params: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "description": text, "schema": {"type": "string"}}
         for name, text in op.path_params.items()
+    ]
+    params += [
+        {"name": name, "in": "header", "required": False, "description": text, "schema": {"type": "string"}}
+        for name, text in op.request_headers.items()
     ]
     if op.query is None:
         return params

@@ -239,6 +239,19 @@ class ReminderHealth(_Out):
     last_run: Instant | None
 
 
+class HeldVersion(_Out):
+    """A valid edit of the data file kept back because it removes or cancels too many events."""
+
+    version: str
+    sha256: str = Field(description="The file's content hash, which `trade-calendar publish --confirm` names")
+    since: Instant
+    publishes_at: Instant = Field(description="When it is published if the file still holds it unchanged")
+    removes: int = Field(description="Live events it would remove, cancel or supersede")
+    of: int = Field(description="Live events served now")
+    events: list[str] = Field(description="The first few of those events")
+    message: str
+
+
 class SourcesHealth(_Out):
     """The source watch, where it has run: each watch without a success for a day, and why."""
 
@@ -257,6 +270,9 @@ class Health(_Out):
     last_reload: Instant | None
     last_check: Instant | None
     last_failed_reload: FailedReload | None
+    held: HeldVersion | None = Field(
+        default=None, description="An edit held back for a curator to confirm (not served, not announced)"
+    )
     database: DatabaseHealth | None = None
     reminders: ReminderHealth | None = None
     sources: SourcesHealth | None = None
@@ -317,9 +333,27 @@ class SubscriptionEnabled(SubscriptionOut):
 
 
 class SubscriptionList(_Out):
-    """Every subscription, oldest first."""
+    """One page of subscriptions, oldest first."""
 
     subscriptions: list[SubscriptionOut]
+    next: str | None = Field(
+        default=None,
+        description="Send this as `after` for the next page (also in the `Link: rel=next` header); null "
+        "on the last page",
+    )
+
+
+class SubscriptionsQuery(BaseModel):
+    """Which page of the subscription list."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    limit: int = Field(100, ge=1, le=1000, description="Subscriptions per page, oldest first")
+    after: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The `next` value of the previous page; leave out for the first page",
+    )
 
 
 class DigestMemberOut(_Out):

@@ -18,13 +18,20 @@ import datetime as dt
 import hmac
 import json
 import logging
+import re
 from typing import Any, Protocol
 
 from flask import Blueprint, Response, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from calendar_service.application import subscriptions as usecases
-from calendar_service.core.errors import SubscriptionDisabled, SubscriptionInvalid, SubscriptionNotFound
+from calendar_service.core.errors import (
+    SubscriptionChanged,
+    SubscriptionDisabled,
+    SubscriptionInvalid,
+    SubscriptionLimit,
+    SubscriptionNotFound,
+)
 from calendar_service.core.subscriptions import (
     RotationInput,
     Subscription,
@@ -34,7 +41,7 @@ from calendar_service.core.subscriptions import (
 from calendar_service.core.timing import utc_text
 from calendar_service.web.errorhandlers import problem
 from calendar_service.web.extension import services
-from calendar_service.web.openapi import BEARER, operation, respond
+from calendar_service.web.openapi import BEARER, operation, parse_query, respond
 from calendar_service.web.schemas import (
     DeliveriesQuery,
     DeliveryLog,
@@ -43,6 +50,7 @@ from calendar_service.web.schemas import (
     SubscriptionEnabled,
     SubscriptionList,
     SubscriptionOut,
+    SubscriptionsQuery,
     TestDelivery,
 )
 
@@ -85,6 +93,18 @@ def _not_found(exc: SubscriptionNotFound) -> Response:
 @bp.errorhandler(SubscriptionDisabled)
 def _disabled(exc: SubscriptionDisabled) -> Response:
     return problem(409, "Subscription disabled", str(exc), subscription_id=exc.subscription_id)
+
+
+@bp.errorhandler(SubscriptionChanged)
+def _changed(exc: SubscriptionChanged) -> Response:
+    response = problem(412, "Subscription changed", str(exc), subscription_id=exc.subscription_id)
+    response.headers["ETag"] = exc.current
+    return response
+
+
+@bp.errorhandler(SubscriptionLimit)
+def _limit(exc: SubscriptionLimit) -> Response:
+    return problem(409, "Too many subscriptions", str(exc), limit=exc.limit)
 
 
 @bp.errorhandler(SubscriptionInvalid)
@@ -195,59 +215,102 @@ def _public(sub: Subscription) -> dict[str, Any]:
     return sub.to_public_dict()
 
 
+def _tagged(response: Response, sub: Subscription) -> Response:
+    """`response` with the subscription's ETag, for a later `If-Match`."""
+    response.headers["ETag"] = sub.etag
+    return response
+
+
+def if_match() -> frozenset[int] | None:
+    """The versions a request's `If-Match` names; None without the header or with `*` (any version).
+
+    RFC 9110 §13.1.1: a strong comparison, so a weak tag (W/"v3") or one of ours that is malformed
+    names no version, and the write is refused with 412 as for a stale one.
+    """
+    if "If-Match" not in request.headers:
+        return None
+    tags = request.if_match
+    if tags.star_tag:
+        return None
+    return frozenset(
+        int(tag[1:]) for tag in tags.as_set() if isinstance(tag, str) and _OUR_TAG.fullmatch(tag)
+    )
+
+
+_OUR_TAG = re.compile(r"v[0-9]{1,18}")
+IF_MATCH = {
+    "If-Match": "Write only if the subscription is still at this ETag (from a GET or an earlier write); "
+    "412 if someone changed it since"
+}
+
+
 @bp.post("")
 @operation(
     PATH, method="post", tag="subscriptions", body=SubscriptionInput, response=SubscriptionCreated,
-    status=201, errors=(400, *AUTH_ERRORS, 413, 415, 503), security=BEARER,
-    headers={"Location": "The subscription's address"},
+    status=201, errors=(400, *AUTH_ERRORS, 409, 413, 415, 503), security=BEARER,
+    headers={"Location": "The subscription's address", "ETag": "Its version, for If-Match"},
 )  # fmt: skip
 def create() -> tuple[Response, int, dict[str, str]]:
     """Register a subscription; the answer carries its signing secret, shown this once."""
     parts = services()
     sub = usecases.create_subscription(parts, read_json(parts.settings.max_body_bytes))
     body = {**_public(sub), "secret": sub.secret}
-    return respond(SubscriptionCreated, body), 201, {"Location": url_for(".show", subscription_id=sub.id)}
+    location = url_for(".show", subscription_id=sub.id)
+    return respond(SubscriptionCreated, body), 201, {"Location": location, "ETag": sub.etag}
 
 
 @bp.get("")
-@operation(PATH, tag="subscriptions", response=SubscriptionList, errors=(*AUTH_ERRORS, 503), security=BEARER)
+@operation(
+    PATH, tag="subscriptions", query=SubscriptionsQuery, response=SubscriptionList,
+    errors=(400, *AUTH_ERRORS, 503), security=BEARER,
+    headers={"Link": 'The next page as `<...>; rel="next"`, absent on the last page'},
+)  # fmt: skip
 def index() -> Response:
-    """Every subscription, oldest first (without secrets)."""
-    subscriptions = [_public(s) for s in usecases.list_subscriptions(services())]
-    return respond(SubscriptionList, {"subscriptions": subscriptions})
+    """A page of subscriptions, oldest first (without secrets); `next` leads to the following page."""
+    query = parse_query(SubscriptionsQuery, request.args.to_dict(flat=False))
+    page = usecases.list_page(services(), limit=query.limit, after=query.after)
+    body = {"subscriptions": [_public(s) for s in page.subscriptions], "next": page.next}
+    response = respond(SubscriptionList, body)
+    if page.next is not None:
+        following = url_for(".index", limit=query.limit, after=page.next)
+        response.headers["Link"] = f'<{following}>; rel="next"'
+    return response
 
 
 @bp.get("/<subscription_id>")
 @operation(
     ONE, tag="subscriptions", path_params=ID_PARAM, response=SubscriptionOut,
-    errors=(*AUTH_ERRORS, 404, 503), security=BEARER,
+    errors=(*AUTH_ERRORS, 404, 503), security=BEARER, headers={"ETag": "Its version, for If-Match"},
 )  # fmt: skip
 def show(subscription_id: str) -> Response:
     """One subscription (without its secret)."""
-    return respond(SubscriptionOut, _public(usecases.get_subscription(services(), subscription_id)))
+    sub = usecases.get_subscription(services(), subscription_id)
+    return _tagged(respond(SubscriptionOut, _public(sub)), sub)
 
 
 @bp.patch("/<subscription_id>")
 @operation(
     ONE, method="patch", tag="subscriptions", path_params=ID_PARAM, body=SubscriptionPatch,
-    response=SubscriptionOut, errors=(400, *AUTH_ERRORS, 404, 413, 415, 503), security=BEARER,
+    response=SubscriptionOut, errors=(400, *AUTH_ERRORS, 404, 412, 413, 415, 503), security=BEARER,
+    request_headers=IF_MATCH, headers={"ETag": "Its new version"},
 )  # fmt: skip
 def change(subscription_id: str) -> Response:
-    """Change some fields; nothing changes unless every field sent is valid."""
+    """Change the fields sent, and only those; nothing changes unless every field sent is valid."""
     parts = services()
-    current = usecases.get_subscription(parts, subscription_id)  # 404 before the body is looked at
-    updated = usecases.change_subscription(parts, current, read_json(parts.settings.max_body_bytes))
-    return respond(SubscriptionOut, _public(updated))
+    usecases.get_subscription(parts, subscription_id)  # 404 before the body is looked at
+    body = read_json(parts.settings.max_body_bytes)
+    updated = usecases.change_subscription(parts, subscription_id, body, if_match=if_match())
+    return _tagged(respond(SubscriptionOut, _public(updated)), updated)
 
 
 @bp.delete("/<subscription_id>")
 @operation(
     ONE, method="delete", tag="subscriptions", path_params=ID_PARAM, status=204,
-    errors=(*AUTH_ERRORS, 404, 503), security=BEARER,
+    errors=(*AUTH_ERRORS, 404, 412, 503), security=BEARER, request_headers=IF_MATCH,
 )  # fmt: skip
 def remove(subscription_id: str) -> Response:
     """Delete a subscription and cancel the reminders it still had pending."""
-    usecases.delete_subscription(services(), subscription_id)
+    usecases.delete_subscription(services(), subscription_id, if_match=if_match())
     return Response(status=204)
 
 

@@ -5,8 +5,10 @@ set of `Tuning.concurrency` coroutines on the client's event loop (`_Sends`), ea
 message, waiting for its instant and sending it. Claims of queued messages are renewed while they wait.
 
 Each claimed row is first checked against the current data and subscriptions (a reminder no longer owed
-is cancelled, one past its deadline is missed), then sent once; the retry policy decides whether a failed
-attempt goes back to pending or fails for good. Failed deliveries count towards disabling an endpoint.
+is cancelled, one past its deadline is missed), and checked again just before it goes out (`sendtime`:
+deleted, paused, re-pointed, re-keyed or re-filtered since the claim), then sent once; the retry
+policy decides whether a failed attempt goes back to pending or fails for good. Failed deliveries count
+towards disabling an endpoint.
 
 An outcome that could not be written (the database went away between the send and the record) is kept
 in memory and written first at the next run, before anything new is claimed; a row whose outcome is
@@ -24,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import queue
 import random
@@ -50,6 +53,7 @@ from calendar_service.core.reminders.reconciliation import why_not_owed
 from calendar_service.core.reminders.retry import RetryPolicy
 from calendar_service.core.subscriptions import Subscription
 from calendar_service.render.jsonview import utc_text
+from calendar_service.worker.sendtime import SendTimeCheck
 from calendar_service.worker.tuning import Tuning
 
 # The engine logs under one name, whichever of its modules speaks.
@@ -169,6 +173,10 @@ class Delivery:
         self._sends: _Sends | None = None  # the current run's senders (on the loop)
         self._gates: dict[dt.datetime, asyncio.Task[None]] = {}  # one sleeper per instant waited for
         self._unrecorded: dict[str, ledger.Outcome] = {}  # sent, but the record failed; by row id
+        self._send_time = SendTimeCheck(
+            functools.partial(subs_db.versions, engine),
+            functools.partial(subs_db.subscriptions_by_id, engine),
+        )
 
     def shutdown(self, *, wait: bool) -> None:
         """Stop sending (letting sends in flight finish when `wait`); write held outcomes if we can.
@@ -431,19 +439,24 @@ class Delivery:
     async def _send_at_its_time(
         self, job: _Job, calendar_now: Callable[[], Calendar | None]
     ) -> list[ledger.Outcome]:
-        """Wait for the job's instant, check it is still owed if the data changed meanwhile, send it."""
+        """Wait for the job's instant, check it against the subscription and data as they are now, send it."""
         await self._until(job.not_before)
+        sub = await self._send_time.current(job.sub)
         calendar = calendar_now()
-        if job.version is not None and calendar is not None and calendar.version != job.version:
-            # Claimed ahead, then the data changed: prepare again (a moved deadline is cancelled now).
-            outcomes: list[ledger.Outcome] = []
-            for redone in self._prepare_claimed(job.rows, {job.sub.id: job.sub}, calendar):
-                if isinstance(redone, ledger.Outcome):
-                    outcomes.append(redone)
-                else:
-                    outcomes += await self._send(self._signed(redone))
-            return outcomes
-        return await self._send(job)
+        data_moved = job.version is not None and calendar is not None and calendar.version != job.version
+        if sub is job.sub and not data_moved:
+            return await self._send(job)
+        # Claimed ahead, then the subscription or the data changed: prepare again with what is true
+        # now (deleted or paused: cancelled; a new URL, secret or filter: used; a moved deadline:
+        # cancelled), and sign again with the secrets valid at the instant it goes out.
+        outcomes: list[ledger.Outcome] = []
+        current = {} if sub is None else {sub.id: sub}
+        for redone in self._prepare_claimed(job.rows, current, calendar):
+            if isinstance(redone, ledger.Outcome):
+                outcomes.append(redone)
+            else:
+                outcomes += await self._send(self._signed(redone))
+        return outcomes
 
     async def _until(self, when: dt.datetime) -> None:
         """Return at `when` by our clock. The jobs of one instant share one sleeper: a burst of ten

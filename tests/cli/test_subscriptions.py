@@ -114,3 +114,12 @@ def test_add_with_digest_and_the_log_lists_what_a_digest_carried(env: dict[str, 
     assert lines[1:] == ["    reminder.due  ev-a  rem_a", "    reminder.due  ev-b  rem_b"]
     shown = json.loads(run(env, "deliveries", sub_id, "--format", "json")[1])
     assert [m["id"] for m in shown[0]["members"]] == ["rem_a", "rem_b"]
+
+
+def test_add_beyond_the_cap_is_refused_in_one_line(env: dict[str, str]) -> None:
+    capped = {**env, "TRADE_CALENDAR_MAX_SUBSCRIPTIONS": "1"}
+    assert run(capped, "subscriptions", "add", "https://93.184.215.14/hook")[0] == 0
+    code, out, err = run(capped, "subscriptions", "add", "https://93.184.215.14/other")
+    assert (code, out) == (1, "")
+    assert "TRADE_CALENDAR_MAX_SUBSCRIPTIONS" in err
+    assert len(db.list_subscriptions(engine_of(env))) == 1

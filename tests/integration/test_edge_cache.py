@@ -90,6 +90,7 @@ def edge(tmp_path: Path, data_file: Path, clock: SettableClock) -> Iterator[Edge
         data_path=data_file,
         state_dir=tmp_path / "state",
         reload_interval=0.001,
+        reload_settle=0,  # the edit below is in place, and the app must have it at once
         base_url="",
         admin_tokens=(TOKEN,),
     )

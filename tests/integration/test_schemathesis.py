@@ -167,7 +167,7 @@ def test_subscription_operations_are_documented_behind_bearer_auth(server_url: s
         assert item["security"] == [{"bearerAuth": []}]
         assert {"401", "403"} <= set(item["responses"])
     create = operations["post", "/api/v1/subscriptions"]
-    assert set(create["responses"]) == {"201", "400", "401", "403", "413", "415", "503"}
+    assert set(create["responses"]) == {"201", "400", "401", "403", "409", "413", "415", "503"}
     body = create["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/SubscriptionInput"}
     assert "secret" in document["components"]["schemas"]["SubscriptionCreated"]["properties"]

@@ -25,7 +25,7 @@ from calendar_service.adapters.db import ledger, make_engine
 from calendar_service.adapters.settings import Settings
 from calendar_service.web import create_app
 from tests.support.pgcluster import PgCluster, missing_reason
-from tests.support.webapp import run_server
+from tests.support.webapp import serving
 
 TOKEN = "t0ken-for-outage-tests-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -36,14 +36,8 @@ FEW_SECONDS = 8.0  # the engine gives up within 5 s (busy timeout, connect timeo
 
 @contextmanager
 def _serving(settings: Settings, clock: SettableClock, engine: Engine | None) -> Iterator[str]:
-    app = create_app(settings, clock=clock, engine=engine)
-    server, thread = run_server(app)
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(create_app(settings, clock=clock, engine=engine)) as url:
+        yield url
 
 
 def _timed(call: Callable[[], requests.Response]) -> tuple[requests.Response, float]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import requests
@@ -66,6 +68,18 @@ def run_server(app: Flask) -> tuple[BaseWSGIServer, threading.Thread]:
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     return server, thread
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """`app` on a free loopback port for the block; its base URL."""
+    server, thread = run_server(app)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 def render_count(app: Flask) -> float:

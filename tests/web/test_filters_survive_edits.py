@@ -51,7 +51,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Served, Receiver, SettableClock]]:
     clock = SettableClock(dt.datetime(2026, 6, 1, tzinfo=UTC))
     data = write_calendar(tmp_path / "events.yaml", event("us-deadline", MOVED_FROM, countries=("US", "CN")))
     settings = Settings.from_env(
-        {}, data_path=data, state_dir=tmp_path / "state", reload_interval=0.001, base_url=""
+        {}, data_path=data, state_dir=tmp_path / "state", reload_interval=0.001, base_url="", reload_settle=0
     )
     app = create_app(settings, clock=clock)
     engine: Engine = services(app).engine

@@ -146,7 +146,9 @@ def make_apps(settings: list[Settings], clocks: list[SettableClock], engines: li
 def test_instances_loading_together_serve_identical_bytes(engines: list[Engine], tmp_path: Path) -> None:
     data = tmp_path / "events.yaml"
     data.write_text(sample_yaml(), encoding="utf-8")
-    settings = Settings.from_env({}, data_path=data, state_dir=tmp_path / "state", reload_interval=0.001)
+    settings = Settings.from_env(
+        {}, data_path=data, state_dir=tmp_path / "state", reload_interval=0.001, reload_settle=0
+    )
     clocks = [SettableClock(T0), SettableClock(T0 + dt.timedelta(seconds=1))]
     rendezvous = Rendezvous(engines)
 
@@ -185,7 +187,9 @@ def test_replica_on_an_older_file_cannot_hold_the_state_back(engines: list[Engin
     for path in files:
         path.write_text(sample_yaml(), encoding="utf-8")
     settings = [
-        Settings.from_env({}, data_path=path, state_dir=tmp_path / "state", reload_interval=0.001)
+        Settings.from_env(
+            {}, data_path=path, state_dir=tmp_path / "state", reload_interval=0.001, reload_settle=0
+        )
         for path in files
     ]
     clocks = [SettableClock(T0), SettableClock(T0 + dt.timedelta(seconds=1))]

@@ -185,16 +185,14 @@ class Convergence(RuleBasedStateMachine):
     def patch(self, n: int, country: str | None, leads: tuple[str, ...]) -> None:
         sub_id = self._pick(n)
         body = {"lead_times": list(leads), "filter": {"country": [country] if country else []}}
-        app.change_subscription(self.services, app.get_subscription(self.services, sub_id), body)
+        app.change_subscription(self.services, sub_id, body)
         self.subs[sub_id] = replace(self.subs[sub_id], country=country, leads=leads)
 
     @precondition(lambda self: self.subs)
     @rule(n=st.integers(0, 9))
     def pause(self, n: int) -> None:
         sub_id = self._pick(n)
-        app.change_subscription(
-            self.services, app.get_subscription(self.services, sub_id), {"enabled": False}
-        )
+        app.change_subscription(self.services, sub_id, {"enabled": False})
         self.subs[sub_id] = replace(self.subs[sub_id], enabled=False)
 
     @precondition(lambda self: self.subs)

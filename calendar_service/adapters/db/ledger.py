@@ -146,18 +146,20 @@ def add_rows(engine: Engine, rows: Iterable[NewRow | Mapping[str, Any]], *, now:
     """Insert outbox rows that are not there yet (by id); return how many were new.
 
     A row already present, in any state, is left alone. A mapping with NewRow's fields is accepted too.
+    Each batch is its own short transaction, made after the batch is computed: `rows` may be a plan
+    still being worked out, and SQLite lets one writer in at a time, so holding the write lock across
+    it locked every other writer (an API call creating a subscription) out for seconds. The inserts are
+    idempotent, so a plan cut short by an error is simply completed by the next one.
     """
     added = 0
     batch: list[dict[str, Any]] = []
-    with engine.begin() as conn:
-        stmt = _insert(conn)
-        for row in rows:
-            batch.append(_new_row(row, now))
-            if len(batch) >= _BATCH:
-                added += _flush(conn, stmt, batch)
-                batch = []
-        if batch:
-            added += _flush(conn, stmt, batch)
+    for row in rows:
+        batch.append(_new_row(row, now))
+        if len(batch) >= _BATCH:
+            added += _flush(engine, batch)
+            batch = []
+    if batch:
+        added += _flush(engine, batch)
     return added
 
 
@@ -187,12 +189,18 @@ def _new_row(given: NewRow | Mapping[str, Any], now: dt.datetime) -> dict[str, A
     }
 
 
-def _flush(conn: Connection, stmt: Any, batch: list[dict[str, Any]]) -> int:
-    # rowcount of an executemany with ON CONFLICT DO NOTHING is not reliable on every driver: count.
-    ids = [row["id"] for row in batch]
-    before = conn.execute(select(func.count()).select_from(outbox).where(outbox.c.id.in_(ids))).scalar_one()
-    conn.execute(stmt, batch)
-    return len(batch) - int(before)
+def _flush(engine: Engine, batch: list[dict[str, Any]]) -> int:
+    # rowcount of an executemany with ON CONFLICT DO NOTHING is not reliable on every driver, so the
+    # inserted ids come back (RETURNING) instead. One write statement and no read before it: on SQLite a
+    # transaction that reads and then writes fails at once ("database is locked", no busy wait) when
+    # another writer committed in between.
+    with engine.begin() as conn:
+        return _insert_batch(conn, batch)
+
+
+def _insert_batch(conn: Connection, batch: list[dict[str, Any]]) -> int:
+    """Insert `batch` in the caller's transaction, skipping ids already there; how many were new."""
+    return len(conn.execute(_insert(conn).returning(outbox.c.id), batch).all())
 
 
 def cancel_pending(
@@ -296,10 +304,9 @@ def reconcile_rows(
     """
     added = reopened = cancelled = 0
     with engine.begin() as conn:
-        stmt = _insert(conn)
         batch = [_new_row(row, now) for row in insert]
         for start in range(0, len(batch), _BATCH):
-            added += _flush(conn, stmt, batch[start : start + _BATCH])
+            added += _insert_batch(conn, batch[start : start + _BATCH])
         for start in range(0, len(reopen), _BATCH):
             result = conn.execute(
                 update(outbox)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -23,18 +23,25 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    case,
     cast,
     delete,
     func,
     insert,
+    literal,
     select,
     update,
 )
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from calendar_service.adapters.db import as_utc, ledger, metadata
-from calendar_service.core.errors import SubscriptionDisabled, SubscriptionNotFound
-from calendar_service.core.subscriptions import Subscription
+from calendar_service.core.errors import (
+    SubscriptionChanged,
+    SubscriptionDisabled,
+    SubscriptionLimit,
+    SubscriptionNotFound,
+)
+from calendar_service.core.subscriptions import PAUSED, Subscription
 
 subscriptions = Table(
     "subscriptions",
@@ -51,6 +58,9 @@ subscriptions = Table(
     Column("failure_count", Integer, nullable=False, default=0),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Raised by every write (nullable: added later, a missing value reads as 0). The API's ETag, a
+    # conditional PATCH's guard, and what delivery compares just before sending.
+    Column("version", Integer, nullable=True),
 )
 
 previous_secrets = Table(
@@ -100,6 +110,7 @@ def subscription_from_row(row: RowMapping) -> Subscription:
         updated_at=as_utc(row["updated_at"]),
         previous_secret=row.get("previous_secret"),
         previous_secret_expires_at=_maybe_utc(row.get("previous_secret_expires_at")),
+        version=int(row.get("version") or 0),
     )
 
 
@@ -120,11 +131,36 @@ def _values(sub: Subscription) -> dict[str, Any]:
     }
 
 
-def create_subscription(engine: Engine, sub: Subscription) -> Subscription:
-    """Insert a new subscription (IntegrityError if the id exists)."""
+# Every UPDATE of a subscription carries this, so any write moves its version on.
+def _bumped() -> dict[str, Any]:
+    return {"version": func.coalesce(subscriptions.c.version, 0) + 1}
+
+
+def create_subscription(engine: Engine, sub: Subscription, *, limit: int | None = None) -> Subscription:
+    """Insert a new subscription at version 1 (IntegrityError if the id exists).
+
+    With `limit`, only while there are fewer than that (SubscriptionLimit otherwise). The count and
+    the insert are one statement, so the transaction is as short as a plain insert (SQLite lets one
+    writer in at a time) and two creations at the cap cannot both pass; PostgreSQL, where they
+    could, takes a transaction lock first.
+    """
+    values = {**_values(sub), "version": 1}
     with engine.begin() as conn:
-        conn.execute(insert(subscriptions).values(**_values(sub)))
-    return sub
+        if limit is None:
+            conn.execute(insert(subscriptions).values(**values))
+            return replace(sub, version=1)
+        if conn.dialect.name == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(_CREATE_LOCK)))
+        count = select(func.count()).select_from(subscriptions).scalar_subquery()
+        row = select(*(literal(value, subscriptions.c[name].type) for name, value in values.items()))
+        statement = insert(subscriptions).from_select(list(values), row.where(count < limit))
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... SELECT.
+        if conn.execute(statement.returning(subscriptions.c.id)).first() is None:
+            raise SubscriptionLimit(limit)
+    return replace(sub, version=1)
+
+
+_CREATE_LOCK = 0x7C_A1_5B_5C  # the advisory lock that orders creations at the cap (PostgreSQL)
 
 
 def _get(conn: Connection, subscription_id: str, *, lock: bool = False) -> Subscription:
@@ -145,13 +181,52 @@ def get_subscription(engine: Engine, subscription_id: str) -> Subscription:
         return _get(conn, subscription_id)
 
 
-def list_subscriptions(engine: Engine, *, enabled_only: bool = False) -> list[Subscription]:
-    """Every subscription, oldest first (only enabled ones if asked)."""
+Position = tuple[dt.datetime, str]  # (created_at, id): where a page of the list ends
+
+
+def list_subscriptions(
+    engine: Engine, *, enabled_only: bool = False, limit: int | None = None, after: Position | None = None
+) -> list[Subscription]:
+    """Subscriptions oldest first (only enabled ones if asked): all, or `limit` of them past `after`.
+
+    Paging by position rather than offset: a subscription created or deleted meanwhile neither
+    repeats nor skips another on the next page.
+    """
     query = _select().order_by(subscriptions.c.created_at, subscriptions.c.id)
     if enabled_only:
         query = query.where(subscriptions.c.enabled.is_(True))
+    if after is not None:
+        created, last_id = _utc(after[0]), after[1]
+        query = query.where(
+            (subscriptions.c.created_at > created)
+            | ((subscriptions.c.created_at == created) & (subscriptions.c.id > last_id))
+        )
+    if limit is not None:
+        query = query.limit(limit)
     with engine.connect() as conn:
         return [subscription_from_row(row) for row in conn.execute(query).mappings()]
+
+
+def versions(engine: Engine, subscription_ids: Collection[str]) -> dict[str, int]:
+    """The current version of each of these subscriptions that still exists (one small query)."""
+    query = select(subscriptions.c.id, func.coalesce(subscriptions.c.version, 0)).where(
+        subscriptions.c.id.in_(list(subscription_ids))
+    )
+    with engine.connect() as conn:
+        return {row[0]: int(row[1]) for row in conn.execute(query)}
+
+
+def subscriptions_by_id(engine: Engine, subscription_ids: Collection[str]) -> dict[str, Subscription]:
+    """These subscriptions as they are now, by id (the ones that no longer exist left out)."""
+    query = _select().where(subscriptions.c.id.in_(list(subscription_ids)))
+    with engine.connect() as conn:
+        return {row["id"]: subscription_from_row(row) for row in conn.execute(query).mappings()}
+
+
+def count_subscriptions(engine: Engine) -> int:
+    """How many subscriptions there are."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(subscriptions)).scalar() or 0)
 
 
 def count_disabled(engine: Engine) -> int:
@@ -166,26 +241,78 @@ def update_subscription(engine: Engine, sub: Subscription) -> Subscription:
     values = _values(sub)
     del values["id"], values["created_at"], values["secret"]
     with engine.begin() as conn:
-        result = conn.execute(update(subscriptions).where(subscriptions.c.id == sub.id).values(**values))
+        result = conn.execute(
+            update(subscriptions).where(subscriptions.c.id == sub.id).values(**values, **_bumped())
+        )
         if result.rowcount == 0:
             raise SubscriptionNotFound(sub.id)
         return _get(conn, sub.id)
 
 
-def delete_subscription(engine: Engine, subscription_id: str, *, now: dt.datetime) -> None:
-    """Remove a subscription and cancel the reminders it was still owed (SubscriptionNotFound if none)."""
+def patch_subscription(
+    engine: Engine,
+    subscription_id: str,
+    fields: Mapping[str, Any],
+    *,
+    now: dt.datetime,
+    if_match: Collection[int] | None = None,
+) -> Subscription:
+    """Write only `fields` (from `core.subscriptions.patch_fields`) in one UPDATE; return the result.
+
+    Columns not named keep whatever another writer stored meanwhile, so two PATCHes of different
+    fields both land. `enabled` pauses or resumes: the reason and the failure count change only when
+    the state does, decided by the row's value at the write, not at an earlier read. With `if_match`
+    the write happens only while the version is one of those (SubscriptionChanged otherwise).
+    """
+    values: dict[str, Any] = {"updated_at": _utc(now), **_bumped()}
+    for name, value in fields.items():
+        if name == "filter":
+            value = {k: list(v) for k, v in value.items()}
+        elif name == "lead_times":
+            value = list(value)
+        values[name] = value
+    if "enabled" in fields:
+        was = subscriptions.c.enabled
+        if fields["enabled"]:
+            values["disabled_reason"] = case((was.is_(True), subscriptions.c.disabled_reason), else_=None)
+            values["failure_count"] = case((was.is_(True), subscriptions.c.failure_count), else_=0)
+        else:
+            reason = case((was.is_(True), PAUSED), else_=subscriptions.c.disabled_reason)
+            values["disabled_reason"] = reason
+    statement = update(subscriptions).where(subscriptions.c.id == subscription_id)
+    if if_match is not None:
+        statement = statement.where(func.coalesce(subscriptions.c.version, 0).in_(list(if_match)))
     with engine.begin() as conn:
-        conn.execute(delete(previous_secrets).where(previous_secrets.c.subscription_id == subscription_id))
-        result = conn.execute(delete(subscriptions).where(subscriptions.c.id == subscription_id))
+        if conn.execute(statement.values(**values)).rowcount == 0:
+            current = _get(conn, subscription_id)  # SubscriptionNotFound when it is gone
+            raise SubscriptionChanged(subscription_id, current.etag)
+        return _get(conn, subscription_id)
+
+
+def delete_subscription(
+    engine: Engine, subscription_id: str, *, now: dt.datetime, if_match: Collection[int] | None = None
+) -> None:
+    """Remove a subscription and cancel the reminders it was still owed (SubscriptionNotFound if none).
+
+    With `if_match`, only while its version is one of those (SubscriptionChanged otherwise).
+    """
+    statement = delete(subscriptions).where(subscriptions.c.id == subscription_id)
+    if if_match is not None:
+        statement = statement.where(func.coalesce(subscriptions.c.version, 0).in_(list(if_match)))
+    with engine.begin() as conn:
+        # The subscription row first: it takes the row lock the guard above is checked under.
+        result = conn.execute(statement)
         if result.rowcount == 0:
-            raise SubscriptionNotFound(subscription_id)
+            current = _get(conn, subscription_id)  # SubscriptionNotFound when it is gone
+            raise SubscriptionChanged(subscription_id, current.etag)
+        conn.execute(delete(previous_secrets).where(previous_secrets.c.subscription_id == subscription_id))
         ledger.cancel_pending(conn, now=now, reason="subscription removed", subscription_id=subscription_id)
 
 
 def _set(engine: Engine, subscription_id: str, values: Mapping[str, Any]) -> Subscription:
     with engine.begin() as conn:
         result = conn.execute(
-            update(subscriptions).where(subscriptions.c.id == subscription_id).values(**values)
+            update(subscriptions).where(subscriptions.c.id == subscription_id).values(**values, **_bumped())
         )
         if result.rowcount == 0:
             raise SubscriptionNotFound(subscription_id)
@@ -222,7 +349,7 @@ def rotate_secret(
         conn.execute(
             update(subscriptions)
             .where(subscriptions.c.id == subscription_id)
-            .values(secret=secret, updated_at=_utc(now))
+            .values(secret=secret, updated_at=_utc(now), **_bumped())
         )
         if grace > dt.timedelta(0):
             conn.execute(
@@ -242,7 +369,7 @@ def enable_subscription(
         conn.execute(
             update(subscriptions)
             .where(subscriptions.c.id == subscription_id)
-            .values(enabled=True, disabled_reason=None, failure_count=0, updated_at=_utc(now))
+            .values(enabled=True, disabled_reason=None, failure_count=0, updated_at=_utc(now), **_bumped())
         )
         return _get(conn, subscription_id), before.disabled_reason
 
@@ -263,7 +390,7 @@ def record_failure(
         result = conn.execute(
             update(subscriptions)
             .where(subscriptions.c.id == subscription_id)
-            .values(failure_count=subscriptions.c.failure_count + 1, updated_at=_utc(now))
+            .values(failure_count=subscriptions.c.failure_count + 1, updated_at=_utc(now), **_bumped())
         )
         if result.rowcount == 0:
             raise SubscriptionNotFound(subscription_id)
@@ -278,6 +405,7 @@ def record_failure(
                 .values(
                     enabled=False,
                     disabled_reason=reason or f"disabled after {disable_after} failed deliveries in a row",
+                    **_bumped(),
                 )
             )
         return _get(conn, subscription_id)
@@ -289,7 +417,7 @@ def reset_failures(engine: Engine, subscription_id: str, *, now: dt.datetime) ->
         conn.execute(
             update(subscriptions)
             .where(subscriptions.c.id == subscription_id, subscriptions.c.failure_count != 0)
-            .values(failure_count=0, updated_at=_utc(now))
+            .values(failure_count=0, updated_at=_utc(now), **_bumped())
         )
         return _get(conn, subscription_id)
 
@@ -347,9 +475,3 @@ def planning_inputs(
                     row.id, bool(row.enabled), row.filter_text, row.lead_times_text, as_utc(row.updated_at)
                 )
     return found
-
-
-def count_subscriptions(engine: Engine) -> int:
-    """How many subscriptions there are."""
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(subscriptions)).scalar() or 0)

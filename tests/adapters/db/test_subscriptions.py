@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 import threading
@@ -54,9 +55,9 @@ def make_sub(**changes: object) -> Subscription:
 
 def test_round_trip_keeps_every_field(engine: Engine) -> None:
     sub = make_sub(lead_times=("P2D", "PT30M"), format="slack")
-    db.create_subscription(engine, sub)
+    stored = db.create_subscription(engine, sub)
     got = db.get_subscription(engine, sub.id)
-    assert got == sub
+    assert got == stored == dataclasses.replace(sub, version=1)
     assert got.created_at.tzinfo is not None
     assert got.secret == sub.secret
     assert sub.secret not in repr(got)
