@@ -6,7 +6,7 @@ can name the type without importing a blueprint. See `metrics.py` for what multi
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +101,14 @@ class Metrics:
         return bytes(generate_latest(registry))
 
 
+def _has_header(path: Path) -> bool:
+    """Whether a multiprocess file has at least its 8-byte header (a vanished one has nothing)."""
+    try:
+        return path.stat().st_size >= 8
+    except FileNotFoundError:
+        return False
+
+
 _RELOADS = "trade_calendar_reloads"
 _FAILURES = "trade_calendar_reload_failures"
 
@@ -109,15 +117,30 @@ class _AllWorkers:
     """Every worker's counters from the multiprocess files; the reload maxima turned back into counters."""
 
     def __init__(self, directory: str) -> None:
-        self.collector = MultiProcessCollector(None, directory)  # type: ignore[no-untyped-call]
+        self.directory = Path(directory)
 
     def collect(self) -> Iterator[Any]:
-        for metric in self.collector.collect():  # type: ignore[no-untyped-call]
+        # A process creates its file first and sizes it after (prometheus/client_python#1199): a scrape
+        # in that window reads 0 bytes and the library's merge fails, taking the whole scrape down with
+        # a 500. Such a file holds nothing yet, so it is left out of this scrape.
+        for metric in self._merged():
             if metric.name in (_RELOADS, _FAILURES):
                 value = max((sample.value for sample in metric.samples), default=0.0)
                 yield CounterMetricFamily(metric.name, metric.documentation, value=value)
             else:
                 yield metric
+
+    def _merged(self) -> Iterable[Any]:
+        """The merged metrics of every file with a header; read again once if a file vanished meanwhile
+        (a dead worker's gauges are removed: prometheus/client_python#425)."""
+        for attempt in range(2):
+            files = [str(path) for path in self.directory.glob("*.db") if _has_header(path)]
+            try:
+                return MultiProcessCollector.merge(files, accumulate=True)  # type: ignore[no-any-return, no-untyped-call]
+            except FileNotFoundError:
+                if attempt:
+                    raise
+        return []
 
 
 class _LiveCollector:
