@@ -84,6 +84,9 @@ class Snapshot:
     generation: int
     warnings: tuple[Problem, ...] = ()
     revision: int = 0  # of the stored publication state this snapshot serves (0 without a database)
+    # What is computed from `calendar` alone (application/indexes.py), once per version and kept here:
+    # `dataclasses.replace` with the same calendar shares it.
+    derived: dict[str, object] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

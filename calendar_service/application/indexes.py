@@ -1,0 +1,23 @@
+"""The index of a served version, built with the application's own orders and kept with its snapshot."""
+
+from __future__ import annotations
+
+from calendar_service.adapters.live import Snapshot
+from calendar_service.application.deadlines import deadline_order
+from calendar_service.application.events import order_key
+from calendar_service.core.eventindex import EventIndex, build_index
+
+_KEY = "event-index"
+
+
+def index_of(snapshot: Snapshot) -> EventIndex:
+    """The snapshot's event index, built on first use and kept for the rest of that version's life.
+
+    Two requests that both find it missing build it twice and keep the first: no lock on the read path.
+    """
+    found = snapshot.derived.get(_KEY)
+    if isinstance(found, EventIndex) and found.calendar is snapshot.calendar:
+        return found
+    built = build_index(snapshot.calendar, order_key, deadline_order)
+    kept = snapshot.derived.setdefault(_KEY, built)
+    return kept if isinstance(kept, EventIndex) and kept.calendar is snapshot.calendar else built
