@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from calendar_service.adapters.live import Snapshot
-from calendar_service.application.indexes import index_of
+from calendar_service.application.indexes import index_of, states_of
 from calendar_service.core.calendar import Calendar, Event
 from calendar_service.core.filters import EventFilter
 from calendar_service.core.history import steps
@@ -58,7 +58,7 @@ def _observed_entries(snapshot: Snapshot, since: dt.datetime) -> list[dict[str, 
     # and a tombstone means the event left the file.
     calendar = snapshot.calendar
     entries = []
-    for event_id, state in snapshot.published.items():
+    for event_id, state in states_of(snapshot).moved_since(since):
         event = calendar.get(event_id) if event_id in calendar else None
         if state.first_published is not None and state.first_published >= since:
             # An event a data edit added (the first publication's events are the data, not news).

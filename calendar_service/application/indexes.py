@@ -5,9 +5,10 @@ from __future__ import annotations
 from calendar_service.adapters.live import Snapshot
 from calendar_service.application.deadlines import deadline_order
 from calendar_service.application.events import order_key
-from calendar_service.core.eventindex import EventIndex, build_index
+from calendar_service.core.eventindex import EventIndex, StateIndex, build_index, index_states
 
 _KEY = "event-index"
+_STATES = "state-index"
 
 
 def index_of(snapshot: Snapshot) -> EventIndex:
@@ -21,3 +22,18 @@ def index_of(snapshot: Snapshot) -> EventIndex:
     built = build_index(snapshot.calendar, order_key, deadline_order)
     kept = snapshot.derived.setdefault(_KEY, built)
     return kept if isinstance(kept, EventIndex) and kept.calendar is snapshot.calendar else built
+
+
+def states_of(snapshot: Snapshot) -> StateIndex:
+    """The snapshot's publication state indexed by moment, built on first use; rebuilt when a process
+    follows another's publication (same calendar, new state: `derived` is shared, so it is checked)."""
+    found = snapshot.derived.get(_STATES)
+    if (
+        isinstance(found, StateIndex)
+        and found.published is snapshot.published
+        and found.calendar is snapshot.calendar
+    ):
+        return found
+    built = index_states(snapshot.published, snapshot.calendar)
+    snapshot.derived[_STATES] = built
+    return built

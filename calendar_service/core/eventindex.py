@@ -16,6 +16,7 @@ from typing import Any
 
 from calendar_service.core.calendar import Calendar, Event
 from calendar_service.core.filters import EventFilter, known_values
+from calendar_service.core.publication import Published
 
 OrderKey = tuple[dt.date, dt.datetime, str]
 Span = tuple[Event, dt.datetime, dt.datetime | None]  # an event with its UTC start and end
@@ -137,3 +138,31 @@ def build_index(
         vocabulary=known_values(calendar),
         calendar=calendar,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StateIndex:
+    """One publication state's records by their latest news, so "what did the service see since T" looks
+    only at records that could tell of something at or after T: added by an edit, removed, or changed
+    more often than its history records (SEQUENCE above the number of history entries)."""
+
+    published: Mapping[str, Published]
+    calendar: Calendar
+    by_latest: tuple[tuple[dt.datetime, str], ...]  # (latest of added/removed/modified, event id), sorted
+
+    def moved_since(self, since: dt.datetime) -> list[tuple[str, Published]]:
+        """The records with a moment at or after `since` (a superset: the caller's rules decide)."""
+        low = bisect_left(self.by_latest, (since, ""))
+        return [(event_id, self.published[event_id]) for _, event_id in self.by_latest[low:]]
+
+
+def index_states(published: Mapping[str, Published], calendar: Calendar) -> StateIndex:
+    """Index a publication state of `calendar` by each record's latest news (see `StateIndex`)."""
+    latest = []
+    for event_id, state in published.items():
+        recorded = len(calendar.get(event_id).history) if event_id in calendar else 0
+        changed = state.last_modified if state.sequence > recorded else None
+        moments = [m for m in (changed, state.first_published, state.removed_at) if m is not None]
+        if moments:
+            latest.append((max(moments), event_id))
+    return StateIndex(published=published, calendar=calendar, by_latest=tuple(sorted(latest)))

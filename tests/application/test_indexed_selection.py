@@ -19,9 +19,10 @@ from calendar_service.application.deadlines import deadline_order, upcoming_dead
 from calendar_service.application.events import EventQuery, order_key, select_events
 from calendar_service.core.calendar import Calendar
 from calendar_service.core.datafile import load_calendar, parse_calendar
-from calendar_service.core.eventindex import EventIndex, build_index
+from calendar_service.core.eventindex import EventIndex, build_index, index_states
 from calendar_service.core.filters import known_values, parse_filter
 from calendar_service.core.model import Authority, Importance, Kind, Status
+from calendar_service.core.publication import Published, reconcile
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = dt.date(2025, 6, 10)
@@ -120,5 +121,35 @@ def test_the_index_offers_the_vocabulary_and_is_kept_per_version() -> None:
     assert index.vocabulary == known_values(calendar)
     # The generated data has events in China and events for every country: both are CN candidates.
     cn = index.candidates(parse_filter({"country": ["CN"]}))
-    assert any("*" in e.countries for e in cn) and any("CN" in e.countries for e in cn)
+    assert any("*" in e.countries for e in cn)
+    assert any("CN" in e.countries for e in cn)
     assert len(cn) < len(calendar)
+
+
+def _two_publications() -> dict[str, Published]:
+    first = reconcile(
+        {}, CALENDARS["generated"], dt.datetime(2025, 6, 1, tzinfo=dt.UTC), dt.timedelta(days=60)
+    )
+    return dict(reconcile(first, EDITED, dt.datetime(2025, 6, 9, 12, tzinfo=dt.UTC), dt.timedelta(days=60)))
+
+
+EDITED = parse_calendar(generate_yaml(420, seed=8).encode(), "edited.yaml", today=TODAY).calendar
+PUBLISHED = _two_publications()
+STATES = index_states(PUBLISHED, EDITED)
+
+
+@settings(max_examples=100, deadline=None)
+@given(since=st.datetimes(dt.datetime(2025, 5, 25), dt.datetime(2025, 6, 15), timezones=st.just(dt.UTC)))
+def test_records_moved_since_are_every_record_with_a_moment_since(since: dt.datetime) -> None:
+    def moved(state: Published) -> bool:
+        event_id = state.event_id
+        recorded = len(EDITED.get(event_id).history) if event_id in EDITED else 0
+        changed = state.last_modified if state.sequence > recorded else None
+        moments = (changed, state.first_published, state.removed_at)
+        return any(m is not None and m >= since for m in moments)
+
+    expected = {event_id for event_id, state in PUBLISHED.items() if moved(state)}
+    assert {event_id for event_id, _ in STATES.moved_since(since)} == expected
+    assert any(s.removed_at for s in PUBLISHED.values())
+    assert any(s.first_published for s in PUBLISHED.values())
+    assert any(s.sequence > 0 and not s.first_published for s in PUBLISHED.values())
