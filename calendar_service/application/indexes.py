@@ -37,3 +37,9 @@ def states_of(snapshot: Snapshot) -> StateIndex:
     built = index_states(snapshot.published, snapshot.calendar)
     snapshot.derived[_STATES] = built
     return built
+
+
+def prepare(snapshot: Snapshot) -> None:
+    """Build a new version's indexes before it is served (`LiveCalendar.on_prepare`)."""
+    index_of(snapshot)
+    states_of(snapshot)
