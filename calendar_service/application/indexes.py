@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from calendar_service.adapters.live import Snapshot
 from calendar_service.application.deadlines import deadline_order
-from calendar_service.application.events import order_key
+from calendar_service.application.events import EventQuery, order_key, select_events
+from calendar_service.core.calendar import Event
 from calendar_service.core.eventindex import EventIndex, StateIndex, build_index, index_states
 
 _KEY = "event-index"
 _STATES = "state-index"
+_SELECTIONS = "selections"
+MAX_SELECTIONS = 128  # distinct queries remembered per version; then forgotten all at once
 
 
 def index_of(snapshot: Snapshot) -> EventIndex:
@@ -43,3 +46,16 @@ def prepare(snapshot: Snapshot) -> None:
     """Build a new version's indexes before it is served (`LiveCalendar.on_prepare`)."""
     index_of(snapshot)
     states_of(snapshot)
+
+
+def selected(snapshot: Snapshot, query: EventQuery) -> list[Event]:
+    """`select_events(query)` over the snapshot's index, remembered for the version: a query depends only
+    on the data, so the same query (a subscribed page, an app polling the API) is answered once."""
+    memo = snapshot.derived.setdefault(_SELECTIONS, {})
+    assert isinstance(memo, dict)
+    found = memo.get(query)
+    if found is None:
+        if len(memo) >= MAX_SELECTIONS:
+            memo.clear()
+        found = memo[query] = tuple(select_events(index_of(snapshot), query))
+    return list(found)

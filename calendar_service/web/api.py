@@ -13,9 +13,9 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from calendar_service.adapters.live import Snapshot
-from calendar_service.application import deadlines
+from calendar_service.application import deadlines, indexes
 from calendar_service.application.changes import select_changes
-from calendar_service.application.events import EventQuery, order_key, select_events
+from calendar_service.application.events import EventQuery, order_key
 from calendar_service.application.indexes import index_of
 from calendar_service.core.calendar import Event, series_master
 from calendar_service.core.filters import FILTER_PARAMETERS, EventFilter, parse_filter
@@ -140,8 +140,8 @@ def list_events() -> Response:
     calendar = snapshot.calendar
     tz = calendar.tz
     index = index_of(snapshot)
-    selected = select_events(
-        index,
+    selected = indexes.selected(
+        snapshot,
         EventQuery(
             event_filter=_event_filter(query),
             begin=_bound("from", query.from_, tz),

@@ -134,7 +134,7 @@ def _overview(snap: Snapshot, event_filter: EventFilter, now: dt.datetime, show_
         shown,
         tz,
         now,
-        href=_event_href,
+        href=pagekit.event_href,
         group_href=_group_href,
         max_lanes=MAX_LANES,
         max_items=MAX_ITEMS,
@@ -161,10 +161,6 @@ def _action_name(snap: Snapshot, action: str) -> str:
         return snap.calendar.action(action).title
     except ActionNotFound:
         return action
-
-
-def _event_href(event_id: str) -> str:
-    return url_for("eventpages.event_page", event_id=event_id)
 
 
 def _group_href(what: str, name: str) -> str:

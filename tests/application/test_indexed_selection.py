@@ -15,8 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.generate import generate_yaml
+from calendar_service.adapters.live import Snapshot
 from calendar_service.application.deadlines import deadline_order, upcoming_deadlines, upcoming_in
 from calendar_service.application.events import EventQuery, order_key, select_events
+from calendar_service.application.indexes import MAX_SELECTIONS, selected
 from calendar_service.core.calendar import Calendar
 from calendar_service.core.datafile import load_calendar, parse_calendar
 from calendar_service.core.eventindex import EventIndex, build_index, index_states
@@ -153,3 +155,19 @@ def test_records_moved_since_are_every_record_with_a_moment_since(since: dt.date
     assert any(s.removed_at for s in PUBLISHED.values())
     assert any(s.first_published for s in PUBLISHED.values())
     assert any(s.sequence > 0 and not s.first_published for s in PUBLISHED.values())
+
+
+def test_remembered_selections_are_the_plain_selection_past_the_memo_size() -> None:
+    calendar = CALENDARS["generated"]
+    at = dt.datetime(2025, 6, 10, tzinfo=dt.UTC)
+    snapshot = Snapshot(calendar, {}, at, at, generation=1)
+    days = [dt.date(2025, 1, 1) + dt.timedelta(days=n) for n in range(MAX_SELECTIONS + 20)]
+    for _ in range(2):  # the second pass answers from the memo, then from a memo cleared when full
+        for day in days[:: max(1, len(days) // 40)] + days[-3:]:
+            query = EventQuery(parse_filter({"country": ["CN"]}), begin=day)
+            assert selected(snapshot, query) == select_events(calendar, query)
+    for day in days:
+        selected(snapshot, EventQuery(begin=day))
+    memo = snapshot.derived["selections"]
+    assert isinstance(memo, dict)
+    assert 0 < len(memo) <= MAX_SELECTIONS
