@@ -10,7 +10,19 @@ import ast
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
-FOLDERS = {"core", "render", "adapters", "worker", "web", "cli", "integration", "support", "data", "golden"}
+FOLDERS = {
+    "core",
+    "render",
+    "adapters",
+    "application",
+    "worker",
+    "web",
+    "cli",
+    "integration",
+    "support",
+    "data",
+    "golden",
+}
 
 
 def _imported(path: Path) -> set[str]:

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from calendar_service.adapters.live import Snapshot
+from calendar_service.application.indexes import index_of, states_of
 from calendar_service.core.calendar import Calendar, Event
 from calendar_service.core.filters import EventFilter
 from calendar_service.core.history import steps
@@ -57,7 +58,7 @@ def _observed_entries(snapshot: Snapshot, since: dt.datetime) -> list[dict[str, 
     # and a tombstone means the event left the file.
     calendar = snapshot.calendar
     entries = []
-    for event_id, state in snapshot.published.items():
+    for event_id, state in states_of(snapshot).moved_since(since):
         event = calendar.get(event_id) if event_id in calendar else None
         if state.first_published is not None and state.first_published >= since:
             # An event a data edit added (the first publication's events are the data, not news).
@@ -105,7 +106,7 @@ def changes_since(snapshot: Snapshot, since: dt.datetime) -> list[dict[str, Any]
         # valid `since`, older or newer than anything the calendar can hold.
         since_day = dt.date.min if since.year == 1 else dt.date.max
     entries: list[dict[str, Any]] = []
-    for event in snapshot.calendar:
+    for event in index_of(snapshot).changed_since(since_day):
         entries.extend(_history_entries(event, since_day, snapshot))
     entries.extend(_observed_entries(snapshot, since))
     # ISO dates and UTC instants sort together as text: a date sorts before that day's instants.

@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Iterable
 
 from calendar_service.core.calendar import Event
+from calendar_service.core.eventindex import EventIndex
+from calendar_service.core.filters import EventFilter
 
 
 def deadline_order(event: Event) -> tuple[dt.date, dt.datetime, str]:
@@ -24,12 +26,19 @@ def upcoming_deadlines(
 ) -> list[Event]:
     """Live events whose deadline instant falls from `now` to `horizon` (both included; no horizon:
     any time after `now`), in `deadline_order`."""
-    due = [
-        e
-        for e in events
-        if e.is_live
-        and e.deadline_at is not None
-        and now <= e.deadline_at
-        and (horizon is None or e.deadline_at <= horizon)
+    return sorted((e for e in events if _due(e, now, horizon)), key=deadline_order)
+
+
+def _due(event: Event, now: dt.datetime, horizon: dt.datetime | None) -> bool:
+    at = event.deadline_at
+    return event.is_live and at is not None and now <= at and (horizon is None or at <= horizon)
+
+
+def upcoming_in(
+    index: EventIndex, event_filter: EventFilter, now: dt.datetime, horizon: dt.datetime | None = None
+) -> list[Event]:
+    """`upcoming_deadlines` of the events `event_filter` lets through, from a version's index: only the
+    deadlines between `now` and `horizon` are looked at, already in `deadline_order`."""
+    return [
+        e for e in index.deadlines_between(now, horizon) if event_filter.matches(e) and _due(e, now, horizon)
     ]
-    return sorted(due, key=deadline_order)

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from calendar_service.core.calendar import Event
+from calendar_service.core.eventindex import EventIndex
 from calendar_service.core.filters import EventFilter
 
 Bound = dt.date | dt.datetime  # a datetime here is aware
@@ -44,18 +45,24 @@ def order_key(event: Event) -> tuple[dt.date, dt.datetime, str]:
     return (event.first_day, event.start_utc(dt.UTC), event.id)
 
 
-def select_events(events: Iterable[Event], query: EventQuery) -> list[Event]:
-    """The events `query` asks for, in `order_key` order."""
+def select_events(events: Iterable[Event] | EventIndex, query: EventQuery) -> list[Event]:
+    """The events `query` asks for, in `order_key` order.
+
+    Given a version's index, only the candidates it hands out are judged, already in order: the same
+    answer (the index narrows, these predicates decide), without walking every event.
+    """
     words = [word.casefold() for word in query.words]
+    indexed = isinstance(events, EventIndex)
+    candidates = events.candidates(query.event_filter) if isinstance(events, EventIndex) else events
     chosen = [
         event
-        for event in events
+        for event in candidates
         if query.event_filter.matches(event)
         and starts_by(event, query.end)
         and still_on(event, query.begin)
         and (not words or matches_text(event, words))
     ]
-    return sorted(chosen, key=order_key)
+    return chosen if indexed else sorted(chosen, key=order_key)
 
 
 def still_on(event: Event, begin: Bound | None) -> bool:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from calendar_service.adapters.clock import Clock, SystemClock
-from calendar_service.cli.data import DATA_HELP, _now_option, paused_gc
+from calendar_service.adapters.datafile_reader import paused_gc
+from calendar_service.cli.data import DATA_HELP, _now_option
 from calendar_service.cli.startup import load_settings
 from calendar_service.core.calendar import Calendar
 from calendar_service.core.errors import StoreUnreadable

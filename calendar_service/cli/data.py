@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from calendar_service.adapters.clock import Clock, SettableClock, SystemClock
+from calendar_service.adapters.datafile_reader import paused_gc
 from calendar_service.adapters.settings import DEFAULT_DATA_PATH, Settings
 from calendar_service.cli.startup import load_settings
 from calendar_service.core.calendar import Calendar, Event
@@ -86,22 +85,6 @@ def validate(paths: tuple[str, ...], quiet: bool, fmt: str, max_bytes: int, now:
         worst = max(worst, _validate_one(path, quiet, fmt, max_bytes, now))
     if worst:
         raise SystemExit(worst)
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a file is parsed, then restore it.
-
-    Parsing builds tens of thousands of small acyclic objects that reference counting frees anyway;
-    the collector's passes over them cost about a tenth of a `validate` or `diff` run (bench_curate).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _validate_one(path: str, quiet: bool, fmt: str, max_bytes: int, now: Clock) -> int:

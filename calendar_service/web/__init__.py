@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from flask import Flask
 
 from calendar_service.adapters.settings import Settings
+from calendar_service.application import indexes
 from calendar_service.services import Services, build_services
 from calendar_service.web import (
     api,
@@ -96,6 +97,10 @@ def create_app(
     )  # fmt: skip
     cache = FeedCache(refresh=config.feed_refresh, on_render=app_metrics.observe_render)
     extension.init_app(app, extension.WebParts(services, cache, app_metrics))
+    # Each version's indexes are built by the reload that makes it, before any request can see it.
+    services.live.on_prepare(indexes.prepare)
+    if services.live.snapshot is not None:  # loaded before the app was made: prepared now, at start-up
+        indexes.prepare(services.live.snapshot)
     errorhandlers.init_app(app)
     for module in BLUEPRINTS:
         _register(app, module)

@@ -13,9 +13,10 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from calendar_service.adapters.live import Snapshot
-from calendar_service.application import deadlines
+from calendar_service.application import deadlines, indexes
 from calendar_service.application.changes import select_changes
-from calendar_service.application.events import EventQuery, order_key, select_events
+from calendar_service.application.events import EventQuery, order_key
+from calendar_service.application.indexes import index_of
 from calendar_service.core.calendar import Event, series_master
 from calendar_service.core.filters import FILTER_PARAMETERS, EventFilter, parse_filter
 from calendar_service.core.publication import Published, series_states
@@ -138,8 +139,9 @@ def list_events() -> Response:
     query = parse_query(EventsQuery, _args())
     calendar = snapshot.calendar
     tz = calendar.tz
-    selected = select_events(
-        calendar,
+    index = index_of(snapshot)
+    selected = indexes.selected(
+        snapshot,
         EventQuery(
             event_filter=_event_filter(query),
             begin=_bound("from", query.from_, tz),
@@ -149,7 +151,7 @@ def list_events() -> Response:
     )
     if query.cursor:
         after = _decode_cursor(query.cursor)
-        selected_after = [e for e in selected if order_key(e) > after]
+        selected_after = [e for e in selected if index.keys[e.id] > after]
     else:
         selected_after = selected
     series = series_sequences(snapshot) if any(e.rrule for e in selected_after[: query.limit]) else {}
@@ -230,11 +232,10 @@ def upcoming_deadlines() -> Response:
     if not window.is_positive or window.days * 86400 + window.seconds > MAX_WITHIN_DAYS * 86400:
         hint = f"use a positive duration up to ten years (P{MAX_WITHIN_DAYS}D), e.g. P30D"
         raise BadParameter("within", query.within, hint)
-    calendar = snapshot.calendar
     event_filter = _event_filter(query)
     now = _now()
     horizon = now + window.as_timedelta()
-    due = deadlines.upcoming_deadlines(event_filter.apply(calendar.events), now, horizon)[: query.limit]
+    due = deadlines.upcoming_in(index_of(snapshot), event_filter, now, horizon)[: query.limit]
     items = []
     series = series_sequences(snapshot) if any(e.rrule for e in due) else {}
     for event in due:

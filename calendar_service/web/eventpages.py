@@ -173,7 +173,7 @@ def _event_context(
     siblings = pagekit.action_index(calendar).get(event.action or "", ())
     timeline = None
     if len(siblings) > 1:
-        lanes = lanes_per_event(siblings, tz, _event_href, now)
+        lanes = lanes_per_event(siblings, tz, pagekit.event_href, now)
         begin, end = window_around((i for lane in lanes for i in lane.items), now)
         timeline = render_svg(
             lanes, begin, end, now, label=f"Dates of {event.action}", element_id="action-timeline"
@@ -252,10 +252,6 @@ def _action_title(snap: Snapshot, action: str | None) -> str | None:
         return action
 
 
-def _event_href(event_id: str) -> str:
-    return url_for("eventpages.event_page", event_id=event_id)
-
-
 @bp.get("/actions/<path:action>")
 @takes()
 def action_page(action: str) -> Response:
@@ -274,7 +270,7 @@ def action_page(action: str) -> Response:
     now = pagekit.now()
     timeline = None
     if events:
-        lanes = lanes_per_event(events, calendar.tz, _event_href, now)
+        lanes = lanes_per_event(events, calendar.tz, pagekit.event_href, now)
         begin, end = window_around((i for lane in lanes for i in lane.items), now)
         timeline = render_svg(
             lanes, begin, end, now, label=f"Dates of {record.title}", element_id="action-timeline"

@@ -11,8 +11,9 @@ import datetime as dt
 import hashlib
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
-from flask import Flask, Response, current_app, g, has_request_context, render_template, request
+from flask import Flask, Response, current_app, g, has_request_context, render_template, request, url_for
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
@@ -75,6 +76,18 @@ def page(
     if status == 200:
         response.make_conditional(request)
     return response
+
+
+def event_href(event_id: str) -> str:
+    """The address of an event's page.
+
+    A timeline links hundreds of events; `url_for` runs once per request for the prefix (script root
+    included) and each id, a slug, is appended quoted.
+    """
+    prefix = g.get("event_href_prefix")
+    if prefix is None:
+        prefix = g.event_href_prefix = url_for("eventpages.event_page", event_id="-")[:-1]
+    return f"{prefix}{quote(event_id, safe='')}"
 
 
 def not_loaded() -> Response:

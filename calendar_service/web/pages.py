@@ -15,10 +15,10 @@ from flask import Blueprint, Flask, Response, render_template, request, url_for
 
 from calendar_service.adapters.live import Snapshot
 from calendar_service.application.changes import changed_event, select_changes
-from calendar_service.application.deadlines import upcoming_deadlines
-from calendar_service.core.calendar import Event
+from calendar_service.application.deadlines import upcoming_in
+from calendar_service.application.indexes import index_of
 from calendar_service.core.errors import ActionNotFound, FilterError
-from calendar_service.core.filters import FILTER_PARAMETERS, EventFilter, known_values, parse_filter
+from calendar_service.core.filters import FILTER_PARAMETERS, EventFilter, parse_filter
 from calendar_service.core.model import Authority, Importance, Kind, Status
 from calendar_service.core.timing import zone
 from calendar_service.render.atom import Entry, entry_id, render_atom
@@ -29,7 +29,6 @@ from calendar_service.render.wording import (
     REMOVED,
     badge,
     country_name,
-    deadline_day_shown,
 )
 from calendar_service.web import pagekit
 from calendar_service.web.feeds import FEED_PATH
@@ -101,7 +100,7 @@ def home() -> Response:
     if snap is not None:
         show_all = request.args.get("deadlines") == "all"
         context = _overview(snap, event_filter, now, show_all)
-    known = known_values(snap.calendar) if snap else {"country": frozenset(), "tag": frozenset()}
+    known = index_of(snap).vocabulary if snap else {"country": frozenset(), "tag": frozenset()}
     options = {
         "country": [(c, country_name(c)) for c in sorted(known["country"], key=country_name)],
         "kind": [(k.value, k.value) for k in Kind],
@@ -126,33 +125,16 @@ def home() -> Response:
     return pagekit.page(html, snap, now)
 
 
-def deadline_order(event: Event) -> tuple[dt.date, dt.datetime, str]:
-    """Sort key: the day the reader sees (the deadline's own zone), then the instant, then the id.
-
-    "By end of 31 Dec, New York" is 05:00 UTC on 1 Jan; sorted by instant alone it would come after
-    deadlines dated 1 Jan in Europe, which reads as out of order.
-    """
-    assert event.deadline_at is not None
-    return (deadline_day_shown(event) or event.deadline_at.date(), event.deadline_at, event.id)
-
-
 def _overview(snap: Snapshot, event_filter: EventFilter, now: dt.datetime, show_all: bool) -> dict[str, Any]:
-    calendar = snap.calendar
-    tz = calendar.tz
+    tz = snap.calendar.tz
+    index = index_of(snap)
     begin, end = now - TIMELINE_BEFORE, now + TIMELINE_AFTER
-    shown: list[Span] = []
-    for event in calendar:
-        if not event_filter.matches(event):
-            continue
-        start = event.start_utc(tz)
-        finish = event.end_utc(tz)
-        if start <= end and (finish or start) >= begin:
-            shown.append((event, start, finish))
+    shown: list[Span] = [span for span in index.overlapping(begin, end) if event_filter.matches(span[0])]
     lanes, hidden = lanes_by_action(
         shown,
         tz,
         now,
-        href=_event_href,
+        href=pagekit.event_href,
         group_href=_group_href,
         max_lanes=MAX_LANES,
         max_items=MAX_ITEMS,
@@ -161,7 +143,7 @@ def _overview(snap: Snapshot, event_filter: EventFilter, now: dt.datetime, show_
     timeline = render_svg(
         lanes, begin, end, now, label="The coming months, one row per action", element_id="timeline"
     )
-    due = sorted(upcoming_deadlines(event_filter.apply(calendar.events), now), key=deadline_order)
+    due = upcoming_in(index, event_filter, now)
     rows = due if show_all else due[:DEADLINES_SHOWN]
     changes = _filtered_changes(snap, event_filter, now - CHANGES_WINDOW, now, limit=20)
     return {
@@ -179,10 +161,6 @@ def _action_name(snap: Snapshot, action: str) -> str:
         return snap.calendar.action(action).title
     except ActionNotFound:
         return action
-
-
-def _event_href(event_id: str) -> str:
-    return url_for("eventpages.event_page", event_id=event_id)
 
 
 def _group_href(what: str, name: str) -> str:
