@@ -47,7 +47,7 @@ from calendar_service.core.messages import Format, Message
 from calendar_service.core.reminders import decisions
 from calendar_service.core.reminders.attempts import Attempt
 from calendar_service.core.reminders.audience import Audience, audience
-from calendar_service.core.reminders.decisions import DISABLED, Items, Rules
+from calendar_service.core.reminders.decisions import Items, Rules
 from calendar_service.core.reminders.digests import digest_id, halves
 from calendar_service.core.reminders.retry import RetryPolicy
 from calendar_service.core.subscriptions import Subscription
@@ -56,8 +56,6 @@ from calendar_service.worker.tuning import Tuning
 
 # The engine logs under one name, whichever of its modules speaks.
 log = logging.getLogger("calendar_service.worker.service")
-
-__all__ = ["DISABLED", "AsyncClient", "Client", "Delivery", "Observer", "RunStats"]
 
 
 class Client(Protocol):

@@ -27,14 +27,12 @@ from calendar_service.core.reminders.audience import Audience
 from calendar_service.core.reminders.digests import digest_data, digest_type
 from calendar_service.core.reminders.messages import reminder_message_data
 from calendar_service.core.reminders.planning import REMINDER
-from calendar_service.core.reminders.reconciliation import why_not_owed
+from calendar_service.core.reminders.reconciliation import DISABLED, REMOVED, why_not_owed
 from calendar_service.core.reminders.records import Claimed, Member, Outcome, RowState
 from calendar_service.core.reminders.retry import RetryPolicy
 from calendar_service.core.subscriptions import Subscription
 from calendar_service.core.timing import utc_text
 
-REMOVED = "subscription removed"
-DISABLED = "subscription disabled"
 NO_CALENDAR = "no calendar loaded"
 TOO_OLD = "gave up: the change is too old to announce"
 
