@@ -32,7 +32,7 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeGuard
 
@@ -44,22 +44,18 @@ from calendar_service.adapters.db import subscriptions as subs_db
 from calendar_service.adapters.webhooks.loop import LoopThread
 from calendar_service.core.calendar import Calendar
 from calendar_service.core.messages import Format, Message
+from calendar_service.core.reminders import decisions
 from calendar_service.core.reminders.attempts import Attempt
-from calendar_service.core.reminders.audience import audience
-from calendar_service.core.reminders.digests import digest_data, digest_id, digest_type, halves
-from calendar_service.core.reminders.messages import reminder_message_data
-from calendar_service.core.reminders.planning import REMINDER
-from calendar_service.core.reminders.reconciliation import why_not_owed
+from calendar_service.core.reminders.audience import Audience, audience
+from calendar_service.core.reminders.decisions import Items, Rules
+from calendar_service.core.reminders.digests import digest_id, halves
 from calendar_service.core.reminders.retry import RetryPolicy
 from calendar_service.core.subscriptions import Subscription
-from calendar_service.render.jsonview import utc_text
 from calendar_service.worker.sendtime import SendTimeCheck
 from calendar_service.worker.tuning import Tuning
 
 # The engine logs under one name, whichever of its modules speaks.
 log = logging.getLogger("calendar_service.worker.service")
-
-DISABLED = "subscription disabled"
 
 
 class Client(Protocol):
@@ -125,7 +121,7 @@ class _Job:
     rows: tuple[ledger.Claimed, ...]
     sub: Subscription
     message: Message
-    items: tuple[tuple[str, str, dict[str, Any]], ...] = ()
+    items: Items = ()
     prepared: Any = None  # the signed request, made ahead (`AsyncClient.prepare`)
     version: str | None = None  # the calendar it was checked against
 
@@ -165,6 +161,9 @@ class Delivery:
         self.tuning = tuning
         self.retry_policy = retry_policy
         self._rng = rng
+        self._rules = Rules(tuning.late_after, tuning.notification_max_age, retry_policy, base_url)
+        # Each subscription's filter and lead times, parsed once per object read (not once per row).
+        self._parsed: dict[str, tuple[Subscription, Audience]] = {}
         # A plain (threaded) client gets a loop of our own; it runs each send on a worker thread.
         self._async_client = client if _is_async(client) else None
         self._io = self._async_client.io if self._async_client is not None else LoopThread("reminder-send")
@@ -216,13 +215,15 @@ class Delivery:
         stats = RunStats()
         with self._run_lock:
             self._record_held(stats)
+            self._parsed.clear()  # parsed again as this run reads them
             subscriptions = {s.id: s for s in subs_db.list_subscriptions(self.engine)}
             calendar = calendar_now()
             limit = max(self.tuning.queue_max, 1)
             # Finished sends come back through this queue (one put each; None for a cancelled one):
             # cheaper than a future per send, which a burst of thousands would pay for in waits.
             finished: queue.SimpleQueue[list[ledger.Outcome] | None] = queue.SimpleQueue()
-            sends = self._sends = _Sends(self, self.tuning.concurrency, calendar_now, finished)
+            send = functools.partial(self._send_at_its_time, calendar_now=calendar_now)
+            sends = self._sends = _Sends(send, self._cancel_gates, self.tuning.concurrency, finished)
             inflight = 0
             digests = {s.id for s in subscriptions.values() if s.digest}
             done_rows: list[ledger.Outcome] = []
@@ -319,14 +320,9 @@ class Delivery:
         calendar: Calendar | None,
     ) -> list[_Job | ledger.Outcome]:
         """A job or a final outcome per claimed row, the members of a digest gathered into one job."""
-        out: list[_Job | ledger.Outcome] = []
-        groups: dict[str, list[ledger.Claimed]] = {}
-        for row in rows:
-            if row.digest_id is None or row.digest_id == row.id:
-                out.append(self._prepare_safely(row, subscriptions, calendar))
-            else:
-                groups.setdefault(row.digest_id, []).append(row)
-        for did, members in groups.items():
+        alone, digests = decisions.group(rows)
+        out = [self._prepare_safely(row, subscriptions, calendar) for row in alone]
+        for did, members in digests.items():
             held = self._unrecorded.get(did)
             if held is not None:
                 out.append(held)  # sent already: record what happened, never send it again
@@ -339,28 +335,14 @@ class Delivery:
                 else:
                     live.append(prepared)
             if live:
-                out.append(self._digest_job(did, live))
+                items = tuple((j.message.id, j.message.type, dict(j.message.data)) for j in live)
+                job = self._job_of(did, [j.rows[0] for j in live], live[0].sub, items)
+                out.append(replace(job, version=live[0].version))
         return out
 
-    def _digest_job(self, did: str, jobs: Sequence[_Job]) -> _Job:
-        items = tuple((j.message.id, j.message.type, dict(j.message.data)) for j in jobs)
-        job = self._job_of(did, [j.rows[0] for j in jobs], jobs[0].sub, items)
-        return replace(job, version=jobs[0].version)
-
-    def _job_of(
-        self,
-        did: str,
-        rows: Sequence[ledger.Claimed],
-        sub: Subscription,
-        items: Sequence[tuple[str, str, dict[str, Any]]],
-    ) -> _Job:
-        at = max([self.clock.now(), *(r.not_before for r in rows)])
-        if len(items) == 1 and did == rows[0].id:  # a half of one after a split: its ordinary message
-            message = Message(id=did, type=items[0][1], timestamp=at, data=items[0][2])
-        else:
-            kind = digest_type([kind for _, kind, _ in items])
-            message = Message(id=did, type=kind, timestamp=at, data=digest_data(items))
-        return _Job(tuple(rows), sub, message, tuple(items))
+    def _job_of(self, did: str, rows: Sequence[ledger.Claimed], sub: Subscription, items: Items) -> _Job:
+        message = decisions.digest_message(did, rows, items, self.clock.now())
+        return _Job(tuple(rows), sub, message, items)
 
     def _prepare_safely(
         self, row: ledger.Claimed, subscriptions: Mapping[str, Subscription], calendar: Calendar | None
@@ -368,62 +350,26 @@ class Delivery:
         held = self._unrecorded.get(row.id)
         if held is not None:
             return held  # sent already: record what happened, never send it again
+        sub = subscriptions.get(row.subscription_id)
+        now = self.clock.now()
         try:
-            return self._prepare(row, subscriptions, calendar)
+            checked = decisions.check_row(row, self._audience(sub), calendar, now, self._rules)
         except Exception as exc:  # one row that cannot be rendered must not stop the others
             log.exception("reminder %s cannot be prepared; marking it failed", row.id)
-            return ledger.Outcome(
-                row.id,
-                row.subscription_id,
-                row.kind,
-                row.event_id,
-                ledger.FAILED,
-                row.attempts,
-                error=f"could not be prepared: {type(exc).__name__}: {exc}"[:500],
-                finished_at=self.clock.now(),
-                late=row.late,
-            )
+            return decisions.unpreparable(row, exc, self.clock.now())
+        if isinstance(checked, ledger.Outcome):
+            return checked
+        assert sub is not None  # check_row cancels a row whose subscription is gone
+        return _Job((row,), sub, checked, version=calendar.version if calendar is not None else None)
 
-    def _prepare(
-        self, row: ledger.Claimed, subscriptions: Mapping[str, Subscription], calendar: Calendar | None
-    ) -> _Job | ledger.Outcome:
-        now = self.clock.now()
-        at = max(now, row.not_before)  # claimed ahead: the message speaks as of when it goes out
-        sub = subscriptions.get(row.subscription_id)
-
-        def final(state: ledger.RowState, reason: str) -> ledger.Outcome:
-            return ledger.Outcome(
-                row.id,
-                row.subscription_id,
-                row.kind,
-                row.event_id,
-                state,
-                row.attempts,
-                error=reason,
-                finished_at=now,
-                late=row.late,
-            )
-
+    def _audience(self, sub: Subscription | None) -> Audience | None:
+        """`sub` with its filter and lead times parsed, once per subscription as read (not per row)."""
         if sub is None:
-            return final(ledger.CANCELLED, "subscription removed")
-        if not sub.enabled:
-            return final(ledger.CANCELLED, DISABLED)
-        late = row.late or (row.first_attempt_at is None and now - row.due_at > self.tuning.late_after)
-        if row.kind == REMINDER:
-            if row.deadline_at is not None and row.deadline_at <= now:
-                return final(ledger.MISSED, f"deadline {utc_text(row.deadline_at)} passed before delivery")
-            if calendar is None:
-                return final(ledger.CANCELLED, "no calendar loaded")
-            reason = _stale(row, sub, calendar)
-            if reason:
-                return final(ledger.CANCELLED, reason)
-            data: dict[str, Any] = reminder_message_data(row, calendar, at, late, self.base_url)
-        else:
-            if now - row.due_at > self.tuning.notification_max_age:
-                return final(ledger.FAILED, "gave up: the change is too old to announce")
-            data = dict(row.payload or {})
-        message = Message(id=row.id, type=row.kind, timestamp=at, data=data)
-        return _Job((row,), sub, message, version=calendar.version if calendar is not None else None)
+            return None
+        parsed = self._parsed.get(sub.id)
+        if parsed is None or parsed[0] is not sub:
+            parsed = self._parsed[sub.id] = (sub, audience(sub))
+        return parsed[1]
 
     def _signed(self, job: _Job) -> _Job:
         """`job` with its request rendered and signed now, for the instant it goes out."""
@@ -443,8 +389,7 @@ class Delivery:
         await self._until(job.not_before)
         sub = await self._send_time.current(job.sub)
         calendar = calendar_now()
-        data_moved = job.version is not None and calendar is not None and calendar.version != job.version
-        if sub is job.sub and not data_moved:
+        if not decisions.recheck_needed(job.sub, sub, job.version, calendar):
             return await self._send(job)
         # Claimed ahead, then the subscription or the data changed: prepare again with what is true
         # now (deleted or paused: cancelled; a new URL, secret or filter: used; a moved deadline:
@@ -457,6 +402,11 @@ class Delivery:
             else:
                 outcomes += await self._send(self._signed(redone))
         return outcomes
+
+    def _cancel_gates(self) -> None:
+        """On the loop: wake every sender waiting for an instant, cancelled (shutdown without waiting)."""
+        for gate in list(self._gates.values()):
+            gate.cancel()
 
     async def _until(self, when: dt.datetime) -> None:
         """Return at `when` by our clock. The jobs of one instant share one sleeper: a burst of ten
@@ -477,7 +427,7 @@ class Delivery:
     async def _send(self, job: _Job) -> list[ledger.Outcome]:
         """Send one job; a digest refused as too large (413) is split in two and each half sent."""
         outcome = await self._deliver(job)
-        if outcome.status != 413 or len(job.rows) < 2:
+        if not decisions.should_split(outcome, len(job.rows)):
             return [outcome]
         # The halves are new digests with ids of their own, fixed on their members when recorded.
         note = f"{outcome.error or 'HTTP 413'}; split into two digests"
@@ -485,67 +435,39 @@ class Delivery:
         for part in halves(range(len(job.rows))):
             rows = [job.rows[i] for i in part]
             did = digest_id(job.sub.id, [r.id for r in rows])
-            half = self._job_of(did, rows, job.sub, [job.items[i] for i in part])
+            half = self._job_of(did, rows, job.sub, tuple(job.items[i] for i in part))
             outcomes += await self._send(self._signed(half))
         return outcomes
 
     async def _deliver(self, job: _Job) -> ledger.Outcome:
-        outcome = await self._attempt(job)
+        try:
+            attempt = await self._post(job)
+        except Exception as exc:  # a bug in the client must not lose the row: retry it
+            log.exception("sending %s failed unexpectedly", job.rows[0].id)
+            attempt = Attempt(self.clock.now(), None, 0.0, f"{type(exc).__name__}: {exc}", None, "retry")
+        outcome = decisions.after_attempt(
+            job.rows,
+            job.message,
+            attempt,
+            in_digest=job.in_digest,
+            now=self.clock.now(),
+            rules=self._rules,
+            rng=self._rng,
+        )
         if outcome.outcome is not None:
             seconds = (outcome.latency_ms or 0) / 1000
             self.observer.attempted(job.sub.format, outcome.outcome, seconds, outcome.lateness)
         return outcome
 
-    async def _attempt(self, job: _Job) -> ledger.Outcome:
-        rows = job.rows
-        row = rows[0]
-        number = max(r.attempts for r in rows) + 1
-        try:
-            if job.prepared is not None and self._async_client is not None:
-                attempt = await self._async_client.post(job.prepared)
-            else:
-                sub = job.sub
-                previous = sub.secret_in_grace(self.clock.now())
-                attempt = await asyncio.to_thread(
-                    self.client.send, sub.url, sub.secret, job.message, sub.format, previous_secret=previous
-                )
-        except Exception as exc:  # a bug in the client must not lose the row: retry it
-            log.exception("sending %s failed unexpectedly", row.id)
-            attempt = Attempt(self.clock.now(), None, 0.0, f"{type(exc).__name__}: {exc}", None, "retry")
-        started = attempt.started_at
-        due = min(r.due_at for r in rows)
-        first = all(r.first_attempt_at is None for r in rows)
-        late = any(r.late for r in rows) or (first and started - due > self.tuning.late_after)
-        latency = None if attempt.latency_ms is None else round(attempt.latency_ms)
-        members = tuple(ledger.Member(r.id, r.kind, r.event_id) for r in rows) if job.in_digest else ()
-        common: dict[str, Any] = {
-            "started_at": started,
-            "status": attempt.status,
-            "latency_ms": latency,
-            "outcome": attempt.outcome,
-            "error": attempt.error,
-            "late": late,
-            "due_at": due,
-            "members": members,
-        }
-        message = job.message
-        event_id = row.event_id if message.id == row.id else ""
-        base = (message.id, row.subscription_id, message.type, event_id)
-        # A digest is worth retrying while any member is: one past its deadline is missed at the next try.
-        deadlines = [r.deadline_at for r in rows]
-        deadline = None if None in deadlines else max(d for d in deadlines if d is not None)
-        if attempt.outcome == "delivered":
-            return ledger.Outcome(*base, ledger.DELIVERED, number, finished_at=self.clock.now(), **common)
-        if attempt.outcome == "retry":
-            delay = self.retry_policy.next_delay(number, attempt, self._rng)
-            if delay is not None:
-                at = self.clock.now() + delay
-                if deadline is None or at < deadline:
-                    return ledger.Outcome(*base, ledger.PENDING, number, next_attempt_at=at, **common)
-                common["error"] = f"{attempt.error or attempt.status}; gave up: the deadline comes first"
-            else:
-                common["error"] = f"{attempt.error or attempt.status}; gave up after {number} attempt(s)"
-        return ledger.Outcome(*base, ledger.FAILED, number, finished_at=self.clock.now(), **common)
+    async def _post(self, job: _Job) -> Attempt:
+        """Make the one attempt: the request signed ahead, or a plain client's send on a thread."""
+        if job.prepared is not None and self._async_client is not None:
+            return await self._async_client.post(job.prepared)
+        sub = job.sub
+        previous = sub.secret_in_grace(self.clock.now())
+        return await asyncio.to_thread(
+            self.client.send, sub.url, sub.secret, job.message, sub.format, previous_secret=previous
+        )
 
     def _record(
         self, outcomes: list[ledger.Outcome], subscriptions: dict[str, Subscription], stats: RunStats
@@ -613,14 +535,14 @@ class _Sends:
 
     def __init__(
         self,
-        delivery: Delivery,
+        send: Callable[[_Job], Awaitable[list[ledger.Outcome]]],
+        cancel_waits: Callable[[], None],
         concurrency: int,
-        calendar_now: Callable[[], Calendar | None],
         finished: queue.SimpleQueue[list[ledger.Outcome] | None],
     ) -> None:
-        self._delivery = delivery
+        self._send = send  # waits for the job's instant, checks it again, sends it: its outcomes
+        self._cancel_waits = cancel_waits
         self._concurrency = max(concurrency, 1)
-        self._calendar_now = calendar_now
         self._finished = finished
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._senders: list[asyncio.Task[None]] = []
@@ -638,7 +560,7 @@ class _Sends:
             job = await self._queue.get()
             outcomes: list[ledger.Outcome] | None = None
             try:
-                outcomes = await self._delivery._send_at_its_time(job, self._calendar_now)
+                outcomes = await self._send(job)
             except asyncio.CancelledError:
                 self._finished.put(None)  # shutdown(wait=False): the claim runs out, the rows go again
                 raise
@@ -654,13 +576,7 @@ class _Sends:
     def cancel(self) -> None:
         """On the loop: abandon what is queued and in flight; each job still reports (as None)."""
         self.stop()
-        for gate in list(self._delivery._gates.values()):
-            gate.cancel()
+        self._cancel_waits()
         while not self._queue.empty():
             self._queue.get_nowait()
             self._finished.put(None)
-
-
-def _stale(row: ledger.Claimed, sub: Subscription, calendar: Calendar) -> str:
-    """Why a claimed reminder is no longer owed under the current data, or "" if it still is."""
-    return why_not_owed(row.event_id, row.deadline_at, row.lead_time, calendar, audience(sub))

@@ -45,10 +45,11 @@ from calendar_service.core.calendar import Calendar
 from calendar_service.core.reminders.digests import edit_key
 from calendar_service.core.reminders.messages import change_message_data
 from calendar_service.core.reminders.planning import Change, diff_calendars, notification_id
+from calendar_service.core.reminders.reconciliation import DISABLED
 from calendar_service.core.reminders.records import NewRow
 from calendar_service.core.reminders.retry import RetryPolicy
 from calendar_service.render.jsonview import utc_text
-from calendar_service.worker.delivery import DISABLED, Client, Delivery, Observer, RunStats
+from calendar_service.worker.delivery import Client, Delivery, Observer, RunStats
 from calendar_service.worker.planner import Planner, Tally
 from calendar_service.worker.tuning import Tuning
 

@@ -12,12 +12,15 @@ import time
 from collections import Counter
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy.engine import Engine
 from standardwebhooks import Webhook
 
 from calendar_service.adapters.clock import SettableClock, SystemClock
 from calendar_service.adapters.db import ledger
 from calendar_service.adapters.db import subscriptions as subs_db
+from calendar_service.core.reminders.audience import Audience, Subscriber, audience
+from calendar_service.worker import delivery
 from calendar_service.worker.service import Tuning
 from tests.support.receiver import Receiver, Recorded, Reply
 from tests.support.reminders import add_subscription, event, make_calendar, make_service, run_together
@@ -388,3 +391,29 @@ def test_due_while_down_is_sent_late_or_recorded_missed(engine: Engine) -> None:
     assert states == {"ahead": ("delivered", True), "gone": ("missed", False)}
     (attempt,) = ledger.list_attempts(engine, sub.id, 10)
     assert attempt.late is True
+
+
+def test_a_run_parses_each_subscription_once_not_once_per_row(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twenty reminders of one subscription falling due together: its filter and lead times are read once."""
+    parsed: list[str] = []
+
+    def counting(sub: Subscriber) -> Audience:
+        parsed.append(sub.id)
+        return audience(sub)
+
+    monkeypatch.setattr(delivery, "audience", counting)
+    clock = SettableClock(START)
+    events = [event(f"e{i}", DEADLINE) for i in range(20)]
+    with Receiver() as rx:
+        sub = add_subscription(sqlite_engine, rx.url, clock, lead_times=("P1D",))
+        service = make_service(sqlite_engine, make_calendar(*events), clock)
+        service.start(schedule=False)
+        try:
+            clock.set(DEADLINE - dt.timedelta(days=1))
+            assert service.run_due(clock.now()).delivered == 20
+            rx.wait_for(20)
+        finally:
+            service.shutdown()
+    assert parsed == [sub.id]

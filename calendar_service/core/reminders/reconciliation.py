@@ -25,6 +25,9 @@ from calendar_service.core.reminders.planning import Reminder
 from calendar_service.core.reminders.records import ReminderRow, RowState
 from calendar_service.core.timing import parse_duration, utc_text
 
+REMOVED = "subscription removed"
+DISABLED = "subscription disabled"
+
 
 @dataclass(frozen=True, slots=True)
 class Reconciliation:
@@ -79,9 +82,9 @@ def why_not_owed(
     """Why a reminder (`lead_time` before `event_id`'s `deadline_at`) is not owed to `sub` under
     `calendar`, or "" when it still is. Planning cancels with this reason; the sender checks it again."""
     if sub is None:
-        return "subscription removed"
+        return REMOVED
     if not sub.enabled:
-        return "subscription disabled"
+        return DISABLED
     if event_id not in calendar:
         return "event removed"
     event = calendar.get(event_id)
