@@ -6,38 +6,16 @@ import dataclasses
 import datetime as dt
 import secrets
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from calendar_service.adapters.db import create_schema, make_engine
 from calendar_service.adapters.db import subscriptions as db
 from calendar_service.core.errors import SubscriptionDisabled, SubscriptionNotFound
 from calendar_service.core.subscriptions import Subscription, new_subscription_id
-from tests.support.dbtargets import BACKENDS, postgres_schema
 
 T0 = dt.datetime(2025, 6, 10, 12, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A fresh subscriptions table: a SQLite file, or a PostgreSQL schema of its own per test."""
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'subs.sqlite3'}")
-        create_schema(eng)
-        yield eng
-        eng.dispose()
-        return
-    with postgres_schema("t_subs") as schema:
-        eng = make_engine(schema.server_url, connect_args=schema.connect_args)
-        try:
-            create_schema(eng)
-            yield eng
-        finally:
-            eng.dispose()
 
 
 def make_sub(**changes: object) -> Subscription:

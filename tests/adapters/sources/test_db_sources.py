@@ -4,36 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy.engine import Engine
 
-from calendar_service.adapters.db import create_schema, make_engine
 from calendar_service.adapters.db import sources as db
 from calendar_service.core.proposals import Proposal
 from calendar_service.core.sourcecheck import Fetch, next_state
-from tests.support.dbtargets import BACKENDS, postgres_schema
 
 T0 = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'sources.sqlite3'}")
-        create_schema(eng)
-        yield eng
-        eng.dispose()
-        return
-    with postgres_schema("t_sources") as schema:
-        eng = make_engine(schema.server_url, connect_args=schema.connect_args)
-        try:
-            create_schema(eng)
-            yield eng
-        finally:
-            eng.dispose()
 
 
 def proposal(number: int) -> Proposal:
