@@ -11,15 +11,14 @@ import datetime as dt
 import json
 import logging
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template
 
 from calendar_service.application.review_queue import build_queue, queue_to_json
 from calendar_service.render.jsonview import utc_text
-from calendar_service.web.errorhandlers import problem
+from calendar_service.web.adminauth import admin_refusal
 from calendar_service.web.extension import services
 from calendar_service.web.ignored import takes
 from calendar_service.web.pagekit import not_loaded
-from calendar_service.web.subscriptions import token_matches
 
 log = logging.getLogger(__name__)
 bp = Blueprint("review", __name__)
@@ -28,18 +27,11 @@ WINDOW = dt.timedelta(days=30)
 
 def _refusal() -> Response | None:
     """401/403 unless the request carries one of the admin tokens."""
-    tokens = services().settings.admin_tokens
-    if not tokens:
-        return problem(403, "Review page is off", "the review page needs TRADE_CALENDAR_ADMIN_TOKENS set")
-    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and presented.strip() and token_matches(presented.strip(), tokens):
-        return None
-    log.warning(
-        "refused %s %s from %s: bad or missing admin token", request.method, request.path, request.remote_addr
+    return admin_refusal(
+        off=("Review page is off", "the review page needs TRADE_CALENDAR_ADMIN_TOKENS set"),
+        unauthorized="send `Authorization: Bearer <token>` with an admin token",
+        log=log,
     )
-    response = problem(401, "Unauthorized", "send `Authorization: Bearer <token>` with an admin token")
-    response.headers["WWW-Authenticate"] = 'Bearer realm="trade-calendar"'
-    return response
 
 
 @bp.get("/review")

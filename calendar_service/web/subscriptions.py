@@ -15,7 +15,6 @@ once; under gunicorn there is none, and the worker process picks the change up o
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import json
 import logging
 import re
@@ -39,6 +38,7 @@ from calendar_service.core.subscriptions import (
     SubscriptionPatch,
 )
 from calendar_service.core.timing import utc_text
+from calendar_service.web.adminauth import admin_refusal
 from calendar_service.web.errorhandlers import problem
 from calendar_service.web.extension import services
 from calendar_service.web.openapi import BEARER, operation, parse_query, respond
@@ -116,38 +116,16 @@ def _invalid(exc: SubscriptionInvalid) -> Response:
 # --- authentication ----------------------------------------------------------------------------------
 
 
-def token_matches(presented: str, tokens: tuple[str, ...]) -> bool:
-    """Compare against every configured token in constant time, without stopping at the first match."""
-    given = presented.encode("utf-8", "surrogateescape")
-    matched = False
-    for token in tokens:
-        matched |= hmac.compare_digest(given, token.encode("utf-8"))
-    return matched
-
-
 @bp.before_request
 def _authenticate() -> Response | None:
-    tokens = services().settings.admin_tokens
-    if not tokens:
-        return problem(
-            403,
+    return admin_refusal(
+        off=(
             "Subscription management is off",
             "subscription management is off; set TRADE_CALENDAR_ADMIN_TOKENS",
-        )
-    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and presented.strip() and token_matches(presented.strip(), tokens):
-        return None
-    # Log who knocked, never what they presented.
-    log.warning(
-        "refused %s %s from %s: bad or missing admin token", request.method, request.path, request.remote_addr
+        ),
+        unauthorized="send `Authorization: Bearer <token>` with one of the TRADE_CALENDAR_ADMIN_TOKENS",
+        log=log,
     )
-    response = problem(
-        401,
-        "Unauthorized",
-        "send `Authorization: Bearer <token>` with one of the TRADE_CALENDAR_ADMIN_TOKENS",
-    )
-    response.headers["WWW-Authenticate"] = 'Bearer realm="trade-calendar"'
-    return response
 
 
 @bp.before_request
