@@ -16,6 +16,7 @@ from calendar_service.adapters.clock import SettableClock
 from calendar_service.adapters.db import create_schema, make_engine
 from calendar_service.adapters.live import LiveCalendar
 from calendar_service.core.datafile import LoadResult
+from tests.support.livecal import failure_text, title_of
 from tests.support.webapp import sample_yaml
 
 
@@ -46,16 +47,6 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def title_of(live: LiveCalendar, event_id: str) -> str:
-    assert live.snapshot is not None
-    return live.snapshot.calendar.get(event_id).title
-
-
-def failure_text(live: LiveCalendar) -> str:
-    assert live.last_failure is not None, "the reload was not refused"
-    return "\n".join(live.last_failure.messages)
 
 
 def test_edit_made_while_the_database_is_unreachable_is_published_once_it_is_back(

@@ -19,16 +19,20 @@ CLI = str(TRADE_CALENDAR)
 NOW = "2025-06-10T12:00:00Z"
 
 
-def test_real_subprocess_prints_problems_to_stderr_and_exits_1() -> None:
-    case = TESTS_DATA / "invalid" / "multi-defect.yaml"
-    done = subprocess.run(
-        [CLI, "validate", "--now", NOW, str(case)],
+def _validate(path: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CLI, "validate", "--now", NOW, path],
         capture_output=True,
         text=True,
         cwd=ROOT,
         check=False,
         timeout=60,
     )
+
+
+def test_real_subprocess_prints_problems_to_stderr_and_exits_1() -> None:
+    case = TESTS_DATA / "invalid" / "multi-defect.yaml"
+    done = _validate(str(case))
     assert done.returncode == 1, done.stderr
     _, expected = expectations(case)
     for line in expected:
@@ -37,14 +41,7 @@ def test_real_subprocess_prints_problems_to_stderr_and_exits_1() -> None:
 
 
 def test_real_subprocess_on_a_valid_file_exits_0() -> None:
-    done = subprocess.run(
-        [CLI, "validate", "--now", NOW, "tests/data/small.yaml"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-        timeout=60,
-    )
+    done = _validate("tests/data/small.yaml")
     assert done.returncode == 0, done.stderr
     assert "tests/data/small.yaml: valid, 3 events" in done.stdout
 

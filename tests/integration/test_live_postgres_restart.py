@@ -11,19 +11,10 @@ from calendar_service.adapters.clock import SettableClock
 from calendar_service.adapters.db import create_schema, make_engine
 from calendar_service.adapters.live import LiveCalendar
 from tests.support.ics import edit
+from tests.support.livecal import failure_text, title_of
 from tests.support.pgcluster import PgCluster, pg_cluster, requires_pg_cluster
 
 __all__ = ["pg_cluster"]  # the fixture, imported to be used here
-
-
-def title_of(live: LiveCalendar, event_id: str) -> str:
-    assert live.snapshot is not None
-    return live.snapshot.calendar.get(event_id).title
-
-
-def failure_text(live: LiveCalendar) -> str:
-    assert live.last_failure is not None, "the reload was not refused"
-    return "\n".join(live.last_failure.messages)
 
 
 @pytest.mark.postgres
