@@ -139,7 +139,8 @@ def notice(**changes: Any) -> Claimed:
             CALENDAR,
             DUE,
             RowState.CANCELLED,
-            f"lead time not understood: 'P400D' is not a lead time: it is outside the allowed range; {RANGE_HINT}",
+            f"lead time not understood: 'P400D' is not a lead time: it is outside the allowed range; "
+            f"{RANGE_HINT}",
         ),
         (
             row(lead_time=read_lead_time("one day")),
@@ -147,7 +148,8 @@ def notice(**changes: Any) -> Claimed:
             CALENDAR,
             DUE,
             RowState.CANCELLED,
-            f"lead time not understood: 'one day' is not a lead time: it is not an ISO 8601 duration; {RANGE_HINT}",
+            f"lead time not understood: 'one day' is not a lead time: it is not an ISO 8601 duration; "
+            f"{RANGE_HINT}",
         ),
         # ... and past its deadline it was missed, like any other.
         (

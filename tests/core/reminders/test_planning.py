@@ -78,7 +78,10 @@ def test_ids_are_stable_and_name_what_the_reminder_is() -> None:
     assert len({moved, other_sub, reminder_id("s1", "a", deadline, LeadTime.parse("P1D"))}) == 3
     # The ids already in ledgers: a row planned by an earlier version is the row planned now.
     assert same == "rem_c5545faef46aa562c2c40c5bad718a63443ef63f"
-    assert reminder_id("s1", "a", deadline, LeadTime.parse("PT1H")) == "rem_4b71962a8fa462bf0ff59f817307dc5c2468bad6"
+    assert (
+        reminder_id("s1", "a", deadline, LeadTime.parse("PT1H"))
+        == "rem_4b71962a8fa462bf0ff59f817307dc5c2468bad6"
+    )
 
 
 def test_only_live_events_with_a_deadline_ahead_are_planned() -> None:
