@@ -261,18 +261,15 @@ def reminder_rows(
         chunks = [None] if keys is None else [keys[i : i + _BATCH] for i in range(0, len(keys), _BATCH)]
         for chunk in chunks:
             where = query if chunk is None else query.where(column.in_(chunk))
-            found += [
-                ReminderRow(
-                    r.id,
-                    r.subscription_id,
-                    r.event_id,
-                    as_utc(r.deadline_at),
-                    read_lead_time(r.lead_time),
-                    RowState(r.state),
-                )
-                for r in conn.execute(where)
-            ]
+            found += [_reminder_row(r, RowState(r.state)) for r in conn.execute(where)]
     return found
+
+
+def _reminder_row(r: Any, state: RowState) -> ReminderRow:
+    # Planning's view of a row, its lead time read from text here, once (a claimed row's: `_claimed`).
+    return ReminderRow(
+        r.id, r.subscription_id, r.event_id, as_utc(r.deadline_at), read_lead_time(r.lead_time), state
+    )
 
 
 def cancelled_since(engine: Engine, *, since: dt.datetime, now: dt.datetime) -> list[ReminderRow]:
@@ -285,17 +282,7 @@ def cancelled_since(engine: Engine, *, since: dt.datetime, now: dt.datetime) -> 
         outbox.c.deadline_at > now,
     )
     with engine.connect() as conn:
-        return [
-            ReminderRow(
-                r.id,
-                r.subscription_id,
-                r.event_id,
-                as_utc(r.deadline_at),
-                read_lead_time(r.lead_time),
-                CANCELLED,
-            )
-            for r in conn.execute(query)
-        ]
+        return [_reminder_row(r, CANCELLED) for r in conn.execute(query)]
 
 
 def pending_reminder_subscriptions(engine: Engine) -> set[str]:
