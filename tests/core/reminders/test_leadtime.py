@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calendar_service.core.errors import LeadTimeInvalid
@@ -34,6 +34,7 @@ def test_text_is_read_into_its_length_and_written_in_one_spelling(
     assert (lead.delta, lead.text, str(lead)) == (delta, spelled, spelled)
 
 
+@settings(max_examples=40)
 @given(MINUTES)
 def test_every_lead_time_survives_the_round_trip_through_its_text(minutes: int) -> None:
     lead = LeadTime(dt.timedelta(minutes=minutes))
@@ -97,6 +98,7 @@ def test_stored_text_that_is_not_a_lead_time_is_kept_unread_with_the_reason(text
     assert len(unread.problem) <= 500  # it goes into the ledger's last_error
 
 
+@settings(max_examples=40)
 @given(st.text(max_size=80))
 def test_reading_stored_text_never_raises(text: str) -> None:
     assert isinstance(read_lead_time(text), LeadTime | UnreadLeadTime)
