@@ -38,3 +38,10 @@ def steps(event: Event, default_tz: str) -> list[Step]:
         after = earlier_start(later, event, default_tz) if later is not None else event.start
         out.append(Step(change, before, after, later))
     return out
+
+
+def time_text(value: dt.date | dt.datetime) -> str:
+    """A resolved time as plain text: `2025-04-09 00:01 America/New_York`, or `2025-04-09` for a day."""
+    if isinstance(value, dt.datetime):
+        return f"{value:%Y-%m-%d %H:%M} {getattr(value.tzinfo, 'key', '')}".rstrip()
+    return value.isoformat()

@@ -17,7 +17,7 @@ from calendar_service.core import certainty, timing
 from calendar_service.core.calendar import Calendar, Event, series_master
 from calendar_service.core.errors import ActionNotFound, FilterError
 from calendar_service.core.filters import EventFilter, split_values
-from calendar_service.core.history import steps
+from calendar_service.core.history import steps, time_text
 from calendar_service.core.model import Moment, Precision, Source, Status
 from calendar_service.core.publication import Published, event_from_snapshot, initial_state, series_states
 from calendar_service.core.timing import Duration, duration_text
@@ -475,8 +475,8 @@ def _description(calendar: Calendar, event: Event, tombstone: bool) -> str:
             change = step.change
             text = f"- {change.changed.isoformat()} {change.kind}"
             if change.was is not None and step.before is not None and step.after is not None:
-                was = _describe_time(step.before) + _describe_end(change.was)
-                now = _describe_time(step.after) + _describe_end(step.after_was)
+                was = time_text(step.before) + _describe_end(change.was)
+                now = time_text(step.after) + _describe_end(step.after_was)
                 text += f"; was {was} → now {now}"
             if change.was_status is not None:
                 text += f"; status before: {change.was_status.value}"
@@ -510,12 +510,6 @@ def _describe_other(calendar: Calendar, event_id: str | None) -> str:
     start = other.start
     when = start.strftime("%Y-%m-%d %H:%M %Z") if isinstance(start, dt.datetime) else start.isoformat()
     return f"{other.title} ({when}; {event_id})"
-
-
-def _describe_time(value: dt.date | dt.datetime) -> str:
-    if isinstance(value, dt.datetime):
-        return f"{value:%Y-%m-%d %H:%M} {getattr(value.tzinfo, 'key', '')}".rstrip()
-    return value.isoformat()
 
 
 def _describe_end(was: Moment | None) -> str:
