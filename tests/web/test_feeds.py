@@ -20,6 +20,8 @@ def test_feed_is_calendar_text_uncompressed_with_strong_validators(client: Flask
     assert etag.startswith('"')
     assert not etag.startswith("W/")
     assert response.headers["Last-Modified"].endswith("GMT")
+    # Clients keep the body and revalidate every time: a poll is a 304, not a stale copy.
+    assert response.headers["Cache-Control"] == "public, no-cache"
     body = response.data
     assert body.startswith(b"BEGIN:VCALENDAR\r\n")
     assert body.endswith(b"END:VCALENDAR\r\n")
@@ -45,6 +47,16 @@ def test_conditional_request_answers_304_without_body(client: FlaskClient, heade
     assert again.status_code == 304
     assert again.data == b""
     assert again.headers["ETag"] == first.headers["ETag"]
+    assert again.headers["Cache-Control"] == "public, no-cache"
+
+
+def test_a_first_request_that_is_conditional_gets_a_304_from_the_view(client: FlaskClient) -> None:
+    etag = client.get("/calendar.ics?country=CN").headers["ETag"]
+    # Another spelling of the same choices: no answer for it yet, so Flask's view answers it.
+    again = client.get("/calendar.ics?country=cn,CN&utm_source=x", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert (again.headers["ETag"], again.headers["Cache-Control"]) == (etag, "public, no-cache")
+    assert again.headers["Trade-Calendar-Ignored"] == "utm_source"
 
 
 def test_stale_etag_gets_the_body(client: FlaskClient) -> None:
