@@ -123,9 +123,8 @@ def tree_cpu(pid: int) -> float:
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = (
-                stat.read_text().rsplit(")", 1)[1].split()
-            )  # after the command name, which may hold spaces
+            # The fields after the command name, which may hold spaces and brackets.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue  # the process ended while we looked
         if int(stat.parent.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
