@@ -135,3 +135,32 @@ def test_head_has_headers_and_no_body(client: FlaskClient) -> None:
     assert response.status_code == 200
     assert response.data == b""
     assert response.headers["ETag"]
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "held_suffix", "extra"),
+    [
+        (None, "", []),
+        ("gzip, deflate, br", "", [("Vary", "Accept-Encoding")]),
+        ("gzip;q=0, identity", "", []),
+        ("gzip", "-gzip", [("Vary", "Accept-Encoding")]),  # a tag the compression layer coined
+    ],
+)
+def test_feed_304_sends_exactly_its_validators_whichever_way_it_is_answered(
+    client: FlaskClient, accept_encoding: str | None, held_suffix: str, extra: list[tuple[str, str]]
+) -> None:
+    # The first conditional request is answered by the Flask view, the repeats by the fast path in
+    # front of it, each several times (the parsed Host and Accept-Encoding are remembered): one header list.
+    first = client.get("/calendar.ics?kind=tariff")
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    held = etag[:-1] + held_suffix + '"'
+    headers = {"If-None-Match": held} | ({"Accept-Encoding": accept_encoding} if accept_encoding else {})
+    answers = [client.get("/calendar.ics?kind=tariff&utm_source=x", headers=headers) for _ in range(3)]
+    answers += [client.get("/calendar.ics?kind=tariff", headers=headers) for _ in range(3)]
+    assert [(a.status_code, a.data) for a in answers] == [(304, b"")] * 6
+    cache = [("ETag", held), ("Last-Modified", modified), ("Cache-Control", "public, no-cache")]
+    ignored = [("Trade-Calendar-Ignored", "utm_source")]
+    # Flask's view: werkzeug drops Last-Modified from a 304 (RFC 9110 §15.4.5 lets it go with an ETag).
+    assert answers[0].headers.to_wsgi_list() == [cache[0], cache[2], *ignored, *extra]
+    assert [a.headers.to_wsgi_list() for a in answers[1:3]] == [[*cache, *ignored, *extra]] * 2
+    assert [a.headers.to_wsgi_list() for a in answers[3:]] == [[*cache, *extra]] * 3
