@@ -79,6 +79,7 @@ from calendar_service.adapters.webhooks.signing import new_secret  # noqa: E402
 from calendar_service.core.calendar import Calendar  # noqa: E402
 from calendar_service.core.datafile import parse_calendar  # noqa: E402
 from calendar_service.core.messages import Message  # noqa: E402
+from calendar_service.core.reminders.leadtime import LeadTime  # noqa: E402
 from calendar_service.core.reminders.messages import reminder_message_data  # noqa: E402
 from calendar_service.core.reminders.planning import plan_reminders  # noqa: E402
 from calendar_service.core.subscriptions import Subscription  # noqa: E402
@@ -612,7 +613,7 @@ def realistic_body() -> bytes:
         subscription_id="sub-00000",
         kind="reminder.due",
         event_id=event.id,
-        lead_time="P1D",
+        lead_time=LeadTime.parse("P1D"),
         payload=None,
         due_at=DUE,
         deadline_at=DEADLINE,

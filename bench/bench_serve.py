@@ -6,6 +6,11 @@ Measures, in one run on loopback only:
   * the cold render time of the full feed (in process, median of 3);
   * requests/s for the cached full feed (200) and a conditional request (304, If-None-Match) under
     gunicorn (gthread, one worker per core), driven by `wrk` from another process;
+  * the ceiling for that 304: a bare WSGI callable answering the same 304 headers under the same gunicorn
+    flags ("bare 304"), so the note can tell gunicorn's own cost from ours. The three 304s (ours, bare,
+    nginx static) run interleaved, round by round, each with the servers' CPU per request (user +
+    system of the server's processes over the run / requests), which holds up on a shared machine
+    better than requests/s;
   * the same .ics served as a static file by nginx (200 and 304), and by Radicale (200) as a CalDAV peer;
   * the production topology, "edge": nginx with deploy/nginx.conf (proxy_cache, revalidating against
     our ETag every few seconds) in front of the same gunicorn (200 and 304).
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import re
 import shutil
@@ -60,8 +66,9 @@ def wait_until(
     timeout: float = 120.0,
     headers: dict[str, str] | None = None,
     process: subprocess.Popen[bytes] | None = None,
+    status: int | None = None,
 ) -> None:
-    """Poll `url` until it answers 2xx; give up at once if the server `process` has exited."""
+    """Poll `url` until it answers 2xx (or `status`); give up at once if the server `process` has exited."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -69,6 +76,10 @@ def wait_until(
         try:
             with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=30):
                 return
+        except urllib.error.HTTPError as exc:
+            if exc.code == status:
+                return
+            time.sleep(0.2)
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.2)
     raise SystemExit(f"{url} did not come up within {timeout:.0f} s")
@@ -85,6 +96,11 @@ def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[st
 
 def wrk(url: str, duration: int, headers: dict[str, str], expect: int) -> float:
     """Requests/s wrk reaches against `url`; refuse a run with non-`expect` answers."""
+    return wrk_run(url, duration, headers, expect)[0]
+
+
+def wrk_run(url: str, duration: int, headers: dict[str, str], expect: int) -> tuple[float, int]:
+    """Requests/s wrk reaches against `url` and how many requests it completed."""
     status, _, _ = fetch(url, headers)
     if status != expect:
         raise SystemExit(f"{url} answered {status}, expected {expect} (headers {headers})")
@@ -95,9 +111,34 @@ def wrk(url: str, duration: int, headers: dict[str, str], expect: int) -> float:
     if "Non-2xx or 3xx responses" in out:
         raise SystemExit(f"wrk saw errors against {url}:\n{out}")
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if not match:
+    count = re.search(r"(\d+) requests in", out)
+    if not match or not count:
         raise SystemExit(f"cannot read wrk output:\n{out}")
-    return float(match.group(1))
+    return float(match.group(1)), int(count.group(1))
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process `pid` and its children (gunicorn's or nginx's
+    workers), from /proc."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The fields after the command name, which may hold spaces and brackets.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended while we looked
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += int(fields[11]) + int(fields[12])  # utime, stime (proc(5) fields 14 and 15), in ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_request(
+    pid: int, url: str, duration: int, headers: dict[str, str], expect: int
+) -> tuple[float, float]:
+    """Requests/s of one wrk run, and the server's CPU microseconds per request in that run."""
+    before = tree_cpu(pid)
+    rate, count = wrk_run(url, duration, headers, expect)
+    return rate, (tree_cpu(pid) - before) / max(count, 1) * 1e6
 
 
 def sequential_rate(url: str, duration: int, headers: dict[str, str]) -> float:
@@ -135,20 +176,64 @@ def cold_render(data: Path) -> tuple[float, int]:
     return statistics.median(times), size
 
 
-def start_gunicorn(data: Path, work: Path, port: int) -> subprocess.Popen[bytes]:
-    """gunicorn with one gthread worker per core, on the generated data."""
+# The ceiling for our 304: gunicorn calling a WSGI callable that does nothing but answer the same 304 (the
+# headers our feed sends, passed in BARE_304_HEADERS as JSON). What it costs is gunicorn's alone.
+BARE_304_APP = """
+import json
+import os
+
+HEADERS = [(name, value) for name, value in json.loads(os.environ["BARE_304_HEADERS"])]
+
+
+def app(environ, start_response):
+    start_response("304 Not Modified", list(HEADERS))
+    return []
+"""
+# What gunicorn adds to every answer itself; the rest of a 304's headers are the application's.
+SERVER_HEADERS = frozenset({"server", "date", "connection"})
+
+
+def app_headers(headers: dict[str, str]) -> list[tuple[str, str]]:
+    """The headers an answer's application set (without gunicorn's own), in order."""
+    return [(name, value) for name, value in headers.items() if name.lower() not in SERVER_HEADERS]
+
+
+def start_bare_304(work: Path, port: int, headers: list[tuple[str, str]]) -> subprocess.Popen[bytes]:
+    """gunicorn with the same flags as ours, serving BARE_304_APP with `headers`."""
+    folder = work / "bare"
+    folder.mkdir()
+    (folder / "bare304.py").write_text(BARE_304_APP, encoding="utf-8")
+    return start_gunicorn(
+        work / "unused.yaml", work, port, app="bare304:app", pythonpath=folder,
+        extra_env={"BARE_304_HEADERS": json.dumps(headers)},
+    )  # fmt: skip
+
+
+def start_gunicorn(
+    data: Path,
+    work: Path,
+    port: int,
+    *,
+    app: str = "calendar_service.web:create_app()",
+    pythonpath: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """gunicorn with one gthread worker per core, on the generated data (or `app`, another callable)."""
     env = dict(
         os.environ,
         TRADE_CALENDAR_DATA_PATH=str(data),
         TRADE_CALENDAR_STATE_DIR=str(work / "state"),
         TRADE_CALENDAR_RELOAD_INTERVAL="2",
         TRADE_CALENDAR_LOG_LEVEL="WARNING",
+        **(extra_env or {}),
     )
     gunicorn = Path(sys.executable).parent / "gunicorn"
     command = [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", str(CORES), "--worker-class",
                "gthread", "--threads", "4", "--keep-alive", "30", "--log-level", "warning",
-               "--timeout", "120", "calendar_service.web:create_app()"]  # fmt: skip
-    return subprocess.Popen(command, env=env, cwd=ROOT)
+               "--timeout", "120"]  # fmt: skip
+    if pythonpath is not None:
+        command += ["--pythonpath", str(pythonpath)]
+    return subprocess.Popen([*command, app], env=env, cwd=ROOT)
 
 
 # --- peers ----------------------------------------------------------------------------------------------
@@ -311,11 +396,34 @@ def main() -> None:
                 f"(revalidated with our ETag after that), in front of the same gunicorn"
             )
 
+            ours_304 = app_headers(fetch(feed, {"If-None-Match": etag})[1])
+            bare_port = free_port()
+            processes.append(start_bare_304(work, bare_port, ours_304))
+            bare = f"http://127.0.0.1:{bare_port}/calendar.ics"
+            wait_until(bare, headers={"If-None-Match": etag}, process=processes[-1], status=304)
+            if app_headers(fetch(bare, {"If-None-Match": etag})[1]) != ours_304:
+                raise SystemExit(f"the bare 304 does not send our headers: {ours_304}")
+            print(f"304 headers (ours and bare): {ours_304}")
+            trio = [
+                ("service 304", processes[0].pid, feed, etag),
+                ("bare 304", processes[-1].pid, bare, etag),
+                ("nginx 304", processes[1].pid, static, nginx_etag),
+            ]
+            rounds: list[dict[str, tuple[float, float]]] = []
+            for number in range(args.runs):  # interleaved: every round sees the same machine load
+                measured = {
+                    name: cpu_per_request(pid, url, args.duration, {"If-None-Match": tag}, 304)
+                    for name, pid, url, tag in trio
+                }
+                rounds.append(measured)
+                print_round(number + 1, measured)
+            for name, *_ in trio:
+                results[name] = statistics.median(r[name][0] for r in rounds)
+                results[f"{name} cpu"] = statistics.median(r[name][1] for r in rounds)
+
             targets: list[tuple[str, str, dict[str, str], int]] = [
                 ("service 200", feed, {}, 200),
-                ("service 304", feed, {"If-None-Match": etag}, 304),
                 ("nginx 200", static, {}, 200),
-                ("nginx 304", static, {"If-None-Match": nginx_etag}, 304),
                 ("edge 200", edge, {}, 200),
                 ("edge 304", edge, {"If-None-Match": edge_etag}, 304),
             ]
@@ -362,10 +470,31 @@ def main() -> None:
                 stop(process)
 
     print()
+    print("304, medians of the rounds above (requests/s; server CPU per request):")
+    for name in ("service 304", "bare 304", "nginx 304"):
+        print(f"  {name:>11}: {results[name]:10.1f} req/s  {results[f'{name} cpu']:7.1f} us CPU/request")
+    ceiling = results["bare 304"] / results["nginx 304"]
+    print(
+        f"  bare gunicorn / nginx static = {ceiling:.2f} (the most any app code could reach under these "
+        f"flags); ours / bare = {results['service 304'] / results['bare 304']:.2f}"
+    )
+    print()
     print("gunicorn alone:")
     print_ratios(results, "service")
     print("edge (nginx cache -> gunicorn), the production topology in docker-compose.yml:")
     print_ratios(results, "edge")
+
+
+def print_round(number: int, measured: dict[str, tuple[float, float]]) -> None:
+    """One interleaved round of the three 304s: rates, CPU per request, and the ratios."""
+    (ours, ours_cpu), (bare, bare_cpu), (nginx, nginx_cpu) = (
+        measured[name] for name in ("service 304", "bare 304", "nginx 304")
+    )
+    print(
+        f"  round {number}: 304 ours {ours:.0f}, bare {bare:.0f}, nginx {nginx:.0f} req/s; "
+        f"CPU/request {ours_cpu:.0f}, {bare_cpu:.0f}, {nginx_cpu:.0f} us; "
+        f"ours/nginx {ours / nginx:.2f}, bare/nginx {bare / nginx:.2f}, ours/bare {ours / bare:.2f}"
+    )
 
 
 def print_ratios(results: dict[str, float], name: str) -> None:

@@ -80,7 +80,9 @@ def generate_yaml(n: int, seed: int = 0) -> str:
             lines.append(f"    authority: {rng.choice(AUTHORITIES)}")
             lines.append(f"    instrument: EO {14000 + rng.randint(0, 400)}")
             if rng.random() < 0.5:
-                lines.append(f"    hs: [{', '.join(rng.sample(('72', '73', '8703', '854231', '2601'), 2))}]")
+                # Quoted, as curators must: YAML tools read a plain code as a number and drop a leading zero.
+                codes = rng.sample(("72", "73", "8703", "854231", "2601"), 2)
+                lines.append(f"    hs: [{', '.join(repr(code) for code in codes)}]")
         if rng.random() < 0.2:
             lines.append(f"    location: {rng.choice(('Geneva', 'London', 'Washington, D.C.', 'Beijing'))}")
         if rng.random() < 0.3:

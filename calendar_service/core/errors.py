@@ -10,6 +10,7 @@
     ├── ConfigError (ValueError)        a TRADE_CALENDAR_* setting is missing or unsafe
     ├── DatabaseUnreachable (ConnectionError) the configured database cannot be reached at start-up
     ├── SubscriptionInvalid (ValueError) a subscription request has bad fields (`.errors` lists them)
+    ├── LeadTimeInvalid (ValueError)    text that is not a lead time in PT1M..P366D
     ├── SubscriptionNotFound (LookupError) no subscription with that id
     ├── SubscriptionDisabled (ValueError) the operation needs an enabled subscription
     ├── SubscriptionChanged (ValueError) a conditional write named a version that is no longer current
@@ -125,6 +126,22 @@ class SubscriptionInvalid(TradeCalendarError, ValueError):
         self.errors = [dict(e) for e in errors]
         listed = "; ".join(f"{e['field']}: {e['message']}" for e in self.errors)
         super().__init__(f"invalid subscription: {listed}")
+
+
+class LeadTimeInvalid(TradeCalendarError, ValueError):
+    """Text that is not a lead time (`reminders.leadtime.LeadTime`): not a duration, or out of range."""
+
+    def __init__(self, text: str, reason: str) -> None:
+        # Echoed in a 400 and in the ledger: enough to recognise, never megabytes of digits.
+        self.text = text if len(text) <= _LEAD_ECHO else text[:_LEAD_ECHO] + "…"
+        self.reason = reason
+        super().__init__(
+            f"{self.text!r} is not a lead time: {reason}; use an ISO 8601 duration in PT1M..P366D, "
+            "such as P1D or PT1H"
+        )
+
+
+_LEAD_ECHO = 40
 
 
 class SubscriptionNotFound(TradeCalendarError, LookupError):

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from calendar_service.core.reminders.leadtime import LeadTime
 from calendar_service.core.timing import iso_duration, utc_text
 
 Format = Literal["standard", "slack", "teams"]
@@ -88,7 +89,7 @@ def reminder_data(
     kind: str,
     deadline: dt.datetime,
     zone: str,
-    lead_time: dt.timedelta,
+    lead_time: LeadTime,
     now: dt.datetime,
     sources: Sequence[Mapping[str, str]] = (),
     late: bool = False,
@@ -105,7 +106,7 @@ def reminder_data(
         "kind": kind,
         "url": url,
         "deadline": whole_day_data(deadline, zone, day_moment),
-        "lead_time": iso_duration(lead_time),
+        "lead_time": lead_time.text,
         "time_remaining": iso_duration(max(deadline - now, dt.timedelta(0))),
         "sources": [{"title": s.get("title", ""), "url": s["url"]} for s in sources],
         "late": late,

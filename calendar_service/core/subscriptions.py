@@ -31,7 +31,8 @@ from pydantic.json_schema import SkipJsonSchema
 from calendar_service.core.errors import FilterError, SubscriptionInvalid
 from calendar_service.core.filters import FILTER_PARAMETERS, EventFilter, convert_value, parse_filter
 from calendar_service.core.messages import Format
-from calendar_service.core.timing import iso_duration, parse_duration, utc_text
+from calendar_service.core.reminders.leadtime import LeadTime
+from calendar_service.core.timing import parse_duration, utc_text
 
 DEFAULT_LEAD_TIMES = ("P7D", "P1D", "PT1H")
 SUBSCRIPTION_FILTERS = FILTER_PARAMETERS  # the feed's filters, all of them
@@ -123,43 +124,10 @@ def _as_list(value: Any) -> Any:
     ]
 
 
-# Lead times the service plans: a minute (finer is noise next to delivery latency) up to a year and a
-# day (an annual deadline, announced a year ahead). Beyond these, due times leave datetime's range or
-# the ledger's column, so they are refused at the door and skipped if an older row holds one.
-LEAD_TIME_MIN = dt.timedelta(minutes=1)
-LEAD_TIME_MAX = dt.timedelta(days=366)
-LEAD_TIME_RANGE = "PT1M..P366D"
-_LEAD_TIME_MAX_CHARS = 64  # zero-padded spellings are fine; megabytes of digits are not
-
-
-def lead_time_text(delta: dt.timedelta) -> str:
-    """The one spelling of a lead time: `P1D`, `PT1H30M`, `P2DT6H` (whole minutes; no weeks)."""
-    return iso_duration(dt.timedelta(minutes=int(delta.total_seconds()) // 60))
-
-
-def normalise_lead_time(text: str) -> str:
-    """Check a lead time against `LEAD_TIME_RANGE` and return its one spelling (`P0001D` -> `P1D`).
-
-    ValueError names the value and the range; `PT24H` and `P1D` come back the same, as they are the
-    same instant before a deadline (and the same reminder id).
-    """
-    if len(text) > _LEAD_TIME_MAX_CHARS:
-        raise ValueError(
-            f"a lead time of {len(text)} characters is not one; use an ISO 8601 duration in "
-            f"{LEAD_TIME_RANGE}, such as P1D or PT1H"
-        )
-    duration = parse_duration(text)
-    if not duration.is_positive or duration.days < 0 or duration.seconds < 0:
-        raise ValueError(f"{text!r} is not a positive duration; a lead time counts back from the deadline")
-    too_big = duration.days > LEAD_TIME_MAX.days or duration.seconds > LEAD_TIME_MAX.total_seconds()
-    if too_big or not LEAD_TIME_MIN <= duration.as_timedelta() <= LEAD_TIME_MAX:
-        raise ValueError(f"{text!r} is outside the allowed range {LEAD_TIME_RANGE}")
-    return lead_time_text(duration.as_timedelta())
-
-
 def _lead_time(text: str) -> str:
+    # Stored in its one spelling: `PT24H` and `P1D` are one instant before a deadline (one reminder id).
     try:
-        return normalise_lead_time(text)
+        return LeadTime.parse(text).text
     except ValueError as exc:
         raise ValueError(str(exc)) from None
 

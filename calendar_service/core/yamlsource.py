@@ -3,7 +3,10 @@
 PyYAML's loaders lose line numbers and silently keep the last of two equal keys, so this module composes
 the node tree (with the C parser when it is there) and builds the values itself. Every scalar stays the
 text the curator wrote, except plain `null`/`~`/empty: YAML 1.1 would turn `10:40` into the integer 640
-and the country `NO` into False, and the models parse dates and times from text anyway.
+and the country `NO` into False, and the models parse dates and times from text anyway. Other tools read
+the same file by YAML 1.2 (editors checking the JSON Schema, check-jsonschema), which types a plain `0101`
+as the number 101: `ParsedYaml.typed` lists the plain scalars they would not read as text, so the
+validator can ask for quotes where the schema would refuse the value.
 
 Whatever the text, building the values costs bounded time and memory: an alias repeats its anchor's
 whole value, so nine levels of nine aliases in 400 bytes would build 387 million values ("billion
@@ -15,6 +18,7 @@ stops at 1,000 levels, but building 500 of them would exhaust Python's stack).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +38,14 @@ ALIAS_BUDGET = 10_000
 # The event format nests six levels (events → event → history → change → was → tz); 64 is generous.
 MAX_DEPTH = 64
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+# The YAML 1.2 core bool, int and float forms as ruamel.yaml resolves them (what check-jsonschema and the
+# YAML editors' schema checks read): a plain scalar matching one is not text to those tools.
+_TYPED_BY_YAML_12 = re.compile(
+    r"true|True|TRUE|false|False|FALSE"
+    r"|[-+]?(?:0b[0-1_]+|0o?[0-7_]+|[0-9_]+|0x[0-9a-fA-F_]+)"
+    r"|[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)"
+    r"|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
 
 
 class _TextLoader(_Loader):
@@ -83,6 +95,8 @@ class ParsedYaml:
     data: Any
     locations: Locations
     problems: list[Problem]
+    # (path, text) of each plain (unquoted) value that YAML 1.2 tools read as a number or boolean.
+    typed: list[tuple[PathKey, str]] = field(default_factory=list)
 
 
 def parse_yaml(text: str, path: str) -> ParsedYaml:
@@ -104,7 +118,7 @@ def parse_yaml(text: str, path: str) -> ParsedYaml:
         data = builder.build(root, ())
     except _AliasOverrun:
         return ParsedYaml(None, Locations(), [_alias_problem(text, path)])
-    return ParsedYaml(data, locations, problems)
+    return ParsedYaml(data, locations, problems, builder.typed)
 
 
 class _AliasOverrun(Exception):
@@ -238,6 +252,7 @@ class _Builder:
         self.values = locations.values
         self.keys = locations.keys
         self.problems = problems
+        self.typed: list[tuple[PathKey, str]] = []
         # Composing shares one node between an anchor and its aliases, so a collection met a second
         # time is an alias being expanded; `_open` holds the collections being built (a loop).
         self._seen: set[int] = set()
@@ -258,6 +273,8 @@ class _Builder:
             if node.tag not in _KNOWN_SCALAR_TAGS:
                 tag = node.tag.replace("tag:yaml.org,2002:", "!!")
                 self._error(node, f"unsupported YAML tag {tag!r} — remove it; values are plain text")
+            elif not node.style and _TYPED_BY_YAML_12.fullmatch(node.value):  # style "" or None: plain
+                self.typed.append((at, node.value))
             return node.value
         if len(at) >= MAX_DEPTH:
             self._error(node, f"nested more than {MAX_DEPTH} levels deep — an event file needs at most 6")

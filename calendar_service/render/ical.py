@@ -17,6 +17,7 @@ from calendar_service.core import certainty, timing
 from calendar_service.core.calendar import Calendar, Event, series_master
 from calendar_service.core.errors import ActionNotFound, FilterError
 from calendar_service.core.filters import EventFilter, split_values
+from calendar_service.core.history import steps, time_text
 from calendar_service.core.model import Moment, Precision, Source, Status
 from calendar_service.core.publication import Published, event_from_snapshot, initial_state, series_states
 from calendar_service.core.timing import Duration, duration_text
@@ -470,18 +471,13 @@ def _description(calendar: Calendar, event: Event, tombstone: bool) -> str:
     lines.extend(f"{label}: {value}" for label, value in facts if value)
     if event.history:
         lines.extend(("", "Changes:"))
-        for i, change in enumerate(event.history):
+        for step in steps(event, calendar.meta.timezone):
+            change = step.change
             text = f"- {change.changed.isoformat()} {change.kind}"
-            if change.was is not None:
-                # "now" is what the next recorded move says it was, or the event's time today.
-                later = next((c.was for c in event.history[i + 1 :] if c.was is not None), None)
-                if later is not None:
-                    now = _describe_moment(later, event)
-                elif change.kind == "superseded" and event.superseded_by in calendar:
-                    now = _describe_deadline(calendar.get(event.superseded_by or ""))
-                else:
-                    now = _describe_start(event)
-                text += f"; was {_describe_moment(change.was, event)} → now {now}"
+            if change.was is not None and step.before is not None and step.after is not None:
+                was = time_text(step.before) + _describe_end(change.was)
+                now = time_text(step.after) + _describe_end(step.after_was)
+                text += f"; was {was} → now {now}"
             if change.was_status is not None:
                 text += f"; status before: {change.was_status.value}"
             if change.note:
@@ -516,28 +512,11 @@ def _describe_other(calendar: Calendar, event_id: str | None) -> str:
     return f"{other.title} ({when}; {event_id})"
 
 
-def _describe_start(event: Event) -> str:
-    start = event.start
-    if isinstance(start, dt.datetime):
-        return f"{start:%Y-%m-%d %H:%M} {getattr(start.tzinfo, 'key', '')}".rstrip()
-    return start.isoformat()
-
-
-def _describe_deadline(event: Event) -> str:
-    """What counts for a successor: its deadline (a truce's end) in its own zone, else its start."""
-    if event.deadline_at is None or not isinstance(event.start, dt.datetime):
-        return _describe_start(event)
-    local = event.deadline_at.astimezone(event.start.tzinfo)
-    return f"{local:%Y-%m-%d %H:%M} {getattr(local.tzinfo, 'key', '')}".rstrip()
-
-
-def _describe_moment(was: Moment, event: Event) -> str:
-    text = was.date.isoformat()
-    if was.time:
-        text += f" {was.time} {was.tz or event.tz or ''}".rstrip()
-    if was.end_date or was.end_time:
-        text += " to " + " ".join(part for part in (str(was.end_date or ""), was.end_time or "") if part)
-    return text
+def _describe_end(was: Moment | None) -> str:
+    """The end a history entry records with its earlier time, as written ("" when it gives none)."""
+    if was is None or not (was.end_date or was.end_time):
+        return ""
+    return " to " + " ".join(part for part in (str(was.end_date or ""), was.end_time or "") if part)
 
 
 def _describe_source(source: Source) -> str:

@@ -34,6 +34,7 @@ from calendar_service.web import (
 )
 from calendar_service.web.compression import Compression
 from calendar_service.web.feedcache import FeedCache
+from calendar_service.web.feedresponses import RenderedFeed
 from calendar_service.web.feeds import FeedFastPath
 from calendar_service.web.hosts import HostGuard
 from calendar_service.worker.metrics import LedgerCollector
@@ -95,7 +96,7 @@ def create_app(
             SourceCollector(services.engine, services.clock),
         ],
     )  # fmt: skip
-    cache = FeedCache(refresh=config.feed_refresh, on_render=app_metrics.observe_render)
+    cache: FeedCache[RenderedFeed] = FeedCache()
     extension.init_app(app, extension.WebParts(services, cache, app_metrics))
     # Each version's indexes are built by the reload that makes it, before any request can see it.
     services.live.on_prepare(indexes.prepare)

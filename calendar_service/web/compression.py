@@ -14,6 +14,7 @@ answer served many times is compressed once.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import threading
@@ -49,6 +50,9 @@ CACHE_ENTRIES = 256
 CACHE_BYTES = 32 * 1024 * 1024
 
 
+# Clients send a handful of spellings ("gzip, deflate, br"); parsing one costs more than the rest of a
+# 304, so each is parsed once. Bounded: a client inventing values only evicts its own.
+@functools.lru_cache(maxsize=256)
 def accepts_gzip(header: str) -> bool:
     """Whether an Accept-Encoding value allows gzip (`gzip;q=0` refuses it; `*` allows it)."""
     accepted = parse_accept_header(header, MIMEAccept)
@@ -65,6 +69,8 @@ def _gzip_tag(tag: str) -> str:
 
 def _plain_tags(header: str) -> tuple[str, bool]:
     """If-None-Match with every `-gzip` tag turned back into the app's own; and whether any was."""
+    if SUFFIX not in header:
+        return header, False
     parts = [part.strip() for part in header.split(",")]
     changed = False
     out = []
@@ -109,14 +115,14 @@ class Compression:
                 close()
         status = str(captured["status"])
         headers: list[tuple[str, str]] = list(captured["headers"])  # type: ignore[call-overload]
-        code = int(status.split(" ", 1)[0])
-        names = {name.lower(): value for name, value in headers}
-        kind = names.get("content-type", "").split(";", 1)[0].strip().lower()
-        if code == 304:
+        if status.startswith("304"):
             if held_gzip:  # the client holds the gzip copy: name that tag, not the plain one
                 headers = [(n, _gzip_tag(v) if n.lower() == "etag" else v) for n, v in headers]
             start_response(status, _vary(headers))
             return [body]
+        code = int(status.split(" ", 1)[0])
+        names = {name.lower(): value for name, value in headers}
+        kind = names.get("content-type", "").split(";", 1)[0].strip().lower()
         if kind not in COMPRESSIBLE:
             start_response(status, headers)
             return [body]

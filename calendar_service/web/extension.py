@@ -15,6 +15,7 @@ from flask import Flask, current_app
 if TYPE_CHECKING:
     from calendar_service.services import Services
     from calendar_service.web.feedcache import FeedCache
+    from calendar_service.web.feedresponses import RenderedFeed
     from calendar_service.web.prometheus import Metrics
 
 KEY = "trade_calendar"
@@ -25,7 +26,7 @@ class WebParts:
     """What the web app holds: the service's parts, the rendered-feed cache and the metrics."""
 
     services: Services
-    feeds: FeedCache
+    feeds: FeedCache[RenderedFeed]
     metrics: Metrics
 
 

@@ -8,14 +8,17 @@ calendar clients hit every hour close to a static file server's cost.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, request
 
+from calendar_service.application.feeds import FEED_PATH, build_feed, choices_from_query
 from calendar_service.web.errorhandlers import calendar_not_loaded
-from calendar_service.web.extension import services, web_parts
-from calendar_service.web.feedcache import FeedCache, RenderedFeed
+from calendar_service.web.extension import web_parts
+from calendar_service.web.feedcache import FeedCache
+from calendar_service.web.feedresponses import RenderedFeed, naming_ignored, rendered
 from calendar_service.web.openapi import operation
 from calendar_service.web.schemas import FeedQuery
 
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
 
 bp = Blueprint("feeds", __name__)
 
-FEED_PATH = "/calendar.ics"
+__all__ = ["FEED_PATH", "FeedFastPath", "bp", "calendar_feed", "public_base"]
 
 
 def public_base(base_url: str, host_url: str) -> str:
@@ -50,17 +53,30 @@ def public_base(base_url: str, host_url: str) -> str:
 )
 def calendar_feed() -> Response:
     """The iCalendar feed; 304 when the client's copy is current, 400 problem for a bad filter."""
-    live = services().live
-    cache = web_parts().feeds
+    parts = web_parts()
+    live = parts.services.live
     live.maybe_check()
     snapshot = live.snapshot
     if snapshot is None:
         return calendar_not_loaded()
-    params = {name: request.args.getlist(name) for name in request.args}
-    base = public_base(current_app.config["TRADE_CALENDAR_BASE_URL"], request.host_url)
-    entry = cache.get(
-        snapshot, request.headers.get("Host", ""), request.query_string.decode("latin-1"), params, base
-    )
+    alias = (request.headers.get("Host", ""), request.query_string.decode("latin-1"))
+    entry = parts.feeds.cached(snapshot.generation, alias)
+    if entry is None:
+        params = {name: request.args.getlist(name) for name in request.args}
+        choices = choices_from_query(params)  # a FilterError is a 400 problem (errorhandlers.py)
+        base = public_base(current_app.config["TRADE_CALENDAR_BASE_URL"], request.host_url)
+        refresh = parts.services.settings.feed_refresh
+
+        def render() -> RenderedFeed:
+            started = time.perf_counter()
+            feed = build_feed(snapshot, choices, base, refresh=refresh)
+            parts.metrics.observe_render(time.perf_counter() - started)
+            return rendered(feed)
+
+        # The canonical address names the body: every spelling of these choices shares one render.
+        shared = parts.feeds.get(snapshot.generation, choices.url(base), render)
+        entry = naming_ignored(shared, choices.ignored)
+        parts.feeds.remember(snapshot.generation, alias, entry)
     if entry.is_fresh_for(request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since")):
         return Response(status=304, headers=entry.headers_304)
     return Response(entry.body, status=200, headers=entry.headers_200)
@@ -69,7 +85,9 @@ def calendar_feed() -> Response:
 class FeedFastPath:
     """Answer repeated feed requests straight from the cache; pass everything else to the app."""
 
-    def __init__(self, app: WSGIApplication, live: LiveCalendar, cache: FeedCache, metrics: Metrics) -> None:
+    def __init__(
+        self, app: WSGIApplication, live: LiveCalendar, cache: FeedCache[RenderedFeed], metrics: Metrics
+    ) -> None:
         self.app = app
         self.live = live
         self.cache = cache
@@ -84,9 +102,8 @@ class FeedFastPath:
                 self.live.maybe_check()
                 snapshot = self.live.snapshot
                 if snapshot is not None:
-                    entry = self.cache.cached(
-                        snapshot, environ.get("HTTP_HOST", ""), environ.get("QUERY_STRING", "")
-                    )
+                    alias = (environ.get("HTTP_HOST", ""), environ.get("QUERY_STRING", ""))
+                    entry = self.cache.cached(snapshot.generation, alias)
                     if entry is not None:
                         return self._answer(entry, environ, start_response, method == "HEAD")
         return self.app(environ, start_response)

@@ -15,6 +15,7 @@ invalid one is answered 400. Beyond that:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -32,6 +33,9 @@ _EXEMPT = ("/healthz", "/readyz", "/metrics")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
+# Every request names a Host, almost always one of a few; the answer depends on the two strings alone, so
+# each pair is worked out once (bounded: a client inventing hosts only evicts its own).
+@functools.lru_cache(maxsize=256)
 def canonical_host(host: str, scheme: str) -> str | None:
     """`host` in one spelling (lower case, no trailing dot or default port); None when malformed."""
     if len(host) > 255:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from calendar_service.core.calendar import Calendar
 from calendar_service.core.datafile import parse_calendar
 from calendar_service.core.messages import Message, change_data, reminder_data
+from calendar_service.core.reminders.leadtime import LeadTime
 from calendar_service.core.reminders.planning import plan_reminders
 from calendar_service.render.jsonview import event_to_dict
 from calendar_service.render.webhook_payloads import render_payload
@@ -102,7 +103,7 @@ def test_webhook_text_says_the_date_not_a_midnight() -> None:
     assert event.deadline_at is not None
     data = reminder_data(
         event_id=event.id, title=event.title, kind="deadline", deadline=event.deadline_at,
-        zone="Asia/Shanghai", lead_time=dt.timedelta(days=1), now=NOW,
+        zone="Asia/Shanghai", lead_time=LeadTime(dt.timedelta(days=1)), now=NOW,
         day_moment="end",
     )  # fmt: skip
     body = json.loads(render_payload(Message("m1", "reminder.due", NOW, data), "slack"))

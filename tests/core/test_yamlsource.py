@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from check_jsonschema.parsers.yaml import construct_yaml_implementation
 
 from calendar_service.core.yamlsource import ALIAS_BUDGET, MAX_DEPTH, parse_yaml
 
@@ -12,6 +13,23 @@ def test_yaml_11_traps_stay_text() -> None:
     assert parsed.problems == []
     # YAML 1.1 would give 640 (sexagesimal), False (Norway), 65 (octal) and True.
     assert parsed.data == {"time": "10:40", "countries": ["NO", "US"], "hs": ["0101", "85"], "on": "yes"}
+
+
+PLAIN_VALUES = (
+    "0201", "85", "85411000", "-3", "+7", "1_000", "0o17", "0x1F", "0b101", "1.5", "1e3", "2.", ".5", ".inf",
+    "-.inf", ".nan", "true", "False", "TRUE",  # typed by YAML 1.2
+    "10:40", "NO", "yes", "on", "2025-06-10", "9903.01.25", "P90D", "-P7D", "8541.10", "e3", "tRue", "1-2",
+    "0x", "Tariffs", "EO 14257", "v2", "1.2.3", "+", ".",  # text to YAML 1.2 too
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("value", PLAIN_VALUES)
+def test_typed_lists_what_check_jsonschema_reads_as_a_number_or_boolean(value: str) -> None:
+    text = f"hs: [{value}, '{value}']\n"
+    tool = construct_yaml_implementation().load(text)["hs"][0]  # how check-jsonschema reads the file
+    parsed = parse_yaml(text, "f.yaml")
+    assert parsed.data == {"hs": [value, value]}  # our reader keeps the text either way
+    assert parsed.typed == ([(("hs", 0), value)] if not isinstance(tool, str) else [])  # quoted: never
 
 
 def test_null_stays_none_and_quoted_null_is_text() -> None:

@@ -19,7 +19,6 @@ from sqlalchemy.engine import Engine
 
 from calendar_service.adapters.clock import SettableClock
 from calendar_service.adapters.db import ledger
-from calendar_service.core.reminders.planning import REMINDER
 from calendar_service.worker.service import Tuning
 from tests.support.outages import KINDS, database_outage
 from tests.support.polling import wait_until
@@ -134,21 +133,3 @@ def test_one_unplannable_subscription_is_skipped_logged_once_and_blocks_no_one(
     about_bad = [r for r in caplog.records if bad.id in r.getMessage()]
     assert len(about_bad) == 1
     assert "PT1M..P366D" in about_bad[0].getMessage()
-
-
-def test_a_claimed_row_that_cannot_be_prepared_fails_alone(sqlite_engine: Engine) -> None:
-    """A ledger row with a lead time from before the range check fails; the good row beside it goes out."""
-    clock = SettableClock(DUE)
-    with Receiver() as rx:
-        sub = add_subscription(sqlite_engine, rx.url, clock, lead_times=("PT1H",))
-        service = make_service(sqlite_engine, make_calendar(event("soon", DEADLINE)), clock)
-        service.start(schedule=False)
-        ledger.add_rows(sqlite_engine, [{
-            "id": "rem_legacy", "subscription_id": sub.id, "kind": REMINDER, "event_id": "soon",
-            "lead_time": "P99999999999D", "due_at": DUE, "deadline_at": DEADLINE.astimezone(dt.UTC),
-        }], now=clock.now())  # fmt: skip
-        stats = service.run_due(clock.now())
-        service.shutdown()
-        assert len(rx.requests) == 1
-    assert (stats.delivered, stats.failed) == (1, 1)
-    assert ledger.get_row(sqlite_engine, "rem_legacy")["state"] == "failed"  # type: ignore[index]

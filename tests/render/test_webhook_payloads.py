@@ -16,6 +16,7 @@ import pytest
 
 from calendar_service.core.messages import Message, change_data, reminder_data, successor_data
 from calendar_service.core.reminders.digests import digest_data
+from calendar_service.core.reminders.leadtime import LeadTime
 from calendar_service.core.timing import iso_duration
 from calendar_service.render.webhook_payloads import humanize, render_payload, shorten
 
@@ -38,7 +39,7 @@ REMINDER = Message(
         kind="deadline",
         deadline=DEADLINE,
         zone=NY,
-        lead_time=dt.timedelta(days=1),
+        lead_time=LeadTime(dt.timedelta(days=1)),
         now=SENT,
         sources=SOURCES,
         url="https://cal.example.org/events/truce-ends",
@@ -103,7 +104,7 @@ LATE = Message(
         kind="deadline",
         deadline=DEADLINE,
         zone=NY,
-        lead_time=dt.timedelta(hours=1),
+        lead_time=LeadTime(dt.timedelta(hours=1)),
         now=DEADLINE - dt.timedelta(minutes=20),
         late=True,
     ),
@@ -120,7 +121,7 @@ TARIFF = Message(
         kind="effective",
         deadline=DEADLINE,
         zone=NY,
-        lead_time=dt.timedelta(days=1),
+        lead_time=LeadTime(dt.timedelta(days=1)),
         now=SENT,
         sources=SOURCES[:1],
     ),

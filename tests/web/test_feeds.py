@@ -20,6 +20,8 @@ def test_feed_is_calendar_text_uncompressed_with_strong_validators(client: Flask
     assert etag.startswith('"')
     assert not etag.startswith("W/")
     assert response.headers["Last-Modified"].endswith("GMT")
+    # Clients keep the body and revalidate every time: a poll is a 304, not a stale copy.
+    assert response.headers["Cache-Control"] == "public, no-cache"
     body = response.data
     assert body.startswith(b"BEGIN:VCALENDAR\r\n")
     assert body.endswith(b"END:VCALENDAR\r\n")
@@ -45,6 +47,16 @@ def test_conditional_request_answers_304_without_body(client: FlaskClient, heade
     assert again.status_code == 304
     assert again.data == b""
     assert again.headers["ETag"] == first.headers["ETag"]
+    assert again.headers["Cache-Control"] == "public, no-cache"
+
+
+def test_a_first_request_that_is_conditional_gets_a_304_from_the_view(client: FlaskClient) -> None:
+    etag = client.get("/calendar.ics?country=CN").headers["ETag"]
+    # Another spelling of the same choices: no answer for it yet, so Flask's view answers it.
+    again = client.get("/calendar.ics?country=cn,CN&utm_source=x", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert (again.headers["ETag"], again.headers["Cache-Control"]) == (etag, "public, no-cache")
+    assert again.headers["Trade-Calendar-Ignored"] == "utm_source"
 
 
 def test_stale_etag_gets_the_body(client: FlaskClient) -> None:
@@ -123,3 +135,32 @@ def test_head_has_headers_and_no_body(client: FlaskClient) -> None:
     assert response.status_code == 200
     assert response.data == b""
     assert response.headers["ETag"]
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "held_suffix", "extra"),
+    [
+        (None, "", []),
+        ("gzip, deflate, br", "", [("Vary", "Accept-Encoding")]),
+        ("gzip;q=0, identity", "", []),
+        ("gzip", "-gzip", [("Vary", "Accept-Encoding")]),  # a tag the compression layer coined
+    ],
+)
+def test_feed_304_sends_exactly_its_validators_whichever_way_it_is_answered(
+    client: FlaskClient, accept_encoding: str | None, held_suffix: str, extra: list[tuple[str, str]]
+) -> None:
+    # The first conditional request is answered by the Flask view, the repeats by the fast path in
+    # front of it, each several times (the parsed Host and Accept-Encoding are remembered): one header list.
+    first = client.get("/calendar.ics?kind=tariff")
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    held = etag[:-1] + held_suffix + '"'
+    headers = {"If-None-Match": held} | ({"Accept-Encoding": accept_encoding} if accept_encoding else {})
+    answers = [client.get("/calendar.ics?kind=tariff&utm_source=x", headers=headers) for _ in range(3)]
+    answers += [client.get("/calendar.ics?kind=tariff", headers=headers) for _ in range(3)]
+    assert [(a.status_code, a.data) for a in answers] == [(304, b"")] * 6
+    cache = [("ETag", held), ("Last-Modified", modified), ("Cache-Control", "public, no-cache")]
+    ignored = [("Trade-Calendar-Ignored", "utm_source")]
+    # Flask's view: werkzeug drops Last-Modified from a 304 (RFC 9110 §15.4.5 lets it go with an ETag).
+    assert answers[0].headers.to_wsgi_list() == [cache[0], cache[2], *ignored, *extra]
+    assert [a.headers.to_wsgi_list() for a in answers[1:3]] == [[*cache, *ignored, *extra]] * 2
+    assert [a.headers.to_wsgi_list() for a in answers[3:]] == [[*cache, *extra]] * 3

@@ -36,8 +36,8 @@ from calendar_service.adapters.db import subscriptions as subs_db
 from calendar_service.adapters.settings import Settings
 from calendar_service.application import subscriptions as app
 from calendar_service.core.calendar import Calendar
+from calendar_service.core.reminders.leadtime import LeadTime
 from calendar_service.core.reminders.planning import reminder_id
-from calendar_service.core.timing import parse_duration
 from calendar_service.services import Services, build_services
 from calendar_service.worker.service import ReminderService, Tuning
 from tests.support.receiver import Receiver
@@ -255,8 +255,9 @@ class Convergence(RuleBasedStateMachine):
                     continue
                 if sub.country is not None and sub.country not in ev.countries:
                     continue
-                for lead in sub.leads:
-                    due = deadline - parse_duration(lead).as_timedelta()
+                for text in sub.leads:
+                    lead = LeadTime.parse(text)
+                    due = deadline - lead.delta
                     if window is None or due >= now - window:
                         owed.add(reminder_id(sub_id, event_id, deadline, lead))
         return owed

@@ -14,12 +14,14 @@ from sqlalchemy.engine import Engine
 from calendar_service.adapters.clock import SettableClock
 from calendar_service.adapters.db import create_schema, ledger, make_engine
 from calendar_service.adapters.db import subscriptions as subs_db
+from calendar_service.core.reminders.leadtime import LeadTime
 from calendar_service.core.reminders.records import NewRow, Outcome
 from calendar_service.worker.metrics import DeliveryMetrics, LedgerCollector, exposition_registry
 from tests.support.metrics import samples
 from tests.support.reminders import add_subscription
 
 T0 = dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.UTC)
+HOUR = LeadTime.parse("PT1H")
 
 
 def scrape(collector: LedgerCollector) -> dict[str, float]:
@@ -36,7 +38,7 @@ def test_the_ledger_gauges_count_pending_retrying_and_the_oldest_due(engine: Eng
     }  # fmt: skip
     sub = add_subscription(engine, "http://127.0.0.1:9/hook", clock)
     rows = [
-        NewRow(f"r{i}", sub.id, "reminder.due", "ev", due_at=T0 + dt.timedelta(seconds=s), lead_time="PT1H")
+        NewRow(f"r{i}", sub.id, "reminder.due", "ev", due_at=T0 + dt.timedelta(seconds=s), lead_time=HOUR)
         for i, s in enumerate((-90, -30, 600))
     ]
     ledger.add_rows(engine, rows, now=T0)

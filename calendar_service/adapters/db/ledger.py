@@ -9,6 +9,10 @@ from a restart, a reload or a second process, adds nothing; planning reads a sco
 time, so the claim is atomic). A process killed mid-send leaves a lease that runs out; another claims the
 row again and resends it with the same id (at-least-once).
 
+A row's lead time is text in its column and a `LeadTime` everywhere else: read once per row, here, as
+rows are read (`leadtime.read_lead_time`). Text an earlier version stored and this one does not accept
+comes back as an `UnreadLeadTime`, and planning or the sender cancels the row saying so.
+
 States: pending → delivered | failed | missed | cancelled.
 """
 
@@ -44,6 +48,7 @@ from sqlalchemy.types import TypeDecorator
 
 from calendar_service.adapters.db import as_utc, metadata
 from calendar_service.core.reminders.digests import digest_id
+from calendar_service.core.reminders.leadtime import read_lead_time
 from calendar_service.core.reminders.planning import REMINDER as REMINDER_KIND
 from calendar_service.core.reminders.records import (
     Claimed,
@@ -165,12 +170,13 @@ def add_rows(engine: Engine, rows: Iterable[NewRow | Mapping[str, Any]], *, now:
 
 def _new_row(given: NewRow | Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
     row = given if isinstance(given, NewRow) else NewRow(**given)
+    lead = row.lead_time
     return {
         "id": row.id,
         "subscription_id": row.subscription_id,
         "kind": row.kind,
         "event_id": row.event_id,
-        "lead_time": row.lead_time,
+        "lead_time": None if lead is None else lead.text,
         "payload": None if row.payload is None else json.dumps(row.payload, sort_keys=True),
         "due_at": row.due_at,
         "deadline_at": row.deadline_at,
@@ -255,13 +261,15 @@ def reminder_rows(
         chunks = [None] if keys is None else [keys[i : i + _BATCH] for i in range(0, len(keys), _BATCH)]
         for chunk in chunks:
             where = query if chunk is None else query.where(column.in_(chunk))
-            found += [
-                ReminderRow(
-                    r.id, r.subscription_id, r.event_id, as_utc(r.deadline_at), r.lead_time, RowState(r.state)
-                )
-                for r in conn.execute(where)
-            ]
+            found += [_reminder_row(r, RowState(r.state)) for r in conn.execute(where)]
     return found
+
+
+def _reminder_row(r: Any, state: RowState) -> ReminderRow:
+    # Planning's view of a row, its lead time read from text here, once (a claimed row's: `_claimed`).
+    return ReminderRow(
+        r.id, r.subscription_id, r.event_id, as_utc(r.deadline_at), read_lead_time(r.lead_time), state
+    )
 
 
 def cancelled_since(engine: Engine, *, since: dt.datetime, now: dt.datetime) -> list[ReminderRow]:
@@ -274,10 +282,7 @@ def cancelled_since(engine: Engine, *, since: dt.datetime, now: dt.datetime) -> 
         outbox.c.deadline_at > now,
     )
     with engine.connect() as conn:
-        return [
-            ReminderRow(r.id, r.subscription_id, r.event_id, as_utc(r.deadline_at), r.lead_time, CANCELLED)
-            for r in conn.execute(query)
-        ]
+        return [_reminder_row(r, CANCELLED) for r in conn.execute(query)]
 
 
 def pending_reminder_subscriptions(engine: Engine) -> set[str]:
@@ -467,7 +472,7 @@ def _claimed(row: RowMapping) -> Claimed:
         subscription_id=row["subscription_id"],
         kind=row["kind"],
         event_id=row["event_id"],
-        lead_time=row["lead_time"],
+        lead_time=read_lead_time(row["lead_time"]),
         payload=json.loads(row["payload"]) if row["payload"] else None,
         due_at=row["due_at"],
         deadline_at=row["deadline_at"],

@@ -10,7 +10,6 @@ The index only narrows: `EventFilter.matches` still decides.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import product
@@ -19,8 +18,7 @@ from typing import Protocol
 from calendar_service.core.calendar import Event
 from calendar_service.core.errors import FilterError
 from calendar_service.core.filters import EventFilter, parse_filter
-from calendar_service.core.subscriptions import normalise_lead_time
-from calendar_service.core.timing import parse_duration
+from calendar_service.core.reminders.leadtime import LeadTime
 
 # The parameters matched by equality (`hs` matches by prefix: it is left to `EventFilter.matches`).
 _FILED = ("action", "tag", "country", "kind", "authority", "importance", "status")
@@ -54,7 +52,7 @@ class Audience:
     id: str
     enabled: bool
     filter: EventFilter | None
-    leads: tuple[tuple[str, dt.timedelta], ...]
+    leads: tuple[LeadTime, ...]
     problem: str | None = None
 
     @property
@@ -74,10 +72,9 @@ def audience(sub: Subscriber) -> Audience:
     except FilterError:
         flt = None
     try:
-        # The stored spelling is normalised again: rows written before the door checked the range.
-        texts = dict.fromkeys(normalise_lead_time(text) for text in sub.lead_times)
-        leads = tuple((text, parse_duration(text).as_timedelta()) for text in texts)
-    except (ValueError, OverflowError) as exc:
+        # Checked again: subscriptions stored before the door checked the range.
+        leads = tuple(dict.fromkeys(LeadTime.parse(text) for text in sub.lead_times))
+    except ValueError as exc:
         return Audience(sub.id, sub.enabled, flt, (), str(exc))
     return Audience(sub.id, sub.enabled, flt, leads)
 

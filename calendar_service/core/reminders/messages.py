@@ -7,9 +7,9 @@ from typing import Any
 
 from calendar_service.core.calendar import Calendar, Event
 from calendar_service.core.messages import change_data, event_page_url, reminder_data, successor_data
+from calendar_service.core.reminders.leadtime import LeadTime
 from calendar_service.core.reminders.planning import EVENT_CANCELLED, Change, moment
 from calendar_service.core.reminders.records import Claimed
-from calendar_service.core.timing import parse_duration
 
 
 def reminder_message_data(
@@ -17,7 +17,8 @@ def reminder_message_data(
 ) -> dict[str, Any]:
     """The `reminder.due` data for a claimed reminder row, as of `now`."""
     event = calendar.get(row.event_id)
-    assert row.lead_time is not None
+    # check_row cancels a reminder row without a deadline or a lead time it understands, first.
+    assert isinstance(row.lead_time, LeadTime)
     assert row.deadline_at is not None
     return reminder_data(
         event_id=event.id,
@@ -25,7 +26,7 @@ def reminder_message_data(
         kind=event.kind.value,
         deadline=row.deadline_at,
         zone=_zone_name(event, calendar),
-        lead_time=parse_duration(row.lead_time).as_timedelta(),
+        lead_time=row.lead_time,
         now=now,
         sources=_sources(event),
         late=late,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from calendar_service.core.calendar import Calendar, Event
 from calendar_service.core.messages import MessageType
 from calendar_service.core.reminders.audience import Audience, AudienceIndex, Subscriber, audience
-from calendar_service.core.timing import parse_duration
+from calendar_service.core.reminders.leadtime import LeadTime
 
 # The message types planning produces (`webhooks.payloads.MessageType`); "cancelled" alone is a ledger
 # row state (`records.RowState.CANCELLED`), never a message type.
@@ -37,7 +37,7 @@ class Reminder:
     subscription_id: str
     event_id: str
     deadline_at: dt.datetime
-    lead_time: str
+    lead_time: LeadTime
     due_at: dt.datetime
 
 
@@ -58,13 +58,10 @@ class Change:
         return _digest("chg", self.kind, self.event_id, _stamp(self.old_at), _stamp(self.new_at))
 
 
-def reminder_id(subscription_id: str, event_id: str, deadline_at: dt.datetime, lead_time: str) -> str:
-    """The stable id of a reminder; the lead time is normalised so `P1D` and `PT24H` name one instant."""
-    return _reminder_id(subscription_id, event_id, deadline_at, parse_duration(lead_time).as_timedelta())
-
-
-def _reminder_id(subscription_id: str, event_id: str, deadline_at: dt.datetime, lead: dt.timedelta) -> str:
-    return _digest("rem", subscription_id, event_id, _stamp(deadline_at), str(int(lead.total_seconds())))
+def reminder_id(subscription_id: str, event_id: str, deadline_at: dt.datetime, lead_time: LeadTime) -> str:
+    """The stable id of a reminder; by the lead time's length, so `P1D` and `PT24H` name one instant."""
+    seconds = str(int(lead_time.delta.total_seconds()))
+    return _digest("rem", subscription_id, event_id, _stamp(deadline_at), seconds)
 
 
 def notification_id(subscription_id: str, change: Change) -> str:
@@ -112,11 +109,11 @@ def owed_reminders(
         if not event.is_live or deadline is None or deadline <= now:
             continue
         for sub in index.subscribers(event):
-            for text, lead in sub.leads:
-                due = deadline - lead
+            for lead in sub.leads:
+                due = deadline - lead.delta
                 if earliest is None or due >= earliest:
-                    rid = _reminder_id(sub.id, event.id, deadline, lead)
-                    plan.append(Reminder(rid, sub.id, event.id, deadline, text, due))
+                    rid = reminder_id(sub.id, event.id, deadline, lead)
+                    plan.append(Reminder(rid, sub.id, event.id, deadline, lead, due))
     plan.sort(key=lambda r: (r.due_at, r.id))
     return plan
 

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 
 from calendar_service.core.calendar import Calendar
 from calendar_service.core.reminders.audience import Audience
+from calendar_service.core.reminders.leadtime import LeadTime, UnreadLeadTime
 from calendar_service.core.reminders.planning import Reminder
 from calendar_service.core.reminders.records import ReminderRow, RowState
-from calendar_service.core.timing import parse_duration, utc_text
+from calendar_service.core.timing import utc_text
 
 REMOVED = "subscription removed"
 DISABLED = "subscription disabled"
@@ -75,12 +76,18 @@ def reconcile(
 def why_not_owed(
     event_id: str,
     deadline_at: dt.datetime | None,
-    lead_time: str | None,
+    lead_time: LeadTime | UnreadLeadTime | None,
     calendar: Calendar,
     sub: Audience | None,
 ) -> str:
     """Why a reminder (`lead_time` before `event_id`'s `deadline_at`) is not owed to `sub` under
-    `calendar`, or "" when it still is. Planning cancels with this reason; the sender checks it again."""
+    `calendar`, or "" when it still is. Planning cancels with this reason; the sender checks it again.
+
+    A lead time an earlier version stored and this one does not understand is never owed: whatever it
+    meant, no reminder planned now has it (`leadtime.UnreadLeadTime`).
+    """
+    if isinstance(lead_time, UnreadLeadTime):
+        return lead_time.problem
     if sub is None:
         return REMOVED
     if not sub.enabled:
@@ -94,7 +101,7 @@ def why_not_owed(
         return f"deadline moved: was due for {'?' if deadline_at is None else utc_text(deadline_at)}"
     if sub.problem is not None:
         return f"subscription cannot be planned: {sub.problem}"
-    if lead_time is None or parse_duration(lead_time).as_timedelta() not in {lead for _, lead in sub.leads}:
+    if lead_time is None or lead_time not in sub.leads:
         return "lead time no longer subscribed"
     if not sub.wants(event):
         return "event no longer matches the subscription's filter"

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from calendar_service.core.reminders.leadtime import LeadTime, UnreadLeadTime
+
 
 class RowState(StrEnum):
     """Where an outbox row is: pending, then delivered, failed, missed or cancelled (final)."""
@@ -31,7 +33,7 @@ class Claimed:
     subscription_id: str
     kind: str
     event_id: str
-    lead_time: str | None
+    lead_time: LeadTime | UnreadLeadTime | None  # read once, as the row was claimed; None: a notice
     payload: Mapping[str, Any] | None
     due_at: dt.datetime
     deadline_at: dt.datetime | None
@@ -97,7 +99,7 @@ class NewRow:
     kind: str  # a webhooks.payloads.MessageType
     event_id: str
     due_at: dt.datetime
-    lead_time: str | None = None  # reminders: the ISO 8601 lead time
+    lead_time: LeadTime | None = None  # reminders (a change notification has none)
     payload: Mapping[str, Any] | None = None  # change notifications: the message data, fixed when queued
     deadline_at: dt.datetime | None = None
     digest_key: str | None = None  # the digest it may join: reminders.digests.due_minute_key / edit_key
@@ -132,5 +134,5 @@ class ReminderRow:
     subscription_id: str
     event_id: str
     deadline_at: dt.datetime | None
-    lead_time: str | None
+    lead_time: LeadTime | UnreadLeadTime | None  # read once, as the row was read
     state: RowState

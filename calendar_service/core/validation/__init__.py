@@ -24,7 +24,7 @@ from calendar_service.core.validation.rules import (
     country_codes,
     raw_event_ids,
 )
-from calendar_service.core.validation.structure import check_events, check_meta
+from calendar_service.core.validation.structure import check_events, check_meta, check_quoting
 from calendar_service.core.validation.warnings import SOON, STALE_AFTER, check_warnings
 from calendar_service.core.yamlsource import parse_yaml
 
@@ -89,6 +89,7 @@ def _validate_text(text: str, path: str, version: str, today: dt.date) -> Outcom
     actions = check_actions(found, data)
     events = check_events(found, data)
     check_action_references(found, actions, events, raw_action_ids(data))
+    check_quoting(found, parsed.typed)
     # With broken metadata the events are still checked (in UTC) so every mistake shows at once.
     resolved = check_rules(found, meta.timezone if meta else "UTC", events, raw_event_ids(data))
     calendar = None

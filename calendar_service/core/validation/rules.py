@@ -13,7 +13,8 @@ from typing import Any
 import pycountry
 
 from calendar_service.core import model, timing
-from calendar_service.core.calendar import Event, earlier_start, resolve_events
+from calendar_service.core.calendar import Event, resolve_events
+from calendar_service.core.history import steps, time_text
 from calendar_service.core.model import Status
 from calendar_service.core.validation.findings import Findings
 from calendar_service.core.validation.suggestions import IdSuggester
@@ -313,26 +314,22 @@ def check_history_moves(
         if event.series is not None and event.start != event.series_start:
             continue  # a series' history is the entry's: checked once, against its first date
         index, _ = raw[event.series or event.id]
-        current = event.series_start if event.series_start is not None else event.start
-        ordered = sorted(range(len(event.history)), key=lambda i: event.history[i].changed)
-        for position, i in enumerate(ordered):
-            was = event.history[i].was
+        try:
+            resolved_steps = steps(event, default_tz)
+        except ValueError:
+            continue  # an unknown zone, reported by check_history_zones
+        place = {id(change): i for i, change in enumerate(event.history)}  # where the file has each step
+        for step in resolved_steps:
+            i = place[id(step.change)]
+            was = step.change.was
             if was is None or was.end_date is not None or was.end_time is not None:
                 continue  # an earlier end may differ even where the start did not
-            later = next(
-                (event.history[j].was for j in ordered[position + 1 :] if event.history[j].was), None
-            )
-            try:
-                after = earlier_start(later, event, default_tz) if later is not None else current
-                before = earlier_start(was, event, default_tz)
-            except ValueError:
-                continue  # an unknown zone, reported by check_history_zones
-            if _same_time(before, after):
+            if step.before is not None and step.after is not None and _same_time(step.before, step.after):
                 found.report(
                     ("events", index, "history", i, "was"),
-                    f"`was` is the time the event has after this change ({_said(after)}): the step "
-                    "moved nothing — remove `was` (the `kind` says what happened) or write the time it "
-                    "had before",
+                    f"`was` is the time the event has after this change ({time_text(step.after)}): the "
+                    "step moved nothing — remove `was` (the `kind` says what happened) or write the time "
+                    "it had before",
                 )
 
 
@@ -340,12 +337,6 @@ def _same_time(a: dt.date | dt.datetime, b: dt.date | dt.datetime) -> bool:
     if isinstance(a, dt.datetime) and isinstance(b, dt.datetime):
         return a == b  # aware: compared as instants
     return not isinstance(a, dt.datetime) and not isinstance(b, dt.datetime) and a == b
-
-
-def _said(value: dt.date | dt.datetime) -> str:
-    if isinstance(value, dt.datetime):
-        return f"{value:%Y-%m-%d %H:%M} {getattr(value.tzinfo, 'key', '')}".rstrip()
-    return value.isoformat()
 
 
 def check_whole_day_fields(found: Findings, at: PathKey, event: model.Event) -> None:

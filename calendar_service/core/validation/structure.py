@@ -53,6 +53,31 @@ def check_events(found: Findings, data: dict[str, Any]) -> list[tuple[int, model
     return out
 
 
+def check_quoting(found: Findings, typed: list[tuple[PathKey, str]]) -> None:
+    """Ask for quotes around plain values that YAML 1.2 tools read as numbers or booleans.
+
+    This validator keeps every value as the text written, but the JSON Schema wants text everywhere and
+    the tools that check it (editors, check-jsonschema) read YAML 1.2: to them `hs: [0201]` is the number
+    201, refused, and the leading zero is gone. Quoting makes every reader see the same value. A value
+    that already has a problem at its place keeps that one message.
+    """
+    taken = {(p.line, p.column) for p in found.problems}
+    for where, text in typed:
+        if found.locations.of(where) in taken:
+            continue
+        named = [part for part in where if isinstance(part, str)]
+        name = named[-1] if named else "value"
+        if name == "hs":
+            what = "a number (dropping any leading zero)"
+        else:
+            what = "true/false" if text.lower() in ("true", "false") else "a number"
+        found.report(
+            where,
+            f"{name}: {text} is unquoted, so YAML tools (editors, check-jsonschema) read it as {what} and "
+            f"the JSON Schema refuses it — write '{text}'",
+        )
+
+
 def check_model(found: Findings, cls: type[_M], value: Any, at: PathKey) -> _M | None:
     """`value` as a `cls`, or None with every pydantic error reported at its place under `at`."""
     try:

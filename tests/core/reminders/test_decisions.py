@@ -18,6 +18,8 @@ from calendar_service.core.reminders import decisions
 from calendar_service.core.reminders.attempts import Attempt, AttemptOutcome
 from calendar_service.core.reminders.audience import audience
 from calendar_service.core.reminders.decisions import Rules
+from calendar_service.core.reminders.leadtime import LeadTime, read_lead_time
+from calendar_service.core.reminders.reconciliation import why_not_owed
 from calendar_service.core.reminders.records import Claimed, Member, Outcome, RowState
 from calendar_service.core.reminders.retry import RetryPolicy
 from calendar_service.core.subscriptions import Subscription
@@ -34,6 +36,8 @@ RULES = Rules(
     retry=RetryPolicy(base=10 * S, factor=2, max_attempts=3, max_delay=60 * S, jitter=False),
 )
 CALENDAR = make_calendar(event("a", DEADLINE), event("b", DEADLINE))
+ONE_DAY = LeadTime.parse("P1D")
+RANGE_HINT = "use an ISO 8601 duration in PT1M..P366D, such as P1D or PT1H"
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ def row(**changes: Any) -> Claimed:
         subscription_id="sub_1",
         kind=MessageType.REMINDER_DUE,
         event_id="a",
-        lead_time="P1D",
+        lead_time=ONE_DAY,
         payload=None,
         due_at=DUE,
         deadline_at=DEADLINE,
@@ -119,6 +123,43 @@ def notice(**changes: Any) -> Claimed:
         ),
         (notice(), None, CALENDAR, DUE, RowState.CANCELLED, "subscription removed"),
         (notice(), Sub(), CALENDAR, DUE + dt.timedelta(hours=25), RowState.FAILED, decisions.TOO_OLD),
+        # Rows an earlier version stored with a lead time this one does not accept: cancelled, saying so.
+        (
+            row(lead_time=read_lead_time("P99999999999D")),
+            Sub(),
+            CALENDAR,
+            DUE,
+            RowState.CANCELLED,
+            f"lead time not understood: 'P99999999999D' is not a lead time: it is outside the allowed "
+            f"range; {RANGE_HINT}",
+        ),
+        (
+            row(lead_time=read_lead_time("P400D")),
+            Sub(lead_times=("P400D",)),  # a subscription stored before the range check, too
+            CALENDAR,
+            DUE,
+            RowState.CANCELLED,
+            f"lead time not understood: 'P400D' is not a lead time: it is outside the allowed range; "
+            f"{RANGE_HINT}",
+        ),
+        (
+            row(lead_time=read_lead_time("one day")),
+            Sub(),
+            CALENDAR,
+            DUE,
+            RowState.CANCELLED,
+            f"lead time not understood: 'one day' is not a lead time: it is not an ISO 8601 duration; "
+            f"{RANGE_HINT}",
+        ),
+        # ... and past its deadline it was missed, like any other.
+        (
+            row(lead_time=read_lead_time("one day")),
+            Sub(),
+            CALENDAR,
+            DEADLINE,
+            RowState.MISSED,
+            f"deadline {DEADLINE_TEXT} passed before delivery",
+        ),
     ],
 )
 def test_a_row_that_must_not_go_out_ends_with_its_reason(
@@ -164,13 +205,35 @@ def test_a_row_still_owed_becomes_its_message(
         assert (message.data["event_id"], message.data["late"]) == ("a", late)
 
 
-def test_a_row_that_cannot_be_rendered_raises_and_fails_alone() -> None:
-    legacy = row(lead_time="P99999999999D")  # stored before the range check
-    with pytest.raises((ValueError, OverflowError)) as caught:
-        decisions.check_row(legacy, audience(Sub()), CALENDAR, DUE, RULES)
-    outcome = decisions.unpreparable(legacy, caught.value, DUE)
-    assert outcome.state == RowState.FAILED
-    assert str(outcome.error).startswith("could not be prepared: ")
+def test_a_row_whose_message_cannot_be_built_fails_alone_naming_the_error() -> None:
+    outcome = decisions.unpreparable(row(), KeyError("zone"), DUE)
+    assert (outcome.state, outcome.error, outcome.started_at) == (
+        RowState.FAILED,
+        "could not be prepared: KeyError: 'zone'",
+        None,
+    )
+
+
+def test_the_decisions_never_read_a_lead_time_from_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lead times are read once, where rows and subscriptions are read; deciding about a row reads none."""
+    parsed = audience(Sub(lead_times=("P7D", "P1D")))
+    rows = [
+        row(),
+        row(id="rem_b", event_id="b"),
+        row(lead_time=LeadTime.parse("PT1H")),  # not subscribed
+        row(lead_time=read_lead_time("P400D")),  # not understood
+    ]
+
+    def parse_again(cls: type[LeadTime], text: str) -> LeadTime:
+        raise AssertionError(f"lead time {text!r} read from text again, downstream of the adapter")
+
+    monkeypatch.setattr(LeadTime, "parse", classmethod(parse_again))
+    checked = [decisions.check_row(r, parsed, CALENDAR, DUE, RULES) for r in rows]
+    assert [type(c).__name__ for c in checked] == ["Message", "Message", "Outcome", "Outcome"]
+    assert [c.data["lead_time"] for c in checked if isinstance(c, Message)] == ["P1D", "P1D"]
+    reasons = [why_not_owed(r.event_id, r.deadline_at, r.lead_time, CALENDAR, parsed) for r in rows]
+    assert reasons[:3] == ["", "", "lead time no longer subscribed"]
+    assert reasons[3].startswith("lead time not understood: ")
 
 
 def test_a_subscription_whose_lead_times_cannot_be_parsed_is_owed_nothing() -> None:

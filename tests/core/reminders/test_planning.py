@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from calendar_service.core.reminders.leadtime import LeadTime
 from calendar_service.core.reminders.planning import (
     CREATED,
     EVENT_CANCELLED,
@@ -36,7 +37,7 @@ NOW = dt.datetime(2026, 6, 1, tzinfo=UTC)
 def test_each_lead_time_is_due_that_long_before_the_deadline() -> None:
     deadline = dt.datetime(2026, 7, 9, 0, 1, tzinfo=NY)
     plan = plan_reminders(make_calendar(event("truce-end", deadline)), [Sub("s1")], NOW)
-    assert [(r.lead_time, r.deadline_at - r.due_at) for r in plan] == [
+    assert [(r.lead_time.text, r.deadline_at - r.due_at) for r in plan] == [
         ("P7D", dt.timedelta(days=7)),
         ("P1D", dt.timedelta(days=1)),
         ("PT1H", dt.timedelta(hours=1)),
@@ -70,11 +71,17 @@ def test_ids_are_stable_and_name_what_the_reminder_is() -> None:
     assert [r.id for r in first] == [r.id for r in again]
     assert len({r.id for r in first}) == 3
     # The same instant written in another zone, or PT24H for P1D, is the same reminder.
-    same = reminder_id("s1", "a", deadline, "P1D")
-    assert reminder_id("s1", "a", deadline.astimezone(UTC), "PT24H") == same
-    moved = reminder_id("s1", "a", deadline + dt.timedelta(days=1), "P1D")
-    other_sub = reminder_id("s2", "a", deadline, "P1D")
-    assert len({moved, other_sub, reminder_id("s1", "a", deadline, "P1D")}) == 3
+    same = reminder_id("s1", "a", deadline, LeadTime.parse("P1D"))
+    assert reminder_id("s1", "a", deadline.astimezone(UTC), LeadTime.parse("PT24H")) == same
+    moved = reminder_id("s1", "a", deadline + dt.timedelta(days=1), LeadTime.parse("P1D"))
+    other_sub = reminder_id("s2", "a", deadline, LeadTime.parse("P1D"))
+    assert len({moved, other_sub, reminder_id("s1", "a", deadline, LeadTime.parse("P1D"))}) == 3
+    # The ids already in ledgers: a row planned by an earlier version is the row planned now.
+    assert same == "rem_c5545faef46aa562c2c40c5bad718a63443ef63f"
+    assert (
+        reminder_id("s1", "a", deadline, LeadTime.parse("PT1H"))
+        == "rem_4b71962a8fa462bf0ff59f817307dc5c2468bad6"
+    )
 
 
 def test_only_live_events_with_a_deadline_ahead_are_planned() -> None:
@@ -91,11 +98,11 @@ def test_only_live_events_with_a_deadline_ahead_are_planned() -> None:
 def test_due_times_already_past_are_planned_only_within_the_late_window() -> None:
     cal = make_calendar(event("soon", dt.datetime(2026, 6, 1, 12, 0, tzinfo=UTC)))  # 12 h ahead
     now = dt.datetime(2026, 6, 1, tzinfo=UTC)
-    assert [r.lead_time for r in plan_reminders(cal, [Sub("s")], now)] == ["PT1H"]
+    assert [r.lead_time.text for r in plan_reminders(cal, [Sub("s")], now)] == ["PT1H"]
     window = plan_reminders(cal, [Sub("s")], now, late_window=dt.timedelta(hours=13))
-    assert [r.lead_time for r in window] == ["P1D", "PT1H"]
+    assert [r.lead_time.text for r in window] == ["P1D", "PT1H"]
     everything = plan_reminders(cal, [Sub("s")], now, late_window=dt.timedelta.max)
-    assert [r.lead_time for r in everything] == ["P7D", "P1D", "PT1H"]
+    assert [r.lead_time.text for r in everything] == ["P7D", "P1D", "PT1H"]
 
 
 def test_filters_choose_the_events() -> None:

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calendar_service.core.reminders.audience import AudienceIndex, audience
+from calendar_service.core.reminders.leadtime import read_lead_time
 from calendar_service.core.reminders.planning import owed_reminders, plan_reminders
 from calendar_service.core.reminders.reconciliation import reconcile, why_not_owed
 from calendar_service.core.reminders.records import ReminderRow, RowState
@@ -43,7 +44,7 @@ def decide(owed: list, rows: list[ReminderRow], now: dt.datetime = NOW):
 def test_missing_rows_are_inserted_and_a_second_pass_changes_nothing() -> None:
     owed = plan_reminders(make_calendar(event("a", DEADLINE)), [Sub("s")], NOW, late_window=dt.timedelta.max)
     first = decide(owed, [])
-    assert sorted(r.lead_time for r in first.insert) == ["P1D", "P7D"]
+    assert sorted(r.lead_time.text for r in first.insert) == ["P1D", "P7D"]
     assert not decide(owed, rows_of(owed, RowState.PENDING))
 
 
@@ -89,7 +90,7 @@ def test_why_names_what_changed() -> None:
     us = audience(Sub("s", filter={"country": ("US",)}))
 
     def why(event_id: str, sub: object = us, deadline: dt.datetime = DEADLINE, lead: str = "P1D") -> str:
-        return why_not_owed(event_id, deadline, lead, calendar, sub)  # type: ignore[arg-type]
+        return why_not_owed(event_id, deadline, read_lead_time(lead), calendar, sub)  # type: ignore[arg-type]
 
     assert why("a") == ""
     assert why("a", None) == "subscription removed"
@@ -101,6 +102,8 @@ def test_why_names_what_changed() -> None:
         == "deadline moved: was due for 2026-06-19T16:00:00Z"
     )
     assert why("a", lead="PT1H") == "lead time no longer subscribed"
+    assert why("a", lead="PT24H") == ""  # the same lead time, spelled another way
+    assert why("a", lead="P0D").startswith("lead time not understood: 'P0D' is not a lead time")
     cn = audience(Sub("s", filter={"country": ("CN",)}))
     assert why("a", cn) == "event no longer matches the subscription's filter"
 
