@@ -19,7 +19,7 @@ from calendar_service.adapters.clock import SettableClock
 from calendar_service.adapters.db import create_schema, make_engine
 from calendar_service.adapters.settings import Settings
 from calendar_service.web import create_app
-from tests.support.dbtargets import BACKENDS, postgres_schema
+from tests.support.dbtargets import BACKENDS, SharedTables
 from tests.support.figures import FIGURES
 from tests.support.paths import TESTS_DATA
 from tests.support.receiver import Receiver
@@ -44,14 +44,26 @@ def clock() -> SettableClock:
     return SettableClock(dt.datetime(2025, 6, 10, 12, 0, tzinfo=dt.UTC))
 
 
+@pytest.fixture(scope="session")
+def shared_postgres() -> Iterator[SharedTables]:
+    """The run's PostgreSQL schema with every table (per xdist worker), emptied for each test."""
+    tables = SharedTables("run")
+    try:
+        yield tables
+    finally:
+        tables.close()
+
+
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database URL: a SQLite file, or a unique PostgreSQL schema."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database URL: a fresh SQLite file, or the run's PostgreSQL schema with no rows in it.
+
+    The PostgreSQL schema already has every table; nothing else about the database may be assumed.
+    """
     if request.param == "sqlite":
-        yield f"sqlite:///{(tmp_path / 'ledger.sqlite3').as_posix()}"
-        return
-    with postgres_schema("rem") as schema:
-        yield schema.url_text()
+        return f"sqlite:///{(tmp_path / 'ledger.sqlite3').as_posix()}"
+    shared: SharedTables = request.getfixturevalue("shared_postgres")
+    return shared.empty().url_text()
 
 
 @pytest.fixture

@@ -10,12 +10,8 @@ import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 import dev
-from calendar_service.adapters.db import make_engine
-from tests.support.dbtargets import POSTGRES_ENV, postgres_summary, postgres_url_or_skip
-from tests.support.pgcluster import missing_reason
 
 APT_ERROR = "E: Unable to locate package nginx"
 
@@ -64,23 +60,3 @@ def test_without_root_it_says_what_will_skip_and_how_to_install(
     assert "nginx not installed: the tests that drive them will be skipped" in said
     assert "apt-get install -y -qq --no-install-recommends nginx" in said
     assert not apt_calls.exists()
-
-
-def test_without_a_configured_server_the_postgres_tests_start_their_own(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """`python3 dev.py test` is the whole suite on a fresh machine: no variable needed for PostgreSQL."""
-    if missing_reason() is not None:
-        pytest.skip(f"no PostgreSQL binaries here: {missing_reason()}")
-    monkeypatch.delenv(POSTGRES_ENV, raising=False)
-    try:
-        url = postgres_url_or_skip()
-    except pytest.skip.Exception as skipped:
-        pytest.fail(f"the PostgreSQL tests would skip though a cluster can be started: {skipped}")
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            assert conn.execute(text("SELECT 1")).scalar() == 1
-    finally:
-        engine.dispose()
-    assert postgres_summary().startswith("PostgreSQL tests ran on a throwaway cluster")

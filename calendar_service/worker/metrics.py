@@ -71,12 +71,32 @@ class DeliveryMetrics:
             self.lateness_seconds.observe(max(lateness, 0.0))
 
 
+_LEDGER_GAUGES = (
+    ("trade_calendar_ledger_readable", "1 when the ledger could be read"),
+    ("trade_calendar_reminders_pending", "Messages waiting for their first attempt"),
+    ("trade_calendar_reminders_retrying", "Messages waiting to be retried after a failed attempt"),
+    (
+        "trade_calendar_reminders_oldest_due_age_seconds",
+        "How long the oldest due, undelivered message has been due (0 when none is)",
+    ),
+    (
+        "trade_calendar_webhook_subscriptions_disabled",
+        "Subscriptions disabled (paused by their owner, or after failing deliveries)",
+    ),
+)
+
+
 class LedgerCollector:
     """Gauges read from the database at scrape time (nothing is reported while it is unreachable)."""
 
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self.engine = engine
         self.clock = clock
+
+    def describe(self) -> Iterator[Any]:
+        """The gauges' names without reading the database (a registry asks at registration)."""
+        for name, documentation in _LEDGER_GAUGES:
+            yield GaugeMetricFamily(name, documentation)
 
     def collect(self) -> Iterator[Any]:
         now = self.clock.now()
@@ -85,27 +105,12 @@ class LedgerCollector:
             disabled = subs_db.count_disabled(self.engine)
         except SQLAlchemyError as exc:  # /healthz reports the outage; a scrape must not fail for it
             log.debug("metrics: the ledger is unreadable: %s", exc)
-            yield GaugeMetricFamily("trade_calendar_ledger_readable", "1 when the ledger could be read", 0)
+            yield GaugeMetricFamily(*_LEDGER_GAUGES[0], 0)
             return
-        yield GaugeMetricFamily("trade_calendar_ledger_readable", "1 when the ledger could be read", 1)
-        yield GaugeMetricFamily(
-            "trade_calendar_reminders_pending", "Messages waiting for their first attempt", pending
-        )
-        yield GaugeMetricFamily(
-            "trade_calendar_reminders_retrying", "Messages waiting to be retried after a failed attempt",
-            retrying,
-        )  # fmt: skip
         age = 0.0 if oldest is None else max((now - oldest).total_seconds(), 0.0)
-        yield GaugeMetricFamily(
-            "trade_calendar_reminders_oldest_due_age_seconds",
-            "How long the oldest due, undelivered message has been due (0 when none is)",
-            age,
-        )
-        yield GaugeMetricFamily(
-            "trade_calendar_webhook_subscriptions_disabled",
-            "Subscriptions disabled (paused by their owner, or after failing deliveries)",
-            disabled,
-        )
+        values = (1, pending, retrying, age, disabled)
+        for (name, documentation), value in zip(_LEDGER_GAUGES, values, strict=True):
+            yield GaugeMetricFamily(name, documentation, value)
 
 
 def exposition_registry(

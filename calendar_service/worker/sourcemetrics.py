@@ -32,6 +32,16 @@ class SourceCollector:
         self.engine = engine
         self.clock = clock
 
+    def describe(self) -> Iterator[Any]:
+        """The gauges' names without reading the database (a registry asks at registration)."""
+        yield GaugeMetricFamily("trade_calendar_sources", "Source URLs by state", labels=["state"])
+        yield GaugeMetricFamily("trade_calendar_source_proposals_open", "Proposals waiting for a curator")
+        yield GaugeMetricFamily("trade_calendar_sources_checked", "URLs the last source check read")
+        yield GaugeMetricFamily(
+            "trade_calendar_watch_last_success_seconds", "When each watch last succeeded", labels=["watch"]
+        )
+        yield GaugeMetricFamily("trade_calendar_watches_stale", "Watches without a success for a day")
+
     def collect(self) -> Iterator[Any]:
         now = self.clock.now()
         try:

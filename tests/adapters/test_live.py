@@ -16,10 +16,8 @@ from calendar_service.adapters.clock import SettableClock
 from calendar_service.adapters.db import create_schema, make_engine
 from calendar_service.adapters.live import LiveCalendar
 from calendar_service.core.datafile import LoadResult
-from tests.support.pgcluster import PgCluster, pg_cluster, requires_pg_cluster
+from tests.support.livecal import failure_text, title_of
 from tests.support.webapp import sample_yaml
-
-__all__ = ["pg_cluster"]  # the fixture, imported to be used here
 
 
 @pytest.fixture
@@ -49,16 +47,6 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def title_of(live: LiveCalendar, event_id: str) -> str:
-    assert live.snapshot is not None
-    return live.snapshot.calendar.get(event_id).title
-
-
-def failure_text(live: LiveCalendar) -> str:
-    assert live.last_failure is not None, "the reload was not refused"
-    return "\n".join(live.last_failure.messages)
 
 
 def test_edit_made_while_the_database_is_unreachable_is_published_once_it_is_back(
@@ -272,28 +260,6 @@ def test_polling_keeps_looking_while_a_validation_runs(
         release.set()
         live.stop_polling()
     assert title_of(live, "london") == "London, corrected"
-
-
-@pytest.mark.postgres
-@requires_pg_cluster
-def test_edit_made_while_postgresql_is_stopped_is_published_after_it_starts(
-    pg_cluster: PgCluster, data_file: Path, clock: SettableClock
-) -> None:
-    engine = make_engine(pg_cluster.url)
-    try:
-        create_schema(engine)
-        live = LiveCalendar(data_file, clock=clock, engine=engine, reload_interval=0.001)
-        assert live.check()
-        pg_cluster.stop("immediate")
-        edit(data_file, "title: London day 2", "title: London, day two")
-        assert live.check() is False
-        assert "is valid but publishing it failed (OperationalError" in failure_text(live)
-        pg_cluster.start()
-        assert live.check() is True  # before: "unchanged" for good, the old title served with "ok"
-        assert title_of(live, "london") == "London, day two"
-        assert live.last_failure is None
-    finally:
-        engine.dispose()
 
 
 @pytest.mark.skipif(

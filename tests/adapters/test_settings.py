@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +13,6 @@ from calendar_service.cli import main
 from calendar_service.core.errors import ConfigError
 from tests.support.paths import TESTS_DATA
 
-TRADE_CALENDAR = Path(sys.executable).with_name("trade-calendar")
 REFUSED = [
     ("TRADE_CALENDAR_RELOAD_INTERVAL", "abc", "a number of seconds above 0"),
     ("TRADE_CALENDAR_RELOAD_INTERVAL", "0", "a number of seconds above 0"),
@@ -118,34 +114,6 @@ def test_every_command_refuses_a_bad_setting_in_one_line_with_exit_2(args: list[
     assert result.stderr.strip().splitlines() == [
         "Error: TRADE_CALENDAR_LOG_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL; got 'LOUD'"
     ]
-
-
-def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("TRADE_CALENDAR_")}
-    environ.update(TRADE_CALENDAR_STATE_DIR=str(tmp_path / "state"), **env)
-    return subprocess.run(
-        [str(TRADE_CALENDAR), *args], env=environ, cwd=tmp_path, capture_output=True, text=True, timeout=60
-    )
-
-
-def test_serve_refuses_a_bad_number_without_a_traceback(tmp_path: Path) -> None:
-    done = _run(tmp_path, "serve", "--port", "0", TRADE_CALENDAR_RELOAD_INTERVAL="abc")
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
-        "Error: TRADE_CALENDAR_RELOAD_INTERVAL: must be a number of seconds above 0; got 'abc'"
-    ]
-
-
-def test_worker_refuses_an_unreachable_database_in_one_line(tmp_path: Path) -> None:
-    # Port 1 on loopback: nothing listens, the connection is refused at once.
-    url = "postgresql+psycopg://someone:pw-never-shown@127.0.0.1:1/nothing"
-    done = _run(tmp_path, "worker", "--data", str(TESTS_DATA / "small.yaml"), TRADE_CALENDAR_DATABASE_URL=url)
-    assert done.returncode == 2, done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    assert lines[0].startswith("Error: TRADE_CALENDAR_DATABASE_URL: cannot use the database at ")
-    assert "127.0.0.1:1" in lines[0]
-    assert "pw-never-shown" not in lines[0]
 
 
 def test_a_url_that_names_no_database_is_refused(tmp_path: Path) -> None:

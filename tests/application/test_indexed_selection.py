@@ -8,6 +8,7 @@ over all events that the application did before indexes existed.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,7 @@ CALENDARS = _calendars()
 INDEXES = {name: build_index(c, order_key, deadline_order) for name, c in CALENDARS.items()}
 
 
+@functools.cache  # the calendars never change; a walk over every event per example was most of the time
 def _vocabulary(name: str) -> dict[str, list[str]]:
     calendar = CALENDARS[name]
     return {

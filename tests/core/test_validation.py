@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,23 +16,14 @@ from click.testing import CliRunner
 
 from calendar_service.cli import main
 from calendar_service.core.validation import validate_bytes
-from tests.support.paths import DATA, ROOT, TESTS_DATA
+from tests.support.expected import expectations
+from tests.support.paths import DATA, TESTS_DATA
 
 NOW = "2025-06-10T12:00:00Z"
 TODAY = dt.date(2025, 6, 10)
 INVALID = sorted((TESTS_DATA / "invalid").glob("*.yaml"))
 VALID = sorted((TESTS_DATA / "valid").glob("*.yaml"))
-CLI = str(Path(sys.executable).with_name("trade-calendar"))  # the installed console script
 PROBLEM = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<severity>error|warning): ")
-
-
-def expectations(case: Path) -> tuple[int | None, list[str]]:
-    """The exit code the case demands (None: decided by severity) and its expected lines."""
-    lines = case.with_suffix(".expected").read_text(encoding="utf-8").splitlines()
-    code = None
-    if lines and lines[0].startswith("exit:"):
-        code = int(lines.pop(0).removeprefix("exit:"))
-    return code, [line for line in lines if line.strip()]
 
 
 def run_validate(path: Path) -> tuple[int, list[str], str]:
@@ -101,36 +90,6 @@ def test_missing_file_exits_2_with_the_reason(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert f"{missing}: error: cannot read:" in result.stderr
     assert "No such file" in result.stderr
-
-
-def test_real_subprocess_prints_problems_to_stderr_and_exits_1() -> None:
-    case = TESTS_DATA / "invalid" / "multi-defect.yaml"
-    done = subprocess.run(
-        [CLI, "validate", "--now", NOW, str(case)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-        timeout=60,
-    )
-    assert done.returncode == 1, done.stderr
-    _, expected = expectations(case)
-    for line in expected:
-        assert f"{case}:{line}" in done.stderr.splitlines()
-    assert done.stderr.rstrip().endswith("9 error(s), 0 warning(s)")
-
-
-def test_real_subprocess_on_a_valid_file_exits_0() -> None:
-    done = subprocess.run(
-        [CLI, "validate", "--now", NOW, "tests/data/small.yaml"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "tests/data/small.yaml: valid, 3 events" in done.stdout
 
 
 def test_bundled_data_validates_without_errors() -> None:

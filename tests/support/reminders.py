@@ -67,7 +67,10 @@ def calendar_yaml(events: Iterable[Mapping[str, Any]]) -> str:
         },
         "events": [dict(e) for e in events],
     }
-    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    # libyaml's emitter: the pure-Python one was most of the time of building a calendar (the
+    # convergence state machine builds hundreds).
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # the same bytes; absent without libyaml
+    return yaml.dump(document, Dumper=dumper, sort_keys=False, allow_unicode=True)
 
 
 def make_calendar(*events: Mapping[str, Any]) -> Calendar:

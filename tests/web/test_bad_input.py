@@ -8,7 +8,6 @@ every filter; no client input answers 500.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,6 @@ from calendar_service.adapters.settings import Settings
 from calendar_service.core.filters import FILTER_PARAMETERS
 from calendar_service.web import create_app
 from calendar_service.web.ignored import HEADER, MAX_LISTED, MAX_NAME, header_value
-from tests.support.dbtargets import BACKENDS, database_engine
 from tests.support.webapp import LiveServer, render_count
 
 FILTERED = ["/calendar.ics", "/api/v1/events", "/api/v1/deadlines/upcoming"]
@@ -187,18 +185,16 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 SUBS = "/api/v1/subscriptions"
 
 
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """The subscription database: a SQLite file, or a PostgreSQL schema of its own."""
-    with database_engine(request.param, tmp_path, "badin") as eng:
-        yield eng
-
-
 @pytest.fixture
 def managed(settings: Settings, clock: SettableClock, engine: Engine) -> FlaskClient:
-    """The whole app with subscription management on, on SQLite or PostgreSQL."""
+    """The whole app with subscription management on, on SQLite or PostgreSQL (conftest's `engine`)."""
     managing = Settings.from_env(
-        {}, data_path=settings.data_path, state_dir=settings.state_dir, admin_tokens=(TOKEN,), base_url=""
+        {},
+        data_path=settings.data_path,
+        state_dir=settings.state_dir,
+        admin_tokens=(TOKEN,),
+        base_url="",
+        reload_settle=0,
     )
     return create_app(managing, clock=clock, engine=engine).test_client()
 

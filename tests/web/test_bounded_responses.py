@@ -27,7 +27,9 @@ def test_a_page_of_events_stops_at_the_byte_budget_and_the_cursor_walks_all(
     )
     data = tmp_path / "events.yaml"
     data.write_text(HEAD + entry, encoding="utf-8")
-    settings = Settings.from_env({}, data_path=data, state_dir=tmp_path / "state", reload_interval=60)
+    settings = Settings.from_env(
+        {}, data_path=data, state_dir=tmp_path / "state", reload_interval=60, reload_settle=0
+    )
     client = create_app(settings, clock=clock).test_client()
     seen: list[str] = []
     cursor = ""

@@ -8,7 +8,6 @@ current ETag, and its retry on that ETag lands. On SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,6 @@ import requests
 
 from calendar_service.adapters.settings import Settings
 from calendar_service.web import create_app
-from tests.support.dbtargets import BACKENDS, postgres_schema
 from tests.support.webapp import sample_yaml, serving
 
 TOKEN = "concurrent-writes-token-0123456789"
@@ -27,19 +25,17 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ROUNDS = 30
 
 
-@pytest.fixture(params=BACKENDS)
-def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[str]:
     """The app on a free loopback port (werkzeug's threaded server), on SQLite or PostgreSQL."""
     data = tmp_path / "events.yaml"
     data.write_text(sample_yaml(), encoding="utf-8")
-    with contextlib.ExitStack() as stack:
-        url = "" if request.param == "sqlite" else stack.enter_context(postgres_schema("cw")).url_text()
-        settings = Settings.from_env(
-            {}, data_path=data, state_dir=tmp_path / "state", database_url=url, admin_tokens=(TOKEN,),
-            reload_interval=60,
-        )  # fmt: skip
-        with serving(create_app(settings)) as base:
-            yield f"{base}/api/v1/subscriptions"
+    settings = Settings.from_env(
+        {}, data_path=data, state_dir=tmp_path / "state", database_url=database_url, admin_tokens=(TOKEN,),
+        reload_interval=60, reload_settle=0,
+    )  # fmt: skip
+    with serving(create_app(settings)) as base:
+        yield f"{base}/api/v1/subscriptions"
 
 
 def _create(base: str) -> dict[str, Any]:

@@ -39,7 +39,9 @@ QUERIES = {
 def extreme_app(request: pytest.FixtureRequest, tmp_path: Path) -> Flask:
     data = tmp_path / "events.yaml"
     data.write_bytes((TESTS_DATA / "extreme.yaml").read_bytes())
-    settings = Settings.from_env({}, data_path=data, state_dir=tmp_path / "state", reload_interval=60)
+    settings = Settings.from_env(
+        {}, data_path=data, state_dir=tmp_path / "state", reload_interval=60, reload_settle=0
+    )
     return create_app(settings, clock=SettableClock(request.param))
 
 

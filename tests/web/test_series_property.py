@@ -176,6 +176,8 @@ def test_every_view_of_a_series_names_the_same_instants(generated: Series) -> No
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "events.yaml"
         data.write_text(generated.yaml(), encoding="utf-8")
-        config = Settings.from_env({}, data_path=data, state_dir=Path(tmp) / "state", base_url="")
+        config = Settings.from_env(
+            {}, data_path=data, state_dir=Path(tmp) / "state", base_url="", reload_settle=0
+        )
         app = create_app(config, clock=SettableClock(dt.datetime(2025, 6, 1, tzinfo=dt.UTC)))
         _check(app.test_client(), generated)

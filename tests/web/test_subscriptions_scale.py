@@ -18,7 +18,6 @@ import requests
 from calendar_service.adapters.settings import Settings
 from calendar_service.web import create_app
 from calendar_service.web.extension import services
-from tests.support.dbtargets import BACKENDS, postgres_schema
 from tests.support.webapp import sample_yaml, serving
 
 TOKEN = "subscriptions-scale-token-0123456789"
@@ -28,8 +27,8 @@ HOOK = "https://93.184.215.14/hook"
 Serve = Callable[..., str]
 
 
-@pytest.fixture(params=BACKENDS)
-def serve(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Serve]:
+@pytest.fixture
+def serve(database_url: str, tmp_path: Path) -> Iterator[Serve]:
     """Start the app on a free loopback port with settings as asked; the list's URL.
 
     `reminders=True` runs the reminder service in the same process, as `trade-calendar serve` does.
@@ -37,12 +36,11 @@ def serve(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Serve]:
     data = tmp_path / "events.yaml"
     data.write_text(sample_yaml(), encoding="utf-8")
     with contextlib.ExitStack() as stack:
-        url = "" if request.param == "sqlite" else stack.enter_context(postgres_schema("scale")).url_text()
 
         def start(*, reminders: bool = False, **overrides: Any) -> str:
             settings = Settings.from_env(
-                {}, data_path=data, state_dir=tmp_path / "state", database_url=url, admin_tokens=(TOKEN,),
-                reload_interval=60, **overrides,
+                {}, data_path=data, state_dir=tmp_path / "state", database_url=database_url,
+                admin_tokens=(TOKEN,), reload_interval=60, reload_settle=0, **overrides,
             )  # fmt: skip
             app = create_app(settings)
             if reminders:

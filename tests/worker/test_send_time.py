@@ -88,7 +88,7 @@ def served(tmp_path: Path, database_url: str, engine: Engine) -> Iterator[Served
     data = write_calendar(tmp_path / "events.yaml", *(event(f"e{i}", deadline) for i in range(BURST)))
     settings = Settings.from_env(
         {}, data_path=data, state_dir=tmp_path / "state", database_url=database_url, admin_tokens=(TOKEN,),
-        allow_private_webhooks=True, reload_interval=60,
+        allow_private_webhooks=True, reload_interval=60, reload_settle=0,
     )  # fmt: skip
     clock = OffsetClock.starting_at(due - dt.timedelta(seconds=30))
     app = create_app(settings, clock=clock, engine=engine)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
-from sqlalchemy import MetaData, create_engine, event, inspect, text
+from sqlalchemy import MetaData, Table, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.exc import DBAPIError
 
@@ -190,8 +190,14 @@ def create_schema(engine: Engine, *, attempts: int = 5) -> None:
             with engine.begin() as conn:
                 if conn.dialect.name == "postgresql":
                     conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
-                metadata.create_all(conn, checkfirst=True)
-                _add_missing_columns(conn)
+                # One catalogue query for the tables there, then only the missing ones are made: a
+                # start-up on a complete schema (every web worker's) reads the catalogue three times,
+                # not three times per table.
+                existing = set(inspect(conn).get_table_names())
+                missing = [table for table in metadata.sorted_tables if table.name not in existing]
+                if missing:
+                    metadata.create_all(conn, tables=missing, checkfirst=True)
+                _add_missing_columns(conn, [t for t in metadata.sorted_tables if t.name in existing])
             return
         except DBAPIError as exc:
             if attempt == attempts or "already exists" not in str(exc.orig):
@@ -199,22 +205,26 @@ def create_schema(engine: Engine, *, attempts: int = 5) -> None:
             time.sleep(0.05 * attempt)
 
 
-def _add_missing_columns(conn: Connection) -> None:
-    """Add the nullable columns (and indexes) a newer version declares to tables an older version created.
+def _add_missing_columns(conn: Connection, tables: list[Table]) -> None:
+    """Add the nullable columns (and indexes) a newer version declares to `tables` an older one created.
 
     `create_all` makes missing tables only; without this a database from before a column was added
     (the ledger's digest columns, `subscriptions.digest`) would fail every query naming it.
     """
+    if not tables:
+        return
     inspector = inspect(conn)
-    for table in metadata.sorted_tables:
-        if not inspector.has_table(table.name):
-            continue
-        present = {column["name"] for column in inspector.get_columns(table.name)}
+    names = [table.name for table in tables]
+    # Keyed by (schema, table); the schema is None for the connection's default one.
+    columns = inspector.get_multi_columns(filter_names=names)
+    indexes = inspector.get_multi_indexes(filter_names=names)
+    for table in tables:
+        present = {column["name"] for column in columns.get((None, table.name), [])}
         for column in table.columns:
             if column.name not in present and column.nullable:
                 kind = column.type.compile(dialect=conn.dialect)
                 conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
-        indexes = {index["name"] for index in inspector.get_indexes(table.name)}
+        made = {index["name"] for index in indexes.get((None, table.name), [])}
         for index in table.indexes:
-            if index.name not in indexes:
+            if index.name not in made:
                 index.create(conn)

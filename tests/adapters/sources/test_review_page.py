@@ -23,7 +23,9 @@ TOKEN = "review-token-0123456789abcdef0123456789"
 def client(tmp_path: Path, site: ReplayServer, clock: SettableClock) -> FlaskClient:
     data = tmp_path / "events.yaml"
     data.write_text(events_yaml(site), encoding="utf-8")
-    settings = Settings.from_env({}, data_path=data, state_dir=tmp_path / "state", admin_tokens=(TOKEN,))
+    settings = Settings.from_env(
+        {}, data_path=data, state_dir=tmp_path / "state", admin_tokens=(TOKEN,), reload_settle=0
+    )
     app = create_app(settings, clock=clock)
     app.config["WATCH_DATA"] = data
     return app.test_client()

@@ -21,7 +21,7 @@ def wiring_settings(tmp_path: Path) -> Settings:
     data = write_calendar(tmp_path / "events.yaml", event("soon", DEADLINE))
     return Settings.from_env(
         {}, data_path=data, state_dir=tmp_path / "state", admin_tokens=(TOKEN,),
-        allow_private_webhooks=True, reload_interval=60, base_url="",
+        allow_private_webhooks=True, reload_interval=60, base_url="", reload_settle=0,
     )  # fmt: skip
 
 
