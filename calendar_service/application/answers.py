@@ -44,6 +44,7 @@ class AnswerCache(Generic[T]):
         self.max_bytes = max_bytes
         self.generation: int | None = None
         self.bytes = 0
+        self.hits = 0  # answers given from the cache (counted without a lock: a figure, not a ledger)
         self._entries: OrderedDict[Hashable, Kept[T]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -60,6 +61,7 @@ class AnswerCache(Generic[T]):
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
+        self.hits += 1
         return kept.value
 
     def put(

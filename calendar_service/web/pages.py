@@ -95,11 +95,23 @@ def home() -> Response:
     now = pagekit.now()
     if snap is None:
         return pagekit.page(_home(snap, now)[0], snap, now)
-    args = request.args
-    key = (pagekit.base_url(), request.script_root, *(tuple(args.getlist(n)) for n in HOME_PARAMETERS))
-    cache: AnswerCache[bytes] = current_app.extensions[ANSWERS]
-    html = cache.answer(snap.generation, key, now, lambda: _home(snap, now))
-    return pagekit.page(html, snap, now)
+    cache: AnswerCache[tuple[bytes, str]] = current_app.extensions[ANSWERS]
+    html, etag = cache.answer(snap.generation, _home_key(), now, lambda: _home_kept(snap, now))
+    return pagekit.page(html, snap, now, etag=etag)
+
+
+def _home_key() -> tuple[object, ...]:
+    """What the home page depends on besides the data and the clock: the address it was asked at (its
+    links and feed addresses) and the query parameters it reads."""
+    environ, args = request.environ, request.args
+    address = (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SERVER_NAME"))
+    chosen = (tuple(args.getlist(name)) for name in HOME_PARAMETERS)
+    return (*address, environ.get("SERVER_PORT"), request.script_root, *chosen)
+
+
+def _home_kept(snap: Snapshot, now: dt.datetime) -> tuple[tuple[bytes, str], dt.datetime | None, int]:
+    html, until, size = _home(snap, now)
+    return (html, pagekit.etag_of(html)), until, size
 
 
 def _home(snap: Snapshot | None, now: dt.datetime) -> tuple[bytes, dt.datetime | None, int]:
@@ -363,4 +375,4 @@ def docs() -> str:
 def init_app(app: Flask) -> None:
     """Give the templates the shared wording helpers (see pagekit), and the app its kept pages."""
     pagekit.init_app(app)
-    app.extensions[ANSWERS] = AnswerCache[bytes](max_entries=256, max_bytes=64 * 1024 * 1024)
+    app.extensions[ANSWERS] = AnswerCache[tuple[bytes, str]](max_entries=256, max_bytes=64 * 1024 * 1024)
