@@ -27,6 +27,7 @@ class Kept(Generic[T]):
     """One answer, the instant it was built at and the instant it stops holding (None: not by time)."""
 
     value: T
+    generation: int
     since: dt.datetime
     until: dt.datetime | None
     size: int
@@ -56,7 +57,8 @@ class AnswerCache(Generic[T]):
         if generation != self.generation:
             return None
         kept = self._entries.get(key)
-        if kept is None or not kept.holds_at(now):
+        # The generation again: another thread may have swapped in a newer one since the check above.
+        if kept is None or kept.generation != generation or not kept.holds_at(now):
             return None
         with self._lock:
             if key in self._entries:
@@ -80,7 +82,7 @@ class AnswerCache(Generic[T]):
                 self.bytes -= old.size
             if size > self.max_bytes:
                 return value
-            self._entries[key] = Kept(value, now, until, size)
+            self._entries[key] = Kept(value, generation, now, until, size)
             self.bytes += size
             while len(self._entries) > self.max_entries or self.bytes > self.max_bytes:
                 _, dropped = self._entries.popitem(last=False)

@@ -116,7 +116,9 @@ def _answers() -> AnswerCache[bytes]:
     return found
 
 
-def event_json(event: Event, snapshot: Snapshot, now: dt.datetime) -> EventJson:
+def event_json(
+    event: Event, snapshot: Snapshot, now: dt.datetime, series: Mapping[str, Published]
+) -> EventJson:
     """`event_view` as JSON, kept per generation: it depends on `now` only through `unconfirmed`, so
     it is kept under that too."""
     fragments: AnswerCache[EventJson] = current_app.extensions[FRAGMENTS]
@@ -126,7 +128,6 @@ def event_json(event: Event, snapshot: Snapshot, now: dt.datetime) -> EventJson:
     found = fragments.get(snapshot.generation, key, now)
     if found is not None:
         return found
-    series = series_sequences(snapshot) if event.rrule is not None else {}
     view = event_view(event, snapshot, series)
     out = EventOut.model_validate(view)
     built = EventJson(
@@ -230,7 +231,8 @@ def _events_body(snapshot: Snapshot, now: dt.datetime) -> tuple[bytes, dt.dateti
     else:
         selected_after = selected
     considered = selected_after[: query.limit]
-    page, items = _within_bytes(considered, snapshot, now)
+    series = series_sequences(snapshot) if any(e.rrule for e in considered) else {}
+    page, items = _within_bytes(considered, snapshot, now, series)
     more = len(selected_after) > len(page)
     cursor = _encode_cursor(page[-1]) if more and page else None
     body = b"".join(
@@ -248,7 +250,7 @@ def _events_body(snapshot: Snapshot, now: dt.datetime) -> tuple[bytes, dt.dateti
 
 
 def _within_bytes(
-    events: list[Event], snapshot: Snapshot, now: dt.datetime
+    events: list[Event], snapshot: Snapshot, now: dt.datetime, series: Mapping[str, Published]
 ) -> tuple[list[Event], list[EventJson]]:
     """The leading events whose views fit in MAX_PAGE_BYTES (at least one), and those views.
 
@@ -259,7 +261,7 @@ def _within_bytes(
     views: list[EventJson] = []
     size = 0
     for event in events:
-        view = event_json(event, snapshot, now)
+        view = event_json(event, snapshot, now, series)
         size += view.budget
         if views and size > MAX_PAGE_BYTES:
             break
@@ -331,10 +333,11 @@ def _upcoming_rest(snapshot: Snapshot, now: dt.datetime) -> tuple[bytes, dt.date
     horizon = now + window.as_timedelta()
     everything = deadlines.upcoming_in(index, _event_filter(query), now, horizon)
     due = everything[: query.limit]
+    series = series_sequences(snapshot) if any(e.rrule for e in due) else {}
     items = []
     for event in due:
         assert event.deadline_at is not None
-        view = event_json(event, snapshot, now)
+        view = event_json(event, snapshot, now, series)
         seconds = int((event.deadline_at - now).total_seconds())
         items.append(
             b"".join(
