@@ -85,6 +85,19 @@ def page(
     return response
 
 
+def address_key() -> tuple[object, ...]:
+    """What of the request a page's links and addresses depend on (scheme, host, port, script root): a
+    key for pages kept per process, cheaper than `base_url()`."""
+    environ = request.environ
+    return (
+        environ.get("wsgi.url_scheme"),
+        environ.get("HTTP_HOST"),
+        environ.get("SERVER_NAME"),
+        environ.get("SERVER_PORT"),
+        request.script_root,
+    )
+
+
 def etag_of(body: bytes) -> str:
     """A page's strong ETag: a hash of its bytes."""
     return hashlib.blake2b(body, digest_size=16).hexdigest()

@@ -103,10 +103,8 @@ def home() -> Response:
 def _home_key() -> tuple[object, ...]:
     """What the home page depends on besides the data and the clock: the address it was asked at (its
     links and feed addresses) and the query parameters it reads."""
-    environ, args = request.environ, request.args
-    address = (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SERVER_NAME"))
-    chosen = (tuple(args.getlist(name)) for name in HOME_PARAMETERS)
-    return (*address, environ.get("SERVER_PORT"), request.script_root, *chosen)
+    args = request.args
+    return (*pagekit.address_key(), *(tuple(args.getlist(name)) for name in HOME_PARAMETERS))
 
 
 def _home_kept(snap: Snapshot, now: dt.datetime) -> tuple[tuple[bytes, str], dt.datetime | None, int]:
