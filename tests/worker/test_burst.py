@@ -11,10 +11,13 @@ import time
 from collections import Counter
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy.engine import Engine
 
 from calendar_service.adapters.clock import SettableClock
 from calendar_service.adapters.db import ledger
+from calendar_service.adapters.db import subscriptions as subs_db
+from calendar_service.worker import delivery
 from calendar_service.worker.service import ReminderService, RunStats, Tuning
 from tests.support.polling import wait_until
 from tests.support.receiver import Receiver, Recorded, Reply
@@ -234,3 +237,47 @@ def test_with_the_real_alarm_nothing_arrives_before_its_instant(sqlite_engine: E
     assert min(arrivals) >= DUE
     assert {r.headers["webhook-timestamp"] for r in requests} == {str(int(DUE.timestamp()))}
     assert ledger.count_by_state(sqlite_engine) == {"delivered": 60}
+
+
+def test_a_message_queued_behind_a_slow_receiver_is_checked_again_before_it_goes(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked when its chunk was handed to the senders, then held there longer than RECHECK_AFTER by a
+    slow send: a message whose subscription was deleted meanwhile does not go out."""
+    monkeypatch.setattr(delivery, "RECHECK_AFTER", dt.timedelta(seconds=0.1))
+    clock = SettableClock(START)
+    release = threading.Event()
+
+    def hold_the_first(request: Recorded) -> Reply:
+        if len(rx.requests) == 1:
+            release.wait(30)
+        return Reply(200)
+
+    with Receiver() as rx:
+        rx.respond_with(hold_the_first)
+        for name in ("a", "b"):
+            add_subscription(sqlite_engine, f"{rx.url}/{name}", clock, sub_id=f"sub-{name}")
+        service = make_service(
+            sqlite_engine,
+            make_calendar(event("e0", DEADLINE)),
+            clock,
+            tuning=Tuning(concurrency=1),
+            timeout=60,
+        )
+        service.start(schedule=False)
+        try:
+            clock.set(DUE)
+            thread, stats = run_in_background(service, clock.now())
+            wait_until(lambda: len(rx.requests) == 1, what="the first send, held by the receiver")
+            other = "sub-b" if rx.requests[0].path == "/a" else "sub-a"
+            subs_db.delete_subscription(sqlite_engine, other, now=clock.now())
+            time.sleep(0.3)  # the queued message is now older than its check
+            release.set()
+            thread.join(timeout=30)
+        finally:
+            release.set()
+            service.shutdown()
+    assert len(rx.requests) == 1
+    states = {r["subscription_id"]: r["state"] for r in ledger.list_rows(sqlite_engine)}
+    assert states[other] == "cancelled"
+    assert stats[0].delivered == 1
