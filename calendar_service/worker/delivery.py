@@ -56,6 +56,7 @@ from calendar_service.core.reminders.decisions import Items, Rules
 from calendar_service.core.reminders.digests import digest_id, halves
 from calendar_service.core.reminders.retry import RetryPolicy
 from calendar_service.core.subscriptions import Subscription
+from calendar_service.worker.renderings import Renderings
 from calendar_service.worker.sendtime import SendTimeCheck
 from calendar_service.worker.tuning import Tuning
 
@@ -95,6 +96,7 @@ class AsyncClient(Client, Protocol):
         *,
         at: dt.datetime,
         previous_secret: str | None = None,
+        body: bytes | None = None,
     ) -> Any: ...
 
     async def post(self, prepared: Any) -> Attempt: ...
@@ -178,6 +180,7 @@ class Delivery:
         self._rules = Rules(tuning.late_after, tuning.notification_max_age, retry_policy, base_url)
         # Each subscription's filter and lead times, parsed once per object read (not once per row).
         self._parsed: dict[str, tuple[Subscription, Audience]] = {}
+        self._renderings = Renderings()  # a reminder's data and body, made once per run
         # A plain (threaded) client gets a loop of our own; it runs each send on a worker thread.
         self._async_client = client if _is_async(client) else None
         self._io = self._async_client.io if self._async_client is not None else LoopThread("reminder-send")
@@ -229,6 +232,7 @@ class Delivery:
             self._abandon.clear()
             self._record_held(stats)
             self._parsed.clear()  # parsed again as this run reads them
+            self._renderings.clear()
             subscriptions = {s.id: s for s in subs_db.list_subscriptions(self.engine)}
             calendar = calendar_now()
             limit = max(self.tuning.queue_max, 1)
@@ -431,7 +435,9 @@ class Delivery:
         sub = subscriptions.get(row.subscription_id)
         now = self.clock.now()
         try:
-            checked = decisions.check_row(row, self._audience(sub), calendar, now, self._rules)
+            checked = decisions.check_row(
+                row, self._audience(sub), calendar, now, self._rules, self._renderings.reminder_data
+            )
         except Exception as exc:  # one row that cannot be rendered must not stop the others
             log.exception("reminder %s cannot be prepared; marking it failed", row.id)
             return decisions.unpreparable(row, exc, self.clock.now())
@@ -453,12 +459,18 @@ class Delivery:
         """`job` with its request rendered and signed now, for the instant it goes out."""
         if self._async_client is None:
             return job
-        sub = job.sub
-        at = job.message.timestamp
+        sub, message = job.sub, job.message
+        at = message.timestamp
         prepared = self._async_client.prepare(
-            sub.url, sub.secret, job.message, sub.format, at=at, previous_secret=sub.secret_in_grace(at)
+            sub.url,
+            sub.secret,
+            message,
+            sub.format,
+            at=at,
+            previous_secret=sub.secret_in_grace(at),
+            body=self._renderings.body(message, sub.format),
         )
-        return replace(job, prepared=prepared)
+        return _Job(job.rows, sub, message, job.items, prepared, job.version)
 
     async def _send(self, job: _Job) -> list[ledger.Outcome]:
         """Send one job; a digest refused as too large (413) is split in two and each half sent."""

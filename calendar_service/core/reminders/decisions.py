@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,8 +70,18 @@ def unpreparable(row: Claimed, exc: Exception, now: dt.datetime) -> Outcome:
     return final(row, RowState.FAILED, f"could not be prepared: {type(exc).__name__}: {exc}"[:500], now)
 
 
+# Builds a reminder's data from its row, the calendar, the instant it speaks as of, `late` and the base
+# URL: `reminder_message_data`, or a memo of it (a burst sends the same reminder to many subscribers).
+ReminderData = Callable[[Claimed, Calendar, dt.datetime, bool, str], dict[str, Any]]
+
+
 def check_row(
-    row: Claimed, sub: Audience | None, calendar: Calendar | None, now: dt.datetime, rules: Rules
+    row: Claimed,
+    sub: Audience | None,
+    calendar: Calendar | None,
+    now: dt.datetime,
+    rules: Rules,
+    reminder_data: ReminderData = reminder_message_data,
 ) -> Message | Outcome:
     """The message to send for a claimed `row`, or its final outcome when it must not be sent.
 
@@ -92,7 +102,7 @@ def check_row(
         if stale:
             return final(row, RowState.CANCELLED, stale, now)
         late = row.late or (row.first_attempt_at is None and now - row.due_at > rules.late_after)
-        data: dict[str, Any] = reminder_message_data(row, calendar, at, late, rules.base_url)
+        data: dict[str, Any] = reminder_data(row, calendar, at, late, rules.base_url)
     else:
         if now - row.due_at > rules.notification_max_age:
             return final(row, RowState.FAILED, TOO_OLD, now)
