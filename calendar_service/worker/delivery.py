@@ -489,11 +489,14 @@ class Delivery:
 
     async def _deliver(self, job: _Job) -> ledger.Outcome:
         try:
-            attempt = await self._post(job)
+            if job.prepared is not None and self._async_client is not None:
+                attempt = await self._async_client.post(job.prepared)  # signed ahead
+            else:
+                attempt = await self._send_on_a_thread(job)
         except Exception as exc:  # a bug in the client must not lose the row: retry it
             log.exception("sending %s failed unexpectedly", job.rows[0].id)
             attempt = Attempt(self.clock.now(), None, 0.0, f"{type(exc).__name__}: {exc}", None, "retry")
-        outcome = decisions.after_attempt(
+        return decisions.after_attempt(
             job.rows,
             job.message,
             attempt,
@@ -502,12 +505,9 @@ class Delivery:
             rules=self._rules,
             rng=self._rng,
         )
-        return outcome
 
-    async def _post(self, job: _Job) -> Attempt:
-        """Make the one attempt: the request signed ahead, or a plain client's send on a thread."""
-        if job.prepared is not None and self._async_client is not None:
-            return await self._async_client.post(job.prepared)
+    async def _send_on_a_thread(self, job: _Job) -> Attempt:
+        """A plain client's blocking send, on a worker thread."""
         sub = job.sub
         previous = sub.secret_in_grace(self.clock.now())
         return await asyncio.to_thread(
