@@ -5,6 +5,7 @@ Real loopback receivers; a settable clock decides when "due" is."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import threading
 import time
@@ -41,6 +42,19 @@ def run_in_background(service: ReminderService, now: dt.datetime) -> tuple[threa
     thread = threading.Thread(target=lambda: out.append(service.run_due(now, ahead=AHEAD)), daemon=True)
     thread.start()
     return thread, out
+
+
+class HoldTheFirst:
+    """A receiver's responder that holds the first request until `release` is set: a slow receiver."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self._count = itertools.count(1)
+
+    def __call__(self, request: Recorded) -> Reply:
+        if next(self._count) == 1:
+            self.release.wait(30)
+        return Reply(200)
 
 
 def claimed(engine: Engine) -> int:
@@ -170,16 +184,12 @@ def test_two_workers_claiming_ahead_share_a_burst_and_send_nothing_twice(engine:
 def test_a_queue_longer_than_the_lease_is_renewed_not_claimed_again(sqlite_engine: Engine) -> None:
     """One slow receiver holds the only sender past the lease; the rows queued behind it stay ours."""
     clock = SettableClock(START)
-    release = threading.Event()
+    slow = HoldTheFirst()
+    release = slow.release
     lease = dt.timedelta(seconds=30)
 
-    def hold_the_first(request: Recorded) -> Reply:
-        if len(rx.requests) == 1:
-            release.wait(30)
-        return Reply(200)
-
     with Receiver() as rx:
-        rx.respond_with(hold_the_first)
+        rx.respond_with(slow)
         add_subscription(sqlite_engine, rx.url, clock, sub_id="sub-slow")
         calendar = make_calendar(*[event(f"e{i}", DEADLINE) for i in range(3)])
         tuning = Tuning(concurrency=1, lease=lease)
@@ -246,15 +256,11 @@ def test_a_message_queued_behind_a_slow_receiver_is_checked_again_before_it_goes
     slow send: a message whose subscription was deleted meanwhile does not go out."""
     monkeypatch.setattr(delivery, "RECHECK_AFTER", dt.timedelta(seconds=0.1))
     clock = SettableClock(START)
-    release = threading.Event()
-
-    def hold_the_first(request: Recorded) -> Reply:
-        if len(rx.requests) == 1:
-            release.wait(30)
-        return Reply(200)
+    slow = HoldTheFirst()
+    release = slow.release
 
     with Receiver() as rx:
-        rx.respond_with(hold_the_first)
+        rx.respond_with(slow)
         for name in ("a", "b"):
             add_subscription(sqlite_engine, f"{rx.url}/{name}", clock, sub_id=f"sub-{name}")
         service = make_service(
