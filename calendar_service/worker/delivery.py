@@ -284,8 +284,9 @@ class Delivery:
                         else:
                             job = self._signed(job_or_outcome)
                             heapq.heappush(waiting, (job.not_before, next(order), job))
-                    if claimed and len(waiting) + inflight < limit:
-                        continue
+                    due_now = bool(waiting) and inflight < chunk and waiting[0][0] <= self.clock.now()
+                    if claimed and len(waiting) + inflight < limit and not due_now:
+                        continue  # claim on; what is due already goes out between two batches
                 moment = self.clock.now()
                 if waiting and inflight < chunk and waiting[0][0] <= moment:
                     due = [heapq.heappop(waiting)[2]]
@@ -301,7 +302,7 @@ class Delivery:
                     break
                 finished, returned = sends.take()
                 inflight -= len(finished) + len(returned)
-                for job in returned:  # waited too long since its check: checked again, sent next
+                for job in [] if abandoned else returned:  # waited too long since its check: again
                     heapq.heappush(waiting, (job.not_before, next(order), job))
                 # a send cancelled by shutdown(wait=False) leaves its rows claimed: they go out again
                 self._observe(finished)
@@ -316,7 +317,8 @@ class Delivery:
                 if (inflight or waiting) and self.clock.now() - renewed > self.tuning.lease / 3:
                     renewed = self.clock.now()
                     self._renew(claims, renewed + self.tuning.lease)
-                self._nap(waiting, inflight, chunk)
+                if exhausted or len(waiting) + inflight >= limit:  # else: claim on at once
+                    self._nap(waiting, inflight, chunk, abandoned)
             error = self._record(done_rows, subscriptions, stats) or error
             self._sends = None
             with contextlib.suppress(RuntimeError):  # the loop is gone already
@@ -325,7 +327,9 @@ class Delivery:
             raise error
         return stats
 
-    def _nap(self, waiting: list[tuple[dt.datetime, int, _Job]], inflight: int, chunk: int) -> None:
+    def _nap(
+        self, waiting: list[tuple[dt.datetime, int, _Job]], inflight: int, chunk: int, abandoned: bool
+    ) -> None:
         """Wait for the next thing to do: a turn of polling while sends are in flight (results gather
         meanwhile: waking for each one would take the GIL from the loop thousands of times a second in
         a burst), else the first waiting job's instant, in short naps, as the clock may be set (tests)."""
@@ -336,8 +340,10 @@ class Delivery:
             timeout = _POLL
         else:
             return  # nothing waits: claim again, or the run ends
-        if timeout > 0:
-            self._abandon.wait(timeout)
+        if timeout > 0 and abandoned:
+            time.sleep(timeout)  # the senders are dropping what they hold; `_abandon` stays set
+        elif timeout > 0:
+            self._abandon.wait(timeout)  # shutdown(wait=False) wakes it
 
     def _at_send_time(
         self, jobs: list[_Job], calendar_now: Callable[[], Calendar | None]

@@ -287,3 +287,30 @@ def test_a_message_queued_behind_a_slow_receiver_is_checked_again_before_it_goes
     states = {r["subscription_id"]: r["state"] for r in ledger.list_rows(sqlite_engine)}
     assert states[other] == "cancelled"
     assert stats[0].delivered == 1
+
+
+def test_shutdown_without_waiting_drops_what_is_queued_and_leaves_it_claimed(sqlite_engine: Engine) -> None:
+    """shutdown(wait=False) during a burst: the send in flight is abandoned, nothing queued goes out, and
+    every row stays claimed (to go out again, same webhook-id, once the lease ends)."""
+    clock = SettableClock(START)
+    slow = HoldTheFirst()
+    with Receiver() as rx:
+        rx.respond_with(slow)
+        add_subscription(sqlite_engine, rx.url, clock, sub_id="sub-slow")
+        calendar = make_calendar(*[event(f"e{i}", DEADLINE) for i in range(3)])
+        service = make_service(sqlite_engine, calendar, clock, tuning=Tuning(concurrency=1), timeout=60)
+        service.start(schedule=False)
+        try:
+            clock.set(DUE)
+            thread, stats = run_in_background(service, clock.now())
+            wait_until(lambda: len(rx.requests) == 1, what="the first send, held by the receiver")
+            started = time.monotonic()
+            service.shutdown(wait=False)
+            thread.join(timeout=10)
+            assert time.monotonic() - started < 5  # not the receiver's 30 s hold
+        finally:
+            slow.release.set()
+    assert not thread.is_alive()
+    assert stats[0].delivered == 0
+    assert len(rx.requests) == 1
+    assert claimed(sqlite_engine) == 3
