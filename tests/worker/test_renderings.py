@@ -7,6 +7,7 @@ import datetime as dt
 
 from calendar_service.adapters.db import ledger
 from calendar_service.core.messages import Message
+from calendar_service.core.reminders.leadtime import LeadTime
 from calendar_service.core.reminders.messages import reminder_message_data
 from calendar_service.render.webhook_payloads import render_payload
 from calendar_service.worker.renderings import Renderings
@@ -19,8 +20,9 @@ CALENDAR = make_calendar(event("e0", DEADLINE), event("e1", DEADLINE))
 
 def _row(n: int, event_id: str = "e0") -> ledger.Claimed:
     return ledger.Claimed(
-        id=f"rem_{n}", subscription_id=f"sub-{n}", kind="reminder.due", event_id=event_id, lead_time="P1D",
-        payload=None, due_at=DUE, deadline_at=DEADLINE, attempts=0, late=False, first_attempt_at=None,
+        id=f"rem_{n}", subscription_id=f"sub-{n}", kind="reminder.due", event_id=event_id,
+        lead_time=LeadTime.parse("P1D"), payload=None, due_at=DUE, deadline_at=DEADLINE, attempts=0,
+        late=False, first_attempt_at=None,
     )  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
 from calendar_service.adapters.db import ledger
+from calendar_service.core.reminders.leadtime import LeadTime
 from calendar_service.core.reminders.records import Member, NewRow, Outcome, RowState
 
 DUE = dt.datetime(2026, 7, 9, 3, 1, tzinfo=dt.UTC)
@@ -21,7 +22,7 @@ RETRIED, FAILED = range(150, 180), range(180, 190)
 def _rows() -> list[NewRow]:
     return [
         NewRow(id=f"rem_{i:03d}", subscription_id=f"sub-{i % 7}", kind="reminder.due", event_id=f"e{i}",
-               due_at=DUE, lead_time="PT1H", deadline_at=DUE + dt.timedelta(hours=1))
+               due_at=DUE, lead_time=LeadTime.parse("PT1H"), deadline_at=DUE + dt.timedelta(hours=1))
         for i in range(N)
     ]  # fmt: skip
 
