@@ -567,9 +567,16 @@ class LiveCalendar:
         """Reconcile `calendar` at `now`; with a database, against the stored state and under its lock."""
         if self.engine is None:  # one process on its own (the reminder worker): its memory is the state
             return reconcile(old.published if old else {}, calendar, now, self.retention), 0
-        from calendar_service.adapters.db.publications import publish
+        from calendar_service.adapters.db.publications import StoredPublication, publish
 
-        stored = publish(self.engine, lambda previous: reconcile(previous, calendar, now, self.retention))
+        # What we serve is what was stored at its revision: while nobody has published since, the
+        # rows need not be read back (see `publish`).
+        known = (
+            None if old is None or old.revision == 0 else StoredPublication(old.revision, dict(old.published))
+        )
+        stored = publish(
+            self.engine, lambda previous: reconcile(previous, calendar, now, self.retention), known
+        )
         return stored.states, stored.revision
 
     def _stored_revision(self) -> int | None:
