@@ -73,7 +73,10 @@ def child(data: Path, rounds: int, profile: bool) -> dict[str, Any]:
     from calendar_service.web.extension import services
 
     state = Path(tempfile.mkdtemp(prefix="bench-scale-state-"))
-    settings = Settings.from_env({}, data_path=data, state_dir=state, reload_interval=3600, reload_settle=0)
+    settings = Settings.from_env(
+        {}, data_path=data, state_dir=state, reload_interval=3600, reload_settle=0,
+        max_data_bytes=max(2 * data.stat().st_size, Settings.max_data_bytes),  # 100,000 events: 57 MB
+    )  # fmt: skip
     clock = SettableClock(dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC))
     app = create_app(settings, clock=clock)
     live = services(app).live

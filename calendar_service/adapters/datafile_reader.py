@@ -9,10 +9,11 @@ finding into the sentence both show instead of a traceback.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from stat import S_ISREG
 
@@ -92,3 +93,24 @@ def paused_gc() -> Iterator[None]:
             _gc_pauses -= 1
             if _gc_pauses == 0 and _gc_was_enabled:
                 gc.enable()
+
+
+def _libc_trim() -> Callable[[int], int] | None:
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+        return trim
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to give back this way
+        return None
+
+
+_malloc_trim = _libc_trim()
+
+
+def release_freed_memory() -> None:
+    """Give the C heap's free pages back to the system after a version was replaced (glibc only).
+
+    What a parse frees lies between the objects the new version keeps, so glibc would hold those
+    pages for good: the process would keep a reload's peak as its size.
+    """
+    if _malloc_trim is not None:
+        _malloc_trim(0)

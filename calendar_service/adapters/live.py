@@ -67,6 +67,7 @@ from calendar_service.adapters.datafile_reader import (
     describe_failure,
     paused_gc,
     read_event_file,
+    release_freed_memory,
 )
 from calendar_service.adapters.holding import Holding
 from calendar_service.core.calendar import Calendar
@@ -429,6 +430,8 @@ class LiveCalendar:
             finally:
                 del self._in_flight[attempt.fingerprint]
                 self._settled_or_free.notify_all()
+                if attempt.raw:
+                    release_freed_memory()  # what parsing left between the kept objects
 
     def _validate(self, attempt: _Attempt) -> LoadResult | _Refusal:
         if attempt.release is not None:
