@@ -177,7 +177,9 @@ def _history(rng: random.Random, lines: list[str]) -> None:
     lines.append("    history:")
     lines.append(f"      - changed: {was - dt.timedelta(days=rng.randint(1, 40))}")
     lines.append("        kind: rescheduled")
-    lines.append(f'        was: {{date: {was}, time: "00:01", tz: America/New_York}}')
+    # A clock time no event is given (TIMES), so the step always moved something: `validate` refuses
+    # a step that changes nothing, which 00:01 on the event's own day once was at 100,000 events.
+    lines.append(f'        was: {{date: {was}, time: "06:30", tz: America/New_York}}')
     lines.append("        note: Moved by a later order")
     url = f"https://example.org/fr/{rng.randint(1, 99999)}"
     lines.append(f"        source: {{title: Federal Register notice, url: {url}}}")

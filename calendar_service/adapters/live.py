@@ -30,9 +30,20 @@ read half-way), and unchanged while it was read. A valid version that would take
 `hold_window` seconds or a curator confirms that content (`trade-calendar publish --confirm`, read
 from `confirmations`, the database).
 
-Nothing here starts a thread by itself. Web workers call `maybe_check()` on requests (a monotonic-clock
-comparison, a `stat` at most every `reload_interval`); `serve` and the reminder worker call
-`start_polling()` on purpose so listeners hear about changes even when no request arrives.
+No request ever waits for a reload. A reload runs in a background thread of the process: the polling
+thread where one was started on purpose (`start_polling()`: `serve`, the reminder worker, and each
+gunicorn worker through `gunicorn_conf.post_worker_init`), otherwise a one-off thread that a request
+calling `maybe_check()` starts when `reload_interval` has passed (at most one at a time). Either way the
+file is parsed with the GC paused into a new version beside the one being served, which is replaced in
+one assignment; every request meanwhile is answered from the version being served.
+
+The guarantee, for each process that polls (an idle gunicorn worker included): a file left alone is
+served within `reload_interval` + `settle` + the time a reload takes, and another process's publication
+is followed within `reload_interval` of it (or of this process's own reload of a newer file ending).
+A process that does not poll starts looking when a request comes, so that request (and those during
+the reload) still get the version before. `/healthz` (`data_version`) says which version a process
+serves. `check()` is the synchronous form: it returns once the file, as it is now, has been looked at
+(tests and the CLI use it).
 """
 
 from __future__ import annotations
@@ -56,6 +67,7 @@ from calendar_service.adapters.datafile_reader import (
     describe_failure,
     paused_gc,
     read_event_file,
+    release_freed_memory,
 )
 from calendar_service.adapters.holding import Holding
 from calendar_service.core.calendar import Calendar
@@ -196,7 +208,10 @@ class LiveCalendar:
         self._settled_or_free = threading.Condition(self._lock)  # an in-flight validation finished
         self._next_check = 0.0  # time.monotonic() deadline; checked without the lock on the hot path
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread: threading.Thread | None = None  # the polling thread, when started on purpose
+        self._thread_pid = 0  # the process that started it (a fork copies the object, not the thread)
+        self._checker: threading.Thread | None = None  # a one-off check a request started
+        self._starting = threading.Lock()  # two requests must not start two checks
         self._follow_failed = False  # the last revision read failed (logged once per outage)
 
     # --- reading ------------------------------------------------------------------------------------
@@ -233,10 +248,35 @@ class LiveCalendar:
     # --- checking -----------------------------------------------------------------------------------
 
     def maybe_check(self) -> None:
-        """Check the file if `reload_interval` has passed; never blocks behind another check, never raises."""
-        if time.monotonic() < self._next_check:
+        """Have the file looked at in the background if `reload_interval` has passed; returns at once.
+
+        Never raises, never waits: the request that notices a change is answered from the version being
+        served. With a polling thread in this process there is nothing to do; otherwise a one-off
+        thread checks (unless one still is).
+        """
+        now = time.monotonic()
+        if now < self._next_check or self._polling_here():
             return
-        self._guarded(wait=False, background=False)
+        self._next_check = now + self.reload_interval  # the check sets it again when it looks
+        try:
+            with self._starting:
+                checker = self._checker
+                if checker is not None and checker.is_alive():
+                    return
+                checker = threading.Thread(
+                    target=self._guarded,
+                    kwargs={"wait": False, "background": False},
+                    name="trade-calendar-check",
+                    daemon=True,
+                )
+                checker.start()
+                self._checker = checker
+        except Exception:  # e.g. no thread can be started: keep serving, try again next interval
+            log.exception("starting a check of %s failed", self.path)
+
+    def _polling_here(self) -> bool:
+        thread = self._thread
+        return thread is not None and self._thread_pid == os.getpid() and thread.is_alive()
 
     def check(self) -> bool:
         """Check the file and the shared publication state now; return whether a snapshot was swapped in."""
@@ -275,6 +315,12 @@ class LiveCalendar:
                 self._settled_or_free.wait(timeout=attempt.wait if isinstance(attempt, _Unsettled) else 1.0)
                 attempt = self._begin(now)
             if not isinstance(attempt, _Attempt):
+                if self._in_flight:
+                    # A newer file is being validated here: publishing our older calendar again over
+                    # another process's publication of it would move its events back and forth (and
+                    # raise their SEQUENCE) for as long as a reload takes. It is followed (or
+                    # published) when that validation ends, in `_complete`.
+                    return False
                 return stored_revision is not None and self._follow(stored_revision, now)
         finally:
             self._lock.release()
@@ -332,7 +378,9 @@ class LiveCalendar:
             holding.drop("the file changed again")
         self._tickets += 1
         self._in_flight[fingerprint] = self._tickets
-        return _Attempt(self._tickets, fingerprint, digest, raw, now)
+        # The version is published as of a clock read after its bytes were: a check that began before
+        # an edit (and before the clock moved on) must not date the edit earlier than it was made.
+        return _Attempt(self._tickets, fingerprint, digest, raw, self.clock.now())
 
     def _unsettled(self, stat: os.stat_result, fingerprint: Fingerprint) -> _Unsettled | None:
         """Under the lock: whether the file changed too recently to be read (None: read it now)."""
@@ -382,6 +430,8 @@ class LiveCalendar:
             finally:
                 del self._in_flight[attempt.fingerprint]
                 self._settled_or_free.notify_all()
+                if attempt.raw:
+                    release_freed_memory()  # what parsing left between the kept objects
 
     def _validate(self, attempt: _Attempt) -> LoadResult | _Refusal:
         if attempt.release is not None:
@@ -520,9 +570,16 @@ class LiveCalendar:
         """Reconcile `calendar` at `now`; with a database, against the stored state and under its lock."""
         if self.engine is None:  # one process on its own (the reminder worker): its memory is the state
             return reconcile(old.published if old else {}, calendar, now, self.retention), 0
-        from calendar_service.adapters.db.publications import publish
+        from calendar_service.adapters.db.publications import StoredPublication, publish
 
-        stored = publish(self.engine, lambda previous: reconcile(previous, calendar, now, self.retention))
+        # What we serve is what was stored at its revision: while nobody has published since, the
+        # rows need not be read back (see `publish`).
+        known = (
+            None if old is None or old.revision == 0 else StoredPublication(old.revision, dict(old.published))
+        )
+        stored = publish(
+            self.engine, lambda previous: reconcile(previous, calendar, now, self.retention), known
+        )
         return stored.states, stored.revision
 
     def _stored_revision(self) -> int | None:
@@ -583,23 +640,26 @@ class LiveCalendar:
 
     def start_polling(self) -> None:
         """Check the file every `reload_interval` seconds in a daemon thread until `stop_polling()`."""
-        if self._thread is not None:
+        if self._polling_here():
             return
         self._stop.clear()
+        # A fork (a gunicorn worker) copies this object but not the thread: each process starts its own.
         self._thread = threading.Thread(target=self._poll, name="trade-calendar-reload", daemon=True)
+        self._thread_pid = os.getpid()
         self._thread.start()
 
     def stop_polling(self) -> None:
-        """Stop the polling thread and wait for it."""
+        """Stop the polling thread and wait for it (and for the checks it or a request started)."""
         self._stop.set()
-        if self._thread is not None:
+        if self._thread is not None and self._thread_pid == os.getpid():
             self._thread.join(timeout=10)
-            self._thread = None
-        for worker in self._workers:
+        self._thread = None
+        for worker in [*self._workers, *([self._checker] if self._checker else [])]:
             worker.join(timeout=10)
-        self._workers = []
+        self._workers, self._checker = [], None
 
     def _poll(self) -> None:
-        # A long validation runs in its own thread, so this loop keeps looking at the file meanwhile.
+        # A long validation runs in its own thread, so this loop keeps looking at the file meanwhile
+        # (a newer edit supersedes it) and at the stored revision.
         while not self._stop.wait(self.reload_interval):
             self._guarded(wait=False, background=True)

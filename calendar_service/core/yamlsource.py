@@ -19,10 +19,12 @@ stops at 1,000 levels, but building 500 of them would exhaust Python's stack).
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from yaml.composer import ComposerError
 
 from calendar_service.core.problems import Problem
 
@@ -72,20 +74,32 @@ _KNOWN_SCALAR_TAGS = frozenset(
 
 @dataclass
 class Locations:
-    """Line and column (1-based) of each value, and of each mapping key, by path."""
+    """Line and column (1-based) of each value, and of each mapping key, by path.
 
-    values: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
-    keys: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    Kept packed (`line << 32 | column`, one int instead of a tuple of two): a large file has some
+    forty places per event, and they live as long as its validation.
+    """
+
+    values: dict[PathKey, int] = field(default_factory=dict)
+    keys: dict[PathKey, int] = field(default_factory=dict)
 
     def of(self, path: PathKey, *, key: bool = False) -> tuple[int, int]:
         """Where `path` is, or its nearest enclosing value that exists in the file."""
         if key and path in self.keys:
-            return self.keys[path]
+            return _unpack(self.keys[path])
         for end in range(len(path), -1, -1):
             found = self.values.get(path[:end])
             if found is not None:
-                return found
+                return _unpack(found)
         return (1, 1)
+
+
+def _pack(mark: Any) -> int:
+    return int((mark.line + 1) << 32 | (mark.column + 1))
+
+
+def _unpack(packed: int) -> tuple[int, int]:
+    return packed >> 32, packed & 0xFFFFFFFF
 
 
 @dataclass
@@ -103,21 +117,18 @@ def parse_yaml(text: str, path: str) -> ParsedYaml:
     """Parse `text`, reporting syntax errors, duplicate keys and unsupported tags as problems."""
     locations = Locations()
     problems: list[Problem] = []
+    loader = _TextLoader(text)
+    builder = _Builder(path, locations, problems, loader)
     try:
-        root = yaml.compose(text, Loader=_TextLoader)
-    except yaml.MarkedYAMLError as exc:
-        problems.append(_syntax_problem(exc, text, path))
-        return ParsedYaml(None, locations, problems)
-    except yaml.YAMLError as exc:
-        problems.append(Problem(path, 1, 1, "error", f"YAML syntax: {exc}"))
-        return ParsedYaml(None, locations, problems)
-    if root is None:
-        return ParsedYaml(None, locations, problems)
-    builder = _Builder(path, locations, problems)
-    try:
-        data = builder.build(root, ())
+        data = builder.document()
     except _AliasOverrun:
         return ParsedYaml(None, Locations(), [_alias_problem(text, path)])
+    except yaml.MarkedYAMLError as exc:
+        return ParsedYaml(None, Locations(), [_syntax_problem(exc, text, path)])
+    except yaml.YAMLError as exc:
+        return ParsedYaml(None, Locations(), [Problem(path, 1, 1, "error", f"YAML syntax: {exc}")])
+    finally:
+        loader.dispose()
     return ParsedYaml(data, locations, problems, builder.typed)
 
 
@@ -247,80 +258,206 @@ def _syntax_hint(exc: yaml.MarkedYAMLError, found: str) -> str:
 
 
 class _Builder:
-    def __init__(self, path: str, locations: Locations, problems: list[Problem]) -> None:
+    """Build the values straight from the parser's events, one at a time.
+
+    Composing the whole node tree first (`yaml.compose`) held about 17 KB per event of a large file
+    at once, more than everything else a reload keeps (issue 21); here only the values and their
+    places are built. An anchored value's events are kept, and an alias replays them, so an alias
+    is built (and counted against the budget) where it is used, as composing would share it.
+    """
+
+    def __init__(self, path: str, locations: Locations, problems: list[Problem], loader: _Loader) -> None:
         self.path = path
         self.values = locations.values
         self.keys = locations.keys
         self.problems = problems
         self.typed: list[tuple[PathKey, str]] = []
-        # Composing shares one node between an anchor and its aliases, so a collection met a second
-        # time is an alias being expanded; `_open` holds the collections being built (a loop).
-        self._seen: set[int] = set()
-        self._open: set[int] = set()
+        self._loader = loader
+        self._anchors: dict[str, list[Any]] = {}  # events of each anchored value, by anchor
+        self._recording: list[tuple[str, list[Any]]] = []  # anchored collections being read
+        self._replay: list[Any] = []  # iterators over anchored events, innermost last
         self._aliasing = 0  # how many aliases deep the current value is
         self._from_aliases = 0  # values built while expanding aliases
 
-    def build(self, node: yaml.Node, at: PathKey) -> Any:
-        mark = node.start_mark
-        self.values[at] = (mark.line + 1, mark.column + 1)
+    def document(self) -> Any:
+        """The single document's value (None for an empty stream)."""
+        loader = self._loader
+        loader.get_event()  # StreamStartEvent
+        if loader.check_event(yaml.StreamEndEvent):
+            return None
+        start: Any = loader.get_event()  # DocumentStartEvent
+        data = self.build(self._take(), ())
+        loader.get_event()  # DocumentEndEvent
+        if not loader.check_event(yaml.StreamEndEvent):
+            extra: Any = loader.get_event()
+            raise ComposerError(
+                "expected a single document in the stream",
+                start.start_mark,
+                "but found another document",
+                extra.start_mark,
+            )
+        return data
+
+    def _take(self) -> Any:
+        if self._replay:
+            return next(self._replay[-1])
+        event: Any = self._loader.get_event()
+        for _, recorded in self._recording:
+            recorded.append(event)
+        return event
+
+    def build(self, event: Any, at: PathKey, *, alias: bool = False) -> Any:
+        self.values[at] = _pack(event.start_mark)
         if self._aliasing:
             self._from_aliases += 1
             if self._from_aliases > ALIAS_BUDGET:
                 raise _AliasOverrun
-        if isinstance(node, yaml.ScalarNode):
-            if node.tag == _NULL_TAG:
-                return None
-            if node.tag not in _KNOWN_SCALAR_TAGS:
-                tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-                self._error(node, f"unsupported YAML tag {tag!r} — remove it; values are plain text")
-            elif not node.style and _TYPED_BY_YAML_12.fullmatch(node.value):  # style "" or None: plain
-                self.typed.append((at, node.value))
-            return node.value
+        if isinstance(event, yaml.AliasEvent):
+            return self._alias(event, at)
+        if isinstance(event, yaml.ScalarEvent):
+            self._define(event, [event])
+            return self._scalar(event, at)
         if len(at) >= MAX_DEPTH:
-            self._error(node, f"nested more than {MAX_DEPTH} levels deep — an event file needs at most 6")
+            self._error(event, f"nested more than {MAX_DEPTH} levels deep — an event file needs at most 6")
+            self._skip(event)
             return None
-        key = id(node)
-        if key in self._open:
-            raise _AliasOverrun
-        alias = key in self._seen
-        self._seen.add(key)
-        self._open.add(key)
-        self._aliasing += alias
+        recorded = self._open(event)
+        self._aliasing += alias  # what an alias repeats counts against the budget
         try:
-            return self._collection(node, at)
+            value: Any = (
+                self._sequence(at) if isinstance(event, yaml.SequenceStartEvent) else self._mapping(at)
+            )
         finally:
             self._aliasing -= alias
-            self._open.discard(key)
+        self._close(recorded)
+        return value
 
-    def _collection(self, node: yaml.Node, at: PathKey) -> Any:
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*at, index)) for index, item in enumerate(node.value)]
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, at)
-        self._error(node, "unsupported YAML node")  # pragma: no cover - compose yields only the three kinds
-        return None
+    def _scalar(self, event: Any, at: PathKey) -> str | None:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = _resolve_scalar(event.value, event.implicit)
+        if tag == _NULL_TAG:
+            return None
+        if tag not in _KNOWN_SCALAR_TAGS:
+            shown = tag.replace("tag:yaml.org,2002:", "!!")
+            self._error(event, f"unsupported YAML tag {shown!r} — remove it; values are plain text")
+        elif not event.style and _TYPED_BY_YAML_12.fullmatch(event.value):  # style "" or None: plain
+            self.typed.append((at, event.value))
+        return str(event.value)
 
-    def _mapping(self, node: yaml.MappingNode, at: PathKey) -> dict[str, Any]:
+    def _define(self, event: Any, recorded: list[Any]) -> None:
+        anchor = event.anchor
+        if anchor is None or self._replay:
+            return  # a replayed value defines nothing again
+        first = self._anchors.get(anchor) or next((r for a, r in self._recording if a == anchor), None)
+        if first is not None and first[0] is not event:
+            raise ComposerError(
+                f"found duplicate anchor {anchor!r}; first occurrence",
+                first[0].start_mark,
+                "second occurrence",
+                event.start_mark,
+            )
+        self._anchors[anchor] = recorded
+
+    def _open(self, event: Any) -> tuple[str, list[Any]] | None:
+        """Start keeping an anchored collection's events (its own start event first)."""
+        if event.anchor is None or self._replay:
+            return None
+        recorded: list[Any] = [event]
+        self._define(event, recorded)
+        del self._anchors[event.anchor]  # defined once its end is read: an alias before that is a loop
+        entry = (event.anchor, recorded)
+        self._recording.append(entry)
+        return entry
+
+    def _close(self, entry: tuple[str, list[Any]] | None) -> None:
+        if entry is not None:
+            self._recording.remove(entry)
+            self._anchors[entry[0]] = entry[1]
+
+    def _alias(self, event: Any, at: PathKey) -> Any:
+        name = event.anchor
+        recorded = self._anchors.get(name)
+        if recorded is None:
+            if any(anchor == name for anchor, _ in self._recording):
+                raise _AliasOverrun  # inside the value it repeats: it would never end
+            raise ComposerError(None, None, f"found undefined alias {name!r}", event.start_mark)
+        self._replay.append(iter(recorded))
+        try:
+            # Placed where composing places it, at the anchored value (its marks).
+            return self.build(self._take(), at, alias=True)
+        finally:
+            self._replay.pop()
+
+    def _skip(self, event: Any) -> None:
+        """Read past a value that is not built (anchors in it are still defined); no recursion, as
+        what is skipped may be nested deeper than the stack allows."""
+        opened: list[tuple[str, list[Any]] | None] = []
+        while True:
+            if isinstance(event, yaml.ScalarEvent):
+                self._define(event, [event])
+            elif isinstance(event, yaml.CollectionStartEvent):
+                opened.append(self._open(event))
+            elif isinstance(event, yaml.CollectionEndEvent):
+                self._close(opened.pop())
+            if not opened:
+                return
+            event = self._take()
+
+    def _sequence(self, at: PathKey) -> list[Any]:
+        items: list[Any] = []
+        while True:
+            event = self._take()
+            if isinstance(event, yaml.SequenceEndEvent):
+                return items
+            items.append(self.build(event, (*at, len(items))))
+
+    def _mapping(self, at: PathKey) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
-                self._error(key_node, "keys must be plain names (no merge keys, lists or mappings as keys)")
+        while True:
+            key_event = self._take()
+            if isinstance(key_event, yaml.MappingEndEvent):
+                return result
+            if isinstance(key_event, yaml.AliasEvent):  # an alias of a scalar is that scalar as a key
+                anchored = self._anchors.get(key_event.anchor or "")
+                if anchored is not None and isinstance(anchored[0], yaml.ScalarEvent):
+                    key_event = anchored[0]
+            if not isinstance(key_event, yaml.ScalarEvent) or (
+                key_event.tag in (None, "!")
+                and _resolve_scalar(key_event.value, key_event.implicit) == _MERGE_TAG
+            ):
+                self._error(key_event, "keys must be plain names (no merge keys, lists or mappings as keys)")
+                self._skip(key_event)
+                self._skip(self._take())
                 continue
-            key = key_node.value
+            self._define(key_event, [key_event])
+            # Interned: every event repeats the same dozen keys, in its mapping and in its places.
+            key = sys.intern(key_event.value)
             key_at = (*at, key)
-            here = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if key in result:
-                first = self.keys[key_at]
+                first = _unpack(self.keys[key_at])
                 self._error(
-                    key_node,
+                    key_event,
                     f"duplicate key {key!r} (first at line {first[0]}) — YAML keeps only one; "
                     "delete or merge the two",
                 )
+                self._skip(self._take())
                 continue
-            self.keys[key_at] = here
-            result[key] = self.build(value_node, key_at)
-        return result
+            self.keys[key_at] = _pack(key_event.start_mark)
+            result[key] = self.build(self._take(), key_at)
 
-    def _error(self, node: yaml.Node, message: str) -> None:
-        mark = node.start_mark
+    def _error(self, event: Any, message: str) -> None:
+        mark = event.start_mark
         self.problems.append(Problem(self.path, mark.line + 1, mark.column + 1, "error", message))
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _resolve_scalar(value: str, implicit: tuple[bool, bool]) -> str:
+    """The tag composing gives an untagged scalar: `_TextLoader.resolve`, without a node."""
+    if implicit[0] and value in _NULLS:
+        return _NULL_TAG
+    if implicit[0] and value == "<<":
+        return _MERGE_TAG
+    return "tag:yaml.org,2002:str"

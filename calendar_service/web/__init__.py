@@ -3,9 +3,11 @@
     gunicorn 'calendar_service.web:create_app()'
     flask --app calendar_service.web run
 
-Creating the app loads the data file once and starts nothing in the background: each request
-checks (at most every `reload_interval`) whether the file changed. The reminder scheduler runs only
-where it is started on purpose (`trade-calendar serve`, or the worker command).
+Creating the app loads the data file once and starts no thread by itself: `serve` and gunicorn's
+`post_worker_init` (gunicorn_conf) start each process's reload thread; without one, a request that
+finds `reload_interval` passed starts a one-off background check (adapters/live.py), and no request
+waits for a reload. The reminder scheduler runs only where it is started on purpose
+(`trade-calendar serve`, or the worker command).
 """
 
 from __future__ import annotations

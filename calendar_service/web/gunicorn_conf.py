@@ -1,4 +1,4 @@
-"""gunicorn hooks for prometheus_client's multiprocess mode; inert without `PROMETHEUS_MULTIPROC_DIR`.
+"""gunicorn hooks: each worker's reload thread, and prometheus_client's multiprocess mode.
 
     gunicorn --config python:calendar_service.web.gunicorn_conf --workers 4 \
         'calendar_service.web:create_app()'
@@ -7,7 +7,10 @@ With `PROMETHEUS_MULTIPROC_DIR` set, every worker writes its counters to files i
 `/metrics` adds them up. The files must not outlive the server: counts from a previous run would be
 added to this one's, so the master removes them when it starts (a tmpfs mount does the same). When a
 worker exits its files stay (its requests still happened); `mark_process_dead` drops only its live
-gauges, as prometheus_client's documentation asks.
+gauges, as prometheus_client's documentation asks (all of this is inert without the variable).
+
+`post_worker_init` starts each worker's reload thread (adapters/live.py): without it a worker looks at
+the data file only when a request comes, and answers that request from the version before.
 """
 
 from __future__ import annotations
@@ -71,3 +74,20 @@ def child_exit(server: object, worker: _Worker) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+class _LoadedWorker(Protocol):
+    wsgi: object
+
+
+def post_worker_init(worker: _LoadedWorker) -> None:
+    """Start this worker's reload thread, so it follows the file and the stored state when idle too.
+
+    In the worker, after the fork: a thread started in the master would not be copied into it.
+    """
+    from flask import Flask
+
+    from calendar_service.web.extension import services
+
+    if isinstance(worker.wsgi, Flask):
+        services(worker.wsgi).live.start_polling()

@@ -7,7 +7,7 @@ Under gunicorn each worker counts its own requests, and a scrape lands on one wo
 `PROMETHEUS_MULTIPROC_DIR` (before the server starts; see `gunicorn_conf`) turns on prometheus_client's
 multiprocess mode: every worker's counters live in files there and each scrape adds them up in a fresh
 registry. The data state is not added up: every worker loads every version of the file, so the version,
-its load time and "failing" come from the worker answering the scrape (after it looks at the file), and
+its load time and "failing" come from the worker answering the scrape, and
 the reload counters report the most any worker has counted — kept in files that outlive their worker,
 so the figure never goes down, as a Prometheus counter must not.
 """

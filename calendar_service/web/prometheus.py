@@ -92,7 +92,7 @@ class Metrics:
         """Every metric in the text format: this process's, or every worker's in multiprocess mode."""
         if self.multiprocess_dir is None:
             return bytes(generate_latest(self.registry))
-        self.live.maybe_check()  # an idle worker may answer the scrape: report the file as it is now
+        self.live.maybe_check()  # a worker without a reload thread starts one check
         registry = CollectorRegistry()
         registry.register(_AllWorkers(self.multiprocess_dir))
         registry.register(_LiveCollector(self.live, counters=False))

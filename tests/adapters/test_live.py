@@ -14,9 +14,11 @@ from sqlalchemy.engine import Engine
 import calendar_service.adapters.live as live_module
 from calendar_service.adapters.clock import SettableClock
 from calendar_service.adapters.db import create_schema, make_engine
+from calendar_service.adapters.db.publications import current_revision
 from calendar_service.adapters.live import LiveCalendar
 from calendar_service.core.datafile import LoadResult
 from tests.support.livecal import failure_text, title_of
+from tests.support.polling import wait_until
 from tests.support.webapp import sample_yaml
 
 
@@ -187,7 +189,7 @@ def test_an_error_that_is_not_a_finding_is_a_refused_reload_and_retried(
 
     monkeypatch.setattr(live_module, "parse_calendar", once)
     edit(data_file, "title: London day 2", "title: London, day two")
-    live.maybe_check()  # before: the error escaped into the request (a bare 500 under gunicorn)
+    assert live.check() is False  # once: the error escaped into the request (a bare 500 under gunicorn)
     assert said in failure_text(live)
     assert title_of(live, "london") == "London day 2"
     assert live.check() is True  # tried again without another edit
@@ -281,3 +283,49 @@ def test_health_recovers_after_the_file_was_unreadable_for_a_while(
     assert live.check() is True
     assert live.last_failure is None
     assert title_of(live, "london") == "London, day two"
+
+
+def test_a_process_reading_a_newer_file_does_not_publish_its_older_one_meanwhile(
+    data_file: Path, engine: Engine, clock: SettableClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two processes on one file and one database; A's reload of the edit takes long (it is held).
+    a = LiveCalendar(data_file, clock=clock, engine=engine, reload_interval=0.005)
+    b = LiveCalendar(data_file, clock=clock, engine=engine, reload_interval=0.005)
+    assert a.check()
+    assert b.check()
+    real = live_module.parse_calendar  # type: ignore[attr-defined]
+    started, release = threading.Event(), threading.Event()
+
+    def held_in_the_background(raw: bytes, path: str, *, today: object) -> LoadResult:
+        if threading.current_thread().name.startswith("trade-calendar") and b"London, day two" in raw:
+            started.set()
+            release.wait(timeout=30)
+        return real(raw, path, today=today)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(live_module, "parse_calendar", held_in_the_background)
+    looks = [0]
+    stored_revision = a._stored_revision
+
+    def counted() -> int | None:
+        looks[0] += 1
+        return stored_revision()
+
+    monkeypatch.setattr(a, "_stored_revision", counted)
+    edit(data_file, "title: London day 2", "title: London, day two")
+    a.start_polling()
+    try:
+        assert started.wait(timeout=10)
+        assert b.check() is True  # B publishes the edit while A is still reading it
+        published = current_revision(engine)
+        seen = looks[0]
+        wait_until(lambda: looks[0] >= seen + 3, what="A to look at the revision three times")
+        # Once, A published its older calendar again at each look, moving london back and forth.
+        assert current_revision(engine) == published
+        assert title_of(a, "london") == "London day 2"  # still served while A's reload runs
+    finally:
+        release.set()
+    wait_until(lambda: title_of(a, "london") == "London, day two", what="A to serve the edit")
+    a.stop_polling()
+    assert a.snapshot is not None
+    assert b.snapshot is not None
+    assert a.snapshot.published["london"] == b.snapshot.published["london"]

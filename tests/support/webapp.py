@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from calendar_service.web.extension import web_parts
+from calendar_service.web.extension import services, web_parts
 from tests.support.paths import TESTS_DATA
+from tests.support.polling import poll
 
 # Two events beyond tests/data/small.yaml: a live deadline ahead of the clock fixture (10 June 2025)
 # that was moved once, and a tagged, scoped tariff action.
@@ -60,6 +62,36 @@ class LiveServer:
     def get(self, path: str, **kwargs: object) -> requests.Response:
         """GET `path` from the server (no redirects followed)."""
         return requests.get(self.url + path, allow_redirects=False, timeout=10, **kwargs)  # type: ignore[arg-type]
+
+
+def reloaded(app: Flask) -> None:
+    """Have `app` look at its data file now and return once it has (served, or refused and reported).
+
+    No request waits for a reload (adapters/live.py): a request after an edit is answered from the
+    version before while a background thread reloads. A test that edits the file and then reads what
+    it expects of the new version first has the edit looked at, as the reload thread would.
+    """
+    services(app).live.check()
+
+
+def health_when(server: LiveServer, what: str, condition: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """Ask the server's /healthz until `condition(health)` holds (bounded) and return that answer.
+
+    Every ask is a request, and a request only ever starts a background reload: this is how a client
+    sees an edit arrive.
+    """
+
+    def probe() -> dict[str, Any] | None:
+        health: dict[str, Any] = server.get("/healthz").json()
+        return health if condition(health) else None
+
+    return poll(what, probe)
+
+
+def new_version_served(server: LiveServer, before: str) -> str:
+    """Wait (bounded) until the server serves a data version other than `before`; return it."""
+    health = health_when(server, "the edit to be served", lambda h: h["data_version"] != before)
+    return str(health["data_version"])
 
 
 def run_server(app: Flask) -> tuple[BaseWSGIServer, threading.Thread]:

@@ -20,7 +20,7 @@ from calendar_service.adapters.settings import Settings
 from calendar_service.core.filters import FILTER_PARAMETERS
 from calendar_service.web import create_app
 from calendar_service.web.ignored import HEADER, MAX_LISTED, MAX_NAME, header_value
-from tests.support.webapp import LiveServer, render_count
+from tests.support.webapp import LiveServer, reloaded, render_count
 
 FILTERED = ["/calendar.ics", "/api/v1/events", "/api/v1/deadlines/upcoming"]
 # A valid value of every filter that no event in the sample data has.
@@ -141,6 +141,7 @@ def test_subscribed_feed_url_survives_the_data_losing_its_last_tagged_event(
     assert len(_items(client, "/calendar.ics", "tag=reciprocal")) == 1
     text = data_file.read_text(encoding="utf-8")
     data_file.write_text(text.replace("tags: [reciprocal]", "tags: []"), encoding="utf-8")
+    reloaded(client.application)
     assert _items(client, "/calendar.ics", "tag=reciprocal") == []
     assert _items(client, "/api/v1/events", "tag=reciprocal") == []
 
@@ -151,6 +152,7 @@ def test_action_filters_feed_and_api(client: FlaskClient, data_file: Path) -> No
     # An event may only name a listed action (issue 10): list it before the events.
     action = 'actions:\n  - {id: eo-14299, title: EO 14299, sources: [{title: EO, url: "https://example.org/eo"}]}\n'
     data_file.write_text(text.replace("events:\n", action + "events:\n", 1))
+    reloaded(client.application)
     assert _items(client, "/calendar.ics", "action=eo-14299") == ["UID:tariff-hike@trade-calendar"]
     assert [e["id"] for e in _items(client, "/api/v1/events", "action=EO-14299")] == ["tariff-hike"]
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from calendar_service.web.compression import MIN_SIZE, accepts_gzip
-from tests.support.webapp import LiveServer, sample_yaml
+from tests.support.webapp import LiveServer, reloaded, sample_yaml
 
 
 def raw_get(server: LiveServer, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
@@ -69,6 +69,7 @@ def test_a_data_edit_gives_the_compressed_copy_a_new_tag(live_server: LiveServer
         sample_yaml().replace("Reciprocal tariff increase takes effect", "Reciprocal tariff rise"),
         encoding="utf-8",
     )
+    reloaded(live_server.app)
     status, after, packed = raw_get(
         live_server, "/events/tariff-hike", {"Accept-Encoding": "gzip", "If-None-Match": before["etag"]}
     )

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -23,6 +24,7 @@ from calendar_service.core.reminders.planning import CREATED, REMINDER
 from calendar_service.web import create_app
 from calendar_service.web.extension import services
 from calendar_service.worker.service import ReminderService
+from tests.support.polling import poll
 from tests.support.receiver import Receiver
 from tests.support.reminders import add_subscription, event, make_service, write_calendar
 from tests.support.webapp import run_server
@@ -60,6 +62,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Served, Receiver, SettableClock]]:
         add_subscription(engine, rx.url + "/gb", clock, filter={"country": ["GB"]}, sub_id="sub_gb")
         service = make_service(engine, services(app).live, clock)
         service.start(schedule=False)
+        services(app).live.start_polling()  # as `serve` does
         server, thread = run_server(app)
         try:
             yield Served(f"http://127.0.0.1:{server.server_port}", engine, service, data), rx, clock
@@ -67,6 +70,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Served, Receiver, SettableClock]]:
             server.shutdown()
             server.server_close()
             thread.join(timeout=5)
+            services(app).live.stop_polling()
             service.shutdown()
 
 
@@ -80,9 +84,9 @@ def test_a_moving_edit_that_adds_a_country_breaks_no_filter_and_no_subscriber(
         event("us-deadline", MOVED_TO, countries=("US", "CN")),
         event("gb-deadline", GB_DEADLINE, countries=("GB",)),
     )
-    feed = app.get("/calendar.ics?country=GB")  # this request loads the edit, then answers
+    # The reload thread reads the edit; requests meanwhile are answered from the version before.
+    feed = poll("the edit to be served", lambda: _if_has(app.get("/calendar.ics?country=GB"), "gb-deadline"))
     assert feed.status_code == 200, feed.text
-    assert "UID:gb-deadline" in feed.text
     assert "UID:us-deadline" not in feed.text
     events = app.get("/api/v1/events?country=GB")
     assert events.status_code == 200, events.text
@@ -91,11 +95,22 @@ def test_a_moving_edit_that_adds_a_country_breaks_no_filter_and_no_subscriber(
     assert germany.status_code == 200, germany.text
     assert "BEGIN:VEVENT" not in germany.text
 
-    # The GB subscriber hears about the new deadline and has its reminder planned.
-    rows = ledger.list_rows(app.engine, subscription_id="sub_gb")
+    # The GB subscriber hears about the new deadline and has its reminder planned (by the listener,
+    # in the reload thread, right after the swap).
+    rows = poll(
+        "the reminder to be planned", lambda: _if_two(ledger.list_rows(app.engine, subscription_id="sub_gb"))
+    )
     assert [(r["kind"], r["event_id"]) for r in rows] == [(CREATED, "gb-deadline"), (REMINDER, "gb-deadline")]
     assert rows[1]["due_at"] == GB_DEADLINE - dt.timedelta(hours=1)
     app.service.run_due(clock.now())
     notices = {r.path: json.loads(r.body) for r in rx.wait_for(2)}
     heard = {path: (notice["type"], notice["data"]["event_id"]) for path, notice in notices.items()}
     assert heard == {"/gb": ("event.created", "gb-deadline"), "/us": ("event.rescheduled", "us-deadline")}
+
+
+def _if_has(response: requests.Response, event_id: str) -> requests.Response | None:
+    return response if f"UID:{event_id}" in response.text else None
+
+
+def _if_two(rows: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    return rows if len(rows) >= 2 else None

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from pathlib import Path
 
+import pytest
+import requests
+
+import calendar_service.adapters.live as live_module
 from calendar_service.adapters.clock import SettableClock
 from calendar_service.adapters.settings import Settings
+from calendar_service.core.datafile import LoadResult
 from calendar_service.web import create_app
 from calendar_service.web.extension import services
 from tests.support.ics import edit, prop, vevent
-from tests.support.webapp import LiveServer, run_server
+from tests.support.webapp import LiveServer, health_when, new_version_served, run_server
 
 
 def test_moved_time_appears_and_sequence_rises(
@@ -23,7 +29,9 @@ def test_moved_time_appears_and_sequence_rises(
     sequence = int(prop(before, "SEQUENCE"))
 
     clock.advance(dt.timedelta(hours=1))
+    version = _version(live_server)
     edit(data_file, "time: 10:40", "time: 11:40")
+    new_version_served(live_server, version)
     second = live_server.get("/calendar.ics", headers={"If-None-Match": first.headers["ETag"]})
     assert second.status_code == 200
     after = vevent(second.text, "london")
@@ -43,7 +51,9 @@ def test_removed_event_is_cancelled_and_last_modified_moves(
     first = live_server.get("/calendar.ics")
     clock.advance(dt.timedelta(hours=1))
     text = data_file.read_text(encoding="utf-8")
+    before = _version(live_server)
     data_file.write_text(text[: text.index("  - id: eu-hearing")], encoding="utf-8")
+    new_version_served(live_server, before)
     second = live_server.get("/calendar.ics", headers={"If-Modified-Since": first.headers["Last-Modified"]})
     assert second.status_code == 200
     gone = vevent(second.text, "eu-hearing")
@@ -59,9 +69,9 @@ def test_invalid_edit_changes_nothing_served_and_healthz_reports_file_line(
     first = live_server.get("/calendar.ics")
     clock.advance(dt.timedelta(hours=1))
     edit(data_file, "kind: hearing", "kind: party")
+    health = health_when(live_server, "the edit to be refused", lambda h: h["last_failed_reload"] is not None)
     again = live_server.get("/calendar.ics", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
-    health = live_server.get("/healthz").json()
     assert health["status"] == "degraded"
     errors = health["last_failed_reload"]["errors"]
     assert errors
@@ -70,7 +80,7 @@ def test_invalid_edit_changes_nothing_served_and_healthz_reports_file_line(
     assert "trade_calendar_reload_failures_total 1.0" in live_server.get("/metrics").text
 
     edit(data_file, "kind: party", "kind: hearing")  # fixed: healthy again, same version served
-    assert live_server.get("/healthz").json()["status"] == "ok"
+    health_when(live_server, "the fix to be seen", lambda h: h["status"] == "ok")
     assert live_server.get("/calendar.ics").headers["ETag"] == first.headers["ETag"]
 
 
@@ -78,7 +88,9 @@ def test_restart_on_the_same_database_keeps_sequence(
     live_server: LiveServer, data_file: Path, clock: SettableClock, settings: Settings
 ) -> None:
     clock.advance(dt.timedelta(hours=1))
+    before = _version(live_server)
     edit(data_file, "time: 10:40", "time: 12:40")
+    new_version_served(live_server, before)
     moved = vevent(live_server.get("/calendar.ics").text, "london")
     live_server.server.shutdown()
 
@@ -103,5 +115,41 @@ def test_listeners_hear_each_swap(live_server: LiveServer, data_file: Path) -> N
     live.on_change(lambda old, new: heard.append((old.version if old else None, new.version)))
     version = live.snapshot.calendar.version
     edit(data_file, "title: London day 2", "title: London, day two")
-    live_server.get("/healthz")
+    new_version_served(live_server, version)
     assert heard == [(version, live.snapshot.calendar.version)]
+
+
+def _version(server: LiveServer) -> str:
+    return str(server.get("/healthz").json()["data_version"])
+
+
+def test_a_request_is_answered_from_the_old_version_while_a_reload_is_held(
+    live_server: LiveServer, data_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = live_module.parse_calendar  # type: ignore[attr-defined]
+    started, release = threading.Event(), threading.Event()
+
+    def held(raw: bytes, path: str, *, today: dt.date) -> LoadResult:
+        if b"London, slow" in raw:
+            started.set()
+            release.wait(timeout=30)  # stands for a reload of 100,000 events
+        return real(raw, path, today=today)
+
+    monkeypatch.setattr(live_module, "parse_calendar", held)
+    version = _version(live_server)
+    edit(data_file, "title: London day 2", "title: London, slow")
+    try:
+        # The request that notices the edit starts the reload and is answered at once; once, it
+        # waited for the whole reload (this GET timed out).
+        first = requests.get(live_server.url + "/calendar.ics", timeout=5)
+        assert started.wait(timeout=10), "no reload started"
+        during = requests.get(live_server.url + "/calendar.ics", timeout=5)
+        health = requests.get(live_server.url + "/healthz", timeout=5).json()
+    finally:
+        release.set()
+    for answer in (first, during):
+        assert answer.status_code == 200
+        assert "SUMMARY:London day 2" in answer.text
+    assert health["data_version"] == version
+    new_version_served(live_server, version)
+    assert "SUMMARY:London\\, slow" in live_server.get("/calendar.ics").text

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from calendar_service.adapters.clock import SettableClock
 from tests.support.pages import page_yaml
+from tests.support.webapp import reloaded
 
 
 @pytest.fixture
@@ -90,6 +91,7 @@ def test_removed_event_answers_410_with_what_it_was_while_the_feed_keeps_it(
         page_yaml().replace("  - id: eu-hearing", "  - id: eu-hearing-renamed"), encoding="utf-8"
     )
     clock.advance(dt.timedelta(minutes=5))
+    reloaded(client.application)
     html = text_of(client, "/events/eu-hearing", 410)
     assert "Removed from the calendar" in html
     assert "EU safeguard hearing" in html
@@ -187,6 +189,7 @@ def test_pages_answer_conditional_requests_and_change_with_the_data(
     data_file.write_text(
         page_yaml().replace("title: Pause ends 1 August", "title: Pause ends 1 Aug"), encoding="utf-8"
     )
+    reloaded(client.application)
     response = client.get("/events/pause-end-august", headers={"If-None-Match": before})
     assert response.status_code == 200
     assert response.headers["ETag"] != before
@@ -242,6 +245,7 @@ def test_an_event_added_by_an_edit_is_a_change_and_the_first_load_is_not(
     assert [i for i in first if i["change"] == "created"] == []  # the data as first published is not news
     clock.advance(dt.timedelta(hours=1))
     data_file.write_text(page_yaml().rstrip("\n") + "\n" + NEW_EVENT, encoding="utf-8")
+    reloaded(client.application)
     items = client.get("/api/v1/changes?since=2025-06-10").get_json()["items"]
     created = [i for i in items if i["change"] == "created"]
     assert [(i["event_id"], i["at"]) for i in created] == [("new-hearing", "2025-06-10T13:00:00Z")]
@@ -257,6 +261,7 @@ def test_an_event_added_by_an_edit_is_a_change_and_the_first_load_is_not(
     data_file.write_text(
         page_yaml().rstrip("\n") + "\n" + NEW_EVENT.replace("OJ notice", "OJ C notice"), encoding="utf-8"
     )
+    reloaded(client.application)
     again = client.get("/api/v1/changes?since=2025-06-10").get_json()["items"]
     assert [(i["event_id"], i["at"]) for i in again if i["change"] == "created"] == [
         ("new-hearing", "2025-06-10T13:00:00Z")
@@ -269,6 +274,7 @@ def test_a_move_nobody_recorded_still_says_was_and_now(
     client.get("/")
     clock.advance(dt.timedelta(hours=2))
     data_file.write_text(page_yaml().replace("date: 2025-06-20", "date: 2025-06-27"), encoding="utf-8")
+    reloaded(client.application)
     items = client.get("/api/v1/changes?since=2025-06-10").get_json()["items"]
     (moved,) = [i for i in items if i["event_id"] == "eu-hearing"]
     assert moved["origin"] == "observed"

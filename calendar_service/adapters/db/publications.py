@@ -185,17 +185,24 @@ def current_revision(engine: Engine) -> int:
 
 
 def publish(
-    engine: Engine, compute: Callable[[Mapping[str, Published]], Mapping[str, Published]]
+    engine: Engine,
+    compute: Callable[[Mapping[str, Published]], Mapping[str, Published]],
+    known: StoredPublication | None = None,
 ) -> StoredPublication:
     """Under the publication lock: load the state, store `compute(state)`'s changes, return what is stored.
 
     `compute` is the reconcile; it runs inside the transaction, so keep it free of I/O. The revision
-    moves only when a row was written or deleted.
+    moves only when a row was written or deleted. `known` is what an earlier `publish` returned: while
+    the stored revision is still its revision, the rows are exactly its states, so they are not read
+    and decoded again (at 100,000 events that read was a quarter of a reload).
     """
     with engine.begin() as conn:
         revision = _lock(conn)
-        rows = conn.execute(select(publications)).mappings().all()
-        stored = {row["event_id"]: published_from_row(row) for row in rows}
+        if known is not None and known.revision == revision and revision > 0:
+            stored = known.states
+        else:
+            rows = conn.execute(select(publications)).mappings().all()
+            stored = {row["event_id"]: published_from_row(row) for row in rows}
         result = {
             event_id: _as_upserted(state, stored.get(event_id)) for event_id, state in compute(stored).items()
         }
