@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_serve import fetch, free_port, stop, wait_until  # noqa: E402 - after the sys.path line
+from bench.bench_serve import fetch, free_port, stop, wait_until, write_bare_app  # noqa: E402 - after sys.path
 from bench.generate import generate_yaml  # noqa: E402 - after the sys.path line
 
 CONNECTIONS = 16
@@ -39,25 +39,6 @@ PATHS = {
     "event page": "/events/{event_id}",
 }
 GOALS = {"home": 0.3, "upcoming": 0.3, "events CN": 0.3, "event page": 0.5}
-
-BARE_APP = """
-import json
-from pathlib import Path
-from flask import Flask, Response, request
-
-def create_app():
-    app = Flask("bare")
-    pages = json.loads(Path(__file__).with_name("pages.json").read_text())
-
-    @app.get("/", defaults={"rest": ""})
-    @app.get("/<path:rest>")
-    def serve(rest):
-        path = request.full_path.rstrip("?")
-        body, mimetype = pages[path]
-        return Response(Path(body).read_bytes(), content_type=mimetype)
-
-    return app
-"""
 
 
 def start(tree: Path, app: str, env: dict[str, str], port: int, path: str = "") -> subprocess.Popen[bytes]:
@@ -139,9 +120,7 @@ def main() -> None:
                 pages[path] = [str(work / f"{name}.body"), headers["Content-Type"]]
                 print(f"{name:>10}: {path}  {len(body):,} bytes")
             bare = work / "bare"
-            bare.mkdir()
-            (bare / "bareapp.py").write_text(BARE_APP, encoding="utf-8")
-            (bare / "pages.json").write_text(json.dumps(pages), encoding="utf-8")
+            write_bare_app(bare, pages)
             port = free_port()
             metrics = work / "bare-metrics"
             metrics.mkdir()

@@ -843,7 +843,14 @@ def scenario_figures(r: ScenarioResult) -> dict[str, float]:
         "rate": r.rate,
         "rss_kb": float(r.peak_rss_kb),
         "dups": float(r.duplicates),
+        "cpu_us": _per_message_us(sum(w.get("cpu_seconds", float("nan")) for w in r.workers), r.received),
     }
+
+
+def _per_message_us(cpu_seconds: float, received: dict[str, Any]) -> float:
+    """CPU microseconds per message the receiver got (NaN when it got none)."""
+    total = int(received.get("total", 0))
+    return cpu_seconds / total * 1e6 if total else float("nan")
 
 
 def bare_figures(b: dict[str, Any]) -> dict[str, float]:
@@ -857,6 +864,7 @@ def bare_figures(b: dict[str, Any]) -> dict[str, float]:
         "rate": b["rate"],
         "rss_kb": float(b["peak_rss_kb"] or 0),
         "dups": float(rec["total"] - rec["distinct"]),
+        "cpu_us": _per_message_us(b.get("cpu_seconds", float("nan")), rec),
     }
 
 
@@ -873,6 +881,16 @@ def round_ratios(rates: list[float | None], aiohttp: list[dict[str, Any]]) -> li
     ]
 
 
+def round_cpu_ratios(results: list[ScenarioResult], aiohttp: list[dict[str, Any]]) -> list[float | None]:
+    """Each round's worker CPU per message over the bare aiohttp loop's in the same round."""
+    out: list[float | None] = []
+    for r, a in zip(results, aiohttp, strict=True):
+        mine = scenario_figures(r)["cpu_us"]
+        bare = float("nan") if "error" in a else bare_figures(a)["cpu_us"]
+        out.append(None if math.isnan(mine) or math.isnan(bare) or not bare else mine / bare)
+    return out
+
+
 def bare_rates(runs: list[dict[str, Any]]) -> list[float | None]:
     return [None if "error" in b else float(b["rate"]) for b in runs]
 
@@ -884,7 +902,7 @@ def _ratio_list(ratios: list[float | None]) -> str:
 def _run_line(f: dict[str, float]) -> str:
     return (
         f"p50 {f['p50']:6.3f} s  p99 {f['p99']:6.3f} s  rate {f['rate']:>7,.0f}/s  "
-        f"dups {f['dups']:>3.0f}  peak RSS {f['rss_kb'] / 1024:>4.0f} MiB"
+        f"dups {f['dups']:>3.0f}  peak RSS {f['rss_kb'] / 1024:>4.0f} MiB  CPU/msg {f['cpu_us']:>4.0f} us"
     )
 
 
@@ -900,10 +918,14 @@ def print_runs(runs: dict[str, list[ScenarioResult]], bare: dict[str, list[dict[
         print(f"({key}) {results[0].title}")
         figures = [scenario_figures(r) for r in results]
         ratios = round_ratios([r.rate for r in results], aiohttp) if key == SINGLE and aiohttp else []
+        cpu_ratios = round_cpu_ratios(results, aiohttp) if ratios else []
         for i, (r, f) in enumerate(zip(results, figures, strict=True)):
             extra = ""
             if ratios:
-                extra = f"  service / bare aiohttp of round {i + 1}: {_ratio_list([ratios[i]])}"
+                extra = (
+                    f"  service / bare aiohttp of round {i + 1}: {_ratio_list([ratios[i]])}, "
+                    f"CPU/msg {_ratio_list([cpu_ratios[i]])}x its"
+                )
             if key == TWO_WORKERS:
                 by_pid = r.received.get("by_pid", {})
                 sent = " + ".join(f"{by_pid.get(str(w.get('pid')), 0):,}" for w in r.workers)
@@ -926,6 +948,11 @@ def print_runs(runs: dict[str, list[ScenarioResult]], bare: dict[str, list[dict[
                 f"    service / bare aiohttp: {median_of(known):.2f} = the MEDIAN OF THE PER-ROUND RATIOS "
                 f"({_ratio_list(ratios)}); the ratio of the two medians would be "
                 f"{m['rate'] / async_med:.2f} (goal >= 0.7)"
+            )
+            print(
+                f"    worker CPU per message / bare aiohttp's: "
+                f"{median_of([x for x in cpu_ratios if x is not None]):.2f} = the median of the per-round "
+                f"ratios ({_ratio_list(cpu_ratios)}) (goal <= 2)"
             )
     for kind, loops in bare.items():
         print(f"   bare {kind}")
@@ -978,6 +1005,10 @@ def summary_rows(
             goal = f">= 0.7x bare async: {verdict(None if ratio is None else ratio >= 0.7)}"
             if n > 1 and ratios:
                 goal += f" (median ratio; {sum(x >= 0.7 for x in ratios)} of {len(ratios)} rounds)"
+            cpu = [x for x in round_cpu_ratios(results, aiohttp) if x is not None] if aiohttp else []
+            if cpu:
+                cpu_ratio = cpu[0] if n == 1 else median_of(cpu)
+                goal += f"; CPU/msg {cpu_ratio:.2f}x bare's, <= 2x: {verdict(cpu_ratio <= 2)}"
         else:
             once = sum(r.once_each for r in results)
             goal = f"nothing sent twice: {verdict(once == len(results))}"

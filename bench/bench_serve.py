@@ -13,7 +13,9 @@ Measures, in one run on loopback only:
     better than requests/s;
   * the same .ics served as a static file by nginx (200 and 304), and by Radicale (200) as a CalDAV peer;
   * the production topology, "edge": nginx with deploy/nginx.conf (proxy_cache, revalidating against
-    our ETag every few seconds) in front of the same gunicorn (200 and 304).
+    our ETag every few seconds) in front of the same gunicorn (200 and 304);
+  * a bare Flask app under the same gunicorn flags returning the same bytes, ETag and 304 (the floor
+    of any Flask answer: what is left is ours).
 Prints the medians of `--runs` runs per target and the ratios; goals: 304 at least half of nginx's
 rate, 200 at least 5x Radicale's — for gunicorn alone and for the edge. Needs `wrk` and `nginx`
 (apt-get install wrk nginx-light); Radicale is installed into a private venv under the temp dir
@@ -236,6 +238,39 @@ def start_gunicorn(
     return subprocess.Popen([*command, app], env=env, cwd=ROOT)
 
 
+# A Flask app that answers each path with bytes captured from the service, its Content-Type and ETag
+# (304 to a matching If-None-Match): the reference "the same bytes from bare Flask" of issue 21.
+BARE_APP = """
+import json
+from pathlib import Path
+from flask import Flask, Response, request
+
+def create_app():
+    app = Flask("bare")
+    pages = json.loads(Path(__file__).with_name("pages.json").read_text())
+    bodies = {path: Path(entry[0]).read_bytes() for path, entry in pages.items()}
+
+    @app.get("/", defaults={"rest": ""})
+    @app.get("/<path:rest>")
+    def serve(rest):
+        path = request.full_path.rstrip("?")
+        _, mimetype, *etag = pages[path]
+        if etag and request.headers.get("If-None-Match") == etag[0]:
+            return Response(status=304, headers={"ETag": etag[0]})
+        headers = {"ETag": etag[0]} if etag else {}
+        return Response(bodies[path], content_type=mimetype, headers=headers)
+
+    return app
+"""
+
+
+def write_bare_app(folder: Path, pages: dict[str, list[str]]) -> None:
+    """Put the bare app and its pages (path -> [body file, Content-Type, ETag?]) in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "bareapp.py").write_text(BARE_APP, encoding="utf-8")
+    (folder / "pages.json").write_text(json.dumps(pages), encoding="utf-8")
+
+
 # --- peers ----------------------------------------------------------------------------------------------
 
 
@@ -420,12 +455,27 @@ def main() -> None:
             for name, *_ in trio:
                 results[name] = statistics.median(r[name][0] for r in rounds)
                 results[f"{name} cpu"] = statistics.median(r[name][1] for r in rounds)
+            bare_dir = work / "bare-flask"
+            bare_dir.mkdir()
+            (bare_dir / "feed.ics").write_bytes(body)
+            captured = [str(bare_dir / "feed.ics"), headers["Content-Type"], etag]
+            write_bare_app(bare_dir, {"/calendar.ics": captured})
+            bare_flask_port = free_port()
+            processes.append(
+                start_gunicorn(data, work, bare_flask_port, app="bareapp:create_app()", pythonpath=bare_dir)
+            )
+            bare_flask = f"http://127.0.0.1:{bare_flask_port}/calendar.ics"
+            wait_until(bare_flask, process=processes[-1])
+            if fetch(bare_flask)[2] != body:
+                raise SystemExit("the bare Flask app does not return the feed's bytes")
 
             targets: list[tuple[str, str, dict[str, str], int]] = [
                 ("service 200", feed, {}, 200),
                 ("nginx 200", static, {}, 200),
                 ("edge 200", edge, {}, 200),
                 ("edge 304", edge, {"If-None-Match": edge_etag}, 304),
+                ("bare flask 200", bare_flask, {}, 200),
+                ("bare flask 304", bare_flask, {"If-None-Match": etag}, 304),
             ]
             if not args.skip_radicale:
                 python = radicale_python(work, args.radicale_python)
@@ -440,7 +490,7 @@ def main() -> None:
                     args.runs, lambda u=url, h=headers, e=expect: wrk(u, args.duration, h, e)
                 )
                 results[name] = value
-                print(f"{name:>13}: {value:10.1f} req/s  (runs: {', '.join(f'{v:.1f}' for v in values)})")
+                print(f"{name:>14}: {value:10.1f} req/s  (runs: {', '.join(f'{v:.1f}' for v in values)})")
             if not args.skip_radicale:
                 # A whole-collection GET takes Radicale seconds, longer than wrk's window allows with many
                 # connections in flight; time back-to-back requests instead (it serialises them anyway).
@@ -503,6 +553,9 @@ def print_ratios(results: dict[str, float], name: str) -> None:
     verdict = "met" if ratio_304 >= 0.5 else "NOT met"
     print(f"  304: {name} / nginx static = {ratio_304:.2f}  (goal >= 0.5: {verdict})")
     print(f"  200: {name} / nginx static = {results[f'{name} 200'] / results['nginx 200']:.2f}")
+    for status in ("200", "304"):
+        ratio = results[f"{name} {status}"] / results[f"bare flask {status}"]
+        print(f"  {status}: {name} / bare Flask, same bytes, same gunicorn = {ratio:.2f}")
     if "radicale 200" in results:
         ratio = results[f"{name} 200 seq"] / results["radicale 200"]
         wide = results[f"{name} 200"] / results["radicale 200"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from collections.abc import Iterable
 
+from calendar_service.application.expiry import TICK
 from calendar_service.core.calendar import Event
 from calendar_service.core.eventindex import EventIndex
 from calendar_service.core.filters import EventFilter
@@ -42,3 +44,17 @@ def upcoming_in(
     return [
         e for e in index.deadlines_between(now, horizon) if event_filter.matches(e) and _due(e, now, horizon)
     ]
+
+
+def upcoming_changes_at(
+    index: EventIndex, due: list[Event], now: dt.datetime, horizon: dt.datetime | None = None
+) -> dt.datetime | None:
+    """When the `upcoming_in` list computed at `now` can next change (or earlier; None: not by time):
+    the soonest listed deadline passes, or the first deadline beyond the horizon comes within it."""
+    instants = [e.deadline_at for e in due if e.deadline_at is not None]
+    changes = [min(instants) + TICK] if instants else []
+    if horizon is not None:
+        beyond = bisect_right(index.by_deadline, (horizon, len(index.deadlines)))
+        if beyond < len(index.by_deadline):
+            changes.append(now + (index.by_deadline[beyond][0] - horizon))  # its instant - the window
+    return min(changes) if changes else None

@@ -118,13 +118,15 @@ def lanes_by_action(
     max_lanes: int,
     max_items: int,
     group_title: Callable[[str, str], str] | None = None,
+    state_at: dt.datetime | None = None,
 ) -> tuple[list[Lane], int]:
     """One lane per action (events without one share a lane per kind) and how many lanes were left out.
 
     A calendar of thousands of events would draw an unreadable (and heavy) picture, so at most
     `max_lanes` lanes are drawn, those with the soonest date still ahead first, and at most `max_items`
     marks per lane, those nearest `now`; the lane's label says how many it leaves out. `group_title`
-    names an action's lane (its title rather than its id).
+    names an action's lane (its title rather than its id). Each mark's status is as of `state_at`
+    (default `now`): a page drawn for a minute still says "date passed" the moment it has.
     """
     groups: dict[tuple[str, str], list[Span]] = {}
     for span in spans:
@@ -146,7 +148,7 @@ def lanes_by_action(
         if len(members) > max_items:
             shown = sorted(members, key=lambda s: abs((s[1] - now).total_seconds()))[:max_items]
         items = sorted(
-            (item_of(event, tz, href(event.id), start, end, now) for event, start, end in shown),
+            (item_of(event, tz, href(event.id), start, end, state_at or now) for event, start, end in shown),
             key=lambda i: (i.start, i.event_id),
         )
         what, name = key

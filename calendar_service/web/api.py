@@ -8,19 +8,28 @@ import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Flask, Response, current_app, request
+from pydantic_core import to_json
 
 from calendar_service.adapters.live import Snapshot
 from calendar_service.application import deadlines, indexes
+from calendar_service.application.answers import AnswerCache
 from calendar_service.application.changes import select_changes
 from calendar_service.application.events import EventQuery, order_key
+from calendar_service.application.expiry import (
+    earliest,
+    remaining_seconds_until,
+    unconfirmed_until,
+)
 from calendar_service.application.indexes import index_of
+from calendar_service.core import certainty
 from calendar_service.core.calendar import Event, series_master
 from calendar_service.core.filters import FILTER_PARAMETERS, EventFilter, parse_filter
 from calendar_service.core.publication import Published, series_states
-from calendar_service.core.timing import iso_duration, parse_duration
+from calendar_service.core.timing import Duration, iso_duration, parse_duration
 from calendar_service.render.ical import review_instant
 from calendar_service.render.jsonview import event_to_dict, moment_to_dict, utc_text
 from calendar_service.web.errorhandlers import BadParameter, calendar_not_loaded
@@ -43,6 +52,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 P = "/api/v1"
 MAX_WITHIN_DAYS = 3660  # ten years
 MAX_PAGE_BYTES = 1024 * 1024  # a page of events stops before this much JSON (next_cursor says where)
+EPOCH = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
 
 
 def _snapshot() -> Snapshot | Response:
@@ -80,6 +90,62 @@ def event_view(
     else:
         data["feed_sequence"] = getattr(snapshot.published.get(event.id), "sequence", None)
     return data
+
+
+@dataclass(frozen=True, slots=True)
+class EventJson:
+    """An event's API view as JSON, validated once, with what a page counts it as (`budget`)."""
+
+    json: bytes  # EventOut, as `respond` writes it
+    deadline: bytes  # its `deadline` (a Moment), or null
+    budget: int  # the view's size as the page's byte budget measures it (see _within_bytes)
+
+
+ANSWERS = "trade_calendar_api_answers"
+FRAGMENTS = "trade_calendar_api_fragments"
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its per-process caches of answers and of events as JSON (both bounded)."""
+    app.extensions[ANSWERS] = AnswerCache[bytes](max_entries=512, max_bytes=32 * 1024 * 1024)
+    app.extensions[FRAGMENTS] = AnswerCache[EventJson](max_entries=50_000, max_bytes=32 * 1024 * 1024)
+
+
+def _answers() -> AnswerCache[bytes]:
+    found: AnswerCache[bytes] = current_app.extensions[ANSWERS]
+    return found
+
+
+def event_json(
+    event: Event, snapshot: Snapshot, now: dt.datetime, series: Mapping[str, Published]
+) -> EventJson:
+    """`event_view` as JSON, kept per generation: it depends on `now` only through `unconfirmed`, so
+    it is kept under that too."""
+    fragments: AnswerCache[EventJson] = current_app.extensions[FRAGMENTS]
+    tz = snapshot.calendar.tz
+    unconfirmed = certainty.recorded_unconfirmed(event) or certainty.outcome_unconfirmed(event, now, tz)
+    key = (event.id, unconfirmed)
+    found = fragments.get(snapshot.generation, key, now)
+    if found is not None:
+        return found
+    view = event_view(event, snapshot, series)
+    out = EventOut.model_validate(view)
+    built = EventJson(
+        out.model_dump_json(exclude_none=False).encode(),
+        out.deadline.model_dump_json().encode() if out.deadline is not None else b"null",
+        len(json.dumps(view, ensure_ascii=False, default=str).encode()),
+    )
+    # Kept from the dawn of time: the view is the same at any `now` with the same `unconfirmed`.
+    return fragments.put(snapshot.generation, key, EPOCH, built, None, len(built.json) + len(built.deadline))
+
+
+def _args_key() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The query as a key: each name's values in order, the names in any order."""
+    return tuple(sorted((name, tuple(request.args.getlist(name))) for name in request.args))
+
+
+def _json(body: bytes) -> Response:
+    return Response(body, mimetype="application/json")
 
 
 def series_sequences(snapshot: Snapshot) -> dict[str, Published]:
@@ -136,6 +202,16 @@ def list_events() -> Response:
     snapshot = _snapshot()
     if isinstance(snapshot, Response):
         return snapshot
+    now = _now()
+    body = _answers().answer(
+        snapshot.generation, ("events", _args_key()), now, lambda: _events_body(snapshot, now)
+    )
+    return _json(body)
+
+
+def _events_body(snapshot: Snapshot, now: dt.datetime) -> tuple[bytes, dt.datetime | None, int]:
+    """The page of events as JSON, and until when it holds: the next time a listed tentative event's
+    date passes (its `unconfirmed` turns true; the page's byte budget counts that field too)."""
     query = parse_query(EventsQuery, _args())
     calendar = snapshot.calendar
     tz = calendar.tz
@@ -154,34 +230,39 @@ def list_events() -> Response:
         selected_after = [e for e in selected if index.keys[e.id] > after]
     else:
         selected_after = selected
-    series = series_sequences(snapshot) if any(e.rrule for e in selected_after[: query.limit]) else {}
-    page, items = _within_bytes(selected_after[: query.limit], snapshot, series)
+    considered = selected_after[: query.limit]
+    series = series_sequences(snapshot) if any(e.rrule for e in considered) else {}
+    page, items = _within_bytes(considered, snapshot, now, series)
     more = len(selected_after) > len(page)
-    return respond(
-        EventPage,
-        {
-            "items": items,
-            "count": len(page),
-            "total": len(selected),
-            "next_cursor": _encode_cursor(page[-1]) if more and page else None,
-        },
+    cursor = _encode_cursor(page[-1]) if more and page else None
+    body = b"".join(
+        (
+            b'{"items":[',
+            b",".join(item.json for item in items),
+            b'],"count":%d,"total":%d,"next_cursor":' % (len(page), len(selected)),
+            to_json(cursor),
+            b"}",
+        )
     )
+    EventPage.model_validate_json(body)  # once per answer built, not per request
+    until = earliest(unconfirmed_until(e, now, tz) for e in considered)
+    return body, until, len(body)
 
 
 def _within_bytes(
-    events: list[Event], snapshot: Snapshot, series: Mapping[str, Published]
-) -> tuple[list[Event], list[dict[str, Any]]]:
+    events: list[Event], snapshot: Snapshot, now: dt.datetime, series: Mapping[str, Published]
+) -> tuple[list[Event], list[EventJson]]:
     """The leading events whose views fit in MAX_PAGE_BYTES (at least one), and those views.
 
     `limit` alone bounded a page in events, not bytes: 500 occurrences of a series with a long
     description and history were hundreds of megabytes. The rest is on the next page (`next_cursor`).
     """
     kept: list[Event] = []
-    views: list[dict[str, Any]] = []
+    views: list[EventJson] = []
     size = 0
     for event in events:
-        view = event_view(event, snapshot, series)
-        size += len(json.dumps(view, ensure_ascii=False, default=str).encode())
+        view = event_json(event, snapshot, now, series)
+        size += view.budget
         if views and size > MAX_PAGE_BYTES:
             break
         kept.append(event)
@@ -223,7 +304,14 @@ def upcoming_deadlines() -> Response:
     snapshot = _snapshot()
     if isinstance(snapshot, Response):
         return snapshot
-    query = parse_query(UpcomingQuery, _args())
+    now = _now()
+    rest = _answers().answer(
+        snapshot.generation, ("upcoming", _args_key()), now, lambda: _upcoming_rest(snapshot, now)
+    )
+    return _json(b'{"now":' + to_json(utc_text(now)) + rest)
+
+
+def _upcoming_window(query: UpcomingQuery) -> Duration:
     try:
         window = parse_duration(query.within)
     except ValueError as exc:
@@ -232,25 +320,50 @@ def upcoming_deadlines() -> Response:
     if not window.is_positive or window.days * 86400 + window.seconds > MAX_WITHIN_DAYS * 86400:
         hint = f"use a positive duration up to ten years (P{MAX_WITHIN_DAYS}D), e.g. P30D"
         raise BadParameter("within", query.within, hint)
-    event_filter = _event_filter(query)
-    now = _now()
+    return window
+
+
+def _upcoming_rest(snapshot: Snapshot, now: dt.datetime) -> tuple[bytes, dt.datetime | None, int]:
+    """The upcoming answer after its `now` (which differs at every request), and until when it holds:
+    a listed deadline passes, one beyond the window comes within it, a `remaining_seconds` ticks, a
+    tentative event's date passes."""
+    query = parse_query(UpcomingQuery, _args())
+    window = _upcoming_window(query)
+    index = index_of(snapshot)
     horizon = now + window.as_timedelta()
-    due = deadlines.upcoming_in(index_of(snapshot), event_filter, now, horizon)[: query.limit]
-    items = []
+    everything = deadlines.upcoming_in(index, _event_filter(query), now, horizon)
+    due = everything[: query.limit]
     series = series_sequences(snapshot) if any(e.rrule for e in due) else {}
+    items = []
     for event in due:
         assert event.deadline_at is not None
-        view = event_view(event, snapshot, series)
+        view = event_json(event, snapshot, now, series)
         seconds = int((event.deadline_at - now).total_seconds())
         items.append(
-            {
-                "event": view,
-                "deadline": view["deadline"],
-                "remaining": iso_duration(dt.timedelta(seconds=seconds)),
-                "remaining_seconds": seconds,
-            }
+            b"".join(
+                (
+                    b'{"event":',
+                    view.json,
+                    b',"deadline":',
+                    view.deadline,
+                    b',"remaining":',
+                    to_json(iso_duration(dt.timedelta(seconds=seconds))),
+                    b',"remaining_seconds":%d}' % seconds,
+                )
+            )
         )
-    return respond(UpcomingPage, {"now": utc_text(now), "within": window.text, "items": items})
+    rest = b',"within":' + to_json(window.text) + b',"items":[' + b",".join(items) + b"]}"
+    UpcomingPage.model_validate_json(b'{"now":' + to_json(utc_text(now)) + rest)  # once per answer built
+    tz = snapshot.calendar.tz
+    ticks = [remaining_seconds_until(e.deadline_at, now) for e in due if e.deadline_at is not None]
+    until = earliest(
+        [
+            deadlines.upcoming_changes_at(index, everything, now, horizon),
+            *ticks,
+            *(unconfirmed_until(e, now, tz) for e in due),
+        ]
+    )
+    return rest, until, len(rest)
 
 
 @bp.get("/changes")

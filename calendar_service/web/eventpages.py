@@ -12,11 +12,13 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
 from markupsafe import Markup
 
 from calendar_service.adapters.live import Snapshot
+from calendar_service.application.answers import AnswerCache
 from calendar_service.application.events import matches_text
+from calendar_service.application.expiry import countdown_until, earliest, next_minute, unconfirmed_until
 from calendar_service.core.calendar import Event, series_master
 from calendar_service.core.errors import ActionNotFound
 from calendar_service.core.history import steps
@@ -80,8 +82,36 @@ def event_page(event_id: str) -> Response:
     page_url = f"{pagekit.base_url()}/events/{key}"
     if ics:
         return _event_ics(snap, dates[0] if dates else event, now)
-    html = render_template("event.html", **_event_context(snap, event, state, gone, page_url, now))
-    return pagekit.page(html, snap, now, status=410 if gone else 200)
+    cache: AnswerCache[tuple[bytes, str]] = current_app.extensions[ANSWERS]
+    html, etag = cache.answer(
+        snap.generation,
+        (*pagekit.address_key(), key),
+        now,
+        lambda: _event_kept(snap, event, state, gone, page_url, now),
+    )
+    return pagekit.page(html, snap, now, status=410 if gone else 200, etag=etag)
+
+
+def _event_kept(
+    snap: Snapshot, event: Event, state: Published | None, gone: bool, page_url: str, now: dt.datetime
+) -> tuple[tuple[bytes, str], dt.datetime | None, int]:
+    """The event page's bytes and ETag, and until when they hold: the action's timeline is drawn for the
+    minute; the statuses shown (the event's, its action's and its series' dates) turn when a tentative
+    date passes; the countdown and "under way" tick as `countdown` words them."""
+    context = _event_context(snap, event, state, gone, page_url, now)
+    html = render_template("event.html", **context).encode()
+    tz = snap.calendar.tz
+    series = context["series"]
+    shown = [event, *context["siblings"], *(series["dates"] if series else ())]
+    start, end = event.start_utc(tz), event.end_utc(tz)
+    moving: list[dt.datetime | None] = [next_minute(now) if context["timeline"] else None]
+    moving += [unconfirmed_until(e, now, tz) for e in shown]
+    if not gone and event.deadline_at is not None:
+        moving.append(countdown_until(event.deadline_at, now))
+    if not gone and end is not None:  # "under way" from its start, counting down to its end, until then
+        moving += [start if start > now else None, end if end > now else None]
+        moving.append(countdown_until(end, now) if start <= now < end else None)
+    return (html, pagekit.etag_of(html)), earliest(moving), len(html)
 
 
 def _event_ics(snap: Snapshot, event: Event, now: dt.datetime) -> Response:
@@ -173,10 +203,12 @@ def _event_context(
     siblings = pagekit.action_index(calendar).get(event.action or "", ())
     timeline = None
     if len(siblings) > 1:
+        # Drawn for the minute (marks are placed to a hundredth of a per cent); statuses as of `now`.
+        drawn = now.replace(second=0, microsecond=0)
         lanes = lanes_per_event(siblings, tz, pagekit.event_href, now)
-        begin, end = window_around((i for lane in lanes for i in lane.items), now)
+        begin, end = window_around((i for lane in lanes for i in lane.items), drawn)
         timeline = render_svg(
-            lanes, begin, end, now, label=f"Dates of {event.action}", element_id="action-timeline"
+            lanes, begin, end, drawn, label=f"Dates of {event.action}", element_id="action-timeline"
         )
     details = f"{event.description or event.title}\n\n{page_url}"
     start_utc = event.start_utc(tz)
@@ -368,3 +400,11 @@ def _snippet(description: str, words: Sequence[str]) -> str:
     begin = max(0, first - SNIPPET // 3)
     piece = description[begin : begin + SNIPPET]
     return ("…" if begin else "") + piece + ("…" if begin + SNIPPET < len(description) else "")
+
+
+ANSWERS = "trade_calendar_event_pages"
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its kept event pages (bounded: 2,000 pages or 32 MB per process)."""
+    app.extensions[ANSWERS] = AnswerCache[tuple[bytes, str]](max_entries=2000, max_bytes=32 * 1024 * 1024)

@@ -61,21 +61,46 @@ def base_url() -> str:
 
 
 def page(
-    body: str | bytes, snap: Snapshot | None, at: dt.datetime, *, status: int = 200, mimetype: str = HTML
+    body: str | bytes,
+    snap: Snapshot | None,
+    at: dt.datetime,
+    *,
+    status: int = 200,
+    mimetype: str = HTML,
+    etag: str | None = None,
 ) -> Response:
-    """A response with a strong ETag and Last-Modified, answering 304 to a current copy."""
+    """A response with a strong ETag and Last-Modified, answering 304 to a current copy (`etag`: the
+    body's, from `etag_of`, when the caller kept it)."""
     data = body.encode("utf-8") if isinstance(body, str) else body
     response = Response(data, status=status, content_type=mimetype)
     response.headers["Cache-Control"] = "public, no-cache"
     response.headers["X-Content-Type-Options"] = "nosniff"
     if snap is None:
         return response
-    response.set_etag(hashlib.blake2b(data, digest_size=16).hexdigest())
+    response.set_etag(etag or etag_of(data))
     drawn = at.astimezone(dt.UTC).replace(second=0, microsecond=0)
     response.last_modified = max(snap.last_modified.replace(microsecond=0), drawn)
     if status == 200:
         response.make_conditional(request)
     return response
+
+
+def address_key() -> tuple[object, ...]:
+    """What of the request a page's links and addresses depend on (scheme, host, port, script root): a
+    key for pages kept per process, cheaper than `base_url()`."""
+    environ = request.environ
+    return (
+        environ.get("wsgi.url_scheme"),
+        environ.get("HTTP_HOST"),
+        environ.get("SERVER_NAME"),
+        environ.get("SERVER_PORT"),
+        request.script_root,
+    )
+
+
+def etag_of(body: bytes) -> str:
+    """A page's strong ETag: a hash of its bytes."""
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
 def event_href(event_id: str) -> str:

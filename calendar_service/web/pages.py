@@ -11,12 +11,21 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, Flask, Response, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
 
 from calendar_service.adapters.live import Snapshot
+from calendar_service.application.answers import AnswerCache
 from calendar_service.application.changes import changed_event, select_changes
-from calendar_service.application.deadlines import upcoming_in
-from calendar_service.application.indexes import index_of
+from calendar_service.application.deadlines import upcoming_changes_at, upcoming_in
+from calendar_service.application.expiry import (
+    TICK,
+    countdown_until,
+    earliest,
+    next_local_midnight,
+    next_minute,
+    unconfirmed_until,
+)
+from calendar_service.application.indexes import index_of, states_of
 from calendar_service.core.errors import ActionNotFound, FilterError
 from calendar_service.core.filters import FILTER_PARAMETERS, EventFilter, parse_filter
 from calendar_service.core.model import Authority, Importance, Kind, Status
@@ -46,6 +55,8 @@ CHANGES_WINDOW = dt.timedelta(days=7)
 DEADLINES_SHOWN = 12  # rows before "show all": the first screen answers what is due next
 ATOM_LIMIT = 200
 CHANGES_PAGE_LIMIT = 500
+HOME_PARAMETERS = (*FILTER_PARAMETERS, "alarm", "deadlines")  # what the home page reads of its query
+ANSWERS = "trade_calendar_page_answers"
 
 
 def feed_addresses(base: str, query: str = "") -> dict[str, str]:
@@ -82,6 +93,27 @@ def home() -> Response:
     """The next deadlines first, then what changed, the coming months on a timeline, the feeds."""
     snap = pagekit.snapshot()
     now = pagekit.now()
+    if snap is None:
+        return pagekit.page(_home(snap, now)[0], snap, now)
+    cache: AnswerCache[tuple[bytes, str]] = current_app.extensions[ANSWERS]
+    html, etag = cache.answer(snap.generation, _home_key(), now, lambda: _home_kept(snap, now))
+    return pagekit.page(html, snap, now, etag=etag)
+
+
+def _home_key() -> tuple[object, ...]:
+    """What the home page depends on besides the data and the clock: the address it was asked at (its
+    links and feed addresses) and the query parameters it reads."""
+    args = request.args
+    return (*pagekit.address_key(), *(tuple(args.getlist(name)) for name in HOME_PARAMETERS))
+
+
+def _home_kept(snap: Snapshot, now: dt.datetime) -> tuple[tuple[bytes, str], dt.datetime | None, int]:
+    html, until, size = _home(snap, now)
+    return (html, pagekit.etag_of(html)), until, size
+
+
+def _home(snap: Snapshot | None, now: dt.datetime) -> tuple[bytes, dt.datetime | None, int]:
+    """The home page's bytes and until when they hold (see `_overview`)."""
     base = pagekit.base_url()
     chosen = _chosen()
     event_filter, problems = _filter(snap, chosen)
@@ -97,9 +129,10 @@ def home() -> Response:
         if not problems:  # an address that silently dropped a bad alarm would be worse than none
             built = feed_addresses(base, urlencode([(k, ",".join(v)) for k, v in query], safe=","))
     context: dict[str, Any] = {"timeline": None, "hidden_lanes": 0, "changes": [], "upcoming": [], "due": 0}
+    until = None
     if snap is not None:
         show_all = request.args.get("deadlines") == "all"
-        context = _overview(snap, event_filter, now, show_all)
+        context, until = _overview(snap, event_filter, now, show_all)
     known = index_of(snap).vocabulary if snap else {"country": frozenset(), "tag": frozenset()}
     options = {
         "country": [(c, country_name(c)) for c in sorted(known["country"], key=country_name)],
@@ -121,39 +154,76 @@ def home() -> Response:
         host=urlsplit(base).netloc,
         filter_query=filter_query,
         **context,
-    )
-    return pagekit.page(html, snap, now)
+    ).encode()
+    return html, until, len(html)
 
 
-def _overview(snap: Snapshot, event_filter: EventFilter, now: dt.datetime, show_all: bool) -> dict[str, Any]:
+def _overview(
+    snap: Snapshot, event_filter: EventFilter, now: dt.datetime, show_all: bool
+) -> tuple[dict[str, Any], dt.datetime | None]:
+    """The page's parts that move with the clock, and the first instant any of them reads differently.
+
+    The timeline is drawn for the minute (`drawn`): its marks are placed to a hundredth of a per cent
+    of 197 days (28 minutes), so a drawing per second would change nothing anyone sees but the bytes.
+    Statuses, countdowns and lists follow `now` itself.
+    """
     tz = snap.calendar.tz
     index = index_of(snap)
-    begin, end = now - TIMELINE_BEFORE, now + TIMELINE_AFTER
+    drawn = now.replace(second=0, microsecond=0)
+    begin, end = drawn - TIMELINE_BEFORE, drawn + TIMELINE_AFTER
     shown: list[Span] = [span for span in index.overlapping(begin, end) if event_filter.matches(span[0])]
     lanes, hidden = lanes_by_action(
         shown,
         tz,
-        now,
+        drawn,
         href=pagekit.event_href,
         group_href=_group_href,
         max_lanes=MAX_LANES,
         max_items=MAX_ITEMS,
         group_title=lambda _what, name: _action_name(snap, name),
+        state_at=now,
     )
     timeline = render_svg(
-        lanes, begin, end, now, label="The coming months, one row per action", element_id="timeline"
+        lanes, begin, end, drawn, label="The coming months, one row per action", element_id="timeline"
     )
     due = upcoming_in(index, event_filter, now)
     rows = due if show_all else due[:DEADLINES_SHOWN]
-    changes = _filtered_changes(snap, event_filter, now - CHANGES_WINDOW, now, limit=20)
-    return {
+    since = now - CHANGES_WINDOW
+    changes = _filtered_changes(snap, event_filter, since, now, limit=20)
+    until = earliest(
+        [
+            next_minute(now),
+            *(unconfirmed_until(span[0], now, tz) for span in shown),
+            upcoming_changes_at(index, due, now),
+            *(countdown_until(e.deadline_at, now) for e in rows if e.deadline_at is not None),
+            *(unconfirmed_until(e, now, tz) for e in rows),
+            _changes_until(snap, since),
+            *(unconfirmed_until(c["event"], now, tz) for c in changes),
+        ]
+    )
+    context = {
         "timeline": timeline,
         "hidden_lanes": hidden,
         "changes": changes,
         "upcoming": [pagekit.deadline_row(e, now, tz) for e in rows],
         "due": len(due),
-        "week_ago": (now - CHANGES_WINDOW).astimezone(tz).date(),
+        "week_ago": since.astimezone(tz).date(),
     }
+    return context, until
+
+
+def _changes_until(snap: Snapshot, since: dt.datetime) -> dt.datetime | None:
+    """When "what changed since `since`" (a window that moves with the clock) next loses an entry: a
+    recorded change's day leaves it at the next local midnight, an observed one a tick after its
+    instant is `CHANGES_WINDOW` old."""
+    moments = [
+        moment
+        for _, state in states_of(snap).moved_since(since)
+        for moment in (state.first_published, state.removed_at, state.last_modified)
+        if moment is not None and moment >= since
+    ]
+    day_turns = next_local_midnight(since, snap.calendar.tz)
+    return earliest([day_turns + CHANGES_WINDOW, *(m + CHANGES_WINDOW + TICK for m in moments)])
 
 
 def _action_name(snap: Snapshot, action: str) -> str:
@@ -301,5 +371,6 @@ def docs() -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Give the templates the shared wording helpers (see pagekit)."""
+    """Give the templates the shared wording helpers (see pagekit), and the app its kept pages."""
     pagekit.init_app(app)
+    app.extensions[ANSWERS] = AnswerCache[tuple[bytes, str]](max_entries=256, max_bytes=64 * 1024 * 1024)

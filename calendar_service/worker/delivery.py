@@ -1,12 +1,16 @@
 """Delivering what is due: claim rows from the ledger, sign them, send each at its instant, record outcomes.
 
-This thread claims (ahead of time when asked), checks, renders, signs and records; the sends are a fixed
-set of `Tuning.concurrency` coroutines on the client's event loop (`_Sends`), each taking the next
-message, waiting for its instant and sending it. Claims of queued messages are renewed while they wait.
+This thread (the run thread) claims (ahead of time when asked), checks, renders, signs and records, and
+waits for each message's instant; the sends are a fixed set of `Tuning.concurrency` coroutines on the
+client's event loop (`_Sends`), each taking the next message and sending it. Once messages are due the
+run thread hands them over a chunk at a time, after checking the chunk again with one read (`sendtime`:
+deleted, paused, re-pointed, re-keyed or re-filtered since the claim; a moved deadline); a message held
+by the senders longer than `RECHECK_AFTER` comes back to be checked again. Outcomes come back a turn of
+this thread at a time, not one wake-up per message. Claims of queued messages are renewed while they
+wait.
 
 Each claimed row is first checked against the current data and subscriptions (a reminder no longer owed
-is cancelled, one past its deadline is missed), and checked again just before it goes out (`sendtime`:
-deleted, paused, re-pointed, re-keyed or re-filtered since the claim), then sent once; the retry
+is cancelled, one past its deadline is missed), checked again when it is due, then sent once; the retry
 policy decides whether a failed attempt goes back to pending or fails for good. Failed deliveries count
 towards disabling an endpoint.
 
@@ -27,8 +31,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import functools
+import heapq
+import itertools
 import logging
-import queue
 import random
 import threading
 import time
@@ -51,11 +56,21 @@ from calendar_service.core.reminders.decisions import Items, Rules
 from calendar_service.core.reminders.digests import digest_id, halves
 from calendar_service.core.reminders.retry import RetryPolicy
 from calendar_service.core.subscriptions import Subscription
+from calendar_service.worker.renderings import Renderings
 from calendar_service.worker.sendtime import SendTimeCheck
 from calendar_service.worker.tuning import Tuning
 
 # The engine logs under one name, whichever of its modules speaks.
 log = logging.getLogger("calendar_service.worker.service")
+
+# A job fed to the senders goes back to be checked again (`sendtime`) when it has waited this long
+# since its check (queued behind a slow receiver): what goes out is what is true within this of it.
+RECHECK_AFTER = dt.timedelta(seconds=1)
+_CHUNK_PER_SENDER = 4  # due jobs handed to the senders at a time, per sender
+_POLL = 0.01  # seconds between two turns of the run thread while sends are in flight
+_NAP_MAX = 0.25  # the longest nap while a job waits for its instant (the clock may be set meanwhile)
+_RECORD_BATCH = 500  # outcomes written at once, or ...
+_RECORD_EVERY = 0.1  # ... after this many seconds
 
 
 class Client(Protocol):
@@ -81,6 +96,7 @@ class AsyncClient(Client, Protocol):
         *,
         at: dt.datetime,
         previous_secret: str | None = None,
+        body: bytes | None = None,
     ) -> Any: ...
 
     async def post(self, prepared: Any) -> Attempt: ...
@@ -139,7 +155,7 @@ class Delivery:
     """Claims due rows and delivers them; one run at a time, `tuning.concurrency` sends at once.
 
     The sends are coroutines on the client's event loop; this thread claims, checks, renders, signs
-    and records. Rows claimed ahead of their time (`run_due(horizon=...)`) wait on the loop for it.
+    and records. Rows claimed ahead of their time (`run_due(horizon=...)`) wait here for it.
     """
 
     def __init__(
@@ -164,13 +180,14 @@ class Delivery:
         self._rules = Rules(tuning.late_after, tuning.notification_max_age, retry_policy, base_url)
         # Each subscription's filter and lead times, parsed once per object read (not once per row).
         self._parsed: dict[str, tuple[Subscription, Audience]] = {}
+        self._renderings = Renderings()  # a reminder's data and body, made once per run
         # A plain (threaded) client gets a loop of our own; it runs each send on a worker thread.
         self._async_client = client if _is_async(client) else None
         self._io = self._async_client.io if self._async_client is not None else LoopThread("reminder-send")
         self._own_io = self._async_client is None
         self._run_lock = threading.Lock()
         self._sends: _Sends | None = None  # the current run's senders (on the loop)
-        self._gates: dict[dt.datetime, asyncio.Task[None]] = {}  # one sleeper per instant waited for
+        self._abandon = threading.Event()  # shutdown(wait=False): the run drops what it holds
         self._unrecorded: dict[str, ledger.Outcome] = {}  # sent, but the record failed; by row id
         self._send_time = SendTimeCheck(
             functools.partial(subs_db.versions, engine),
@@ -183,10 +200,8 @@ class Delivery:
         Without `wait`, sends in flight are abandoned: their rows stay claimed until the lease ends,
         then go out again with the same webhook-id.
         """
-        sends = self._sends
-        if not wait and sends is not None:
-            with contextlib.suppress(RuntimeError):  # the loop is gone already
-                self._io.loop.call_soon_threadsafe(sends.cancel)
+        if not wait:
+            self._abandon.set()
         with self._run_lock:  # a run in progress finishes (or, cancelled, records what it has)
             if self._own_io:
                 self._io.stop()
@@ -214,32 +229,43 @@ class Delivery:
         """
         stats = RunStats()
         with self._run_lock:
+            self._abandon.clear()
             self._record_held(stats)
             self._parsed.clear()  # parsed again as this run reads them
+            self._renderings.clear()
             subscriptions = {s.id: s for s in subs_db.list_subscriptions(self.engine)}
             calendar = calendar_now()
             limit = max(self.tuning.queue_max, 1)
-            # Finished sends come back through this queue (one put each; None for a cancelled one):
-            # cheaper than a future per send, which a burst of thousands would pay for in waits.
-            finished: queue.SimpleQueue[list[ledger.Outcome] | None] = queue.SimpleQueue()
-            send = functools.partial(self._send_at_its_time, calendar_now=calendar_now)
-            sends = self._sends = _Sends(send, self._cancel_gates, self.tuning.concurrency, finished)
-            inflight = 0
+            # Due jobs go to the senders a chunk at a time, each chunk checked at send time with one
+            # read; a new chunk once fewer than this many are left in flight (enough for the senders
+            # to stay busy between two turns of this loop).
+            chunk = _CHUNK_PER_SENDER * max(self.tuning.concurrency, 1)
+            sends = self._sends = _Sends(self._send, self.tuning.concurrency)
+            waiting: list[tuple[dt.datetime, int, _Job]] = []  # claimed and signed: a heap by instant
+            order = itertools.count()
+            inflight = 0  # handed to the senders, not yet back
             digests = {s.id for s in subscriptions.values() if s.digest}
             done_rows: list[ledger.Outcome] = []
-            exhausted = False
+            exhausted = abandoned = False
             error: Exception | None = None
             last_flush = time.monotonic()
             claims: set[str] = set()  # this run's claims, renewed while their rows wait or send
             renewed = self.clock.now()
             while True:
-                if not exhausted and inflight < limit:
+                if self._abandon.is_set() and not abandoned:
+                    # shutdown(wait=False): what waits stays claimed until the lease ends, then goes
+                    # out again with the same webhook-id; the senders drop what they hold.
+                    abandoned = exhausted = True
+                    waiting.clear()
+                    with contextlib.suppress(RuntimeError):  # the loop is gone already
+                        self._io.loop.call_soon_threadsafe(sends.cancel)
+                if not exhausted and len(waiting) + inflight < limit:
                     try:
                         claimed = ledger.claim_due(
                             self.engine,
                             now=now,
                             lease=self.tuning.lease,
-                            limit=min(self.tuning.batch, limit - inflight),
+                            limit=min(self.tuning.batch, limit - len(waiting) - inflight),
                             digest_subscriptions=digests,
                             horizon=horizon,
                         )
@@ -252,39 +278,47 @@ class Delivery:
                         subscriptions = {s.id: s for s in subs_db.list_subscriptions(self.engine)}
                     exhausted = not claimed
                     claims.update(r.claimed_by for r in claimed if r.claimed_by)
-                    jobs: list[_Job] = []
                     for job_or_outcome in self._prepare_claimed(claimed, subscriptions, calendar):
                         if isinstance(job_or_outcome, ledger.Outcome):
                             done_rows.append(job_or_outcome)
                         else:
-                            jobs.append(self._signed(job_or_outcome))
-                    if jobs:
-                        inflight += len(jobs)
-                        self._io.loop.call_soon_threadsafe(sends.feed, jobs)
-                    if claimed and inflight < limit:
-                        continue
-                if not inflight and exhausted:
+                            job = self._signed(job_or_outcome)
+                            heapq.heappush(waiting, (job.not_before, next(order), job))
+                    due_now = bool(waiting) and inflight < chunk and waiting[0][0] <= self.clock.now()
+                    if claimed and len(waiting) + inflight < limit and not due_now:
+                        continue  # claim on; what is due already goes out between two batches
+                moment = self.clock.now()
+                if waiting and inflight < chunk and waiting[0][0] <= moment:
+                    due = [heapq.heappop(waiting)[2]]
+                    while waiting and waiting[0][0] <= moment and len(due) < chunk:
+                        due.append(heapq.heappop(waiting)[2])
+                    checked_at = time.monotonic()  # the read begins now
+                    ready, ended = self._at_send_time(due, calendar_now)
+                    done_rows += ended
+                    if ready:
+                        inflight += len(ready)
+                        self._io.loop.call_soon_threadsafe(sends.feed, ready, checked_at)
+                if not inflight and not waiting and exhausted:
                     break
-                if inflight:
-                    results: list[list[ledger.Outcome] | None] = []
-                    with contextlib.suppress(queue.Empty):
-                        results.append(finished.get(timeout=0.2))
-                        # Let results gather: waking for each one would take the GIL from the loop
-                        # thousands of times a second in a burst, and the sends would wait for it.
-                        time.sleep(0.01)
-                        while len(results) < inflight:
-                            results.append(finished.get_nowait())
-                    inflight -= len(results)
-                    # a send cancelled by shutdown(wait=False) leaves its rows claimed: they go out again
-                    done_rows.extend(o for r in results if r is not None for o in r)
-                if len(done_rows) >= 500 or (done_rows and time.monotonic() - last_flush > 0.1):
+                finished, returned = sends.take()
+                inflight -= len(finished) + len(returned)
+                for job in [] if abandoned else returned:  # waited too long since its check: again
+                    heapq.heappush(waiting, (job.not_before, next(order), job))
+                # a send cancelled by shutdown(wait=False) leaves its rows claimed: they go out again
+                self._observe(finished)
+                done_rows.extend(o for _, outcomes in finished if outcomes is not None for o in outcomes)
+                if len(done_rows) >= _RECORD_BATCH or (
+                    done_rows and time.monotonic() - last_flush > _RECORD_EVERY
+                ):
                     error = self._record(done_rows, subscriptions, stats) or error
                     exhausted = exhausted or error is not None
                     done_rows = []
                     last_flush = time.monotonic()
-                if inflight and self.clock.now() - renewed > self.tuning.lease / 3:
+                if (inflight or waiting) and self.clock.now() - renewed > self.tuning.lease / 3:
                     renewed = self.clock.now()
                     self._renew(claims, renewed + self.tuning.lease)
+                if exhausted or len(waiting) + inflight >= limit:  # else: claim on at once
+                    self._nap(waiting, inflight, chunk, abandoned)
             error = self._record(done_rows, subscriptions, stats) or error
             self._sends = None
             with contextlib.suppress(RuntimeError):  # the loop is gone already
@@ -292,6 +326,60 @@ class Delivery:
         if error is not None:
             raise error
         return stats
+
+    def _nap(
+        self, waiting: list[tuple[dt.datetime, int, _Job]], inflight: int, chunk: int, abandoned: bool
+    ) -> None:
+        """Wait for the next thing to do: a turn of polling while sends are in flight (results gather
+        meanwhile: waking for each one would take the GIL from the loop thousands of times a second in
+        a burst), else the first waiting job's instant, in short naps, as the clock may be set (tests)."""
+        if waiting and inflight < chunk:
+            left = (waiting[0][0] - self.clock.now()).total_seconds()
+            timeout = min(max(left, 0.0), _POLL if inflight else _NAP_MAX)
+        elif inflight or waiting:
+            timeout = _POLL
+        else:
+            return  # nothing waits: claim again, or the run ends
+        if timeout > 0 and abandoned:
+            time.sleep(timeout)  # the senders are dropping what they hold; `_abandon` stays set
+        elif timeout > 0:
+            self._abandon.wait(timeout)  # shutdown(wait=False) wakes it
+
+    def _at_send_time(
+        self, jobs: list[_Job], calendar_now: Callable[[], Calendar | None]
+    ) -> tuple[list[_Job], list[ledger.Outcome]]:
+        """`jobs` (due now) checked against their subscriptions and the data as they are now, with one
+        read for all of them: the ones to send as they are, prepared again, or ended."""
+        current = self._send_time.read([job.sub for job in jobs])
+        calendar = calendar_now()
+        ready: list[_Job] = []
+        ended: list[ledger.Outcome] = []
+        for job, sub in zip(jobs, current, strict=True):
+            if not decisions.recheck_needed(job.sub, sub, job.version, calendar):
+                ready.append(job)
+                continue
+            # Claimed ahead, then the subscription or the data changed: prepare again with what is
+            # true now (deleted or paused: cancelled; a new URL, secret or filter: used; a moved
+            # deadline: cancelled), and sign again with the secrets valid at the instant it goes out.
+            for redone in self._prepare_claimed(job.rows, {} if sub is None else {sub.id: sub}, calendar):
+                if isinstance(redone, ledger.Outcome):
+                    ended.append(redone)
+                else:
+                    ready.append(self._signed(redone))
+        return ready, ended
+
+    def _observe(self, finished: list[tuple[_Job, list[ledger.Outcome] | None]]) -> None:
+        """Tell the observer of the attempts made (here, off the loop, not in each send)."""
+        if isinstance(self.observer, _Unobserved):
+            return
+        for job, outcomes in finished:
+            for o in outcomes or ():
+                if o.outcome is None or o.started_at is None:
+                    continue
+                # A digest split after a 413: the attempt itself failed (its log entry says "split").
+                outcome = "failed" if o.outcome == "split" else o.outcome
+                seconds = (o.latency_ms or 0) / 1000
+                self.observer.attempted(job.sub.format, outcome, seconds, o.lateness)
 
     def _renew(self, claims: set[str], until: dt.datetime) -> None:
         try:
@@ -353,7 +441,9 @@ class Delivery:
         sub = subscriptions.get(row.subscription_id)
         now = self.clock.now()
         try:
-            checked = decisions.check_row(row, self._audience(sub), calendar, now, self._rules)
+            checked = decisions.check_row(
+                row, self._audience(sub), calendar, now, self._rules, self._renderings.reminder_data
+            )
         except Exception as exc:  # one row that cannot be rendered must not stop the others
             log.exception("reminder %s cannot be prepared; marking it failed", row.id)
             return decisions.unpreparable(row, exc, self.clock.now())
@@ -375,54 +465,18 @@ class Delivery:
         """`job` with its request rendered and signed now, for the instant it goes out."""
         if self._async_client is None:
             return job
-        sub = job.sub
-        at = job.message.timestamp
+        sub, message = job.sub, job.message
+        at = message.timestamp
         prepared = self._async_client.prepare(
-            sub.url, sub.secret, job.message, sub.format, at=at, previous_secret=sub.secret_in_grace(at)
+            sub.url,
+            sub.secret,
+            message,
+            sub.format,
+            at=at,
+            previous_secret=sub.secret_in_grace(at),
+            body=self._renderings.body(message, sub.format),
         )
-        return replace(job, prepared=prepared)
-
-    async def _send_at_its_time(
-        self, job: _Job, calendar_now: Callable[[], Calendar | None]
-    ) -> list[ledger.Outcome]:
-        """Wait for the job's instant, check it against the subscription and data as they are now, send it."""
-        await self._until(job.not_before)
-        sub = await self._send_time.current(job.sub)
-        calendar = calendar_now()
-        if not decisions.recheck_needed(job.sub, sub, job.version, calendar):
-            return await self._send(job)
-        # Claimed ahead, then the subscription or the data changed: prepare again with what is true
-        # now (deleted or paused: cancelled; a new URL, secret or filter: used; a moved deadline:
-        # cancelled), and sign again with the secrets valid at the instant it goes out.
-        outcomes: list[ledger.Outcome] = []
-        current = {} if sub is None else {sub.id: sub}
-        for redone in self._prepare_claimed(job.rows, current, calendar):
-            if isinstance(redone, ledger.Outcome):
-                outcomes.append(redone)
-            else:
-                outcomes += await self._send(self._signed(redone))
-        return outcomes
-
-    def _cancel_gates(self) -> None:
-        """On the loop: wake every sender waiting for an instant, cancelled (shutdown without waiting)."""
-        for gate in list(self._gates.values()):
-            gate.cancel()
-
-    async def _until(self, when: dt.datetime) -> None:
-        """Return at `when` by our clock. The jobs of one instant share one sleeper: a burst of ten
-        thousand is one timer, not ten thousand."""
-        if when <= self.clock.now():
-            return
-        gate = self._gates.get(when)
-        if gate is None:
-            gate = self._gates[when] = asyncio.get_running_loop().create_task(self._sleep_until(when))
-            gate.add_done_callback(lambda _: self._gates.pop(when, None))
-        await asyncio.shield(gate)  # one waiter cancelled (shutdown) must not cancel the others' gate
-
-    async def _sleep_until(self, when: dt.datetime) -> None:
-        # Short naps against the clock, not one long sleep: the clock is ours (tests set it), not the loop's.
-        while (left := (when - self.clock.now()).total_seconds()) > 0:
-            await asyncio.sleep(min(left, 0.25))
+        return _Job(job.rows, sub, message, job.items, prepared, job.version)
 
     async def _send(self, job: _Job) -> list[ledger.Outcome]:
         """Send one job; a digest refused as too large (413) is split in two and each half sent."""
@@ -441,11 +495,14 @@ class Delivery:
 
     async def _deliver(self, job: _Job) -> ledger.Outcome:
         try:
-            attempt = await self._post(job)
+            if job.prepared is not None and self._async_client is not None:
+                attempt = await self._async_client.post(job.prepared)  # signed ahead
+            else:
+                attempt = await self._send_on_a_thread(job)
         except Exception as exc:  # a bug in the client must not lose the row: retry it
             log.exception("sending %s failed unexpectedly", job.rows[0].id)
             attempt = Attempt(self.clock.now(), None, 0.0, f"{type(exc).__name__}: {exc}", None, "retry")
-        outcome = decisions.after_attempt(
+        return decisions.after_attempt(
             job.rows,
             job.message,
             attempt,
@@ -454,15 +511,9 @@ class Delivery:
             rules=self._rules,
             rng=self._rng,
         )
-        if outcome.outcome is not None:
-            seconds = (outcome.latency_ms or 0) / 1000
-            self.observer.attempted(job.sub.format, outcome.outcome, seconds, outcome.lateness)
-        return outcome
 
-    async def _post(self, job: _Job) -> Attempt:
-        """Make the one attempt: the request signed ahead, or a plain client's send on a thread."""
-        if job.prepared is not None and self._async_client is not None:
-            return await self._async_client.post(job.prepared)
+    async def _send_on_a_thread(self, job: _Job) -> Attempt:
+        """A plain client's blocking send, on a worker thread."""
         sub = job.sub
         previous = sub.secret_in_grace(self.clock.now())
         return await asyncio.to_thread(
@@ -529,44 +580,50 @@ class Delivery:
 
 
 class _Sends:
-    """One run's senders on the loop: `concurrency` coroutines taking jobs in the order claimed (earliest
-    first), each waiting for its job's instant, sending it and putting the outcomes in `finished`.
-    A fixed set of senders pulling from a queue, as a plain client loop would: no task per message."""
+    """One run's senders on the loop: `concurrency` coroutines taking jobs in the order fed (each fed
+    once due and checked), sending each and leaving its outcomes in `finished` for the run thread,
+    which takes them a turn at a time (`take`): no task, future or cross-thread wake-up per message.
+    A job that waited longer than `RECHECK_AFTER` since its check is handed back unsent, to be checked
+    again (a slow receiver can hold a queue for long)."""
 
-    def __init__(
-        self,
-        send: Callable[[_Job], Awaitable[list[ledger.Outcome]]],
-        cancel_waits: Callable[[], None],
-        concurrency: int,
-        finished: queue.SimpleQueue[list[ledger.Outcome] | None],
-    ) -> None:
-        self._send = send  # waits for the job's instant, checks it again, sends it: its outcomes
-        self._cancel_waits = cancel_waits
+    def __init__(self, send: Callable[[_Job], Awaitable[list[ledger.Outcome]]], concurrency: int) -> None:
+        self._send = send  # sends one job: its outcomes
         self._concurrency = max(concurrency, 1)
-        self._finished = finished
-        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[_Job, float]] = asyncio.Queue()
         self._senders: list[asyncio.Task[None]] = []
+        # Appended to on the loop, taken from on the run thread: each list operation is atomic.
+        self._finished: list[tuple[_Job, list[ledger.Outcome] | None]] = []
+        self._returned: list[_Job] = []
 
-    def feed(self, jobs: Sequence[_Job]) -> None:
-        """On the loop: queue `jobs`; start the senders the first time."""
+    def feed(self, jobs: Sequence[_Job], checked_at: float) -> None:
+        """On the loop: queue `jobs`, checked from `checked_at` (monotonic); start the senders at first."""
         for job in jobs:
-            self._queue.put_nowait(job)
+            self._queue.put_nowait((job, checked_at))
         loop = asyncio.get_running_loop()
         while len(self._senders) < self._concurrency:
             self._senders.append(loop.create_task(self._send_each()))
 
+    def take(self) -> tuple[list[tuple[_Job, list[ledger.Outcome] | None]], list[_Job]]:
+        """On the run thread: the jobs finished (with their outcomes; None: abandoned, the rows stay
+        claimed) and those handed back since the last take."""
+        return _take(self._finished), _take(self._returned)
+
     async def _send_each(self) -> None:
         while True:
-            job = await self._queue.get()
+            job, checked_at = await self._queue.get()
+            if time.monotonic() - checked_at > RECHECK_AFTER.total_seconds():
+                self._returned.append(job)
+                continue
             outcomes: list[ledger.Outcome] | None = None
             try:
                 outcomes = await self._send(job)
             except asyncio.CancelledError:
-                self._finished.put(None)  # shutdown(wait=False): the claim runs out, the rows go again
+                # shutdown(wait=False): the claim runs out, the rows go out again
+                self._finished.append((job, None))
                 raise
             except Exception:  # a bug: the rows stay claimed and go again when the lease ends
                 log.exception("sending %s failed unexpectedly", job.message.id)
-            self._finished.put(outcomes)
+            self._finished.append((job, outcomes))
 
     def stop(self) -> None:
         """On the loop, once every job is done: the senders go."""
@@ -574,9 +631,16 @@ class _Sends:
             sender.cancel()
 
     def cancel(self) -> None:
-        """On the loop: abandon what is queued and in flight; each job still reports (as None)."""
+        """On the loop: abandon what is queued and in flight; each job still reports (outcomes None)."""
         self.stop()
-        self._cancel_waits()
         while not self._queue.empty():
-            self._queue.get_nowait()
-            self._finished.put(None)
+            job, _ = self._queue.get_nowait()
+            self._finished.append((job, None))
+
+
+def _take(items: list[Any]) -> list[Any]:
+    """Remove and return what `items` holds now; appends made meanwhile (another thread) stay."""
+    n = len(items)
+    taken = items[:n]
+    del items[:n]
+    return taken

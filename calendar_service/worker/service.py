@@ -68,6 +68,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 WAKE_JOB = "trade-calendar-wake"
+# The soonest a wake-up that claimed nothing rings again (see `ReminderService.arm`).
+IDLE_REARM = dt.timedelta(seconds=0.5)
 
 
 class CalendarHolder(Protocol):
@@ -162,8 +164,15 @@ class ReminderService:
             self._scheduler = None
         self._delivery.shutdown(wait=wait)
 
-    def arm(self) -> dt.datetime | None:
-        """Set the alarm for the earliest pending row (or `max_sleep` from now); return when it rings."""
+    def arm(self, *, idle: bool = False) -> dt.datetime | None:
+        """Set the alarm for the earliest pending row (or `max_sleep` from now); return when it rings.
+
+        `idle`: the wake-up that arms found nothing to claim. Then the alarm rings no sooner than
+        `IDLE_REARM` from now: what it waits for is another worker's lease, which `prepare_ahead` cannot
+        claim early, and re-arming for "now" from inside the running wake-up, again and again until the
+        lease ends, both spins and can be dropped by APScheduler (one instance at a time), leaving no
+        alarm at all.
+        """
         if self._scheduler is None or self._stopped:
             return None
         now = self.clock.now()
@@ -173,6 +182,8 @@ class ReminderService:
         if due is not None:
             # ring early enough to claim, check and sign what falls due, then send it at its instant
             when = max(min(when, due - self.tuning.prepare_ahead), now)
+        if idle:
+            when = max(when, now + IDLE_REARM)
         self._arm_in((when - now).total_seconds())
         return when
 
@@ -193,8 +204,8 @@ class ReminderService:
     def _wake(self) -> None:
         try:
             self.plan_if_changed()
-            self.run_due(self.clock.now(), ahead=self.tuning.prepare_ahead)
-            self.arm()
+            stats = self.run_due(self.clock.now(), ahead=self.tuning.prepare_ahead)
+            self.arm(idle=not stats.claimed)
         except Exception as exc:  # anything at all: the alarm must ring again
             self._wake_failed(exc)
         else:

@@ -48,16 +48,19 @@ def test_tiny_burst_is_delivered_once_each_and_measured(tmp_path: Path) -> None:
     assert result.peak_rss_kb > 0
 
 
-def _run(name: str, *, total: int, distinct: int, expected: int, rate: float, p99: float) -> ScenarioResult:
+def _run(
+    name: str, *, total: int, distinct: int, expected: int, rate: float, p99: float, cpu: float = 0.002
+) -> ScenarioResult:
     result = ScenarioResult(name, f"{name}: a run", expected, rate=rate, lateness=[p99 / 2, p99])
     result.received = {"total": total, "distinct": distinct}
-    result.workers = [{"pid": 1, "peak_rss_kb": 1024 * (80 + len(name))}]
+    result.workers = [{"pid": 1, "peak_rss_kb": 1024 * (80 + len(name)), "cpu_seconds": cpu}]
     return result
 
 
 def _bare(rate: float) -> dict[str, Any]:
     return {
         "rate": rate,
+        "cpu_seconds": 0.001,
         "p50": 0.1,
         "p99": 0.2,
         "max": 0.2,
@@ -79,6 +82,7 @@ def test_several_runs_give_medians_and_one_duplicate_in_one_run_fails_the_goal()
     assert rows["a)"].figures["rate"] == 2  # the median run by run, not the mean
     assert rows["b)"].ratio == 0.7  # the median of the per-round ratios 0.7, 0.2, 0.9
     assert rows["b)"].goal.startswith(">= 0.7x bare async: met")
+    assert "CPU/msg 2.00x bare's, <= 2x: met" in rows["b)"].goal  # 200 us a message against 100 us
     assert rows["c)"].dups == 1
     assert "nothing sent twice: NOT met" in rows["c)"].goal  # though the median run sent each once
     assert "NOT met" not in rows["a)"].goal
@@ -86,5 +90,9 @@ def test_several_runs_give_medians_and_one_duplicate_in_one_run_fails_the_goal()
     runs[DIGESTS][1].received = {"total": 11, "distinct": 10}
     rows = {row.label[:2]: row for row in summary_rows(runs, bare, 3)}
     assert rows["a)"].goal.endswith("nothing sent twice: NOT met (1 dup(s) over 3 run(s))")
+
+    runs[SINGLE][0].workers[0]["cpu_seconds"] = runs[SINGLE][2].workers[0]["cpu_seconds"] = 0.0025
+    rows = {row.label[:2]: row for row in summary_rows(runs, bare, 3)}
+    assert "CPU/msg 2.50x bare's, <= 2x: NOT met" in rows["b)"].goal  # the median of 2.5, 2.0, 2.5
 
     assert median_of([1.0, float("nan"), 3.0]) != median_of([1.0, float("nan"), 3.0])  # NaN: not skipped

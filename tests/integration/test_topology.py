@@ -36,6 +36,7 @@ import requests
 from bench.edge import NGINX
 from calendar_service.adapters.clock import SystemClock
 from calendar_service.adapters.db import ledger, make_engine
+from calendar_service.core.reminders.leadtime import LeadTime
 from calendar_service.core.reminders.planning import reminder_id
 from tests.support.figures import report_figures
 from tests.support.pgcluster import PgCluster, requires_pg_cluster
@@ -215,7 +216,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -
                 )  # fmt: skip
                 assert created.status_code == 201, created.text
                 sub_id = created.json()["id"]
-                expected |= {reminder_id(sub_id, f"topo-{i}", deadline, lead)
+                expected |= {reminder_id(sub_id, f"topo-{i}", deadline, LeadTime.parse(lead))
                              for i in range(EVENTS) for lead in LEADS}  # fmt: skip
         assert len(expected) == SUBSCRIPTIONS * EVENTS * 2
 

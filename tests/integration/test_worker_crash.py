@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 
 from calendar_service.adapters.clock import SystemClock
 from calendar_service.adapters.db import ledger
+from calendar_service.core.reminders.leadtime import LeadTime
 from calendar_service.core.reminders.planning import plan_reminders, reminder_id
 from calendar_service.worker.tuning import Tuning
 from tests.support.figures import report_figures
@@ -94,7 +95,8 @@ def test_sigkill_mid_burst_then_restart_delivers_everything(
             add_subscription(engine, f"{rx.url}/s{n}", clock, lead_times=("P1D",), sub_id=f"sub-{n:02d}")
             for n in range(SUBSCRIPTIONS)
         ]
-        expected = {reminder_id(s.id, f"e{i}", d, "P1D") for s in subs for i, d in enumerate(deadlines)}
+        one_day = LeadTime.parse("P1D")
+        expected = {reminder_id(s.id, f"e{i}", d, one_day) for s in subs for i, d in enumerate(deadlines)}
         assert len(expected) == EVENTS * SUBSCRIPTIONS
         # Planned minutes from now (a slow machine, the next minute boundary long past), all are still owed.
         margin = Tuning().plan_late_window - dt.timedelta(minutes=SPREAD + 1)

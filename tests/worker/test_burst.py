@@ -5,16 +5,20 @@ Real loopback receivers; a settable clock decides when "due" is."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import threading
 import time
 from collections import Counter
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy.engine import Engine
 
 from calendar_service.adapters.clock import SettableClock
 from calendar_service.adapters.db import ledger
+from calendar_service.adapters.db import subscriptions as subs_db
+from calendar_service.worker import delivery
 from calendar_service.worker.service import ReminderService, RunStats, Tuning
 from tests.support.polling import wait_until
 from tests.support.receiver import Receiver, Recorded, Reply
@@ -38,6 +42,19 @@ def run_in_background(service: ReminderService, now: dt.datetime) -> tuple[threa
     thread = threading.Thread(target=lambda: out.append(service.run_due(now, ahead=AHEAD)), daemon=True)
     thread.start()
     return thread, out
+
+
+class HoldTheFirst:
+    """A receiver's responder that holds the first request until `release` is set: a slow receiver."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self._count = itertools.count(1)
+
+    def __call__(self, request: Recorded) -> Reply:
+        if next(self._count) == 1:
+            self.release.wait(30)
+        return Reply(200)
 
 
 def claimed(engine: Engine) -> int:
@@ -167,16 +184,12 @@ def test_two_workers_claiming_ahead_share_a_burst_and_send_nothing_twice(engine:
 def test_a_queue_longer_than_the_lease_is_renewed_not_claimed_again(sqlite_engine: Engine) -> None:
     """One slow receiver holds the only sender past the lease; the rows queued behind it stay ours."""
     clock = SettableClock(START)
-    release = threading.Event()
+    slow = HoldTheFirst()
+    release = slow.release
     lease = dt.timedelta(seconds=30)
 
-    def hold_the_first(request: Recorded) -> Reply:
-        if len(rx.requests) == 1:
-            release.wait(30)
-        return Reply(200)
-
     with Receiver() as rx:
-        rx.respond_with(hold_the_first)
+        rx.respond_with(slow)
         add_subscription(sqlite_engine, rx.url, clock, sub_id="sub-slow")
         calendar = make_calendar(*[event(f"e{i}", DEADLINE) for i in range(3)])
         tuning = Tuning(concurrency=1, lease=lease)
@@ -234,3 +247,70 @@ def test_with_the_real_alarm_nothing_arrives_before_its_instant(sqlite_engine: E
     assert min(arrivals) >= DUE
     assert {r.headers["webhook-timestamp"] for r in requests} == {str(int(DUE.timestamp()))}
     assert ledger.count_by_state(sqlite_engine) == {"delivered": 60}
+
+
+def test_a_message_queued_behind_a_slow_receiver_is_checked_again_before_it_goes(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked when its chunk was handed to the senders, then held there longer than RECHECK_AFTER by a
+    slow send: a message whose subscription was deleted meanwhile does not go out."""
+    monkeypatch.setattr(delivery, "RECHECK_AFTER", dt.timedelta(seconds=0.1))
+    clock = SettableClock(START)
+    slow = HoldTheFirst()
+    release = slow.release
+
+    with Receiver() as rx:
+        rx.respond_with(slow)
+        for name in ("a", "b"):
+            add_subscription(sqlite_engine, f"{rx.url}/{name}", clock, sub_id=f"sub-{name}")
+        service = make_service(
+            sqlite_engine,
+            make_calendar(event("e0", DEADLINE)),
+            clock,
+            tuning=Tuning(concurrency=1),
+            timeout=60,
+        )
+        service.start(schedule=False)
+        try:
+            clock.set(DUE)
+            thread, stats = run_in_background(service, clock.now())
+            wait_until(lambda: len(rx.requests) == 1, what="the first send, held by the receiver")
+            other = "sub-b" if rx.requests[0].path == "/a" else "sub-a"
+            subs_db.delete_subscription(sqlite_engine, other, now=clock.now())
+            time.sleep(0.3)  # the queued message is now older than its check
+            release.set()
+            thread.join(timeout=30)
+        finally:
+            release.set()
+            service.shutdown()
+    assert len(rx.requests) == 1
+    states = {r["subscription_id"]: r["state"] for r in ledger.list_rows(sqlite_engine)}
+    assert states[other] == "cancelled"
+    assert stats[0].delivered == 1
+
+
+def test_shutdown_without_waiting_drops_what_is_queued_and_leaves_it_claimed(sqlite_engine: Engine) -> None:
+    """shutdown(wait=False) during a burst: the send in flight is abandoned, nothing queued goes out, and
+    every row stays claimed (to go out again, same webhook-id, once the lease ends)."""
+    clock = SettableClock(START)
+    slow = HoldTheFirst()
+    with Receiver() as rx:
+        rx.respond_with(slow)
+        add_subscription(sqlite_engine, rx.url, clock, sub_id="sub-slow")
+        calendar = make_calendar(*[event(f"e{i}", DEADLINE) for i in range(3)])
+        service = make_service(sqlite_engine, calendar, clock, tuning=Tuning(concurrency=1), timeout=60)
+        service.start(schedule=False)
+        try:
+            clock.set(DUE)
+            thread, stats = run_in_background(service, clock.now())
+            wait_until(lambda: len(rx.requests) == 1, what="the first send, held by the receiver")
+            started = time.monotonic()
+            service.shutdown(wait=False)
+            thread.join(timeout=10)
+            assert time.monotonic() - started < 5  # not the receiver's 30 s hold
+        finally:
+            slow.release.set()
+    assert not thread.is_alive()
+    assert stats[0].delivered == 0
+    assert len(rx.requests) == 1
+    assert claimed(sqlite_engine) == 3

@@ -1,12 +1,10 @@
-"""SendTimeCheck: senders asking together share one read, and every answer comes from a read begun after
-the question (the reads here are the real queries on a SQLite file, counted)."""
+"""SendTimeCheck: a chunk of messages due together costs one read, only what changed is read in full, and
+an outage sends as claimed (the reads here are the real queries on a SQLite file, counted)."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
-import threading
 from collections.abc import Collection
 
 import pytest
@@ -32,18 +30,12 @@ class Counted:
         self.version_reads: list[int] = []
         self.row_reads: list[set[str]] = []
         self.fail = False
-        self.hold_first: threading.Event | None = None  # the first read answers once this is set
-        self.read_done = threading.Event()
 
     def versions(self, ids: Collection[str]) -> dict[str, int]:
         if self.fail:
             raise ConnectionError("database away")
         self.version_reads.append(len(ids))
-        found = db.versions(self.engine, ids)
-        if self.hold_first is not None and len(self.version_reads) == 1:
-            self.read_done.set()
-            self.hold_first.wait(timeout=10)
-        return found
+        return db.versions(self.engine, ids)
 
     def rows(self, ids: Collection[str]) -> dict[str, Subscription]:
         self.row_reads.append(set(ids))
@@ -55,16 +47,11 @@ def stored(sqlite_engine: Engine) -> list[Subscription]:
     return [db.create_subscription(sqlite_engine, _sub(n)) for n in range(50)]
 
 
-def test_fifty_senders_at_once_cost_one_version_read_and_no_row_read(
+def test_fifty_due_together_cost_one_version_read_and_no_row_read(
     sqlite_engine: Engine, stored: list[Subscription]
 ) -> None:
     reads = Counted(sqlite_engine)
-    check = SendTimeCheck(reads.versions, reads.rows)
-
-    async def all_at_once() -> list[Subscription | None]:
-        return await asyncio.gather(*(check.current(sub) for sub in stored))
-
-    answers = asyncio.run(all_at_once())
+    answers = SendTimeCheck(reads.versions, reads.rows).read(stored)
     assert answers == stored
     assert all(answer is sub for answer, sub in zip(answers, stored, strict=True))
     assert (reads.version_reads, reads.row_reads) == ([50], [])
@@ -74,14 +61,9 @@ def test_only_what_changed_is_read_in_full_and_a_deleted_one_is_none(
     sqlite_engine: Engine, stored: list[Subscription]
 ) -> None:
     reads = Counted(sqlite_engine)
-    check = SendTimeCheck(reads.versions, reads.rows)
     db.patch_subscription(sqlite_engine, "sub_1", {"url": "https://93.184.215.14/moved"}, now=T0)
     db.delete_subscription(sqlite_engine, "sub_2", now=T0)
-
-    async def three() -> list[Subscription | None]:
-        return await asyncio.gather(*(check.current(sub) for sub in stored[:3]))
-
-    same, moved, gone = asyncio.run(three())
+    same, moved, gone = SendTimeCheck(reads.versions, reads.rows).read(stored[:3])
     assert same is stored[0]
     assert moved is not None
     assert (moved.url, moved.version) == ("https://93.184.215.14/moved", 2)
@@ -89,28 +71,16 @@ def test_only_what_changed_is_read_in_full_and_a_deleted_one_is_none(
     assert reads.row_reads == [{"sub_1"}]
 
 
-def test_a_question_asked_during_a_read_waits_for_the_next_one(
+def test_each_read_sees_what_was_committed_before_it(
     sqlite_engine: Engine, stored: list[Subscription]
 ) -> None:
     reads = Counted(sqlite_engine)
-    reads.hold_first = threading.Event()
     check = SendTimeCheck(reads.versions, reads.rows)
-
-    async def change_while_the_first_read_runs() -> tuple[Subscription | None, Subscription | None]:
-        first = asyncio.ensure_future(check.current(stored[0]))
-        while not reads.read_done.is_set():  # the first read has queried, and not answered yet
-            await asyncio.sleep(0.01)
-        db.patch_subscription(sqlite_engine, "sub_0", {"enabled": False}, now=T0)
-        second = asyncio.ensure_future(check.current(stored[0]))  # asked after the change
-        await asyncio.sleep(0.05)
-        assert reads.hold_first is not None
-        reads.hold_first.set()
-        return await first, await second
-
-    before, after = asyncio.run(change_while_the_first_read_runs())
-    assert before is stored[0]  # its read began before the change
+    assert check.read(stored[:1]) == stored[:1]
+    db.patch_subscription(sqlite_engine, "sub_0", {"enabled": False}, now=T0)
+    (after,) = check.read(stored[:1])
     assert after is not None
-    assert after.enabled is False  # its read began after
+    assert after.enabled is False
     assert len(reads.version_reads) == 2
 
 
@@ -120,9 +90,10 @@ def test_while_the_database_is_away_messages_go_as_claimed(
     reads = Counted(sqlite_engine)
     reads.fail = True
     check = SendTimeCheck(reads.versions, reads.rows)
-
-    async def twice() -> list[Subscription | None]:
-        return [await check.current(stored[0]), await check.current(dataclasses.replace(stored[1]))]
-
-    assert asyncio.run(twice()) == stored[:2]
+    assert [*check.read(stored[:1]), *check.read([dataclasses.replace(stored[1])])] == stored[:2]
     assert caplog.text.count("cannot read subscriptions before sending") == 1
+    reads.fail = False
+    assert check.read(stored[:1]) == stored[:1]
+    reads.fail = True
+    check.read(stored[:1])
+    assert caplog.text.count("cannot read subscriptions before sending") == 2  # once per outage

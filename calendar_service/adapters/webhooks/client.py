@@ -24,6 +24,7 @@ work before the due instant and only the request itself happens at it (`post`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -35,6 +36,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from calendar_service.adapters.clock import Clock, SystemClock
 from calendar_service.adapters.webhooks.loop import LoopThread
@@ -49,6 +51,7 @@ from calendar_service.render.webhook_payloads import render_payload
 log = logging.getLogger(__name__)
 
 USER_AGENT = "trade-calendar-webhooks/1"
+_FIXED_HEADERS = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
 # A payload signed ahead is signed again when it goes out later than this after its timestamp
 # (queued behind a slow host): receivers reject stale timestamps (Standard Webhooks allows 5 minutes).
 RESIGN_AFTER = dt.timedelta(seconds=60)
@@ -66,6 +69,9 @@ class Prepared:
     signed_at: dt.datetime
     secret: str = field(repr=False)
     previous_secret: str | None = field(default=None, repr=False)
+    # `url` parsed, once its form and literal address passed the policy (None: `post` checks it, and
+    # says why it fails)
+    target: URL | None = None
 
 
 class WebhookClient:
@@ -94,7 +100,7 @@ class WebhookClient:
         self.per_host = per_host
         self.keepalive = keepalive
         self._pool = _Pool()
-        self._passed: set[str] = set()  # URLs whose form (and literal address) passed the policy
+        self._passed: dict[str, URL] = {}  # URLs whose form (and literal address) passed the policy
         self.io = self._pool.io
         # A client dropped without close() (a test, a one-off command) still closes its connections.
         weakref.finalize(self, self._pool.close)
@@ -135,9 +141,17 @@ class WebhookClient:
         *,
         at: dt.datetime,
         previous_secret: str | None = None,
+        body: bytes | None = None,
     ) -> Prepared:
-        """Render and sign `message` as sent at `at` (pure CPU: any thread, ahead of time)."""
-        body = render_payload(message, fmt)
+        """Render and sign `message` as sent at `at`, and check the URL's form (CPU only: any thread,
+        ahead of time). `body`, when given, is `message` already rendered in `fmt` (a burst of the
+        same reminder to many subscribers renders it once)."""
+        if body is None:
+            body = render_payload(message, fmt)
+        target = self._passed.get(url)
+        if target is None:
+            with contextlib.suppress(UnsafeWebhookURL, ValueError):  # `post` fails it, saying why
+                target = self._check(url)
         return Prepared(
             url,
             message.id,
@@ -147,6 +161,7 @@ class WebhookClient:
             at,
             secret,
             previous_secret,
+            target,
         )
 
     @staticmethod
@@ -155,9 +170,7 @@ class WebhookClient:
     ) -> dict[str, str]:
         # Standard Webhooks: webhook-timestamp is when the attempt is sent (receivers reject stale
         # ones); webhook-id stays the message id on every retry so receivers can deduplicate.
-        headers = sign(secret, message_id, at, body, previous_secret=previous_secret)
-        headers.update({"Content-Type": "application/json", "Accept-Encoding": "identity"})
-        return headers
+        return sign(secret, message_id, at, body, previous_secret=previous_secret) | _FIXED_HEADERS
 
     async def post(self, prepared: Prepared) -> Attempt:
         """Send one prepared request now; never raises for network or HTTP trouble."""
@@ -173,17 +186,23 @@ class WebhookClient:
         retry_after: float | None = None
         outcome: AttemptOutcome
         try:
-            if url not in self._passed:
-                self._check(url)
+            target = prepared.target
+            if target is None:
+                target = self._passed.get(url) or self._check(url)
             session = self._pool.session(self)
             # aiohttp's total timeout covers connecting, sending and reading the body to the end
-            async with session.post(url, data=prepared.body, headers=headers, allow_redirects=False) as r:
+            async with session.post(target, data=prepared.body, headers=headers, allow_redirects=False) as r:
                 status = r.status
-                retry_after = parse_retry_after(r.headers.get("Retry-After"), started_at)
-                snippet, whole = await self._read_capped(r)
-                if not whole:
-                    r.close()  # the rest is unread: this connection cannot be reused
-                outcome, error = _classify(status, r.headers.get("Location"), snippet)
+                if 200 <= status < 300:  # the common case: the answer's body is only drained
+                    outcome, error = "delivered", None
+                    if not await self._drain(r):
+                        r.close()  # the rest is unread: this connection cannot be reused
+                else:
+                    retry_after = parse_retry_after(r.headers.get("Retry-After"), started_at)
+                    snippet, whole = await self._read_capped(r)
+                    if not whole:
+                        r.close()
+                    outcome, error = _classify(status, r.headers.get("Location"), snippet)
         except UnsafeWebhookURL as exc:
             outcome, error = "failed", str(exc)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
@@ -225,17 +244,30 @@ class WebhookClient:
             )
         return attempt
 
-    def _check(self, url: str) -> None:
-        """Raise UnsafeWebhookURL unless `url`'s scheme and form are fine and, if its host is a literal
-        address, that address is allowed; remember a URL that passed (the answer cannot change: a
-        name is checked at each connection, by the resolver)."""
+    def _check(self, url: str) -> URL:
+        """`url` parsed; raise UnsafeWebhookURL unless its scheme and form are fine and, if its host is
+        a literal address, that address is allowed. A URL that passed is remembered (the answer cannot
+        change: a name is checked at each connection, by the resolver)."""
         host, port = self.policy.split_url(url)
         if parse_literal(host) is not None:
             # aiohttp does not resolve a literal address, so our resolver never sees it
             self.policy.connect_address(host, port, url)
+        target = URL(url)  # as aiohttp would parse the text itself, at every request
         if len(self._passed) >= 100_000:
             self._passed.clear()
-        self._passed.add(url)
+        self._passed[url] = target
+        return target
+
+    async def _drain(self, response: aiohttp.ClientResponse) -> bool:
+        """Read and drop at most max_response_bytes of the body; whether it was all."""
+        content = response.content
+        left = self.max_response_bytes
+        while left > 0 and not content.at_eof():
+            chunk = await content.read(min(16384, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+        return content.at_eof()
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> tuple[str, bool]:
         """A short printable excerpt of at most max_response_bytes of the body, and whether it was all."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,8 +70,18 @@ def unpreparable(row: Claimed, exc: Exception, now: dt.datetime) -> Outcome:
     return final(row, RowState.FAILED, f"could not be prepared: {type(exc).__name__}: {exc}"[:500], now)
 
 
+# Builds a reminder's data from its row, the calendar, the instant it speaks as of, `late` and the base
+# URL: `reminder_message_data`, or a memo of it (a burst sends the same reminder to many subscribers).
+ReminderData = Callable[[Claimed, Calendar, dt.datetime, bool, str], dict[str, Any]]
+
+
 def check_row(
-    row: Claimed, sub: Audience | None, calendar: Calendar | None, now: dt.datetime, rules: Rules
+    row: Claimed,
+    sub: Audience | None,
+    calendar: Calendar | None,
+    now: dt.datetime,
+    rules: Rules,
+    reminder_data: ReminderData = reminder_message_data,
 ) -> Message | Outcome:
     """The message to send for a claimed `row`, or its final outcome when it must not be sent.
 
@@ -92,7 +102,7 @@ def check_row(
         if stale:
             return final(row, RowState.CANCELLED, stale, now)
         late = row.late or (row.first_attempt_at is None and now - row.due_at > rules.late_after)
-        data: dict[str, Any] = reminder_message_data(row, calendar, at, late, rules.base_url)
+        data: dict[str, Any] = reminder_data(row, calendar, at, late, rules.base_url)
     else:
         if now - row.due_at > rules.notification_max_age:
             return final(row, RowState.FAILED, TOO_OLD, now)
@@ -148,37 +158,50 @@ def after_attempt(
     """What `attempt` at sending `message` (carrying `rows`) leaves: delivered, pending again at a time
     the retry policy picks (before the deadline), or failed for good with the reason it gave up."""
     row = rows[0]
-    number = max(r.attempts for r in rows) + 1
+    if len(rows) == 1:  # the common case, spelled out: this runs once per message of a burst
+        number, due, first, late = row.attempts + 1, row.due_at, row.first_attempt_at is None, row.late
+    else:
+        number = max(r.attempts for r in rows) + 1
+        due = min(r.due_at for r in rows)
+        first = all(r.first_attempt_at is None for r in rows)
+        late = any(r.late for r in rows)
     started = attempt.started_at
-    due = min(r.due_at for r in rows)
-    first = all(r.first_attempt_at is None for r in rows)
-    late = any(r.late for r in rows) or (first and started - due > rules.late_after)
+    late = late or (first and started - due > rules.late_after)
     latency = None if attempt.latency_ms is None else round(attempt.latency_ms)
     members = tuple(Member(r.id, r.kind, r.event_id) for r in rows) if in_digest else ()
-    common: dict[str, Any] = {
-        "started_at": started,
-        "status": attempt.status,
-        "latency_ms": latency,
-        "outcome": attempt.outcome,
-        "error": attempt.error,
-        "late": late,
-        "due_at": due,
-        "members": members,
-    }
     event_id = row.event_id if message.id == row.id else ""
-    base = (message.id, row.subscription_id, message.type, event_id)
-    # A digest is worth retrying while any member is: one past its deadline is missed at the next try.
-    deadlines = [r.deadline_at for r in rows]
-    deadline = None if None in deadlines else max(d for d in deadlines if d is not None)
+    error = attempt.error
+    state = RowState.FAILED
+    next_at: dt.datetime | None = None
+    finished: dt.datetime | None = now
     if attempt.outcome == "delivered":
-        return Outcome(*base, RowState.DELIVERED, number, finished_at=now, **common)
-    if attempt.outcome == "retry":
+        state = RowState.DELIVERED
+    elif attempt.outcome == "retry":
         delay = rules.retry.next_delay(number, attempt, rng)
-        if delay is not None:
-            at = now + delay
-            if deadline is None or at < deadline:
-                return Outcome(*base, RowState.PENDING, number, next_attempt_at=at, **common)
-            common["error"] = f"{attempt.error or attempt.status}; gave up: the deadline comes first"
+        # A digest is worth retrying while any member is: one past its deadline is missed at the next try.
+        deadlines = [r.deadline_at for r in rows]
+        deadline = None if None in deadlines else max(d for d in deadlines if d is not None)
+        if delay is not None and (deadline is None or now + delay < deadline):
+            state, next_at, finished = RowState.PENDING, now + delay, None
+        elif delay is not None:
+            error = f"{attempt.error or attempt.status}; gave up: the deadline comes first"
         else:
-            common["error"] = f"{attempt.error or attempt.status}; gave up after {number} attempt(s)"
-    return Outcome(*base, RowState.FAILED, number, finished_at=now, **common)
+            error = f"{attempt.error or attempt.status}; gave up after {number} attempt(s)"
+    return Outcome(
+        message.id,
+        row.subscription_id,
+        message.type,
+        event_id,
+        state,
+        number,
+        next_attempt_at=next_at,
+        started_at=started,
+        status=attempt.status,
+        latency_ms=latency,
+        outcome=attempt.outcome,
+        error=error,
+        late=late,
+        finished_at=finished,
+        due_at=due,
+        members=members,
+    )

@@ -134,6 +134,19 @@ def test_response_body_read_is_capped(receiver: Receiver) -> None:
     assert time.monotonic() - started < 3
 
 
+def test_an_accepting_answer_is_drained_capped_too(receiver: Receiver) -> None:
+    # A 2xx body is not kept, but it is read to free the connection: at most max_response_bytes of it,
+    # then the connection is dropped (not reused with 99 MB still to come) and the next send goes.
+    receiver.script(Reply(200, body=b"K" * 1_000_000, content_length=100_000_000))
+    started = time.monotonic()
+    sender = client(timeout=10, max_response_bytes=1024)
+    first = sender.send(receiver.url, new_secret(), message(), "standard")
+    assert (first.outcome, first.status, first.error) == ("delivered", 200, None)
+    assert time.monotonic() - started < 3
+    assert sender.send(receiver.url, new_secret(), message(), "standard").outcome == "delivered"
+    assert len({r.peer for r in receiver.requests}) == 2
+
+
 def test_connection_refused_is_a_retry() -> None:
     rx = Receiver(start=False)
     attempt = client().send(rx.url, new_secret(), message(), "standard")
