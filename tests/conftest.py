@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -19,8 +20,8 @@ from calendar_service.adapters.clock import SettableClock
 from calendar_service.adapters.db import create_schema, make_engine
 from calendar_service.adapters.settings import Settings
 from calendar_service.web import create_app
-from tests.support.dbtargets import BACKENDS, SharedTables
-from tests.support.figures import FIGURES
+from tests.support.dbtargets import BACKENDS, SharedTables, postgres_lines, postgres_summary
+from tests.support.figures import FIGURES, POSTGRES_LINES, hand_over, take_over
 from tests.support.paths import TESTS_DATA
 from tests.support.receiver import Receiver
 from tests.support.webapp import LiveServer, run_server, sample_yaml
@@ -28,14 +29,28 @@ from tests.support.webapp import LiveServer, run_server, sample_yaml
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the figures tests measured, and which PostgreSQL the `postgres` tests used (or why not)."""
-    from tests.support.dbtargets import postgres_summary
-
     figures = terminalreporter.config.stash.get(FIGURES, [])
     if figures:
         terminalreporter.section("figures measured by the tests")
         for text in figures:
             terminalreporter.write_line(text)
-    terminalreporter.write_line(postgres_summary())
+    # Under pytest-xdist the workers ran the tests: their lines, one per PostgreSQL they used.
+    for line in postgres_lines(terminalreporter.config.stash.get(POSTGRES_LINES, [])):
+        terminalreporter.write_line(line)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On a pytest-xdist worker, hand the summary's lines to the controller (see support/figures.py)."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        hand_over(session.config.stash, workeroutput, postgres_summary())
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: pytest without xdist has no such hook
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """On the pytest-xdist controller, take a finished worker's summary lines."""
+    take_over(node.config.stash, getattr(node, "workeroutput", {}))
 
 
 @pytest.fixture
@@ -95,7 +110,7 @@ def receiver() -> Iterator[Receiver]:
     try:
         yield rx
     finally:
-        rx.stop()
+        rx.close()
 
 
 @pytest.fixture

@@ -9,7 +9,10 @@ pytest-xdist worker), emptied before each test that takes it.
 The server is `TRADE_CALENDAR_TEST_POSTGRES_URL` when set (CI sets it). When it is not, the first test
 that needs PostgreSQL starts one throwaway cluster for the whole run (`pgcluster.py`: its own data
 directory and free port, removed at exit), so a plain `pytest` runs every test; only where no PostgreSQL
-binaries exist do those tests skip, with the reason. `conftest.py` says in one line which it was.
+binaries exist do those tests skip, with the reason. `conftest.py` says in one line which it was. Under
+pytest-xdist "the run" is each worker process: each has its own schema, and its own cluster if it
+needs one (a second cluster costs a worker a few seconds once; sharing one would need the last worker
+out to stop it).
 """
 
 from __future__ import annotations
@@ -70,7 +73,21 @@ def postgres_summary() -> str:
     reason = missing_reason()
     if reason is not None:
         return f"PostgreSQL tests skipped: {POSTGRES_ENV} is not set and {reason}"
-    return "PostgreSQL tests: none selected in this run"
+    return NONE_SELECTED
+
+
+NONE_SELECTED = "PostgreSQL tests: none selected in this run"
+
+
+def postgres_lines(from_workers: list[str]) -> list[str]:
+    """The summary's PostgreSQL lines: this process's, or under pytest-xdist those of the workers.
+
+    Each worker with no server configured starts its own cluster, so there may be one line per worker;
+    a worker that happened to run no PostgreSQL test says nothing when another did.
+    """
+    if not from_workers:
+        return [postgres_summary()]
+    return [line for line in from_workers if line != NONE_SELECTED] or [NONE_SELECTED]
 
 
 class PostgresSchema:

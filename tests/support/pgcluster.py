@@ -27,6 +27,8 @@ from tests.support.processes import free_port
 PG_BIN_ENV = "TRADE_CALENDAR_TEST_PG_BIN"
 PG_BIN = Path(os.environ.get(PG_BIN_ENV, "/usr/lib/postgresql/15/bin"))
 RUN_AS = "postgres"  # the user the cluster runs as when we are root
+PORT_ATTEMPTS = 3
+PORT_TAKEN = "Address already in use"  # the server log's words when its port was taken first
 
 # A test cluster holds nothing worth a disk flush: the WAL still reaches the OS before a commit returns
 # (synchronous_commit stays on), so a commit survives `stop -m immediate`, which kills only processes.
@@ -81,19 +83,33 @@ class PgCluster:
             os.chown(self.root, self._owner.pw_uid, self._owner.pw_gid)
         self.data = self.root / "data"
         self.log = self.root / "server.log"
-        self.port = free_port()
+        self.port = 0
         self.running = False
         try:
             self._run(
                 "initdb", "--no-sync", "--auth=trust", "--username=postgres", "--encoding=UTF8",
                 "--locale=C", f"--pgdata={self.data}",
             )  # fmt: skip
-            with (self.data / "postgresql.conf").open("a", encoding="utf-8") as conf:
-                conf.write(SETTINGS.format(port=self.port))
-            self.start()
+            self._start_on_a_free_port()
         except BaseException:
             self.close()
             raise
+
+    def _start_on_a_free_port(self) -> None:
+        # The server binds the port itself, so it can only be one that was free a moment ago: chosen
+        # just before the start, and chosen again if another process (a parallel test run, another
+        # pytest-xdist worker's cluster) took it in between.
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            self.port = free_port()
+            with (self.data / "postgresql.conf").open("a", encoding="utf-8") as conf:
+                conf.write(SETTINGS.format(port=self.port))  # the last setting in the file wins
+            try:
+                self.start()
+                return
+            except ClusterError as exc:
+                self.running = False
+                if attempt == PORT_ATTEMPTS or PORT_TAKEN not in str(exc):
+                    raise
 
     @property
     def url(self) -> str:

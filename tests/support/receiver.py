@@ -11,6 +11,10 @@ Faults it can play: down at first (`Receiver(start=False)`, then `.start()` on t
 (`Reply(trickle=...)`), 500 then 200, 410, 400, 429 with `Retry-After`, a redirect
 (`Reply(302, headers={"Location": ...})`). Handler threads are daemons and sleeps wake on `stop()`,
 so a slow reply never holds a test open.
+
+The port is the kernel's pick (a bind to port 0) and stays the receiver's until it is closed: while it is
+down, a socket bound to the port but not listening holds it, so connections are refused yet nothing else
+(another pytest-xdist worker's server, a client's ephemeral port) can take it before `.start()`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -54,10 +59,13 @@ class Recorded:
 class Receiver:
     """A threaded HTTP server on a free loopback port that records requests and replays a script."""
 
-    def __init__(self, *, start: bool = True, default: Reply | None = None, port: int | None = None) -> None:
+    def __init__(self, *, start: bool = True, default: Reply | None = None) -> None:
         self.default = default or Reply(200)
         self.requests: list[Recorded] = []
-        self.port = port or _free_port()
+        self._held: list[socket.socket] = [_bound(0)]  # the port's placeholder while not listening
+        self.port = int(self._held[0].getsockname()[1])
+        # A test that ends with `stop()`, not `close()`, still lets go of the port with the receiver.
+        weakref.finalize(self, _release, self._held)
         self._script: deque[Reply] = deque()
         self._responder: Callable[[Recorded], Reply] | None = None
         self._cond = threading.Condition()
@@ -86,7 +94,16 @@ class Receiver:
         if self._server is not None:
             return
         self._stopping.clear()
-        server = _Server(("127.0.0.1", self.port), _Handler)
+        # Bound beside the placeholder (both SO_REUSEADDR, neither listening yet), then the placeholder
+        # goes: the port is never free in between.
+        server = _Server(("127.0.0.1", self.port), _Handler, bind_and_activate=False)
+        try:
+            server.server_bind()
+            server.server_activate()
+        except BaseException:
+            server.server_close()
+            raise
+        _release(self._held)
         server.receiver = self
         self._server = server
         self._thread = threading.Thread(
@@ -98,15 +115,22 @@ class Receiver:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop listening (connections are then refused); slow replies in flight are cut short."""
+        """Stop listening (connections are then refused, the port kept); slow replies are cut short."""
         server, self._server = self._server, None
         if server is None:
             return
         self._stopping.set()
         server.shutdown()
         server.server_close()
+        # A listening socket cannot share its port, so the placeholder comes straight after the close.
+        self._held.append(_bound(self.port))
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    def close(self) -> None:
+        """Stop and let go of the port."""
+        self.stop()
+        _release(self._held)
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[Recorded]:
         """Block until at least `count` requests were recorded; AssertionError after `timeout` s."""
@@ -124,7 +148,7 @@ class Receiver:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.close()
 
     # called from handler threads
     def _record(self, recorded: Recorded) -> Reply:
@@ -195,7 +219,19 @@ def _chunks(reply: Reply) -> Iterator[bytes]:
         yield reply.body[start : start + size]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _bound(port: int) -> socket.socket:
+    """A loopback TCP socket bound to `port` (0: the kernel picks) that never listens."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # Lets the server bind beside it; Linux still keeps the port from a bind to 0 and from connect().
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _release(held: list[socket.socket]) -> None:
+    while held:
+        held.pop().close()

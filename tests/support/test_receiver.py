@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import time
 
 import pytest
@@ -35,7 +37,30 @@ def test_down_then_up_on_the_same_port() -> None:
             rx.start()
             assert s.post(rx.url, data=b"x", timeout=1).status_code == 200
     finally:
-        rx.stop()
+        rx.close()
+
+
+def _bind_error(port: int) -> int:
+    with socket.socket() as other:
+        try:
+            other.bind(("127.0.0.1", port))
+        except OSError as exc:
+            return exc.errno or 0
+    return 0
+
+
+def test_the_port_stays_taken_while_down_and_is_let_go_on_close(receiver: Receiver) -> None:
+    # Another pytest-xdist worker must never be handed the port of a receiver that is down for a moment.
+    down_at_first = Receiver(start=False)
+    assert _bind_error(down_at_first.port) == errno.EADDRINUSE
+    down_at_first.close()
+    assert _bind_error(down_at_first.port) == 0
+    receiver.stop()
+    assert _bind_error(receiver.port) == errno.EADDRINUSE
+    receiver.start()
+    with requests.Session() as s:
+        s.trust_env = False
+        assert s.post(receiver.url, data=b"x", timeout=1).status_code == 200
 
 
 def test_stop_cuts_a_slow_reply_short(receiver: Receiver) -> None:
