@@ -24,7 +24,10 @@ from tests.support.dbtargets import BACKENDS, SharedTables, postgres_lines, post
 from tests.support.figures import FIGURES, POSTGRES_LINES, hand_over, take_over
 from tests.support.paths import TESTS_DATA
 from tests.support.receiver import Receiver
+from tests.support.templates import share_compiled_templates
 from tests.support.webapp import LiveServer, run_server, sample_yaml
+
+share_compiled_templates()  # each app compiles nothing another app of this process compiled already
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

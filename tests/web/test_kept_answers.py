@@ -4,8 +4,14 @@ bytes a fresh computation gives at the same clock, across clock moves and data v
 Hypothesis walks the settable clock over the instants where something turns (deadlines passing,
 countdowns ticking, tentative dates passing, a minute or a day turning, one tick before and after
 each), sometimes backwards, with data edits and their reverts in between. After each step every path
-is fetched from a real loopback server with the caches on, then again with empty caches that keep
-nothing; the two bodies must be equal byte for byte.
+is fetched from a real loopback server with the caches on, then computed afresh by the same app with
+empty caches that keep nothing, then fetched from the server again; the bodies must be equal byte for
+byte.
+
+One app and one server serve every example: each starts from the original data file (reloaded), the
+clock at START and empty caches, so no example sees another's leftovers. The fresh answer is asked of
+the app in-process (the same WSGI stack, Host included, without the socket): a loopback round trip
+costs ~3 ms of CPU, ten times a cached answer, and the socket is what the kept answers already cross.
 """
 
 from __future__ import annotations
@@ -14,11 +20,14 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import requests
 from flask import Flask
-from hypothesis import HealthCheck, given, settings
+from flask.testing import FlaskClient
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.generate import generate_yaml
@@ -102,72 +111,102 @@ STEPS: st.SearchStrategy[Step] = st.one_of(
 )
 
 
-def _uncached() -> dict[str, AnswerCache[object]]:
-    names = (pages.ANSWERS, eventpages.ANSWERS, api.ANSWERS, api.FRAGMENTS)
-    return {name: AnswerCache(max_entries=0) for name in names}
+CACHES = (pages.ANSWERS, eventpages.ANSWERS, api.ANSWERS, api.FRAGMENTS)
+
+
+def _emptied(app: Flask, max_entries: int | None = None) -> dict[str, AnswerCache[object]]:
+    """New caches for `app`'s, with their bounds (or keeping at most `max_entries`)."""
+    return {
+        name: AnswerCache(
+            max_entries=app.extensions[name].max_entries if max_entries is None else max_entries,
+            max_bytes=app.extensions[name].max_bytes,
+        )
+        for name in CACHES
+    }
 
 
 @contextmanager
 def _without_caches(app: Flask) -> Iterator[None]:
-    kept = {name: app.extensions[name] for name in _uncached()}
-    app.extensions.update(_uncached())
+    kept = {name: app.extensions[name] for name in CACHES}
+    app.extensions.update(_emptied(app, max_entries=0))
     try:
         yield
     finally:
         app.extensions.update(kept)
 
 
-def _app(tmp: Path, clock: SettableClock) -> tuple[Flask, Path]:
+@dataclass
+class Served:
+    """The app on test data, its loopback server, its clock and data file, a client of each."""
+
+    app: Flask
+    url: str
+    clock: SettableClock
+    data: Path
+    http: requests.Session
+    inside: FlaskClient
+
+    def reset(self) -> None:
+        """The original data (taken), the clock at START, empty caches: nothing left by an earlier walk."""
+        self.data.write_text(TEXT, encoding="utf-8")
+        reloaded(self.app)
+        self.clock.set(START)
+        self.app.extensions.update(_emptied(self.app))
+
+    def same_as_fresh(self, path: str, where: str) -> None:
+        kept = self.http.get(self.url + path, timeout=30)
+        with _without_caches(self.app):
+            fresh = self.inside.get(path, base_url=self.url)
+        again = self.http.get(self.url + path, timeout=30)  # from the cache, filled by `kept` or before
+        assert kept.status_code == fresh.status_code == again.status_code == 200, path
+        assert kept.content == fresh.data, f"{path} {where}"
+        assert again.content == fresh.data, f"{path} {where}"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    tmp = tmp_path_factory.mktemp("kept")
     data = tmp / "events.yaml"
     data.write_text(TEXT, encoding="utf-8")
     config = Settings.from_env(
         {}, data_path=data, state_dir=tmp / "state", reload_interval=0.001, base_url="", reload_settle=0
     )
-    return create_app(config, clock=clock), data
+    clock = SettableClock(START)
+    app = create_app(config, clock=clock)
+    with serving(app) as url, requests.Session() as http:
+        http.trust_env = False  # loopback: no proxy or netrc to look up on every request
+        yield Served(app, url, clock, data, http, app.test_client())
 
 
-def _same_as_fresh(app: Flask, url: str, path: str, where: str) -> None:
-    kept = requests.get(url + path, timeout=30)
-    with _without_caches(app):
-        fresh = requests.get(url + path, timeout=30)
-    again = requests.get(url + path, timeout=30)  # from the cache, filled by `kept` or before
-    assert kept.status_code == fresh.status_code == again.status_code == 200, path
-    assert kept.content == fresh.content, f"{path} {where}"
-    assert again.content == fresh.content, f"{path} {where}"
-
-
-def test_every_page_turns_at_each_instant(tmp_path: Path) -> None:
+def test_every_page_turns_at_each_instant(served: Served) -> None:
     """Filled a second before each instant where a shown event turns, then asked at it and just after."""
-    clock = SettableClock(START)
-    app, _ = _app(tmp_path, clock)
-    with serving(app) as url:
-        for turn in TURNS:
-            for nudge in (-dt.timedelta(seconds=1), dt.timedelta(0), TICK, dt.timedelta(seconds=60)):
-                clock.set(turn + nudge)
-                for path in PATHS:
-                    _same_as_fresh(app, url, path, f"at {clock.now().isoformat()}")
-
-
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=st.lists(STEPS, min_size=3, max_size=8))
-def test_kept_answers_equal_fresh_ones(tmp_path_factory: object, steps: list[Step]) -> None:
-    clock = SettableClock(START)
-    app, data = _app(Path(str(tmp_path_factory.mktemp("kept"))), clock)  # type: ignore[attr-defined]
-    with serving(app) as url:
-        for kind, value in [("advance", 0), *steps]:
-            if kind == "near":
-                instant, nudge = value  # type: ignore[misc]
-                clock.set(instant + nudge)
-            elif kind == "advance":
-                clock.advance(dt.timedelta(microseconds=value))  # type: ignore[arg-type]
-            elif kind == "edit":
-                at = TITLES[value]  # type: ignore[index]
-                data.write_text(TEXT[:at] + "    title: Edited " + TEXT[at + 11 :], encoding="utf-8")
-            else:
-                data.write_text(TEXT, encoding="utf-8")
-            if kind in ("edit", "revert"):
-                reloaded(app)  # no request waits for a reload: the edit is taken before the comparison
+    served.reset()
+    for turn in TURNS:
+        for nudge in (-dt.timedelta(seconds=1), dt.timedelta(0), TICK, dt.timedelta(seconds=60)):
+            served.clock.set(turn + nudge)
             for path in PATHS:
-                _same_as_fresh(app, url, path, f"at {clock.now().isoformat()} after {kind}")
-    answers = [app.extensions[name] for name in (pages.ANSWERS, eventpages.ANSWERS, api.ANSWERS)]
-    assert sum(cache.hits for cache in answers) > 0  # the walk did answer from the cache
+                served.same_as_fresh(path, f"at {served.clock.now().isoformat()}")
+
+
+@settings(max_examples=10, deadline=None)
+@given(steps=st.lists(STEPS, min_size=3, max_size=8))
+def test_kept_answers_equal_fresh_ones(served: Served, steps: list[Step]) -> None:
+    served.reset()
+    clock, data = served.clock, served.data
+    for kind, value in [("advance", 0), *steps]:
+        if kind == "near":
+            instant, nudge = value  # type: ignore[misc]
+            clock.set(instant + nudge)
+        elif kind == "advance":
+            clock.advance(dt.timedelta(microseconds=value))  # type: ignore[arg-type]
+        elif kind == "edit":
+            at = TITLES[value]  # type: ignore[index]
+            data.write_text(TEXT[:at] + "    title: Edited " + TEXT[at + 11 :], encoding="utf-8")
+        else:
+            data.write_text(TEXT, encoding="utf-8")
+        if kind in ("edit", "revert"):
+            reloaded(served.app)  # no request waits for a reload: the edit is taken before the comparison
+        for path in PATHS:
+            served.same_as_fresh(path, f"at {clock.now().isoformat()} after {kind}")
+    answers = [served.app.extensions[name] for name in (pages.ANSWERS, eventpages.ANSWERS, api.ANSWERS)]
+    assert sum(cache.hits for cache in answers) > 0  # this walk did answer from the cache (emptied at reset)
