@@ -149,6 +149,9 @@ class ReminderService:
                 job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
                 timezone=dt.UTC,
             )
+            from apscheduler.events import EVENT_JOB_MAX_INSTANCES
+
+            self._scheduler.add_listener(self._wake_skipped, EVENT_JOB_MAX_INSTANCES)
             self._scheduler.start()
             self.arm()
 
@@ -210,6 +213,17 @@ class ReminderService:
             self._wake_failed(exc)
         else:
             self._wake_succeeded()
+
+    def _wake_skipped(self, event: Any) -> None:
+        """APScheduler dropped a ring because a wake-up was still running: set the alarm again.
+
+        A wake-up re-arms as its last step; when what it arms for is "now" (more is already due), the
+        ring can come before that wake-up has returned, and APScheduler (one instance at a time) skips
+        it and removes the date job, which would leave no alarm at all until the next plan change. The
+        skip is reported after the job is gone, so arming here cannot be undone by that removal.
+        """
+        if getattr(event, "job_id", None) == WAKE_JOB:
+            self._arm_in(IDLE_REARM.total_seconds())
 
     def _wake_failed(self, exc: Exception) -> None:
         self._failures += 1

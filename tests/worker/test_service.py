@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import time
 from collections import Counter
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from calendar_service.adapters.db import subscriptions as subs_db
 from calendar_service.core.reminders.audience import Audience, Subscriber, audience
 from calendar_service.worker import delivery
 from calendar_service.worker.service import Tuning
+from tests.support.polling import wait_until
 from tests.support.receiver import Receiver, Recorded, Reply
 from tests.support.reminders import add_subscription, event, make_calendar, make_service, run_together
 
@@ -118,6 +120,38 @@ def test_wakes_at_due_time_with_the_real_scheduler(sqlite_engine: Engine) -> Non
     # Not before it is due; and at the due time, not at the next routine wake-up (`max_sleep`, 30 s).
     assert 0.55 <= fired_after < 10, fired_after
     assert ledger.count_by_state(sqlite_engine) == {"delivered": 1}
+
+
+def test_a_ring_skipped_while_a_wake_up_runs_leaves_the_alarm_set(sqlite_engine: Engine) -> None:
+    """A wake-up that re-arms for "now" can be rung before it returns; APScheduler skips that ring and
+    drops the job. The alarm must still be set afterwards, or nothing would wake the worker again."""
+    from apscheduler.events import EVENT_JOB_MAX_INSTANCES
+
+    from calendar_service.worker.service import WAKE_JOB
+
+    service = make_service(sqlite_engine, make_calendar(event("later", DEADLINE)), SystemClock())
+    service.start()
+    scheduler = service._scheduler
+    assert scheduler is not None
+    skipped = threading.Event()
+    scheduler.add_listener(lambda _: skipped.set(), EVENT_JOB_MAX_INSTANCES)
+    finish = service._wake_succeeded
+    held = []
+
+    def arm_for_now_then_return_late() -> None:
+        if not held:  # the first wake-up only: the ring it arms comes while it still runs
+            held.append(True)
+            service._arm_in(0)
+            assert skipped.wait(timeout=15), "APScheduler did not skip the ring"
+        finish()
+
+    service._wake_succeeded = arm_for_now_then_return_late  # type: ignore[method-assign]
+    try:
+        service._arm_in(0)
+        wait_until(lambda: bool(held) and skipped.is_set(), timeout=20, what="the skipped ring")
+        wait_until(lambda: scheduler.get_job(WAKE_JOB) is not None, timeout=10, what="an alarm set again")
+    finally:
+        service.shutdown()
 
 
 # --- sent once ------------------------------------------------------------------------------------
