@@ -128,8 +128,9 @@ def data_file(tmp_path: Path) -> Path:
 def settings(tmp_path: Path, data_file: Path) -> Settings:
     """Settings on the data copy and a private SQLite file; reloads checked on every request.
 
-    An edit is read at once (`reload_settle` 0): these tests write whole files; the wait for a file
-    being written is tested on its own (tests/integration/test_torn_writes.py).
+    An edit is read at once (`reload_settle` 0): these tests replace whole files
+    (`tests.support.paths.replace_file`); the wait for a file being written is tested on its own
+    (tests/integration/test_torn_writes.py).
     """
     return Settings.from_env(
         {}, data_path=data_file, state_dir=tmp_path / "state", reload_interval=0.001, base_url="",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from tests.support.paths import replace_file
+
 
 def vevent(body: str, uid: str) -> str:
     """The VEVENT block of `uid` in an unfolded feed."""
@@ -23,7 +25,7 @@ def prop(block: str, name: str) -> str:
 
 
 def edit(path: Path, old: str, new: str) -> None:
-    """Replace the first `old` in the file at `path` with `new` (it must be there)."""
+    """Replace the first `old` in the file at `path` with `new` (it must be there), the file whole."""
     text = path.read_text(encoding="utf-8")
     assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    replace_file(path, text.replace(old, new, 1))

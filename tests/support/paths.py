@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,3 +17,16 @@ calendar:
   contact: curators@example.org
 events:
 """
+
+
+def replace_file(path: Path, content: str | bytes) -> None:
+    """Give `path` new content in one step (a sibling file renamed over it), as editors and git do.
+
+    No request waits for a reload: a check an earlier request started can read the file at any moment,
+    and a file rewritten in place can be read half-written (an empty file is "not a mapping"). The
+    tests' settings read edits at once (`reload_settle` 0), so they replace files whole.
+    """
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)

@@ -17,6 +17,7 @@ from calendar_service.core.datafile import LoadResult
 from calendar_service.web import create_app
 from calendar_service.web.extension import services
 from tests.support.ics import edit, prop, vevent
+from tests.support.paths import replace_file
 from tests.support.webapp import LiveServer, health_when, new_version_served, run_server
 
 
@@ -52,7 +53,7 @@ def test_removed_event_is_cancelled_and_last_modified_moves(
     clock.advance(dt.timedelta(hours=1))
     text = data_file.read_text(encoding="utf-8")
     before = _version(live_server)
-    data_file.write_text(text[: text.index("  - id: eu-hearing")], encoding="utf-8")
+    replace_file(data_file, text[: text.index("  - id: eu-hearing")])
     new_version_served(live_server, before)
     second = live_server.get("/calendar.ics", headers={"If-Modified-Since": first.headers["Last-Modified"]})
     assert second.status_code == 200

@@ -9,7 +9,7 @@ import pytest
 
 import calendar_service.adapters.live as live_module
 from calendar_service.core.datafile import LoadResult
-from tests.support.paths import TESTS_DATA
+from tests.support.paths import TESTS_DATA, replace_file
 from tests.support.webapp import LiveServer, health_when
 
 
@@ -24,7 +24,7 @@ def test_an_alias_bomb_is_refused_with_its_place_and_the_feed_stays(
 ) -> None:
     first = live_server.get("/calendar.ics")
     good = data_file.read_bytes()
-    data_file.write_bytes((TESTS_DATA / "invalid" / "alias-bomb.yaml").read_bytes())
+    replace_file(data_file, (TESTS_DATA / "invalid" / "alias-bomb.yaml").read_bytes())
     # Once, the request that noticed built 387 million values; now a background reload refuses it.
     health = health_when(live_server, "the bomb to be refused", lambda h: h["last_failed_reload"] is not None)
     assert health["status"] == "degraded"
@@ -34,7 +34,7 @@ def test_an_alias_bomb_is_refused_with_its_place_and_the_feed_stays(
     assert again.status_code == 304
     assert failing_gauge(live_server) == "1.0"
 
-    data_file.write_bytes(good)
+    replace_file(data_file, good)
     health_when(live_server, "the good file to be seen", lambda h: h["status"] == "ok")
     assert failing_gauge(live_server) == "0.0"
 
@@ -46,7 +46,7 @@ def test_a_crash_while_checking_is_a_degraded_health_not_a_500(
         raise RecursionError("maximum recursion depth exceeded")
 
     monkeypatch.setattr(live_module, "parse_calendar", crash)
-    data_file.write_text(data_file.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    replace_file(data_file, data_file.read_text(encoding="utf-8") + "\n# edited\n")
     # Once, the RecursionError answered the request that noticed with a 500; now reloads run apart.
     health = health_when(
         live_server, "the crash to be reported", lambda h: h["last_failed_reload"] is not None
